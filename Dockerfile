@@ -1,0 +1,23 @@
+# One image for the web server, the Celery worker and Celery beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+COPY requirements/base.txt requirements/base.txt
+RUN pip install -r requirements/base.txt
+
+COPY . .
+
+# Static files are collected into the image; whitenoise serves them.
+RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
+    python manage.py collectstatic --no-input \
+    && useradd --system --uid 10001 --home /app caseload
+
+USER caseload
+EXPOSE 8000
+CMD ["gunicorn", "caseload.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]

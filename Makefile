@@ -1,0 +1,57 @@
+# Caseload: `make run` serves the demo on the embedded default; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test lint format lock frontend migrations-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	touch $@ $(VENV)/.installed-base
+
+## run: install, migrate the SQLite database, load the demo into an empty one, serve
+run: $(VENV)/.installed-base
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DEBUG=true $(BIN)/python manage.py load_demo --if-empty
+	@echo "Serving Caseload at http://$(HOST)/ (Ctrl+C to stop)"
+	DEBUG=true $(BIN)/python manage.py runserver $(HOST)
+
+## test: install what is missing and run the whole suite
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## lint: ruff (check and format) and djlint
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/djlint templates --lint
+	$(BIN)/djlint templates --check
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/djlint templates --reformat
+
+migrations-check: $(VENV)/.installed-dev
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+## lock: re-pin the dependencies after editing pyproject.toml (needs uv)
+lock:
+	uv pip compile pyproject.toml --quiet --python-version 3.11 --no-header -o requirements/base.txt
+	uv pip compile pyproject.toml --quiet --python-version 3.11 --no-header --extra dev -o requirements/dev.txt
+
+## frontend: rebuild the compiled GOV.UK / MoJ Frontend files under static/ (needs Node.js)
+frontend:
+	cd frontend && npm ci --no-fund --no-audit && npm run build
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""Who may see what: the one module that decides it (DESIGN.md, "Who sees what").
+
+Views never query a model directly for something a user asked to see: they go
+through the scoped querysets here, so a record outside the user's scope is a
+404 rather than a check that someone might forget.
+
+- own caseload and the cases one holds: the worker;
+- a person's caseload numbers: supervisors (supervisees), managers (their teams'
+  people), senior managers (the service's people), administrators;
+- a case page: workers who hold or are involved in it, supervisors of those
+  workers, managers of its team, administrators; never DMT (no case labels).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+
+from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def person_of(user: User) -> Person | None:
+    """The person record behind a log-in, if there is one."""
+    if not user.is_authenticated:
+        return None
+    try:
+        return user.person  # type: ignore[union-attr]
+    except Person.DoesNotExist:
+        return None
+
+
+def is_administrator(user: User) -> bool:
+    if not user.is_authenticated:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    person = person_of(user)
+    return person is not None and person.role == Person.Role.ADMINISTRATOR
+
+
+def is_senior_manager(user: User) -> bool:
+    person = person_of(user)
+    return person is not None and person.role == Person.Role.SENIOR_MANAGER
+
+
+def _managed_team_ids(person: Person) -> QuerySet:
+    return Team.objects.filter(managers=person).values("pk")
+
+
+def teams_visible_to(user: User) -> QuerySet[Team]:
+    """Teams whose pages the user may open: managers their own, DMT the service's."""
+    if is_administrator(user):
+        return Team.objects.all()
+    person = person_of(user)
+    if person is None:
+        return Team.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return Team.objects.filter(service_id=person.service_id)
+    return Team.objects.filter(managers=person)
+
+
+def services_visible_to(user: User) -> QuerySet[Service]:
+    """Services whose overview the user may open (DMT and administrators)."""
+    if is_administrator(user):
+        return Service.objects.all()
+    person = person_of(user)
+    if person is not None and person.role == Person.Role.SENIOR_MANAGER:
+        return Service.objects.filter(pk=person.service_id)
+    return Service.objects.none()
+
+
+def people_visible_to(user: User) -> QuerySet[Person]:
+    """People whose caseload numbers the user may see."""
+    if is_administrator(user):
+        return Person.objects.all()
+    person = person_of(user)
+    if person is None:
+        return Person.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return Person.objects.filter(service_id=person.service_id)
+    today = timezone.localdate()
+    in_managed_teams = (
+        TeamMembership.objects.active_on(today)
+        .filter(team__in=_managed_team_ids(person))
+        .values("person_id")
+    )
+    return Person.objects.filter(
+        Q(pk=person.pk) | Q(supervisor=person) | Q(pk__in=in_managed_teams)
+    )
+
+
+def cases_visible_to(user: User) -> QuerySet[Case]:
+    """Cases whose page (label, ratings, history) the user may open.
+
+    Workers see the cases they hold or are involved in now; supervisors also
+    their supervisees' cases; managers their teams' cases. DMT sees no case
+    labels at all.
+    """
+    if is_administrator(user):
+        return Case.objects.all()
+    person = person_of(user)
+    if person is None or person.role == Person.Role.SENIOR_MANAGER:
+        return Case.objects.none()
+    open_allocations = Allocation.objects.open()
+    held = open_allocations.filter(person=person).values("case_id")
+    supervisees = open_allocations.filter(person__supervisor=person).values("case_id")
+    return Case.objects.filter(
+        Q(team__in=_managed_team_ids(person)) | Q(pk__in=held) | Q(pk__in=supervisees)
+    )
+
+
+def get_case_for_user(user: User, pk: int) -> Case:
+    return get_object_or_404(cases_visible_to(user).select_related("team", "service"), pk=pk)
+
+
+def get_team_for_user(user: User, pk: int) -> Team:
+    return get_object_or_404(teams_visible_to(user).select_related("service"), pk=pk)
+
+
+def get_service_for_user(user: User, pk: int) -> Service:
+    return get_object_or_404(services_visible_to(user), pk=pk)
+
+
+def home_url(user: User) -> str:
+    """Where each role lands after signing in."""
+    person = person_of(user)
+    if is_administrator(user):
+        return reverse("service_list")
+    if person is None:
+        return reverse("no_role")
+    if person.role == Person.Role.SENIOR_MANAGER and person.service_id:
+        return reverse("service_overview", args=[person.service_id])
+    if person.role == Person.Role.TEAM_MANAGER:
+        team_ids = list(teams_visible_to(user).values_list("pk", flat=True)[:2])
+        if len(team_ids) == 1:
+            return reverse("team_detail", args=[team_ids[0]])
+        return reverse("team_list")
+    if person.role in Person.INVOLVED_ROLES:
+        return reverse("my_caseload")
+    return reverse("no_role")

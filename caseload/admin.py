@@ -1,0 +1,263 @@
+"""Administration of the core records.
+
+Dated records are append-only here as everywhere: allocations and team
+memberships are added through the same write functions the pages use, and
+ended by actions, never edited in place.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from caseload import access, services
+from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+
+
+def _acting_person(request: HttpRequest) -> Person | None:
+    return access.person_of(request.user)
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind"]
+    search_fields = ["name"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "service", "aspiration"]
+    list_filter = ["service"]
+    search_fields = ["name"]
+    filter_horizontal = ["managers"]
+
+
+class PersonAdminForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["user", "full_name", "role", "service", "fte", "supervisor", "asye_start_date"]
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        if self.instance.pk and role != self.instance.role:
+            try:
+                services.check_role_change(person=self.instance, role=role)
+            except services.RuleBroken as error:
+                raise forms.ValidationError(error.messages) from None
+        return role
+
+
+class MembershipInline(admin.TabularInline):
+    model = TeamMembership
+    fields = ["team", "start_date", "end_date"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Person)
+class PersonAdmin(admin.ModelAdmin):
+    form = PersonAdminForm
+    list_display = ["full_name", "role", "service", "fte", "supervisor"]
+    list_filter = ["role", "service"]
+    search_fields = ["full_name", "user__username"]
+    autocomplete_fields = ["user", "supervisor"]
+    inlines = [MembershipInline]
+
+
+class MembershipAddForm(forms.ModelForm):
+    class Meta:
+        model = TeamMembership
+        fields = ["person", "team", "start_date"]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.check_membership_start(
+                person=cleaned["person"], team=cleaned["team"], start_date=cleaned["start_date"]
+            )
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return cleaned
+
+
+@admin.register(TeamMembership)
+class TeamMembershipAdmin(admin.ModelAdmin):
+    """Moves between teams: adding a membership ends the person's current one."""
+
+    list_display = ["person", "team", "start_date", "end_date"]
+    list_filter = ["team"]
+    search_fields = ["person__full_name"]
+    autocomplete_fields = ["person"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["person", "team", "start_date", "end_date"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            return
+        saved = services.membership_start(
+            person=obj.person, team=obj.team, start_date=obj.start_date
+        )
+        obj.pk = saved.pk
+
+
+class CaseAdminForm(forms.ModelForm):
+    class Meta:
+        model = Case
+        fields = [
+            "team",
+            "reference",
+            "label",
+            "case_type",
+            "people_count",
+            "priority",
+            "opened_on",
+        ]
+
+    def clean_opened_on(self):  # type: ignore[no-untyped-def]
+        opened_on = self.cleaned_data["opened_on"]
+        if opened_on > timezone.localdate():
+            raise forms.ValidationError("A case cannot be opened in the future.")
+        return opened_on
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        team, reference = cleaned.get("team"), cleaned.get("reference")
+        if (
+            team
+            and reference
+            and not self.instance.pk
+            and Case.objects.filter(service_id=team.service_id, reference=reference).exists()
+        ):
+            self.add_error("reference", f"There is already a case {reference} in this service.")
+        return cleaned
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    form = CaseAdminForm
+    list_display = ["reference", "label", "team", "case_type", "people_count", "status"]
+    list_filter = ["status", "case_type", "team"]
+    search_fields = ["reference", "label"]
+    actions = ["close_today"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # Moving a case between teams and closing it are journeys of their own.
+        return ["team", "opened_on", "status", "closed_on"] if obj else ["status", "closed_on"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.service_id = obj.team.service_id
+        super().save_model(request, obj, form, change)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description="Close the selected cases today (ends their allocations)")
+    def close_today(self, request: HttpRequest, queryset: QuerySet[Case]) -> None:
+        closed = 0
+        for case in queryset:
+            try:
+                services.case_close(
+                    case=case, closed_on=timezone.localdate(), by=_acting_person(request)
+                )
+                closed += 1
+            except services.RuleBroken as error:
+                messages.error(request, " ".join(error.messages))
+        if closed:
+            messages.success(request, f"Closed {closed} case{'s' if closed != 1 else ''}.")
+
+
+class AllocationAddForm(forms.ModelForm):
+    """Adds an allocation through the same rules as the allocation pages."""
+
+    class Meta:
+        model = Allocation
+        fields = ["case", "person", "kind", "start_date", "reason", "review_by"]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.check_allocation(
+                case=cleaned["case"],
+                person=cleaned["person"],
+                kind=cleaned["kind"],
+                start_date=cleaned["start_date"],
+                review_by=cleaned.get("review_by"),
+            )
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return cleaned
+
+
+@admin.register(Allocation)
+class AllocationAdmin(admin.ModelAdmin):
+    list_display = ["case", "person", "kind", "start_date", "end_date"]
+    list_filter = ["kind"]
+    search_fields = ["case__reference", "person__full_name"]
+    autocomplete_fields = ["case", "person"]
+    actions = ["end_today"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+        if obj is None:
+            kwargs["form"] = AllocationAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        if obj is None:
+            return []
+        return [field.name for field in Allocation._meta.fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            return
+        saved = services.allocation_create(
+            case=obj.case,
+            person=obj.person,
+            kind=obj.kind,
+            start_date=obj.start_date,
+            allocated_by=_acting_person(request),
+            reason=obj.reason,
+            review_by=obj.review_by,
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description="End the selected allocations today")
+    def end_today(self, request: HttpRequest, queryset: QuerySet[Allocation]) -> None:
+        ended = 0
+        for allocation in queryset.select_related("case"):
+            try:
+                services.allocation_end(
+                    allocation=allocation,
+                    end_date=timezone.localdate(),
+                    ended_by=_acting_person(request),
+                    reason="Ended by an administrator",
+                )
+                ended += 1
+            except services.RuleBroken as error:
+                messages.error(request, " ".join(error.messages))
+        if ended:
+            messages.success(request, f"Ended {ended} allocation{'s' if ended != 1 else ''}.")

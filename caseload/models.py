@@ -1,0 +1,399 @@
+"""The core domain: services, teams, people, cases and allocations.
+
+Dated records (team memberships, allocations) are append-only: a change ends
+one row and starts another, so any past day can be reconstructed. An end date
+is the first day a record no longer applies.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce, Greatest
+
+
+def _in_choices(field: str, choices: type[models.Choices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+def _active_on(day: datetime.date, prefix: str = "") -> Q:
+    """Rows of a dated record that apply on `day` (start <= day < end)."""
+    return Q(**{f"{prefix}start_date__lte": day}) & (
+        Q(**{f"{prefix}end_date__isnull": True}) | Q(**{f"{prefix}end_date__gt": day})
+    )
+
+
+class ServiceKind(models.TextChoices):
+    CHILDREN = "children", "Children's services"
+    ADULTS = "adults", "Adult services"
+
+
+class Role(models.TextChoices):
+    SOCIAL_WORKER = "social_worker", "Social worker"
+    ASYE = "asye", "ASYE social worker"
+    STUDENT = "student", "Student or trainee"
+    TEAM_MANAGER = "team_manager", "Team manager"
+    SENIOR_MANAGER = "senior_manager", "Senior manager (DMT)"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+class CaseType(models.TextChoices):
+    CHILD_IN_NEED = "cin", "Child in need"
+    CHILD_PROTECTION = "cp", "Child protection"
+    LOOKED_AFTER = "lac", "Looked after child"
+    CARE_LEAVER = "care_leaver", "Care leaver"
+    SHORT_BREAKS = "short_breaks", "Short breaks"
+    ADULT_ASSESSMENT = "adult_assessment", "Adult assessment"
+    ADULT_REVIEW = "adult_review", "Adult care and support review"
+
+
+class Priority(models.IntegerChoices):
+    URGENT = 1, "Urgent"
+    HIGH = 2, "High"
+    NORMAL = 3, "Normal"
+
+
+class CaseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class AllocationKind(models.TextChoices):
+    PRIMARY = "primary", "Primary worker"
+    INVOLVED = "involved", "Involved worker"
+
+
+class Service(models.Model):
+    """A directorate, such as Children's Social Care, with its DMT and teams."""
+
+    Kind = ServiceKind
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHILDREN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("kind", ServiceKind), name="service_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def people_term(self) -> str:
+        """What a case's people are called here: children, or adults."""
+        return "children" if self.kind == self.Kind.CHILDREN else "adults"
+
+
+class Team(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="teams")
+    name = models.CharField(max_length=120)
+    aspiration = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("20.0"),
+        help_text="Agreed average caseload, in children or adults per full-time practitioner.",
+    )
+    managers = models.ManyToManyField("Person", related_name="managed_teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["service__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "name"], name="team_name_unique_in_service"),
+            models.CheckConstraint(condition=Q(aspiration__gt=0), name="team_aspiration_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatedQuerySet(models.QuerySet):
+    """Reads of a dated record: start date, and an end date that is the first
+    day the row no longer applies."""
+
+    def active_on(self, day: datetime.date) -> DatedQuerySet:
+        return self.filter(_active_on(day))
+
+    def open(self) -> DatedQuerySet:
+        return self.filter(end_date__isnull=True)
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    def members_of(self, team: Team | int, day: datetime.date) -> PersonQuerySet:
+        """People in `team` on `day` (by their dated membership)."""
+        members = TeamMembership.objects.active_on(day).filter(team=team).values("person_id")
+        return self.filter(pk__in=members)
+
+    def case_holding(self) -> PersonQuerySet:
+        return self.filter(role__in=Person.CASE_HOLDING_ROLES)
+
+
+class Person(models.Model):
+    """Someone who works in the service, with their log-in."""
+
+    Role = Role
+
+    # Who may be a case's primary worker (standards 8 and 9: students are only
+    # ever involved; team managers and senior managers carry no caseload).
+    CASE_HOLDING_ROLES = (Role.SOCIAL_WORKER, Role.ASYE)
+    # Who may be recorded as involved in a case.
+    INVOLVED_ROLES = (Role.SOCIAL_WORKER, Role.ASYE, Role.STUDENT)
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="person"
+    )
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.PROTECT,
+        related_name="people",
+        null=True,
+        blank=True,
+        help_text="The directorate this person works in (empty for system administrators).",
+    )
+    fte = models.DecimalField(
+        "FTE",
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        help_text="Contracted hours as a share of full time (37 hours a week = 1.00).",
+    )
+    supervisor = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="supervisees", null=True, blank=True
+    )
+    asye_start_date = models.DateField("ASYE start date", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["full_name"]
+        verbose_name_plural = "people"
+        constraints = [
+            models.CheckConstraint(condition=_in_choices("role", Role), name="person_role_valid"),
+            models.CheckConstraint(
+                condition=Q(fte__gt=0) & Q(fte__lte=1), name="person_fte_between_0_and_1"
+            ),
+            models.CheckConstraint(
+                condition=~Q(supervisor=models.F("pk")), name="person_not_own_supervisor"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def can_hold_cases(self) -> bool:
+        return self.role in self.CASE_HOLDING_ROLES
+
+    @property
+    def is_part_time(self) -> bool:
+        return self.fte < 1
+
+
+class TeamMembership(models.Model):
+    """A person's membership of a team over a period; people move teams."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="memberships")
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the person is no longer in the team."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DatedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["person", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="membership_end_not_before_start",
+            ),
+            # Each day counts a person in one team: one open membership at a
+            # time (on PostgreSQL an exclusion constraint also forbids overlaps
+            # in the past; see docs/adr/0002).
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_membership_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} in {self.team} from {self.start_date}"
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def open(self) -> CaseQuerySet:
+        return self.filter(status=Case.Status.OPEN)
+
+    def for_team(self, team: Team | int) -> CaseQuerySet:
+        return self.filter(team=team)
+
+    def unallocated(self) -> CaseQuerySet:
+        """Open cases with no primary worker now."""
+        held = Allocation.objects.primary().open().values("case_id")
+        return self.open().exclude(pk__in=held)
+
+    def with_waiting_since(self) -> CaseQuerySet:
+        """Annotate `waiting_since`: the later of the day the case was opened and
+        the day its last primary allocation ended (DESIGN.md, waiting time)."""
+        last_primary_end = Max(
+            "allocations__end_date", filter=Q(allocations__kind=Allocation.Kind.PRIMARY)
+        )
+        return self.annotate(
+            waiting_since=Greatest("opened_on", Coalesce(last_primary_end, "opened_on"))
+        )
+
+
+class Case(models.Model):
+    """A piece of work from the case-management system. No case notes, ever."""
+
+    Type = CaseType
+
+    Priority = Priority
+
+    Status = CaseStatus
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="cases")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="cases")
+    reference = models.CharField(
+        max_length=40, help_text="The case's reference in the case-management system."
+    )
+    label = models.CharField(
+        max_length=60, help_text="A short label that does not identify the person."
+    )
+    case_type = models.CharField("type", max_length=20, choices=Type.choices)
+    people_count = models.PositiveSmallIntegerField(
+        "children or adults", default=1, help_text="How many children or adults the case covers."
+    )
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    opened_on = models.DateField()
+    closed_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["reference"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "reference"], name="case_reference_unique_in_service"
+            ),
+            models.CheckConstraint(condition=Q(people_count__gte=1), name="case_people_at_least_1"),
+            models.CheckConstraint(
+                condition=_in_choices("case_type", CaseType), name="case_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("priority", Priority), name="case_priority_valid"
+            ),
+            # A case is closed exactly when it has a closing date, on or after opening.
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(closed_on__isnull=True))
+                | (
+                    Q(status="closed")
+                    & Q(closed_on__isnull=False)
+                    & Q(closed_on__gte=models.F("opened_on"))
+                ),
+                name="case_status_matches_closed_on",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class AllocationQuerySet(DatedQuerySet):
+    def primary(self) -> AllocationQuerySet:
+        return self.filter(kind=Allocation.Kind.PRIMARY)
+
+
+class Allocation(models.Model):
+    """A worker's allocation to a case for a period: primary, or involved.
+
+    Only primary allocations count towards a worker's load; involved workers
+    (students, co-workers) are shown, not counted.
+    """
+
+    Kind = AllocationKind
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="allocations")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="allocations")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PRIMARY)
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the allocation no longer applies."
+    )
+    allocated_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    reason = models.TextField(blank=True)
+    review_by = models.DateField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    end_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AllocationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "start_date", "pk"]
+        indexes = [
+            # The caseload numbers look allocations up by worker and date.
+            models.Index(fields=["person", "start_date"], name="allocation_person_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("kind", AllocationKind), name="allocation_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="allocation_end_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_by__isnull=True) | Q(review_by__gte=models.F("start_date")),
+                name="allocation_review_not_before_start",
+            ),
+            # At most one primary worker at any moment. This partial unique
+            # index guards the open allocation; on PostgreSQL an exclusion
+            # constraint also guards back-dated history (docs/adr/0002).
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(kind="primary", end_date__isnull=True),
+                name="one_open_primary_allocation_per_case",
+            ),
+            models.UniqueConstraint(
+                fields=["case", "person"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_allocation_per_case_and_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} – {self.person} ({self.get_kind_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_date is None

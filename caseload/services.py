@@ -1,0 +1,303 @@
+"""Writes to the core domain. Every path that writes (pages, admin, commands,
+imports) comes through these functions, so the rules that span tables live here
+once: students are never primary workers; team managers, senior managers and
+administrators carry no caseload; a case has one primary worker at a time.
+
+Each function checks its rules inside a transaction that holds a row lock on
+the case, so two managers acting at once cannot both succeed; the database
+constraints are the last guard.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from caseload.dates import long_date
+from caseload.models import Allocation, Case, Person, Team, TeamMembership
+
+
+class RuleBroken(ValidationError):
+    """A write that the domain rules refuse, with a message for the user."""
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _lock_case(case: Case) -> Case:
+    return Case.objects.select_for_update().select_related("team").get(pk=case.pk)
+
+
+def _is_member_on(person: Person, team: Team, day: datetime.date) -> bool:
+    return TeamMembership.objects.active_on(day).filter(person=person, team=team).exists()
+
+
+def case_create(
+    *,
+    team: Team,
+    reference: str,
+    label: str,
+    case_type: str,
+    opened_on: datetime.date,
+    people_count: int = 1,
+    priority: int = Case.Priority.NORMAL,
+) -> Case:
+    reference = reference.strip()
+    if not reference:
+        raise RuleBroken("Enter the case reference.")
+    if opened_on > _today():
+        raise RuleBroken("A case cannot be opened in the future.")
+    if Case.objects.filter(service_id=team.service_id, reference=reference).exists():
+        raise RuleBroken(f"There is already a case {reference} in this service.")
+    case = Case(
+        service_id=team.service_id,
+        team=team,
+        reference=reference,
+        label=label.strip(),
+        case_type=case_type,
+        people_count=people_count,
+        priority=priority,
+        opened_on=opened_on,
+    )
+    try:
+        # Field rules (lengths, choices) with readable messages; the table's
+        # constraints are left to the database rather than re-queried here.
+        case.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        raise RuleBroken(error.messages) from None
+    case.save()
+    return case
+
+
+def _check_may_be_allocated(
+    person: Person, kind: str, case: Case, start_date: datetime.date
+) -> None:
+    if kind == Allocation.Kind.PRIMARY and person.role not in Person.CASE_HOLDING_ROLES:
+        if person.role == Person.Role.STUDENT:
+            raise RuleBroken(
+                f"{person} is a student: students are recorded as involved workers, "
+                "and the case is allocated to their supervisor."
+            )
+        raise RuleBroken(f"{person} is a {person.get_role_display().lower()} and carries no cases.")
+    if kind == Allocation.Kind.INVOLVED and person.role not in Person.INVOLVED_ROLES:
+        raise RuleBroken(f"{person} is a {person.get_role_display().lower()} and carries no cases.")
+    if not _is_member_on(person, case.team, start_date):
+        raise RuleBroken(f"{person} is not in {case.team} on {long_date(start_date)}.")
+
+
+def check_allocation(
+    *,
+    case: Case,
+    person: Person,
+    start_date: datetime.date,
+    kind: str = Allocation.Kind.PRIMARY,
+    review_by: datetime.date | None = None,
+) -> None:
+    """Raise RuleBroken if `person` may not be allocated to `case` from `start_date`."""
+    if kind not in Allocation.Kind.values:
+        raise RuleBroken("Choose primary or involved.")
+    if not case.is_open:
+        raise RuleBroken(f"Case {case} is closed.")
+    if start_date < case.opened_on:
+        raise RuleBroken(f"Case {case} was opened on {long_date(case.opened_on)}.")
+    if start_date > _today():
+        raise RuleBroken("An allocation cannot start in the future.")
+    if review_by is not None and review_by < start_date:
+        raise RuleBroken("The review date cannot be before the allocation starts.")
+    _check_may_be_allocated(person, kind, case, start_date)
+
+    existing = case.allocations.filter(Q(end_date__isnull=True) | Q(end_date__gt=start_date))
+    if kind == Allocation.Kind.PRIMARY:
+        current = existing.filter(kind=Allocation.Kind.PRIMARY).select_related("person").first()
+        if current is not None:
+            if current.end_date is None:
+                raise RuleBroken(
+                    f"Case {case} is already allocated to {current.person}. "
+                    "Transfer it instead, or refresh the page to see who holds it now."
+                )
+            raise RuleBroken(
+                f"Case {case} was allocated to {current.person} until "
+                f"{long_date(current.end_date)}; the new allocation cannot start before then."
+            )
+    if existing.filter(person=person).exists():
+        raise RuleBroken(f"{person} is already allocated to case {case}.")
+
+
+def allocation_create(
+    *,
+    case: Case,
+    person: Person,
+    start_date: datetime.date,
+    allocated_by: Person | None,
+    kind: str = Allocation.Kind.PRIMARY,
+    reason: str = "",
+    review_by: datetime.date | None = None,
+) -> Allocation:
+    """Allocate `person` to `case` from `start_date`."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        check_allocation(
+            case=case, person=person, start_date=start_date, kind=kind, review_by=review_by
+        )
+        allocation = Allocation(
+            case=case,
+            person=person,
+            kind=kind,
+            start_date=start_date,
+            allocated_by=allocated_by,
+            reason=reason.strip(),
+            review_by=review_by,
+        )
+        try:
+            with transaction.atomic():
+                allocation.save()
+        except IntegrityError:
+            # The row lock makes this rare; the constraint is the last guard.
+            raise RuleBroken(
+                f"Case {case} was allocated by someone else just now. "
+                "Refresh the page to see who holds it."
+            ) from None
+    return allocation
+
+
+def allocation_end(
+    *,
+    allocation: Allocation,
+    end_date: datetime.date,
+    ended_by: Person | None,
+    reason: str = "",
+) -> Allocation:
+    """End an allocation; `end_date` is the first day it no longer applies."""
+    with transaction.atomic():
+        _lock_case(allocation.case)
+        allocation = Allocation.objects.select_for_update().get(pk=allocation.pk)
+        if allocation.end_date is not None:
+            raise RuleBroken(
+                f"This allocation already ended on {long_date(allocation.end_date)}; "
+                "history is not rewritten."
+            )
+        if end_date < allocation.start_date:
+            raise RuleBroken(
+                f"The allocation started on {long_date(allocation.start_date)}; "
+                "it cannot end before that."
+            )
+        if end_date > _today():
+            raise RuleBroken("An allocation cannot be ended in the future.")
+        allocation.end_date = end_date
+        allocation.ended_by = ended_by
+        allocation.end_reason = reason.strip()
+        allocation.save(update_fields=["end_date", "ended_by", "end_reason"])
+    return allocation
+
+
+def case_reallocate(
+    *,
+    case: Case,
+    to_person: Person,
+    on: datetime.date,
+    by: Person | None,
+    reason: str,
+) -> Allocation:
+    """Move a case to another primary worker: end one allocation, start another."""
+    if not reason.strip():
+        raise RuleBroken("Give the reason for the transfer.")
+    with transaction.atomic():
+        case = _lock_case(case)
+        current = case.allocations.primary().open().first()
+        if current is not None:
+            if current.person_id == to_person.pk:
+                raise RuleBroken(f"{to_person} already holds case {case}.")
+            allocation_end(allocation=current, end_date=on, ended_by=by, reason=reason)
+        return allocation_create(
+            case=case,
+            person=to_person,
+            start_date=on,
+            allocated_by=by,
+            reason=reason,
+        )
+
+
+def case_close(*, case: Case, closed_on: datetime.date, by: Person | None) -> Case:
+    """Close a case, ending its open allocations on the same day."""
+    with transaction.atomic():
+        case = _lock_case(case)
+        if not case.is_open:
+            raise RuleBroken(f"Case {case} is already closed.")
+        if closed_on < case.opened_on:
+            raise RuleBroken(f"Case {case} was opened on {long_date(case.opened_on)}.")
+        if closed_on > _today():
+            raise RuleBroken("A case cannot be closed in the future.")
+        for allocation in case.allocations.open():
+            if allocation.start_date > closed_on:
+                raise RuleBroken(
+                    f"{allocation.person} was allocated on {long_date(allocation.start_date)}, "
+                    "after that closing date."
+                )
+            allocation_end(allocation=allocation, end_date=closed_on, ended_by=by, reason="Closed")
+        case.status = Case.Status.CLOSED
+        case.closed_on = closed_on
+        case.save(update_fields=["status", "closed_on", "updated_at"])
+    return case
+
+
+def check_role_change(*, person: Person, role: str) -> None:
+    """Raise RuleBroken if `person`'s current cases forbid the new role."""
+    if role not in Person.Role.values:
+        raise RuleBroken("Choose a role.")
+    open_allocations = person.allocations.open()
+    new_role = Person.Role(role).label.lower()
+    if (
+        role not in Person.CASE_HOLDING_ROLES
+        and open_allocations.filter(kind=Allocation.Kind.PRIMARY).exists()
+    ):
+        raise RuleBroken(
+            f"{person} is the primary worker on open cases; a {new_role} cannot be. "
+            "Transfer the cases first."
+        )
+    if role not in Person.INVOLVED_ROLES and open_allocations.exists():
+        raise RuleBroken(
+            f"{person} is involved in open cases; a {new_role} carries no cases. "
+            "End those allocations first."
+        )
+
+
+def person_change_role(*, person: Person, role: str) -> Person:
+    """Change a person's role, refusing one that their current cases forbid."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        check_role_change(person=person, role=role)
+        person.role = role
+        person.save(update_fields=["role", "updated_at"])
+    return person
+
+
+def check_membership_start(*, person: Person, team: Team, start_date: datetime.date) -> None:
+    """Raise RuleBroken if `person` cannot join `team` from `start_date`."""
+    current = person.memberships.open().first()
+    if current is not None:
+        if current.team_id == team.pk:
+            raise RuleBroken(f"{person} is already in {team}.")
+        if start_date < current.start_date:
+            raise RuleBroken(
+                f"{person} joined {current.team} on {long_date(current.start_date)}; "
+                "a move cannot start before that."
+            )
+    elif person.memberships.filter(end_date__gt=start_date).exists():
+        raise RuleBroken(f"{person} was in another team on {long_date(start_date)}.")
+
+
+def membership_start(*, person: Person, team: Team, start_date: datetime.date) -> TeamMembership:
+    """Put `person` in `team` from `start_date`, ending their current membership."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        check_membership_start(person=person, team=team, start_date=start_date)
+        current = person.memberships.open().first()
+        if current is not None:
+            current.end_date = start_date
+            current.save(update_fields=["end_date"])
+        return TeamMembership.objects.create(person=person, team=team, start_date=start_date)

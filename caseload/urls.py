@@ -1,0 +1,32 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from caseload import views
+
+admin.site.site_header = "Caseload administration"
+admin.site.site_title = "Caseload administration"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health/", views.health, name="health"),
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
+    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("no-role/", views.no_role, name="no_role"),
+    path("my-caseload/", views.my_caseload, name="my_caseload"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<int:pk>/", views.team_detail, name="team_detail"),
+    path("services/", views.service_list, name="service_list"),
+    path("services/<int:pk>/", views.service_overview, name="service_overview"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "caseload.errors.bad_request"
+handler403 = "caseload.errors.permission_denied"
+handler404 = "caseload.errors.page_not_found"
+handler500 = "caseload.errors.server_error"

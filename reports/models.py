@@ -1,0 +1,1 @@
+"""Caseload snapshots, 12-week analyses and quarterly reviews."""

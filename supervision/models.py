@@ -1,0 +1,1 @@
+"""Supervision records and the caseload analysis within them."""

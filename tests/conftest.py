@@ -1,0 +1,161 @@
+"""Fixtures named by role, and the rule that CI never skips a real service."""
+
+import datetime
+import os
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from caseload import services
+from caseload.models import Allocation, Case, Person
+from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
+
+# Playwright's sync API runs an event loop in the test thread.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(reason: str) -> None:
+    """A missing service skips on a newcomer's machine and fails under CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://…")
+    if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
+        skip_or_fail("needs Redis: set REDIS_URL=redis://…")
+
+
+TODAY = timezone.localdate
+
+
+def days_ago(days: int) -> datetime.date:
+    return TODAY() - datetime.timedelta(days=days)
+
+
+@pytest.fixture
+def service(db):
+    return ServiceFactory(name="Children's Social Care")
+
+
+@pytest.fixture
+def team(service):
+    return TeamFactory(service=service, name="Child Protection")
+
+
+@pytest.fixture
+def other_team(service):
+    return TeamFactory(service=service, name="Looked After Children")
+
+
+@pytest.fixture
+def team_manager(team):
+    manager = PersonFactory(
+        full_name="Claire Hughes",
+        role=Person.Role.TEAM_MANAGER,
+        service=team.service,
+        user__username="manager",
+    )
+    team.managers.add(manager)
+    return manager
+
+
+@pytest.fixture
+def other_manager(other_team):
+    manager = PersonFactory(
+        full_name="James Carter",
+        role=Person.Role.TEAM_MANAGER,
+        service=other_team.service,
+        user__username="other.manager",
+    )
+    other_team.managers.add(manager)
+    return manager
+
+
+@pytest.fixture
+def social_worker(team, team_manager):
+    return member(team, full_name="Asha Patel", supervisor=team_manager, user__username="worker")
+
+
+@pytest.fixture
+def colleague(team, team_manager):
+    return member(
+        team, full_name="Daniel Reid", supervisor=team_manager, user__username="colleague"
+    )
+
+
+@pytest.fixture
+def student(team, social_worker):
+    return member(
+        team,
+        full_name="Ella Shah",
+        role=Person.Role.STUDENT,
+        supervisor=social_worker,
+        user__username="student",
+    )
+
+
+@pytest.fixture
+def outsider(other_team, other_manager):
+    """A social worker in another team of the same service."""
+    return member(
+        other_team, full_name="Katie Lewis", supervisor=other_manager, user__username="outsider"
+    )
+
+
+@pytest.fixture
+def dmt_member(service):
+    return PersonFactory(
+        full_name="Dana Morris",
+        role=Person.Role.SENIOR_MANAGER,
+        service=service,
+        user__username="dmt",
+    )
+
+
+@pytest.fixture
+def other_dmt_member(db):
+    return PersonFactory(
+        full_name="Rob Ellis",
+        role=Person.Role.SENIOR_MANAGER,
+        service=ServiceFactory(name="Adult Social Care", kind="adults"),
+        user__username="dmt.adults",
+    )
+
+
+@pytest.fixture
+def administrator(db):
+    return PersonFactory(
+        full_name="Alex Morgan",
+        role=Person.Role.ADMINISTRATOR,
+        user__username="admin",
+        user__is_staff=True,
+        user__is_superuser=True,
+    )
+
+
+@pytest.fixture
+def case(team):
+    return CaseFactory(team=team, reference="CP-1042", label="Sibling group, neglect")
+
+
+@pytest.fixture
+def held_case(case, social_worker, team_manager) -> Case:
+    """CP-1042, held by the social worker since 60 days ago."""
+    services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(60), allocated_by=team_manager
+    )
+    return case
+
+
+def primary_holders(case: Case) -> list[Person]:
+    return [
+        a.person
+        for a in Allocation.objects.filter(case=case, kind="primary", end_date__isnull=True)
+    ]

@@ -1,0 +1,93 @@
+"""The demo council: loaded once, on request, and true to every rule."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, Q
+from django.test import override_settings
+
+from caseload.models import Allocation, Case, Person, Service, TeamMembership
+from tests.factories import ServiceFactory
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+
+
+def test_the_demo_is_not_loaded_into_a_real_installation(db):
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("load_demo")
+    assert not Service.objects.exists()
+
+
+@override_settings(DEBUG=True)
+def test_the_first_run_loads_the_demo_once_and_prints_the_log_ins(db, capsys):
+    call_command("load_demo", "--if-empty")
+    first = capsys.readouterr().out
+    counts = (Case.objects.count(), Allocation.objects.count(), Person.objects.count())
+    call_command("load_demo", "--if-empty")
+    second = capsys.readouterr().out
+    assert "Loaded the demo data." in first
+    assert "already loaded" in second
+    for username in ("manager", "worker", "dmt", "admin"):
+        assert username in first and username in second
+    assert "password: demo" in first
+    assert (Case.objects.count(), Allocation.objects.count(), Person.objects.count()) == counts
+
+
+@override_settings(DEBUG=True)
+def test_the_first_run_leaves_an_existing_database_alone(db, capsys):
+    ServiceFactory(name="Our own service")
+    call_command("load_demo", "--if-empty")
+    assert "already holds data" in capsys.readouterr().out
+    assert Service.objects.count() == 1
+
+
+def test_demo_log_ins_work_with_the_published_password(demo, client):
+    for username in ("manager", "worker", "dmt", "admin"):
+        assert client.login(username=username, password="demo"), username
+
+
+def test_the_demo_has_the_expected_shape(demo):
+    assert set(Service.objects.values_list("name", flat=True)) == {
+        "Children's Social Care",
+        "Adult Social Care",
+    }
+    teams = set(
+        Service.objects.get(name="Children's Social Care").teams.values_list("name", flat=True)
+    )
+    assert teams == {"Child Protection", "Children with Disabilities", "Looked After Children"}
+    roles = set(Person.objects.values_list("role", flat=True))
+    assert roles == set(Person.Role.values)
+    assert Person.objects.filter(fte__lt=1, role="social_worker").exists()  # part-timers
+    assert Case.objects.filter(status="closed").exists()
+    assert Case.objects.unallocated().exists()
+    # Some cases changed hands: their history has more than one primary worker.
+    moved = Case.objects.annotate(
+        primaries=Count("allocations", filter=Q(allocations__kind="primary"))
+    ).filter(primaries__gt=1)
+    assert moved.exists()
+    # Someone moved team, and is counted in each team for their own period.
+    assert TeamMembership.objects.filter(end_date__isnull=False).exists()
+
+
+def test_mrs_harrison_is_held_in_the_older_peoples_team(demo):
+    case = Case.objects.get(reference="AS-2041")
+    assert case.team.name == "Older People"
+    assert case.service.kind == "adults"
+    assert case.allocations.open().get().person.full_name == "Oliver Price"
+
+
+def test_the_demo_obeys_every_allocation_rule(demo):
+    open_primary = Allocation.objects.primary().open()
+    assert not open_primary.exclude(person__role__in=Person.CASE_HOLDING_ROLES).exists()
+    assert not Allocation.objects.exclude(person__role__in=Person.INVOLVED_ROLES).exists()
+    per_case = open_primary.values("case").annotate(n=Count("pk")).filter(n__gt=1)
+    assert not per_case.exists()
+    assert not Allocation.objects.filter(case__status="closed", end_date__isnull=True).exists()
+    student_cases = Allocation.objects.filter(person__role="student")
+    assert student_cases.exists()
+    assert all(a.kind == "involved" for a in student_cases)

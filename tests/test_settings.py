@@ -1,0 +1,118 @@
+"""Settings come from the environment and fail loudly on values we cannot use;
+production settings pass Django's deployment check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from caseload.env import env_bool, env_int, env_list
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789abcdefghijkl",
+    "ALLOWED_HOSTS": "caseload.example.org",
+    "DATABASE_URL": "postgres://caseload:secret@db.example.org:5432/caseload",
+    "REDIS_URL": "redis://redis.example.org:6379/0",
+}
+
+
+def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run manage.py with exactly these settings (no inherited DJANGO_/DEBUG values)."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**keep, "DJANGO_SETTINGS_MODULE": "caseload.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_settings_pass_the_deploy_check():
+    result = run_with(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
+        ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false"),
+        (
+            {"DATABASE_URL": "mysql://db/caseload"},
+            "DATABASE_URL must be a postgres:// or sqlite://",
+        ),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+        ({"REDIS_URL": "http://redis:6379"}, "REDIS_URL must be a redis://"),
+        ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
+        ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS must be at least 0"),
+    ],
+)
+def test_bad_settings_stop_the_application_with_a_clear_message(change, message):
+    result = run_with({**PRODUCTION, **change}, "check")
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_embedded_default_needs_nothing_set():
+    result = run_with({"DEBUG": "true"}, "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_defaults_to_off_so_a_forgotten_setting_is_safe():
+    result = run_with({}, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("Yes", True)])
+def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", not expected) is expected
+
+
+def test_env_helpers_refuse_what_they_cannot_read(monkeypatch):
+    monkeypatch.setenv("FLAG", "perhaps")
+    with pytest.raises(ImproperlyConfigured, match="FLAG must be true or false"):
+        env_bool("FLAG", False)
+    monkeypatch.setenv("COUNT", "3.5")
+    with pytest.raises(ImproperlyConfigured, match="COUNT must be a whole number"):
+        env_int("COUNT", 1)
+    monkeypatch.setenv("HOSTS", " a.example , ,b.example ")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def settings_as_read_with(env: dict[str, str], expression: str) -> str:
+    result = run_with(env, "shell", "-c", f"from django.conf import settings; print({expression})")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_sqlite_takes_its_write_lock_up_front():
+    options = settings_as_read_with({"DEBUG": "true"}, "settings.DATABASES['default']['OPTIONS']")
+    assert "'transaction_mode': 'IMMEDIATE'" in options
+    assert "journal_mode=WAL" in options
+
+
+def test_tasks_run_in_process_without_a_broker_and_on_redis_with_one():
+    expression = "(settings.CELERY_TASK_ALWAYS_EAGER, settings.CELERY_BROKER_URL)"
+    assert settings_as_read_with({"DEBUG": "true"}, expression) == "(True, 'memory://')"
+    with_redis = {"DEBUG": "true", "REDIS_URL": "redis://127.0.0.1:6379/3"}
+    assert settings_as_read_with(with_redis, expression) == "(False, 'redis://127.0.0.1:6379/3')"
+
+
+def test_ci_runs_on_postgresql_and_redis():
+    """Under CI the suite must not quietly fall back to the embedded defaults."""
+    if os.environ.get("CI", "").lower() != "true":
+        pytest.skip("only checked under CI")
+    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings.REDIS_URL.startswith("redis://")

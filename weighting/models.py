@@ -1,0 +1,1 @@
+"""Weighting schemes, criteria, ratings and capacity."""
