@@ -79,7 +79,7 @@ TEAMS = (
             "Sibling group, neglect",
             "Pre-birth assessment",
             "Teenager, exploitation risk",
-            "Domestic abuse, two children",
+            "Domestic abuse",
             "Parental substance misuse",
             "Infant, non-accidental injury",
             "Step-down to child in need",
