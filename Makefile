@@ -8,14 +8,14 @@ HOST ?= 127.0.0.1:8000
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install -qq --upgrade pip
 
 $(VENV)/.installed-base: requirements/base.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements/base.txt
+	$(BIN)/pip install -qq -r requirements/base.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements/dev.txt
+	$(BIN)/pip install -qq -r requirements/dev.txt
 	touch $@ $(VENV)/.installed-base
 
 ## run: install, migrate the SQLite database, load the demo into an empty one, serve

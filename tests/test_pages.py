@@ -1,9 +1,12 @@
 """The pages as a user meets them: sign in and out, homes, errors, the frame."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django.urls import reverse
 
-from caseload import services
+from caseload import errors, services
 from caseload.models import Person
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory, member
@@ -158,3 +161,22 @@ def test_my_caseload_query_count_does_not_grow(
     with django_assert_max_num_queries(7):
         response = client.get(reverse("my_caseload"))
     assert response.content.decode().count("M-") == size
+
+
+def test_error_pages_are_in_the_service_style(rf, db):
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    forbidden = errors.permission_denied(request, PermissionDenied())
+    assert forbidden.status_code == 403
+    assert "You cannot do that" in forbidden.content.decode()
+    broken = errors.server_error(request)
+    assert broken.status_code == 500
+    assert "Sorry, there is a problem with the service" in broken.content.decode()
+
+
+def test_an_expired_form_explains_itself(team_manager):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(team_manager.user)
+    response = client.post(reverse("logout"))
+    assert response.status_code == 403
+    assert "Your form had expired" in response.content.decode()
