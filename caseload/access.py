@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+from weighting.models import Scheme
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -124,6 +125,51 @@ def get_team_for_user(user: User, pk: int) -> Team:
 
 def get_service_for_user(user: User, pk: int) -> Service:
     return get_object_or_404(services_visible_to(user), pk=pk)
+
+
+def teams_managed_by(user: User) -> QuerySet[Team]:
+    """Teams whose cases, allocations and scheme the user may change."""
+    if is_administrator(user):
+        return Team.objects.all()
+    person = person_of(user)
+    if person is None:
+        return Team.objects.none()
+    return Team.objects.filter(managers=person)
+
+
+def manages_team(user: User, team: Team) -> bool:
+    return teams_managed_by(user).filter(pk=team.pk).exists()
+
+
+def get_team_for_scheme_page(user: User, pk: int) -> Team:
+    """A team's weighting scheme is open to those who see the team and to its
+    own members, who rate against it."""
+    person = person_of(user)
+    own_team = (
+        TeamMembership.objects.active_on(timezone.localdate())
+        .filter(person=person)
+        .values("team_id")
+        if person
+        else TeamMembership.objects.none().values("team_id")
+    )
+    teams = Team.objects.filter(Q(pk__in=teams_visible_to(user).values("pk")) | Q(pk__in=own_team))
+    return get_object_or_404(teams.select_related("service"), pk=pk)
+
+
+def get_case_for_manager(user: User, pk: int) -> Case:
+    """A case the user may change: one in a team they manage."""
+    return get_object_or_404(
+        Case.objects.filter(team__in=teams_managed_by(user)).select_related("team", "service"),
+        pk=pk,
+    )
+
+
+def get_draft_scheme_for_manager(user: User, pk: int) -> Scheme:
+    """A team's draft scheme, for a manager of that team to edit or agree."""
+    drafts = Scheme.objects.filter(
+        status=Scheme.Status.DRAFT, team__in=teams_managed_by(user)
+    ).select_related("team", "service")
+    return get_object_or_404(drafts, pk=pk)
 
 
 def home_url(user: User) -> str:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from caseload import access, services
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+from weighting.services import scheme_create_default
 
 
 def _acting_person(request: HttpRequest) -> Person | None:
@@ -23,8 +24,20 @@ def _acting_person(request: HttpRequest) -> Person | None:
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind"]
+    list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
     search_fields = ["name"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A new service starts with the default weighting scheme, agreed
+            # today; teams may then agree their own versions.
+            scheme_create_default(
+                service=obj, agreed_on=timezone.localdate(), recorded_by=_acting_person(request)
+            )
 
 
 @admin.register(Team)

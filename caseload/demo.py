@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from caseload import services
 from caseload.models import Case, Person, Service, Team
+from weighting import services as weighting
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published password of the demo log-ins
 CHILDRENS_SERVICE = "Children's Social Care"
@@ -44,6 +45,7 @@ class Member:
     joined_days_ago: int = 760
     cases: int = 0  # open cases they hold today
     closed: int = 0  # cases they held that have since closed
+    heaviness: float = 2.0  # the typical level of their cases on each criterion (1 to 3)
 
 
 @dataclass(frozen=True)
@@ -87,10 +89,18 @@ TEAMS = (
         ),
         max_people=3,
         members=(
-            Member("worker", "Asha Patel", SW, cases=9, closed=4),
-            Member("ben.okafor", "Ben Okafor", ASYE, joined_days_ago=70, cases=6, closed=1),
-            Member("chloe.evans", "Chloe Evans", SW, fte="0.60", cases=5, closed=2),
-            Member("daniel.reid", "Daniel Reid", SW, cases=11, closed=5),
+            Member("worker", "Asha Patel", SW, cases=13, closed=4, heaviness=2.5),
+            Member(
+                "ben.okafor",
+                "Ben Okafor",
+                ASYE,
+                joined_days_ago=70,
+                cases=9,
+                closed=1,
+                heaviness=2.5,
+            ),
+            Member("chloe.evans", "Chloe Evans", SW, fte="0.60", cases=7, closed=2, heaviness=2.1),
+            Member("daniel.reid", "Daniel Reid", SW, cases=14, closed=5, heaviness=2.8),
             Member("ella.shah", "Ella Shah", STUDENT, supervisor="worker", joined_days_ago=60),
         ),
         unallocated=4,
@@ -113,9 +123,9 @@ TEAMS = (
         max_people=2,
         aspiration="25.0",
         members=(
-            Member("george.hall", "George Hall", SW, cases=14, closed=4),
-            Member("hannah.wood", "Hannah Wood", SW, fte="0.80", cases=12, closed=3),
-            Member("isaac.brown", "Isaac Brown", SW, cases=16, closed=3),
+            Member("george.hall", "George Hall", SW, cases=17, closed=4, heaviness=2.0),
+            Member("hannah.wood", "Hannah Wood", SW, fte="0.80", cases=14, closed=3, heaviness=2.1),
+            Member("isaac.brown", "Isaac Brown", SW, cases=19, closed=3, heaviness=2.2),
         ),
         unallocated=2,
     ),
@@ -136,10 +146,26 @@ TEAMS = (
         ),
         max_people=2,
         members=(
-            Member("katie.lewis", "Katie Lewis", SW, cases=12, closed=3),
-            Member("liam.turner", "Liam Turner", ASYE, joined_days_ago=200, cases=8, closed=2),
-            Member("maya.green", "Maya Green", SW, fte="0.50", cases=6, closed=2),
-            Member("noah.clarke", "Noah Clarke", SW, joined_days_ago=150, cases=10, closed=1),
+            Member("katie.lewis", "Katie Lewis", SW, cases=14, closed=3, heaviness=2.2),
+            Member(
+                "liam.turner",
+                "Liam Turner",
+                ASYE,
+                joined_days_ago=200,
+                cases=10,
+                closed=2,
+                heaviness=2.3,
+            ),
+            Member("maya.green", "Maya Green", SW, fte="0.50", cases=7, closed=2, heaviness=2.0),
+            Member(
+                "noah.clarke",
+                "Noah Clarke",
+                SW,
+                joined_days_ago=150,
+                cases=13,
+                closed=1,
+                heaviness=2.1,
+            ),
         ),
         unallocated=1,
     ),
@@ -161,9 +187,17 @@ TEAMS = (
         max_people=1,
         aspiration="25.0",
         members=(
-            Member("oliver.price", "Oliver Price", SW, cases=14, closed=4),
-            Member("priya.nair", "Priya Nair", SW, fte="0.80", cases=11, closed=3),
-            Member("rachel.young", "Rachel Young", ASYE, joined_days_ago=120, cases=7, closed=1),
+            Member("oliver.price", "Oliver Price", SW, cases=15, closed=4, heaviness=2.2),
+            Member("priya.nair", "Priya Nair", SW, fte="0.80", cases=12, closed=3, heaviness=2.0),
+            Member(
+                "rachel.young",
+                "Rachel Young",
+                ASYE,
+                joined_days_ago=120,
+                cases=9,
+                closed=1,
+                heaviness=2.2,
+            ),
         ),
         unallocated=3,
     ),
@@ -205,6 +239,7 @@ class _Builder:
         self.people: dict[str, Person] = {}
         self.services: dict[str, Service] = {}
         self.teams: dict[str, Team] = {}
+        self.criteria_by_scheme: dict[int, dict[str, int]] = {}
 
     def days_ago(self, days: int) -> datetime.date:
         return self.today - datetime.timedelta(days=days)
@@ -246,11 +281,161 @@ class _Builder:
             "dmt.adults", "Rob Ellis", Person.Role.SENIOR_MANAGER, self.services[ADULTS_SERVICE]
         )
         self.person("admin", "Alex Morgan", Person.Role.ADMINISTRATOR, None, staff=True)
+        for service in self.services.values():
+            weighting.scheme_create_default(service=service, agreed_on=self.days_ago(800))
         for plan in TEAMS:
             self.build_team(plan)
+        self.build_team_scheme()
+        self.build_capacity()
         for plan in TEAMS:
             self.build_cases(plan)
         self.build_mrs_harrison()
+
+    def build_team_scheme(self) -> None:
+        """Children with Disabilities agreed its own version: more points per
+        worker, since many of its cases are short breaks reviews."""
+        team = self.teams["Children with Disabilities"]
+        draft = weighting.scheme_draft_new_version(team=team, by=team.managers.get())
+        weighting.scheme_update_draft(
+            scheme=draft,
+            name="Children with Disabilities weighting",
+            benchmark=Decimal("110"),
+            criteria=weighting.criteria_of(draft),
+        )
+        weighting.scheme_agree(scheme=draft, agreed_on=self.days_ago(300), by=team.managers.get())
+
+    def build_capacity(self) -> None:
+        """ASYE factors agreed in supervision, and some protected time."""
+        for plan in TEAMS:
+            for member in plan.members:
+                if member.role != ASYE:
+                    continue
+                person = self.people[member.username]
+                weighting.experience_factor_set(
+                    person=person,
+                    factor=Decimal("0.8"),
+                    start_date=self.days_ago(member.joined_days_ago),
+                    reason="ASYE: about 80% of a full caseload to start",
+                    by=person.supervisor,
+                )
+                if member.joined_days_ago > 150:
+                    weighting.experience_factor_set(
+                        person=person,
+                        factor=Decimal("0.9"),
+                        start_date=self.days_ago(member.joined_days_ago - 120),
+                        reason="Agreed in supervision at the four-month review",
+                        by=person.supervisor,
+                    )
+        reductions = [
+            ("worker", "practice_educator", {"hours_per_week": Decimal("3.7")}, 200, None),
+            ("daniel.reid", "union_duties", {"percentage": Decimal("10")}, 400, None),
+            ("katie.lewis", "training", {"hours_per_week": Decimal("2")}, 300, 200),
+            ("hannah.wood", "phased_return", {"percentage": Decimal("20")}, 60, 20),
+        ]
+        for username, reason, amount, since, until in reductions:
+            weighting.reduction_create(
+                person=self.people[username],
+                reason=reason,
+                start_date=self.days_ago(since),
+                end_date=self.days_ago(until) if until else None,
+                by=self.people[username].supervisor,
+                **amount,
+            )
+
+    def criteria_ids(self, team: Team, day: datetime.date) -> dict[str, int]:
+        scheme = weighting.scheme_in_force(team, day)
+        if scheme.pk not in self.criteria_by_scheme:
+            self.criteria_by_scheme[scheme.pk] = {c.name: c.pk for c in scheme.criteria.all()}
+        return self.criteria_by_scheme[scheme.pk]
+
+    def levels(self, heaviness: float) -> dict[str, int]:
+        def level(mean: float) -> int:
+            return max(1, min(3, round(self.random.gauss(mean, 0.6))))
+
+        return {
+            "Complexity": level(heaviness),
+            "Risk": level(heaviness),
+            "Travel": level(heaviness - 0.7),
+        }
+
+    def rate(
+        self,
+        case: Case,
+        on: datetime.date,
+        levels: dict[str, int],
+        *,
+        status: str,
+        by: Person,
+        agreed_with: Person | None = None,
+        anticipated: dict[str, int] | None = None,
+        anticipated_by: datetime.date | None = None,
+        changes: dict[str, str] | None = None,
+    ) -> None:
+        ids = self.criteria_ids(case.team, on)
+        weighting.rating_create(
+            case=case,
+            levels={ids[name]: Decimal(value) for name, value in levels.items()},
+            rated_on=on,
+            rated_by=by,
+            status=status,
+            agreed_with=agreed_with,
+            anticipated_levels=(
+                {ids[name]: Decimal(value) for name, value in anticipated.items()}
+                if anticipated
+                else None
+            ),
+            anticipated_by=anticipated_by,
+            anticipated_changes={ids[name]: text for name, text in (changes or {}).items()},
+        )
+
+    def build_ratings(
+        self, case: Case, member: Member, holders: list[tuple[int, Person]], manager: Person
+    ) -> None:
+        """A provisional rating at allocation, then ratings agreed in
+        supervision every five to eight weeks, some interim re-ratings between,
+        and on some open cases an anticipated rating for the next supervision."""
+        first_start = holders[0][0]
+        if first_start < 40 and self.random.random() < 0.5:
+            return  # allocated recently and not rated yet
+        self.rate(
+            case,
+            self.days_ago(first_start),
+            self.levels(member.heaviness),
+            status="provisional",
+            by=manager,
+        )
+        closed_ago = (self.today - case.closed_on).days if case.closed_on else 0
+        days = []
+        day = first_start - self.random.randint(20, 40)
+        while day > closed_ago:
+            days.append(day)
+            day -= self.random.randint(35, 56)
+        for index, day in enumerate(days):
+            levels = self.levels(member.heaviness)
+            if self.random.random() < 0.2:
+                self.rate(case, self.days_ago(day), levels, status="interim", by=manager)
+                continue
+            holder = next(person for since, person in reversed(holders) if since >= day)
+            anticipation = {}
+            if index == len(days) - 1 and case.is_open and self.random.random() < 0.35:
+                # Expected by the next supervision: some are due, some overdue.
+                anticipation = {
+                    "anticipated": {
+                        name: max(1, value - self.random.randint(0, 1))
+                        for name, value in levels.items()
+                    },
+                    "anticipated_by": self.days_ago(day - self.random.randint(14, 28)),
+                    "changes": {"Risk": "Assessment completed and a safety plan agreed"},
+                }
+            self.rate(
+                case,
+                self.days_ago(day),
+                levels,
+                status="agreed",
+                by=manager,
+                agreed_with=holder,
+                **anticipation,
+            )
 
     def build_team(self, plan: TeamPlan) -> None:
         service = self.services[plan.service]
@@ -317,6 +502,8 @@ class _Builder:
                     allocated_by=manager,
                     reason="New referral",
                 )
+                # (days ago each holder started, holder), latest last.
+                holders = [(start_ago, first)]
                 if first != worker:
                     moved_ago = self.random.randint(15, min(start_ago - 1, member.joined_days_ago))
                     services.case_reallocate(
@@ -326,10 +513,14 @@ class _Builder:
                         by=manager,
                         reason="Rebalancing caseloads",
                     )
+                    holders.append((moved_ago, worker))
                 if index >= member.cases:
-                    latest_start = case.allocations.order_by("-start_date").first().start_date
-                    closed_ago = self.random.randint(1, max(1, (self.today - latest_start).days))
-                    services.case_close(case=case, closed_on=self.days_ago(closed_ago), by=manager)
+                    latest_start = holders[-1][0]
+                    closed_ago = self.random.randint(1, max(1, latest_start))
+                    case = services.case_close(
+                        case=case, closed_on=self.days_ago(closed_ago), by=manager
+                    )
+                self.build_ratings(case, member, holders, manager)
         self.build_queue(plan, number, manager)
 
     def could_hold(self, person: Person, team_name: str, days_ago: int) -> bool:
@@ -378,6 +569,33 @@ class _Builder:
             start_date=self.days_ago(MRS_HARRISON["opened_days_ago"] - 2),
             allocated_by=self.people[plan.manager[0]],
             reason="Son and GP report decline; reassessment needed",
+        )
+        manager, holder = self.people[plan.manager[0]], self.people[MRS_HARRISON["holder"]]
+        allocated_ago = MRS_HARRISON["opened_days_ago"] - 2
+        self.rate(
+            case,
+            self.days_ago(allocated_ago),
+            {"Complexity": 3, "Risk": 2, "Travel": 1},
+            status="provisional",
+            by=manager,
+        )
+        # Seed 000: rated 3 + 3 + 1 = 7 in supervision, expected to lessen by
+        # the next supervision in two weeks.
+        self.rate(
+            case,
+            self.days_ago(2),
+            {"Complexity": 3, "Risk": 3, "Travel": 1},
+            status="agreed",
+            by=manager,
+            agreed_with=holder,
+            anticipated={"Complexity": 3, "Risk": 2, "Travel": 1},
+            anticipated_by=self.days_ago(2 - 14),
+            changes={
+                "Risk": "A clearer picture of her health, the risks to her well-being and "
+                "what they mean for living at home",
+                "Complexity": "Renewed contact with her, her son and her GP to negotiate "
+                "the options, by her wishes",
+            },
         )
 
 

@@ -74,6 +74,21 @@ class Service(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHILDREN)
+    # Capacity bands, in % of capacity: blue below green_from, green up to and
+    # including amber_above, amber above it, red from red_from.
+    band_green_from = models.DecimalField(
+        "green band from (%)", max_digits=5, decimal_places=1, default=Decimal("95.0")
+    )
+    band_amber_above = models.DecimalField(
+        "amber band above (%)",
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("100.0"),
+        help_text="The maximum: 100% of capacity is the top of the green band.",
+    )
+    band_red_from = models.DecimalField(
+        "red band from (%)", max_digits=5, decimal_places=1, default=Decimal("110.0")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,6 +97,15 @@ class Service(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=_in_choices("kind", ServiceKind), name="service_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(band_green_from__gt=0)
+                & Q(band_green_from__lte=models.F("band_amber_above"))
+                & Q(band_amber_above__lt=models.F("band_red_from")),
+                name="service_bands_in_order",
+                violation_error_message=(
+                    "The bands must rise: green from, then amber above, then red from."
+                ),
             ),
         ]
 
@@ -111,7 +135,11 @@ class Team(models.Model):
         ordering = ["service__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["service", "name"], name="team_name_unique_in_service"),
-            models.CheckConstraint(condition=Q(aspiration__gt=0), name="team_aspiration_positive"),
+            models.CheckConstraint(
+                condition=Q(aspiration__gt=0),
+                name="team_aspiration_positive",
+                violation_error_message="The aspiration must be more than 0.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -185,10 +213,14 @@ class Person(models.Model):
         constraints = [
             models.CheckConstraint(condition=_in_choices("role", Role), name="person_role_valid"),
             models.CheckConstraint(
-                condition=Q(fte__gt=0) & Q(fte__lte=1), name="person_fte_between_0_and_1"
+                condition=Q(fte__gt=0) & Q(fte__lte=1),
+                name="person_fte_between_0_and_1",
+                violation_error_message="FTE must be more than 0 and no more than 1.",
             ),
             models.CheckConstraint(
-                condition=~Q(supervisor=models.F("pk")), name="person_not_own_supervisor"
+                condition=~Q(supervisor=models.F("pk")),
+                name="person_not_own_supervisor",
+                violation_error_message="Nobody can supervise themselves.",
             ),
         ]
 
@@ -223,6 +255,7 @@ class TeamMembership(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="membership_end_not_before_start",
+                violation_error_message="A membership cannot end before it starts.",
             ),
             # Each day counts a person in one team: one open membership at a
             # time (on PostgreSQL an exclusion constraint also forbids overlaps
@@ -297,7 +330,11 @@ class Case(models.Model):
             models.UniqueConstraint(
                 fields=["service", "reference"], name="case_reference_unique_in_service"
             ),
-            models.CheckConstraint(condition=Q(people_count__gte=1), name="case_people_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(people_count__gte=1),
+                name="case_people_at_least_1",
+                violation_error_message="A case covers at least one child or adult.",
+            ),
             models.CheckConstraint(
                 condition=_in_choices("case_type", CaseType), name="case_type_valid"
             ),
@@ -313,6 +350,9 @@ class Case(models.Model):
                     & Q(closed_on__gte=models.F("opened_on"))
                 ),
                 name="case_status_matches_closed_on",
+                violation_error_message=(
+                    "A closed case needs its closing date, on or after the day it opened."
+                ),
             ),
         ]
 
@@ -371,10 +411,12 @@ class Allocation(models.Model):
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="allocation_end_not_before_start",
+                violation_error_message="An allocation cannot end before it starts.",
             ),
             models.CheckConstraint(
                 condition=Q(review_by__isnull=True) | Q(review_by__gte=models.F("start_date")),
                 name="allocation_review_not_before_start",
+                violation_error_message="The review date cannot be before the allocation starts.",
             ),
             # At most one primary worker at any moment. This partial unique
             # index guards the open allocation; on PostgreSQL an exclusion

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from caseload import views
 
@@ -23,6 +23,7 @@ urlpatterns = [
     path("services/", views.service_list, name="service_list"),
     path("services/<int:pk>/", views.service_overview, name="service_overview"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("", include("weighting.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -13,9 +13,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from caseload import access
-from caseload.models import Allocation, Case, Person, TeamMembership
-
-PRIMARY_OPEN = Q(allocations__kind=Allocation.Kind.PRIMARY, allocations__end_date__isnull=True)
+from caseload.models import Case, Person, TeamMembership
+from weighting.history import rating_history
+from weighting.numbers import caseload_numbers, latest_rating, team_totals
 
 
 @require_GET
@@ -38,13 +38,11 @@ def team_list(request: HttpRequest) -> HttpResponse:
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     today = timezone.localdate()
-    members = (
-        Person.objects.members_of(team, today)
-        .annotate(
-            open_cases=Count("allocations", filter=PRIMARY_OPEN),
-            people=Coalesce(Sum("allocations__case__people_count", filter=PRIMARY_OPEN), 0),
-        )
-        .order_by("full_name")
+    members = {p.pk: p for p in Person.objects.members_of(team, today)}
+    numbers = caseload_numbers(members.values(), today)
+    rows = sorted(
+        ((members[pk], numbers[pk]) for pk in members),
+        key=lambda row: row[0].full_name,
     )
     queue = [
         (case, (today - case.waiting_since).days)
@@ -58,10 +56,12 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "caseload/team_detail.html",
         {
             "team": team,
-            "members": members,
+            "rows": rows,
+            "totals": team_totals(numbers.values(), members),
             "queue": queue,
             "longest_wait": max((days for _, days in queue), default=None),
             "managers": team.managers.order_by("full_name"),
+            "manages": access.manages_team(request.user, team),
         },
     )
 
@@ -71,18 +71,23 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     person = access.person_of(request.user)
     if person is None:
         return redirect("no_role")
+    today = timezone.localdate()
     allocations = (
-        person.allocations.open().select_related("case").order_by("kind", "case__reference")
+        person.allocations.active_on(today)
+        .select_related("case")
+        .annotate(
+            weight=Subquery(latest_rating(today).values("total")[:1]),
+            rating_status=Subquery(latest_rating(today).values("status")[:1]),
+        )
+        .order_by("kind", "case__reference")
     )
-    primary = [a for a in allocations if a.kind == Allocation.Kind.PRIMARY]
     return render(
         request,
         "caseload/my_caseload.html",
         {
             "person": person,
             "allocations": allocations,
-            "case_count": len(primary),
-            "people_count": sum(a.case.people_count for a in primary),
+            "numbers": caseload_numbers([person], today)[person.pk],
         },
     )
 
@@ -129,7 +134,18 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     allocations = case.allocations.select_related("person", "allocated_by", "ended_by").order_by(
         "-start_date", "-pk"
     )
-    return render(request, "caseload/case_detail.html", {"case": case, "allocations": allocations})
+    ratings = rating_history(case)
+    return render(
+        request,
+        "caseload/case_detail.html",
+        {
+            "case": case,
+            "allocations": allocations,
+            "ratings": ratings,
+            "rating": ratings[0] if ratings else None,
+            "can_rate": access.manages_team(request.user, case.team),
+        },
+    )
 
 
 @login_not_required

@@ -10,6 +10,7 @@ from django.utils import timezone
 from caseload import services
 from caseload.models import Allocation, Case, Person
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
+from weighting import services as weighting
 
 # Playwright's sync API runs an event loop in the test thread.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -41,7 +42,15 @@ def days_ago(days: int) -> datetime.date:
 
 @pytest.fixture
 def service(db):
-    return ServiceFactory(name="Children's Social Care")
+    """Children's Social Care, with the default weighting scheme agreed long ago."""
+    service = ServiceFactory(name="Children's Social Care")
+    weighting.scheme_create_default(service=service, agreed_on=days_ago(800))
+    return service
+
+
+@pytest.fixture
+def default_scheme(service):
+    return service.schemes.get()
 
 
 @pytest.fixture

@@ -7,14 +7,26 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Q
 from django.test import override_settings
+from django.utils import timezone
 
 from caseload.models import Allocation, Case, Person, Service, TeamMembership
 from tests.factories import ServiceFactory
+from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
+from weighting.numbers import Band, caseload_numbers
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    """The demo, loaded once for this module's read-only checks."""
+    with django_db_blocker.unblock():
+        call_command("load_demo", "--allow-production", stdout=io.StringIO())
+        yield
+        call_command("flush", "--no-input")
 
 
 @pytest.fixture
-def demo(db):
-    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+def loaded(demo, db):
+    """Each test reads the module's demo inside its own rolled-back transaction."""
 
 
 def test_the_demo_is_not_loaded_into_a_real_installation(db):
@@ -46,12 +58,12 @@ def test_the_first_run_leaves_an_existing_database_alone(db, capsys):
     assert Service.objects.count() == 1
 
 
-def test_demo_log_ins_work_with_the_published_password(demo, client):
+def test_demo_log_ins_work_with_the_published_password(loaded, client):
     for username in ("manager", "worker", "dmt", "admin"):
         assert client.login(username=username, password="demo"), username
 
 
-def test_the_demo_has_the_expected_shape(demo):
+def test_the_demo_has_the_expected_shape(loaded):
     assert set(Service.objects.values_list("name", flat=True)) == {
         "Children's Social Care",
         "Adult Social Care",
@@ -74,14 +86,14 @@ def test_the_demo_has_the_expected_shape(demo):
     assert TeamMembership.objects.filter(end_date__isnull=False).exists()
 
 
-def test_mrs_harrison_is_held_in_the_older_peoples_team(demo):
+def test_mrs_harrison_is_held_in_the_older_peoples_team(loaded):
     case = Case.objects.get(reference="AS-2041")
     assert case.team.name == "Older People"
     assert case.service.kind == "adults"
     assert case.allocations.open().get().person.full_name == "Oliver Price"
 
 
-def test_the_demo_obeys_every_allocation_rule(demo):
+def test_the_demo_obeys_every_allocation_rule(loaded):
     open_primary = Allocation.objects.primary().open()
     assert not open_primary.exclude(person__role__in=Person.CASE_HOLDING_ROLES).exists()
     assert not Allocation.objects.exclude(person__role__in=Person.INVOLVED_ROLES).exists()
@@ -91,3 +103,33 @@ def test_the_demo_obeys_every_allocation_rule(demo):
     student_cases = Allocation.objects.filter(person__role="student")
     assert student_cases.exists()
     assert all(a.kind == "involved" for a in student_cases)
+
+
+def test_the_demo_has_ratings_factors_and_reductions(loaded):
+    assert set(Rating.objects.values_list("status", flat=True)) == {
+        "provisional",
+        "interim",
+        "agreed",
+    }
+    assert Rating.objects.filter(anticipated_by__isnull=False).exists()
+    assert Case.objects.unallocated().exists()
+    unrated_held = Allocation.objects.primary().open().filter(case__ratings__isnull=True)
+    assert unrated_held.exists()
+    assert ExperienceFactor.objects.filter(person__role="asye").count() >= 3
+    assert Reduction.objects.filter(end_date__isnull=True).exists()
+    # Children with Disabilities agreed its own version of the scheme.
+    assert Scheme.objects.filter(team__name="Children with Disabilities", status="agreed").exists()
+
+
+def test_mrs_harrison_is_rated_7_of_9_with_an_anticipated_6(loaded):
+    rating = Rating.objects.filter(case__reference="AS-2041").latest("rated_on")
+    levels = {row.criterion.name: row.level.value for row in rating.levels.all()}
+    assert levels == {"Complexity": 3, "Risk": 3, "Travel": 1}
+    assert (rating.total, rating.anticipated_total, rating.status) == (7, 6, "agreed")
+
+
+def test_the_demo_shows_every_band(loaded):
+    today = timezone.localdate()
+    people = Person.objects.filter(role__in=Person.CASE_HOLDING_ROLES)
+    bands = {n.band for n in caseload_numbers(people, today).values()}
+    assert {Band.BLUE, Band.AMBER, Band.RED} <= bands

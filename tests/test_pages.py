@@ -129,7 +129,7 @@ def test_the_team_page_query_count_does_not_grow(
 ):
     _team_of(team, size, team_manager)
     client.force_login(team_manager.user)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(17):
         response = client.get(reverse("team_detail", args=[team.pk]))
     assert response.content.decode().count("Worker ") == size
 
@@ -158,7 +158,7 @@ def test_my_caseload_query_count_does_not_grow(
             case=case, person=social_worker, start_date=days_ago(4), allocated_by=None
         )
     client.force_login(social_worker.user)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("my_caseload"))
     assert response.content.decode().count("M-") == size
 

@@ -1,1 +1,384 @@
-"""Weighting schemes, criteria, ratings and capacity."""
+"""Weighting schemes, case ratings and what reduces a person's capacity.
+
+A scheme is agreed by a team (or service-wide) and versioned; a rating keeps
+the version it was made with, so agreeing a new version never rewrites old
+ratings. Ratings, experience factors and reductions are append-only dated
+records, like allocations.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from caseload.formatting import plain_number
+from caseload.models import Case, Person, Service, Team
+
+
+def _in_choices(field: str, choices: type[models.Choices]) -> Q:
+    return Q(**{f"{field}__in": choices.values})
+
+
+class SchemeStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    AGREED = "agreed", "Agreed"
+    RETIRED = "retired", "Retired"
+
+
+class SchemeQuerySet(models.QuerySet["Scheme"]):
+    def in_use(self) -> SchemeQuerySet:
+        """Versions that were agreed (including those since replaced)."""
+        return self.exclude(status=SchemeStatus.DRAFT)
+
+
+class Scheme(models.Model):
+    """One version of a team's (or a whole service's) weighting scheme."""
+
+    Status = SchemeStatus
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="schemes")
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.PROTECT,
+        related_name="schemes",
+        null=True,
+        blank=True,
+        help_text="Empty for a scheme agreed for the whole service.",
+    )
+    name = models.CharField(max_length=120)
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    agreed_on = models.DateField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    benchmark = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=Decimal("100"),
+        help_text="Weighted points agreed for one full-time practitioner.",
+    )
+    based_on = models.ForeignKey(
+        "self", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SchemeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service", "team", "-version"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("status", SchemeStatus), name="scheme_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(benchmark__gt=0),
+                name="scheme_benchmark_positive",
+                violation_error_message="The benchmark must be more than 0 points.",
+            ),
+            # A draft has no agreement date; an agreed (or since retired) one has.
+            models.CheckConstraint(
+                condition=(Q(status="draft") & Q(agreed_on__isnull=True))
+                | (~Q(status="draft") & Q(agreed_on__isnull=False)),
+                name="scheme_agreed_on_matches_status",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "version"],
+                condition=Q(team__isnull=False),
+                name="scheme_version_unique_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "version"],
+                condition=Q(team__isnull=True),
+                name="scheme_version_unique_per_service",
+            ),
+            # One version in force, and one draft in progress, per owner.
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(status="agreed", team__isnull=False),
+                name="one_agreed_scheme_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(status="agreed", team__isnull=True),
+                name="one_agreed_scheme_per_service",
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(status="draft", team__isnull=False),
+                name="one_draft_scheme_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(status="draft", team__isnull=True),
+                name="one_draft_scheme_per_service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (version {self.version})"
+
+    @property
+    def owner_label(self) -> str:
+        return self.team.name if self.team_id else f"all of {self.service.name}"
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == SchemeStatus.DRAFT
+
+
+class Criterion(models.Model):
+    scheme = models.ForeignKey(Scheme, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=60)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["scheme", "position"]
+        verbose_name_plural = "criteria"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scheme", "position"], name="criterion_position_unique"
+            ),
+            models.UniqueConstraint(fields=["scheme", "name"], name="criterion_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Level(models.Model):
+    """One point on a criterion's scale: its number and what it means."""
+
+    criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="levels")
+    value = models.DecimalField(max_digits=5, decimal_places=2)
+    descriptor = models.TextField(max_length=500)
+
+    class Meta:
+        ordering = ["criterion", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["criterion", "value"], name="level_value_unique"),
+            models.CheckConstraint(
+                condition=Q(value__gte=0),
+                name="level_value_not_negative",
+                violation_error_message="A level cannot be below 0.",
+            ),
+            # The target of rating levels' (level, criterion) foreign key on
+            # PostgreSQL, which keeps a rating's level on its own criterion.
+            models.UniqueConstraint(fields=["id", "criterion"], name="level_id_criterion_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}: {plain_number(self.value)}"
+
+
+class RatingStatus(models.TextChoices):
+    PROVISIONAL = "provisional", "Provisional"
+    INTERIM = "interim", "Interim"
+    AGREED = "agreed", "Agreed"
+
+
+class Rating(models.Model):
+    """A case's rating on every criterion of a scheme version, on a date.
+
+    Provisional: the manager's rating at allocation. Interim: a manager's
+    re-rating between supervisions. Agreed: agreed in supervision with the
+    worker. An anticipated rating (levels expected by a date) never counts
+    towards a weight.
+    """
+
+    Status = RatingStatus
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="ratings")
+    scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="ratings")
+    rated_on = models.DateField()
+    rated_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    status = models.CharField(max_length=12, choices=Status.choices)
+    agreed_with = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    total = models.DecimalField(max_digits=7, decimal_places=2)
+    anticipated_by = models.DateField(null=True, blank=True)
+    anticipated_total = models.DecimalField(max_digits=7, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "rated_on", "pk"]
+        indexes = [
+            # "The latest rating on or before a day" is looked up per case.
+            models.Index(fields=["case", "rated_on"], name="rating_case_rated_on"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("status", RatingStatus), name="rating_status_valid"
+            ),
+            models.CheckConstraint(condition=Q(total__gte=0), name="rating_total_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status="agreed") | Q(agreed_with__isnull=False),
+                name="agreed_rating_names_the_worker",
+            ),
+            models.CheckConstraint(
+                condition=(Q(anticipated_by__isnull=True) & Q(anticipated_total__isnull=True))
+                | (
+                    Q(anticipated_by__isnull=False)
+                    & Q(anticipated_total__isnull=False)
+                    & Q(anticipated_by__gt=F("rated_on"))
+                    & Q(anticipated_total__gte=0)
+                ),
+                name="anticipated_rating_is_dated_after_the_rating",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} rated {plain_number(self.total)} on {self.rated_on}"
+
+
+class RatingLevel(models.Model):
+    """The level a rating gives one criterion, and the level anticipated."""
+
+    rating = models.ForeignKey(Rating, on_delete=models.CASCADE, related_name="levels")
+    criterion = models.ForeignKey(Criterion, on_delete=models.PROTECT, related_name="+")
+    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="+")
+    anticipated_level = models.ForeignKey(
+        Level, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    anticipated_change = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="What the worker's interventions are expected to change (no case notes).",
+    )
+
+    class Meta:
+        ordering = ["rating", "criterion__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["rating", "criterion"], name="one_level_per_criterion"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion}: {plain_number(self.level.value)}"
+
+
+class ExperienceFactor(models.Model):
+    """A share of a full caseload agreed for a person, from a date (e.g. an
+    ASYE's 80%, rising through the year as agreed in supervision)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="experience_factors")
+    factor = models.DecimalField(max_digits=3, decimal_places=2)
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the factor no longer applies."
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(factor__gt=0) & Q(factor__lte=1),
+                name="experience_factor_in_range",
+                violation_error_message=(
+                    "The experience factor is a share of a full caseload: above 0, up to 1."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="experience_factor_end_not_before_start",
+                violation_error_message="The factor cannot end before it starts.",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_experience_factor_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.factor} from {self.start_date}"
+
+
+class ReductionReason(models.TextChoices):
+    PRACTICE_EDUCATOR = "practice_educator", "Practice educator"
+    UNION_DUTIES = "union_duties", "Trade union duties"
+    TRAINING = "training", "Training"
+    PHASED_RETURN = "phased_return", "Phased return to work"
+    OTHER_PROTECTED_TIME = "other", "Other protected time"
+
+
+class Reduction(models.Model):
+    """Protected time that reduces a person's capacity for a dated period."""
+
+    Reason = ReductionReason
+    FULL_TIME_HOURS = Decimal("37")
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reductions")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=120, blank=True)
+    hours_per_week = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    percentage = models.DecimalField(
+        "percentage of their hours", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the reduction no longer applies."
+    )
+    recorded_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("reason", ReductionReason), name="reduction_reason_valid"
+            ),
+            # Hours a week, or a percentage of the person's hours: one, not both.
+            models.CheckConstraint(
+                condition=(
+                    Q(hours_per_week__isnull=False)
+                    & Q(percentage__isnull=True)
+                    & Q(hours_per_week__gt=0)
+                    & Q(hours_per_week__lte=37)
+                )
+                | (
+                    Q(hours_per_week__isnull=True)
+                    & Q(percentage__isnull=False)
+                    & Q(percentage__gt=0)
+                    & Q(percentage__lte=100)
+                ),
+                name="reduction_hours_or_percentage",
+                violation_error_message=(
+                    "Give the protected time in hours a week (up to "
+                    "37) or as a percentage (up to 100), not both."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="reduction_end_not_before_start",
+                violation_error_message="The reduction cannot end before it starts.",
+            ),
+            # No two reductions for the same reason at once (the open one here;
+            # on PostgreSQL an exclusion constraint covers past periods too).
+            models.UniqueConstraint(
+                fields=["person", "reason"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_reduction_per_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        amount = (
+            f"{plain_number(self.hours_per_week)} hours a week"
+            if self.hours_per_week is not None
+            else f"{plain_number(self.percentage)}%"
+        )
+        return f"{self.get_reason_display()}: {amount}"

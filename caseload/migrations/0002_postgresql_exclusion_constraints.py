@@ -8,6 +8,8 @@ same day. SQLite has no equivalent; there the write functions check overlaps.
 
 from django.db import migrations
 
+from caseload.db import PostgreSQLOnly, exclusion_constraint
+
 CONSTRAINTS = [
     (
         "caseload_allocation",
@@ -24,18 +26,6 @@ CONSTRAINTS = [
 ]
 
 
-class PostgreSQLOnly(migrations.RunSQL):
-    """SQL that runs on PostgreSQL and is skipped on other databases."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
 class Migration(migrations.Migration):
     dependencies = [("caseload", "0001_initial")]
 
@@ -44,11 +34,5 @@ class Migration(migrations.Migration):
             "CREATE EXTENSION IF NOT EXISTS btree_gist;",
             reverse_sql=migrations.RunSQL.noop,
         ),
-        *[
-            PostgreSQLOnly(
-                f"ALTER TABLE {table} ADD CONSTRAINT {name} EXCLUDE USING gist ({spec}) {where};",
-                reverse_sql=f"ALTER TABLE {table} DROP CONSTRAINT {name};",
-            )
-            for table, name, spec, where in CONSTRAINTS
-        ],
+        *[exclusion_constraint(*constraint) for constraint in CONSTRAINTS],
     ]

@@ -1,0 +1,187 @@
+"""Administration of weighting. Agreed schemes and ratings are history: they
+are shown, never edited here. Experience factors and reductions are added
+through the same write functions as everywhere else."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from caseload import access
+from weighting import services
+from weighting.models import (
+    Criterion,
+    ExperienceFactor,
+    Level,
+    Rating,
+    RatingLevel,
+    Reduction,
+    Scheme,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class CriterionInline(admin.TabularInline):
+    model = Criterion
+    fields = ["position", "name", "description"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Scheme)
+class SchemeAdmin(ReadOnlyAdmin):
+    list_display = ["name", "version", "service", "team", "status", "agreed_on", "benchmark"]
+    list_filter = ["status", "service"]
+    inlines = [CriterionInline]
+
+
+class LevelInline(admin.TabularInline):
+    model = Level
+    fields = ["value", "descriptor"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Criterion)
+class CriterionAdmin(ReadOnlyAdmin):
+    list_display = ["name", "scheme", "position"]
+    inlines = [LevelInline]
+
+
+@admin.register(Level)
+class LevelAdmin(ReadOnlyAdmin):
+    list_display = ["criterion", "value", "descriptor"]
+
+
+class RatingLevelInline(admin.TabularInline):
+    model = RatingLevel
+    fields = ["criterion", "level", "anticipated_level", "anticipated_change"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Rating)
+class RatingAdmin(ReadOnlyAdmin):
+    list_display = ["case", "rated_on", "status", "total", "scheme", "rated_by"]
+    list_filter = ["status"]
+    search_fields = ["case__reference"]
+    inlines = [RatingLevelInline]
+
+
+class ExperienceFactorForm(forms.ModelForm):
+    class Meta:
+        model = ExperienceFactor
+        fields = ["person", "factor", "start_date", "reason"]
+
+
+@admin.register(ExperienceFactor)
+class ExperienceFactorAdmin(admin.ModelAdmin):
+    """Adding a factor ends the person's current one: history is kept."""
+
+    form = ExperienceFactorForm
+    list_display = ["person", "factor", "start_date", "end_date", "reason"]
+    search_fields = ["person__full_name"]
+    autocomplete_fields = ["person"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["person", "factor", "start_date", "end_date", "reason"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            return
+        saved = services.experience_factor_set(
+            person=obj.person,
+            factor=obj.factor,
+            start_date=obj.start_date,
+            reason=obj.reason,
+            by=access.person_of(request.user),
+        )
+        obj.pk = saved.pk
+
+
+class ReductionForm(forms.ModelForm):
+    class Meta:
+        model = Reduction
+        fields = [
+            "person",
+            "reason",
+            "detail",
+            "hours_per_week",
+            "percentage",
+            "start_date",
+            "end_date",
+        ]
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.check_reduction(
+                person=cleaned["person"],
+                reason=cleaned["reason"],
+                start_date=cleaned["start_date"],
+                end_date=cleaned.get("end_date"),
+                hours_per_week=cleaned.get("hours_per_week"),
+                percentage=cleaned.get("percentage"),
+            )
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return cleaned
+
+
+@admin.register(Reduction)
+class ReductionAdmin(admin.ModelAdmin):
+    form = ReductionForm
+    list_display = ["person", "reason", "hours_per_week", "percentage", "start_date", "end_date"]
+    list_filter = ["reason"]
+    search_fields = ["person__full_name"]
+    autocomplete_fields = ["person"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in Reduction._meta.fields] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            return
+        saved = services.reduction_create(
+            person=obj.person,
+            reason=obj.reason,
+            detail=obj.detail,
+            hours_per_week=obj.hours_per_week,
+            percentage=obj.percentage,
+            start_date=obj.start_date,
+            end_date=obj.end_date,
+            by=access.person_of(request.user),
+        )
+        obj.pk = saved.pk

@@ -1,0 +1,61 @@
+"""The default weighting scheme: seed 000's example definitions, word for word,
+on a three-point scale, with a benchmark of 100 points per full-time worker."""
+
+from decimal import Decimal
+
+DEFAULT_SCHEME_NAME = "Caseload weighting"
+DEFAULT_BENCHMARK = Decimal("100")
+
+# (name, description, [(level, descriptor), ...])
+DEFAULT_CRITERIA = [
+    (
+        "Complexity",
+        "Contact with other agencies",
+        [
+            (
+                1,
+                "Contact with other agencies either minimal or operating as regularised / "
+                "unproblematic or standard.",
+            ),
+            (
+                2,
+                "Contact with other agencies changeable, requiring initiation and/or maintenance.",
+            ),
+            (
+                3,
+                "Multiple or complex contact with other agencies requiring careful negotiation / "
+                "advocacy/ development or other high input.",
+            ),
+        ],
+    ),
+    (
+        "Risk",
+        "Risk assessment and contingency planning",
+        [
+            (
+                1,
+                "No current risk involved /risk assessment known and understood by all parties, "
+                "with consequent decisions and actions, including contingency plans negotiated.",
+            ),
+            (
+                2,
+                "Risk assessment in process of being undertaken, with options for action and "
+                "decision ready to be put into place.",
+            ),
+            (3, "Current risk not assessed / change of circumstances requiring new assessment."),
+        ],
+    ),
+    (
+        "Travel",
+        "Travel outside the usual agency area",
+        [
+            (1, "No travelling outside usual agency area involved."),
+            (2, "Regular, planned travel, no more than 3 times per year."),
+            (
+                3,
+                "Unexpected travel on an occasional basis and/or regular travel more than "
+                "3 times per year.",
+            ),
+        ],
+    ),
+]

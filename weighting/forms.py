@@ -1,0 +1,226 @@
+"""Forms for rating cases and editing a draft weighting scheme."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from crispy_forms_gds.choices import Choice
+from crispy_forms_gds.fields import DateInputField
+from crispy_forms_gds.helper import FormHelper
+from django import forms
+from django.utils import timezone
+
+from caseload.formatting import plain_number
+from caseload.models import Case
+from weighting.models import Criterion, Scheme
+from weighting.services import CriterionSpec
+
+LEVEL_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[=:–-]\s*(.+?)\s*$")
+
+
+def _date_field(label: str, *, required: bool = True, help_text: str = "") -> DateInputField:
+    field = DateInputField(label=label, required=required, help_text=help_text)
+    field.error_messages["required"] = f"Enter the {label.lower()}"
+    field.error_messages["incomplete"] = f"Enter the {label.lower()} as a day, month and year"
+    return field
+
+
+class RatingForm(forms.Form):
+    """A rating of a case on each criterion of its scheme, with an optional
+    anticipated rating for the next supervision."""
+
+    def __init__(self, *args, case: Case, criteria: list[Criterion], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.criteria = criteria
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.legend_size = "m"
+        for criterion in criteria:
+            choices = [
+                Choice(plain_number(level.value), plain_number(level.value), hint=level.descriptor)
+                for level in criterion.levels.all()
+            ]
+            label = criterion.name + (f": {criterion.description}" if criterion.description else "")
+            self.fields[self.level_field(criterion)] = forms.ChoiceField(
+                label=label,
+                choices=choices,
+                widget=forms.RadioSelect,
+                error_messages={"required": f"Choose a level of {criterion.name.lower()}"},
+            )
+        self.fields["rated_on"] = _date_field("Date of the rating")
+        self.fields["rated_on"].initial = timezone.localdate()
+        for criterion in criteria:
+            self.fields[self.anticipated_field(criterion)] = forms.ChoiceField(
+                label=f"Anticipated {criterion.name.lower()}",
+                choices=[
+                    Choice(plain_number(level.value), plain_number(level.value))
+                    for level in criterion.levels.all()
+                ],
+                widget=forms.RadioSelect,
+                required=False,
+            )
+            self.fields[self.change_field(criterion)] = forms.CharField(
+                label=f"Anticipated change in {criterion.name.lower()} (optional)",
+                help_text="What the worker's interventions are expected to change. No case notes.",
+                max_length=300,
+                required=False,
+            )
+        self.fields["anticipated_by"] = _date_field(
+            "Anticipated by", required=False, help_text="Usually the next supervision."
+        )
+
+    @staticmethod
+    def level_field(criterion: Criterion) -> str:
+        return f"level_{criterion.pk}"
+
+    @staticmethod
+    def anticipated_field(criterion: Criterion) -> str:
+        return f"anticipated_{criterion.pk}"
+
+    @staticmethod
+    def change_field(criterion: Criterion) -> str:
+        return f"change_{criterion.pk}"
+
+    def rating_fields(self) -> list[forms.BoundField]:
+        return [self[self.level_field(c)] for c in self.criteria]
+
+    def anticipation_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
+        return [
+            (self[self.anticipated_field(c)], self[self.change_field(c)]) for c in self.criteria
+        ]
+
+    def clean_rated_on(self) -> datetime.date:
+        rated_on = self.cleaned_data["rated_on"]
+        if rated_on > timezone.localdate():
+            raise forms.ValidationError("The date of the rating must be today or in the past")
+        if rated_on < self.case.opened_on:
+            raise forms.ValidationError("The date of the rating must be after the case opened")
+        return rated_on
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        anticipated = {c.pk: cleaned.get(self.anticipated_field(c)) for c in self.criteria}
+        given = [value for value in anticipated.values() if value]
+        anticipated_by = cleaned.get("anticipated_by")
+        if given or anticipated_by:
+            for criterion in self.criteria:
+                if not anticipated[criterion.pk]:
+                    self.add_error(
+                        self.anticipated_field(criterion),
+                        f"Choose the anticipated level of {criterion.name.lower()}, "
+                        "or leave the whole anticipated rating empty",
+                    )
+            if anticipated_by is None:
+                self.add_error("anticipated_by", "Enter the date the anticipated rating is due")
+            elif cleaned.get("rated_on") and anticipated_by <= cleaned["rated_on"]:
+                self.add_error("anticipated_by", "The anticipated date must be after the rating")
+        return cleaned
+
+    def levels(self) -> dict[int, Decimal]:
+        return {c.pk: Decimal(self.cleaned_data[self.level_field(c)]) for c in self.criteria}
+
+    def anticipated_levels(self) -> dict[int, Decimal]:
+        return {
+            c.pk: Decimal(self.cleaned_data[self.anticipated_field(c)])
+            for c in self.criteria
+            if self.cleaned_data.get(self.anticipated_field(c))
+        }
+
+    def anticipated_changes(self) -> dict[int, str]:
+        return {c.pk: self.cleaned_data.get(self.change_field(c), "") for c in self.criteria}
+
+
+class SchemeForm(forms.ModelForm):
+    class Meta:
+        model = Scheme
+        fields = ["name", "benchmark"]
+        labels = {"name": "Name of the scheme", "benchmark": "Benchmark"}
+        help_texts = {
+            "benchmark": "Weighted points agreed for one full-time practitioner (100 by default)."
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["benchmark"].widget.attrs["class"] = "govuk-input--width-5"
+        self.fields["benchmark"].error_messages["required"] = "Enter the benchmark"
+
+
+class CriterionForm(forms.Form):
+    name = forms.CharField(
+        label="Criterion",
+        max_length=60,
+        required=False,
+        error_messages={"max_length": "The criterion's name must be 60 characters or fewer"},
+    )
+    description = forms.CharField(
+        label="What it measures (optional)", max_length=200, required=False
+    )
+    levels = forms.CharField(
+        label="Levels",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One level a line: its number, then = and what it means, like "
+        "“2 = Risk assessment in progress”. Numbers may be whole or decimal (0.5).",
+    )
+    remove = forms.BooleanField(label="Remove this criterion", required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("remove") or not (cleaned.get("name") or cleaned.get("levels")):
+            return cleaned
+        if not cleaned.get("name"):
+            self.add_error("name", "Enter the criterion's name")
+        levels = []
+        for number, line in enumerate((cleaned.get("levels") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            match = LEVEL_LINE.match(line)
+            if not match:
+                self.add_error(
+                    "levels",
+                    f"Line {number}: start with the level's number, then = and what it means",
+                )
+                continue
+            try:
+                value = Decimal(match.group(1))
+            except InvalidOperation:
+                self.add_error("levels", f"Line {number}: {match.group(1)} is not a number")
+                continue
+            levels.append((value, match.group(2)))
+        if len(levels) < 2 and not self.has_error("levels"):
+            self.add_error("levels", "Give at least two levels, one a line")
+        values = [value for value, _ in levels]
+        if len(set(values)) != len(values):
+            self.add_error("levels", "Give each level a different number")
+        cleaned["parsed_levels"] = levels
+        return cleaned
+
+    def spec(self) -> CriterionSpec | None:
+        data = self.cleaned_data
+        if data.get("remove") or not data.get("name"):
+            return None
+        return CriterionSpec(data["name"], data.get("description", ""), data["parsed_levels"])
+
+    @staticmethod
+    def initial_for(spec: CriterionSpec) -> dict:
+        return {
+            "name": spec.name,
+            "description": spec.description,
+            "levels": "\n".join(f"{plain_number(value)} = {text}" for value, text in spec.levels),
+        }
+
+
+CriterionFormSet = forms.formset_factory(CriterionForm, extra=1, max_num=12)
+
+
+class AgreeSchemeForm(forms.Form):
+    agreed_on = _date_field("Date agreed", help_text="For example, 3 11 2026")
+
+    def clean_agreed_on(self) -> datetime.date:
+        agreed_on = self.cleaned_data["agreed_on"]
+        if agreed_on > timezone.localdate():
+            raise forms.ValidationError("The date agreed must be today or in the past")
+        return agreed_on

@@ -1,0 +1,51 @@
+"""A case's ratings as its page shows them: latest first, each with its levels,
+their descriptors and the scheme version's maximum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from caseload.formatting import plain_number
+from caseload.models import Case
+from weighting.models import Rating, RatingLevel
+from weighting.numbers import scheme_terms
+
+
+@dataclass(frozen=True)
+class RatingView:
+    rating: Rating
+    levels: list[RatingLevel]
+    maximum: Decimal
+
+    @property
+    def total_display(self) -> str:
+        return f"{plain_number(self.rating.total)} of {plain_number(self.maximum)}"
+
+    @property
+    def anticipated_display(self) -> str:
+        if self.rating.anticipated_total is None:
+            return ""
+        return f"{plain_number(self.rating.anticipated_total)} of {plain_number(self.maximum)}"
+
+
+def rating_history(case: Case) -> list[RatingView]:
+    ratings = list(
+        case.ratings.select_related("rated_by", "agreed_with", "scheme")
+        .prefetch_related(
+            Prefetch(
+                "levels",
+                queryset=RatingLevel.objects.select_related(
+                    "criterion", "level", "anticipated_level"
+                ).order_by("criterion__position"),
+            )
+        )
+        .order_by("-rated_on", "-pk")
+    )
+    terms = scheme_terms({rating.scheme_id for rating in ratings})
+    return [
+        RatingView(rating, list(rating.levels.all()), terms[rating.scheme_id].maximum_total)
+        for rating in ratings
+    ]

@@ -1,0 +1,413 @@
+"""The caseload numbers, defined once (DESIGN.md, "The numbers, defined once").
+
+Every page, export, job and test takes its numbers from `caseload_numbers`,
+which computes them for a whole set of people as of one day in a fixed number
+of queries, whatever the number of people or cases. The arithmetic is in
+Decimal; bands are decided on the exact values, never on rounded ones.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+
+from django.db.models import Count, IntegerField, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
+from caseload.models import Allocation, Person, Service, TeamMembership
+from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Scheme
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
+
+# Share of a full caseload when no factor has been recorded (standard 5: an
+# ASYE starts at about 80%).
+DEFAULT_EXPERIENCE_FACTOR = {
+    Person.Role.SOCIAL_WORKER: Decimal("1"),
+    Person.Role.ASYE: Decimal("0.8"),
+}
+
+
+class Band(Enum):
+    BLUE = "blue"
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Bands:
+    """A service's band thresholds, in % of capacity."""
+
+    green_from: Decimal = Decimal("95")
+    amber_above: Decimal = Decimal("100")
+    red_from: Decimal = Decimal("110")
+
+    @classmethod
+    def of(cls, service: Service | None) -> Bands:
+        if service is None:
+            return cls()
+        return cls(service.band_green_from, service.band_amber_above, service.band_red_from)
+
+    def band(self, load: Decimal, capacity: Decimal) -> Band | None:
+        """The band of `load` against `capacity`, compared exactly: load × 100
+        against capacity × threshold, with no division and no rounding."""
+        if capacity <= 0:
+            return None
+        scaled = load * HUNDRED
+        if scaled < capacity * self.green_from:
+            return Band.BLUE
+        if scaled <= capacity * self.amber_above:
+            return Band.GREEN
+        if scaled < capacity * self.red_from:
+            return Band.AMBER
+        return Band.RED
+
+    def label(self, band: Band) -> str:
+        return {
+            Band.BLUE: f"Under {plain_number(self.green_from)}%",
+            Band.GREEN: f"{plain_number(self.green_from)}–{plain_number(self.amber_above)}%",
+            Band.AMBER: f"Over {plain_number(self.amber_above)}%",
+            Band.RED: f"{plain_number(self.red_from)}% or more",
+        }[band]
+
+    def displayed_percent(self, exact: Decimal) -> Decimal:
+        """`exact` to one decimal place, moved by a tenth where plain rounding
+        would cross into the next band (100.04% shows as 100.1%, since it is
+        over 100%), so that a number and its band never disagree."""
+        shown = exact.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
+        exact_band = self.band(exact, HUNDRED)
+        if self.band(shown, HUNDRED) == exact_band:
+            return shown
+        step = ONE_DECIMAL if shown < exact else -ONE_DECIMAL
+        return shown + step
+
+
+def capacity_points(
+    *,
+    benchmark: Decimal,
+    fte: Decimal,
+    experience_factor: Decimal,
+    reduction_hours: Decimal = ZERO,
+    reduction_percentage: Decimal = ZERO,
+) -> Decimal:
+    """benchmark × FTE × experience factor × (1 − reduced share), never below 0.
+
+    The reduced share is the protected hours over the person's own hours
+    (37 × FTE), plus any reductions given as a percentage of their hours.
+    """
+    if fte <= 0:
+        return ZERO
+    reduced_share = reduction_hours / (FULL_TIME_HOURS * fte) + reduction_percentage / HUNDRED
+    return max(ZERO, benchmark * fte * experience_factor * (1 - reduced_share))
+
+
+@dataclass(frozen=True)
+class SchemeTerms:
+    """What a scheme version means for the numbers."""
+
+    scheme_id: int
+    benchmark: Decimal
+    middle_total: Decimal  # the weight of an unrated case: each criterion's middle level
+    maximum_total: Decimal
+
+
+@dataclass(frozen=True)
+class CaseloadNumbers:
+    person_id: int
+    day: datetime.date
+    case_count: int
+    people_count: int
+    weighted_load: Decimal
+    capacity: Decimal
+    unrated_count: int
+    provisional_count: int
+    bands: Bands = field(default_factory=Bands)
+    has_scheme: bool = True
+
+    @property
+    def has_capacity(self) -> bool:
+        return self.capacity > 0
+
+    @property
+    def percent(self) -> Decimal | None:
+        """Capacity % exactly (for sorting and charts); None with no capacity."""
+        if not self.has_capacity:
+            return None
+        return self.weighted_load * HUNDRED / self.capacity
+
+    @property
+    def band(self) -> Band | None:
+        return self.bands.band(self.weighted_load, self.capacity)
+
+    @property
+    def band_label(self) -> str:
+        return self.bands.label(self.band) if self.band else "No capacity"
+
+    @property
+    def percent_display(self) -> str:
+        if self.percent is None:
+            return "No capacity"
+        return f"{self.bands.displayed_percent(self.percent)}%"
+
+    @property
+    def headroom(self) -> Decimal:
+        return self.capacity - self.weighted_load
+
+    @property
+    def capacity_display(self) -> str:
+        return one_decimal(self.capacity)
+
+    @property
+    def weighted_load_display(self) -> str:
+        return plain_number(self.weighted_load)
+
+    def with_extra_case(self, weight: Decimal, people: int) -> CaseloadNumbers:
+        """These numbers as they would be with one more case (for allocation)."""
+        return CaseloadNumbers(
+            person_id=self.person_id,
+            day=self.day,
+            case_count=self.case_count + 1,
+            people_count=self.people_count + people,
+            weighted_load=self.weighted_load + weight,
+            capacity=self.capacity,
+            unrated_count=self.unrated_count,
+            provisional_count=self.provisional_count,
+            bands=self.bands,
+            has_scheme=self.has_scheme,
+        )
+
+
+@dataclass(frozen=True)
+class TeamTotals:
+    """A team's totals and averages per case-holding FTE on a day.
+
+    Case-holding practitioners are social workers and ASYEs; the team FTE is
+    their contracted FTE (not reduced by the experience factor)."""
+
+    case_holding_fte: Decimal
+    cases: int
+    people: int
+    weighted_load: Decimal
+    capacity: Decimal
+
+    def _per_fte(self, amount: Decimal | int) -> Decimal | None:
+        return Decimal(amount) / self.case_holding_fte if self.case_holding_fte else None
+
+    @property
+    def cases_per_fte(self) -> Decimal | None:
+        return self._per_fte(self.cases)
+
+    @property
+    def people_per_fte(self) -> Decimal | None:
+        return self._per_fte(self.people)
+
+    @property
+    def load_per_fte(self) -> Decimal | None:
+        return self._per_fte(self.weighted_load)
+
+    @property
+    def cases_per_fte_display(self) -> str:
+        return one_decimal(self.cases_per_fte)
+
+    @property
+    def people_per_fte_display(self) -> str:
+        return one_decimal(self.people_per_fte)
+
+    @property
+    def load_per_fte_display(self) -> str:
+        return one_decimal(self.load_per_fte)
+
+
+def team_totals(numbers: Iterable[CaseloadNumbers], people: Mapping[int, Person]) -> TeamTotals:
+    """Totals over the case-holding practitioners among `numbers`."""
+    holding = [n for n in numbers if people[n.person_id].role in Person.CASE_HOLDING_ROLES]
+    return TeamTotals(
+        case_holding_fte=sum((people[n.person_id].fte for n in holding), ZERO),
+        cases=sum(n.case_count for n in holding),
+        people=sum(n.people_count for n in holding),
+        weighted_load=sum((n.weighted_load for n in holding), ZERO),
+        capacity=sum((n.capacity for n in holding), ZERO),
+    )
+
+
+def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
+    """The latest rating of OuterRef(case_ref) dated on or before `day`."""
+    return Rating.objects.filter(case=OuterRef(case_ref), rated_on__lte=day).order_by(
+        "-rated_on", "-pk"
+    )
+
+
+def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
+    """Benchmark, middle and maximum totals of each scheme version, in one query."""
+    criteria = (
+        Criterion.objects.filter(scheme_id__in=list(scheme_ids))
+        .values("scheme_id", "scheme__benchmark", "pk")
+        .annotate(low=Min("levels__value"), high=Max("levels__value"))
+    )
+    benchmark: dict[int, Decimal] = {}
+    middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in criteria:
+        scheme_id = row["scheme_id"]
+        benchmark[scheme_id] = Decimal(row["scheme__benchmark"])
+        if row["low"] is not None:
+            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
+            maximum[scheme_id] += Decimal(row["high"])
+    return {
+        scheme_id: SchemeTerms(
+            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
+        )
+        for scheme_id in benchmark
+    }
+
+
+class SchemesInForce:
+    """Which scheme version applies to each team on a day.
+
+    A team's own version in force that day (the latest agreed on or before
+    it), else the service-wide one. Before any version was agreed, the first
+    agreed version applies (the team's own, else the service's), so that
+    history is never left without a scheme.
+    """
+
+    def __init__(self, service_ids: Iterable[int], day: datetime.date) -> None:
+        self.day = day
+        schemes = (
+            Scheme.objects.in_use()
+            .filter(service_id__in=set(service_ids))
+            .values("pk", "service_id", "team_id", "agreed_on")
+            .order_by("agreed_on", "version")
+        )
+        self._in_force: dict[tuple[int, int | None], int] = {}
+        self._first: dict[tuple[int, int | None], int] = {}
+        for scheme in schemes:
+            owner = (scheme["service_id"], scheme["team_id"])
+            self._first.setdefault(owner, scheme["pk"])
+            if scheme["agreed_on"] <= day:
+                self._in_force[owner] = scheme["pk"]
+        self._terms: dict[int, SchemeTerms] | None = None
+
+    def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
+        team, service = (service_id, team_id), (service_id, None)
+        return (
+            self._in_force.get(team)
+            or self._in_force.get(service)
+            or self._first.get(team)
+            or self._first.get(service)
+        )
+
+    def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
+        if self._terms is None:
+            self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
+        scheme_id = self.scheme_id_for(service_id, team_id)
+        return self._terms.get(scheme_id) if scheme_id else None
+
+
+def caseload_numbers(
+    people: Iterable[Person] | Iterable[int], day: datetime.date
+) -> dict[int, CaseloadNumbers]:
+    """Each person's caseload numbers on `day`, keyed by person id.
+
+    Holds a case: a primary allocation with start ≤ day < end. Weight: the
+    total of the case's latest rating dated on or before `day`; an unrated
+    case counts the middle level of each criterion and is flagged.
+    """
+    person_ids = [p if isinstance(p, int) else p.pk for p in people]
+    team_that_day = TeamMembership.objects.active_on(day).filter(person=OuterRef("pk"))
+    rows = list(
+        Person.objects.filter(pk__in=person_ids)
+        .select_related("service")
+        .annotate(team_that_day=Subquery(team_that_day.values("team_id")[:1]))
+    )
+    service_ids = {row.service_id for row in rows if row.service_id}
+
+    held = (
+        Allocation.objects.primary()
+        .active_on(day)
+        .filter(person_id__in=person_ids)
+        .annotate(
+            rating_total=Subquery(latest_rating(day).values("total")[:1]),
+            rating_status=Subquery(latest_rating(day).values("status")[:1]),
+        )
+        .values("person_id", "case__service_id", "case__team_id")
+        .annotate(
+            cases=Count("pk"),
+            people=Coalesce(Sum("case__people_count"), 0, output_field=IntegerField()),
+            rated_load=Sum("rating_total"),
+            unrated=Count("pk", filter=Q(rating_total__isnull=True)),
+            provisional_count=Count("pk", filter=Q(rating_status=Rating.Status.PROVISIONAL)),
+        )
+    )
+    held_rows = list(held)
+    service_ids |= {row["case__service_id"] for row in held_rows}
+    schemes = SchemesInForce(service_ids, day)
+
+    factors = dict(
+        ExperienceFactor.objects.filter(person_id__in=person_ids)
+        .filter(start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .values_list("person_id", "factor")
+    )
+    reductions: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (ZERO, ZERO))
+    for reduction in (
+        Reduction.objects.filter(person_id__in=person_ids, start_date__lte=day)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .values("person_id", "hours_per_week", "percentage")
+    ):
+        hours, percentage = reductions[reduction["person_id"]]
+        reductions[reduction["person_id"]] = (
+            hours + (reduction["hours_per_week"] or ZERO),
+            percentage + (reduction["percentage"] or ZERO),
+        )
+
+    totals: dict[int, dict] = defaultdict(
+        lambda: {"cases": 0, "people": 0, "load": ZERO, "unrated": 0, "provisional": 0}
+    )
+    for row in held_rows:
+        total = totals[row["person_id"]]
+        terms = schemes.for_team(row["case__service_id"], row["case__team_id"])
+        middle = terms.middle_total if terms else ZERO
+        total["cases"] += row["cases"]
+        total["people"] += row["people"]
+        total["load"] += Decimal(row["rated_load"] or 0) + middle * row["unrated"]
+        total["unrated"] += row["unrated"]
+        total["provisional"] += row["provisional_count"]
+
+    numbers = {}
+    for person in rows:
+        terms = (
+            schemes.for_team(person.service_id, person.team_that_day) if person.service_id else None
+        )
+        factor = factors.get(person.pk, DEFAULT_EXPERIENCE_FACTOR.get(person.role, ZERO))
+        if person.role not in Person.CASE_HOLDING_ROLES or terms is None:
+            capacity = ZERO
+        else:
+            hours, percentage = reductions[person.pk]
+            capacity = capacity_points(
+                benchmark=terms.benchmark,
+                fte=person.fte,
+                experience_factor=Decimal(factor),
+                reduction_hours=Decimal(hours),
+                reduction_percentage=Decimal(percentage),
+            )
+        total = totals[person.pk]
+        numbers[person.pk] = CaseloadNumbers(
+            person_id=person.pk,
+            day=day,
+            case_count=total["cases"],
+            people_count=total["people"],
+            weighted_load=total["load"],
+            capacity=capacity,
+            unrated_count=total["unrated"],
+            provisional_count=total["provisional"],
+            bands=Bands.of(person.service),
+            has_scheme=terms is not None,
+        )
+    return numbers

@@ -1,0 +1,377 @@
+"""Writes to weighting: schemes and their versions, ratings, experience
+factors and reductions. Pages, admin, commands and imports all come here."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from caseload.dates import long_date
+from caseload.formatting import plain_number
+from caseload.models import Case, Person, Service, Team
+from caseload.services import RuleBroken
+from weighting.defaults import DEFAULT_BENCHMARK, DEFAULT_CRITERIA, DEFAULT_SCHEME_NAME
+from weighting.models import (
+    Criterion,
+    ExperienceFactor,
+    Level,
+    Rating,
+    RatingLevel,
+    Reduction,
+    Scheme,
+)
+from weighting.numbers import SchemesInForce
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    """A criterion as written in a scheme editor or an import."""
+
+    name: str
+    description: str
+    levels: list[tuple[Decimal, str]]
+
+
+def _write_criteria(scheme: Scheme, criteria: list[CriterionSpec]) -> None:
+    if not criteria:
+        raise RuleBroken("A scheme needs at least one criterion.")
+    names = [spec.name.strip().lower() for spec in criteria]
+    if len(set(names)) != len(names):
+        raise RuleBroken("Each criterion needs a different name.")
+    for position, spec in enumerate(criteria, start=1):
+        values = [value for value, _ in spec.levels]
+        if len(values) < 2:
+            raise RuleBroken(f"{spec.name} needs at least two levels.")
+        if len(set(values)) != len(values):
+            raise RuleBroken(f"{spec.name} has two levels with the same number.")
+        if any(value < 0 for value in values):
+            raise RuleBroken(f"{spec.name} has a level below 0.")
+        criterion = Criterion.objects.create(
+            scheme=scheme,
+            position=position,
+            name=spec.name.strip(),
+            description=spec.description.strip(),
+        )
+        Level.objects.bulk_create(
+            Level(criterion=criterion, value=value, descriptor=descriptor.strip())
+            for value, descriptor in spec.levels
+        )
+
+
+def scheme_create_default(
+    *, service: Service, agreed_on: datetime.date, recorded_by: Person | None = None
+) -> Scheme:
+    """The default scheme (seed 000), agreed service-wide."""
+    with transaction.atomic():
+        scheme = Scheme.objects.create(
+            service=service,
+            name=DEFAULT_SCHEME_NAME,
+            version=1 + (Scheme.objects.filter(service=service, team=None).count()),
+            status=Scheme.Status.AGREED,
+            agreed_on=agreed_on,
+            recorded_by=recorded_by,
+            benchmark=DEFAULT_BENCHMARK,
+        )
+        _write_criteria(
+            scheme,
+            [
+                CriterionSpec(name, description, [(Decimal(v), d) for v, d in levels])
+                for name, description, levels in DEFAULT_CRITERIA
+            ],
+        )
+    return scheme
+
+
+def scheme_in_force(team: Team, day: datetime.date | None = None) -> Scheme | None:
+    """The scheme version that applies to `team` on `day` (today by default)."""
+    in_force = SchemesInForce([team.service_id], day or _today())
+    scheme_id = in_force.scheme_id_for(team.service_id, team.pk)
+    return Scheme.objects.get(pk=scheme_id) if scheme_id else None
+
+
+def scheme_draft_new_version(*, team: Team, by: Person | None) -> Scheme:
+    """Start a draft of the team's next version, copied from the one in force."""
+    with transaction.atomic():
+        Team.objects.select_for_update().get(pk=team.pk)
+        if Scheme.objects.filter(team=team, status=Scheme.Status.DRAFT).exists():
+            raise RuleBroken(f"{team} already has a draft scheme: finish or discard it first.")
+        current = scheme_in_force(team)
+        latest_version = Scheme.objects.filter(team=team).aggregate(v=Max("version"))["v"] or 0
+        draft = Scheme.objects.create(
+            service_id=team.service_id,
+            team=team,
+            name=current.name if current else DEFAULT_SCHEME_NAME,
+            version=latest_version + 1,
+            status=Scheme.Status.DRAFT,
+            benchmark=current.benchmark if current else DEFAULT_BENCHMARK,
+            based_on=current,
+            recorded_by=by,
+        )
+        if current is not None:
+            _write_criteria(draft, criteria_of(current))
+    return draft
+
+
+def criteria_of(scheme: Scheme) -> list[CriterionSpec]:
+    return [
+        CriterionSpec(
+            criterion.name,
+            criterion.description,
+            [(level.value, level.descriptor) for level in criterion.levels.all()],
+        )
+        for criterion in scheme.criteria.prefetch_related("levels")
+    ]
+
+
+def scheme_update_draft(
+    *, scheme: Scheme, name: str, benchmark: Decimal, criteria: list[CriterionSpec]
+) -> Scheme:
+    """Replace a draft's name, benchmark and criteria. Agreed versions never change."""
+    with transaction.atomic():
+        scheme = Scheme.objects.select_for_update().get(pk=scheme.pk)
+        if not scheme.is_draft:
+            raise RuleBroken(
+                f"Version {scheme.version} was agreed on {long_date(scheme.agreed_on)} and "
+                "cannot change. Draft a new version instead."
+            )
+        if benchmark <= 0:
+            raise RuleBroken("The benchmark must be more than 0 points.")
+        if not name.strip():
+            raise RuleBroken("Enter the scheme's name.")
+        scheme.name = name.strip()
+        scheme.benchmark = benchmark
+        scheme.save(update_fields=["name", "benchmark", "updated_at"])
+        scheme.criteria.all().delete()
+        _write_criteria(scheme, criteria)
+    return scheme
+
+
+def scheme_discard_draft(*, scheme: Scheme) -> None:
+    with transaction.atomic():
+        scheme = Scheme.objects.select_for_update().get(pk=scheme.pk)
+        if not scheme.is_draft:
+            raise RuleBroken("Only a draft can be discarded.")
+        scheme.delete()
+
+
+def scheme_agree(*, scheme: Scheme, agreed_on: datetime.date, by: Person | None) -> Scheme:
+    """Record a draft as agreed from `agreed_on`; the version it replaces retires.
+    Ratings already made keep the version they were made with."""
+    with transaction.atomic():
+        scheme = Scheme.objects.select_for_update().get(pk=scheme.pk)
+        if not scheme.is_draft:
+            raise RuleBroken("This version is already agreed.")
+        if agreed_on > _today():
+            raise RuleBroken("A scheme cannot be agreed in the future.")
+        if not scheme.criteria.exists():
+            raise RuleBroken("A scheme needs at least one criterion.")
+        same_owner = Scheme.objects.filter(service_id=scheme.service_id, team_id=scheme.team_id)
+        current = same_owner.filter(status=Scheme.Status.AGREED).first()
+        if current is not None:
+            if agreed_on < current.agreed_on:
+                raise RuleBroken(
+                    f"Version {current.version} was agreed on {long_date(current.agreed_on)}; "
+                    "the new version cannot be agreed before that."
+                )
+            current.status = Scheme.Status.RETIRED
+            current.save(update_fields=["status", "updated_at"])
+        scheme.status = Scheme.Status.AGREED
+        scheme.agreed_on = agreed_on
+        scheme.recorded_by = by
+        scheme.save(update_fields=["status", "agreed_on", "recorded_by", "updated_at"])
+    return scheme
+
+
+def rating_create(
+    *,
+    case: Case,
+    levels: dict[int, Decimal],
+    rated_on: datetime.date,
+    rated_by: Person | None,
+    status: str,
+    agreed_with: Person | None = None,
+    anticipated_levels: dict[int, Decimal] | None = None,
+    anticipated_by: datetime.date | None = None,
+    anticipated_changes: dict[int, str] | None = None,
+) -> Rating:
+    """Rate `case` on every criterion of the scheme in force for its team.
+
+    `levels` maps criterion id to the level's number. An anticipated rating,
+    when given, needs a level for every criterion and a date after `rated_on`.
+    """
+    if status not in Rating.Status.values:
+        raise RuleBroken("Choose provisional, interim or agreed.")
+    if status == Rating.Status.AGREED and agreed_with is None:
+        raise RuleBroken("An agreed rating names the worker it was agreed with.")
+    if rated_on > _today():
+        raise RuleBroken("A rating cannot be dated in the future.")
+    if rated_on < case.opened_on:
+        raise RuleBroken(f"Case {case} was opened on {long_date(case.opened_on)}.")
+    scheme = scheme_in_force(case.team, rated_on)
+    if scheme is None:
+        raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
+    criteria = list(scheme.criteria.prefetch_related("levels"))
+    chosen = _levels_for(criteria, levels, "rating")
+    anticipated_levels = anticipated_levels or {}
+    anticipated = (
+        _levels_for(criteria, anticipated_levels, "anticipated rating")
+        if (anticipated_levels or anticipated_by)
+        else {}
+    )
+    if anticipated and anticipated_by is None:
+        raise RuleBroken("Give the date the anticipated rating is expected by.")
+    if anticipated and anticipated_by <= rated_on:
+        raise RuleBroken("The anticipated rating must be dated after the rating.")
+    changes = anticipated_changes or {}
+    with transaction.atomic():
+        rating = Rating.objects.create(
+            case=case,
+            scheme=scheme,
+            rated_on=rated_on,
+            rated_by=rated_by,
+            status=status,
+            agreed_with=agreed_with if status == Rating.Status.AGREED else None,
+            total=sum((level.value for level in chosen.values()), Decimal(0)),
+            anticipated_by=anticipated_by if anticipated else None,
+            anticipated_total=(
+                sum((level.value for level in anticipated.values()), Decimal(0))
+                if anticipated
+                else None
+            ),
+        )
+        RatingLevel.objects.bulk_create(
+            RatingLevel(
+                rating=rating,
+                criterion=criterion,
+                level=chosen[criterion.pk],
+                anticipated_level=anticipated.get(criterion.pk),
+                anticipated_change=changes.get(criterion.pk, "").strip()[:300],
+            )
+            for criterion in criteria
+        )
+    return rating
+
+
+def _levels_for(
+    criteria: list[Criterion], chosen: dict[int, Decimal], what: str
+) -> dict[int, Level]:
+    known = {criterion.pk for criterion in criteria}
+    if set(chosen) - known:
+        raise RuleBroken(f"The {what} names a criterion that is not in this scheme.")
+    levels: dict[int, Level] = {}
+    for criterion in criteria:
+        if criterion.pk not in chosen:
+            raise RuleBroken(f"Choose a level of {criterion.name.lower()} for the {what}.")
+        value = Decimal(chosen[criterion.pk])
+        level = next((lv for lv in criterion.levels.all() if lv.value == value), None)
+        if level is None:
+            values = [lv.value for lv in criterion.levels.all()]
+            raise RuleBroken(
+                f"{criterion.name} is rated from {plain_number(min(values))} to "
+                f"{plain_number(max(values))}; {plain_number(value)} is not one of its levels."
+            )
+        levels[criterion.pk] = level
+    return levels
+
+
+def experience_factor_set(
+    *,
+    person: Person,
+    factor: Decimal,
+    start_date: datetime.date,
+    reason: str,
+    by: Person | None,
+) -> ExperienceFactor:
+    """Agree a person's experience factor from `start_date`, ending the current one."""
+    if not Decimal("0") < factor <= Decimal("1"):
+        raise RuleBroken("The experience factor is a share of a full caseload: above 0, up to 1.")
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        current = person.experience_factors.filter(end_date__isnull=True).first()
+        if current is not None:
+            if start_date <= current.start_date:
+                raise RuleBroken(
+                    f"The current factor started on {long_date(current.start_date)}; "
+                    "a new one must start after that."
+                )
+            current.end_date = start_date
+            current.save(update_fields=["end_date"])
+        elif person.experience_factors.filter(end_date__gt=start_date).exists():
+            raise RuleBroken("Another factor applied on that day.")
+        return ExperienceFactor.objects.create(
+            person=person, factor=factor, start_date=start_date, reason=reason, recorded_by=by
+        )
+
+
+def check_reduction(
+    *,
+    person: Person,
+    reason: str,
+    start_date: datetime.date,
+    end_date: datetime.date | None = None,
+    hours_per_week: Decimal | None = None,
+    percentage: Decimal | None = None,
+) -> None:
+    """Raise RuleBroken if this protected time cannot be recorded."""
+    if reason not in Reduction.Reason.values:
+        raise RuleBroken("Choose the reason for the protected time.")
+    if (hours_per_week is None) == (percentage is None):
+        raise RuleBroken("Give the protected time in hours a week or as a percentage, not both.")
+    if hours_per_week is not None and not Decimal(0) < hours_per_week <= 37:
+        raise RuleBroken("Hours a week must be more than 0 and no more than 37.")
+    if percentage is not None and not Decimal(0) < percentage <= 100:
+        raise RuleBroken("The percentage must be more than 0 and no more than 100.")
+    if end_date is not None and end_date < start_date:
+        raise RuleBroken("The reduction cannot end before it starts.")
+    overlapping = person.reductions.filter(reason=reason).filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=start_date)
+    )
+    if end_date is not None:
+        overlapping = overlapping.filter(start_date__lt=end_date)
+    if overlapping.exists():
+        raise RuleBroken(
+            f"{person} already has {Reduction.Reason(reason).label.lower()} time in that period."
+        )
+
+
+def reduction_create(
+    *,
+    person: Person,
+    reason: str,
+    start_date: datetime.date,
+    hours_per_week: Decimal | None = None,
+    percentage: Decimal | None = None,
+    end_date: datetime.date | None = None,
+    detail: str = "",
+    by: Person | None = None,
+) -> Reduction:
+    """Protected time that reduces a person's capacity for a period."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        check_reduction(
+            person=person,
+            reason=reason,
+            start_date=start_date,
+            end_date=end_date,
+            hours_per_week=hours_per_week,
+            percentage=percentage,
+        )
+        return Reduction.objects.create(
+            person=person,
+            reason=reason,
+            detail=detail.strip(),
+            hours_per_week=hours_per_week,
+            percentage=percentage,
+            start_date=start_date,
+            end_date=end_date,
+            recorded_by=by,
+        )
