@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from caseload.models import Allocation, Case, Person, TeamMembership
 from tests.conftest import days_ago, primary_holders
+from tests.factories import member
 
 
 @pytest.fixture
@@ -174,3 +175,69 @@ def test_the_admin_refuses_a_case_opened_in_the_future(admin_client, team):
 def test_every_model_has_an_admin_page(admin_client, model, held_case):
     assert admin_client.get(reverse(f"admin:caseload_{model}_changelist")).status_code == 200
     assert admin_client.get(reverse(f"admin:caseload_{model}_add")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model", ["scheme", "criterion", "level", "rating", "experiencefactor", "reduction"]
+)
+def test_every_weighting_model_has_an_admin_page(admin_client, model, default_scheme):
+    assert admin_client.get(reverse(f"admin:weighting_{model}_changelist")).status_code == 200
+
+
+def test_agreed_schemes_and_ratings_are_read_only_in_the_admin(admin_client, default_scheme):
+    assert admin_client.get(reverse("admin:weighting_scheme_add")).status_code == 403
+    response = admin_client.post(
+        reverse("admin:weighting_scheme_change", args=[default_scheme.pk]), {"benchmark": "1"}
+    )
+    assert response.status_code == 403
+    default_scheme.refresh_from_db()
+    assert default_scheme.benchmark == 100
+    assert admin_client.get(reverse("admin:weighting_rating_add")).status_code == 403
+
+
+def test_the_admin_records_protected_time_through_the_rules(
+    admin_client, social_worker, administrator
+):
+    def add(reason, **amount):
+        return admin_client.post(
+            reverse("admin:weighting_reduction_add"),
+            {
+                "person": social_worker.pk,
+                "reason": reason,
+                "detail": "",
+                "start_date": days_ago(10).strftime("%d/%m/%Y"),
+                "end_date": "",
+                "hours_per_week": "",
+                "percentage": "",
+                **amount,
+            },
+        )
+
+    assert add("training", hours_per_week="2").status_code == 302
+    refused = add("training", percentage="5")
+    assert "already has training time in that period" in refused.content.decode()
+    both = add("union_duties", hours_per_week="2", percentage="5")
+    assert "not both" in both.content.decode()
+    assert social_worker.reductions.get().recorded_by == administrator
+
+
+def test_the_admin_records_an_experience_factor_and_keeps_history(admin_client, team):
+    asye = member(team, role="asye")
+
+    def agree(factor, days):
+        return admin_client.post(
+            reverse("admin:weighting_experiencefactor_add"),
+            {
+                "person": asye.pk,
+                "factor": factor,
+                "start_date": days_ago(days).strftime("%d/%m/%Y"),
+                "reason": "Agreed in supervision",
+            },
+        )
+
+    assert agree("0.8", 100).status_code == 302
+    assert agree("0.9", 10).status_code == 302
+    assert "above 0, up to 1" in agree("1.5", 5).content.decode()
+    assert "a new one must start after that" in agree("0.95", 20).content.decode()
+    history = list(asye.experience_factors.order_by("start_date").values_list("factor", "end_date"))
+    assert [(str(f), e) for f, e in history] == [("0.80", days_ago(10)), ("0.90", None)]

@@ -97,6 +97,20 @@ class ExperienceFactorForm(forms.ModelForm):
         model = ExperienceFactor
         fields = ["person", "factor", "start_date", "reason"]
 
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.check_experience_factor(
+                person=cleaned["person"],
+                factor=cleaned["factor"],
+                start_date=cleaned["start_date"],
+            )
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return cleaned
+
 
 @admin.register(ExperienceFactor)
 class ExperienceFactorAdmin(admin.ModelAdmin):

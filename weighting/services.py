@@ -283,6 +283,20 @@ def _levels_for(
     return levels
 
 
+def check_experience_factor(*, person: Person, factor: Decimal, start_date: datetime.date) -> None:
+    """Raise RuleBroken if this factor cannot be agreed from `start_date`."""
+    if not Decimal("0") < factor <= Decimal("1"):
+        raise RuleBroken("The experience factor is a share of a full caseload: above 0, up to 1.")
+    current = person.experience_factors.filter(end_date__isnull=True).first()
+    if current is not None and start_date <= current.start_date:
+        raise RuleBroken(
+            f"The current factor started on {long_date(current.start_date)}; "
+            "a new one must start after that."
+        )
+    if current is None and person.experience_factors.filter(end_date__gt=start_date).exists():
+        raise RuleBroken("Another factor applied on that day.")
+
+
 def experience_factor_set(
     *,
     person: Person,
@@ -292,21 +306,13 @@ def experience_factor_set(
     by: Person | None,
 ) -> ExperienceFactor:
     """Agree a person's experience factor from `start_date`, ending the current one."""
-    if not Decimal("0") < factor <= Decimal("1"):
-        raise RuleBroken("The experience factor is a share of a full caseload: above 0, up to 1.")
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
+        check_experience_factor(person=person, factor=factor, start_date=start_date)
         current = person.experience_factors.filter(end_date__isnull=True).first()
         if current is not None:
-            if start_date <= current.start_date:
-                raise RuleBroken(
-                    f"The current factor started on {long_date(current.start_date)}; "
-                    "a new one must start after that."
-                )
             current.end_date = start_date
             current.save(update_fields=["end_date"])
-        elif person.experience_factors.filter(end_date__gt=start_date).exists():
-            raise RuleBroken("Another factor applied on that day.")
         return ExperienceFactor.objects.create(
             person=person, factor=factor, start_date=start_date, reason=reason, recorded_by=by
         )
