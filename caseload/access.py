@@ -19,7 +19,15 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+from caseload.models import (
+    Allocation,
+    Case,
+    OverMaximum,
+    Person,
+    Service,
+    Team,
+    TeamMembership,
+)
 from weighting.models import Scheme
 
 User = AbstractBaseUser | AnonymousUser
@@ -170,6 +178,26 @@ def get_draft_scheme_for_manager(user: User, pk: int) -> Scheme:
         status=Scheme.Status.DRAFT, team__in=teams_managed_by(user)
     ).select_related("team", "service")
     return get_object_or_404(drafts, pk=pk)
+
+
+def over_maximum_visible_to(user: User) -> QuerySet[OverMaximum]:
+    """Over-maximum allocations of cases in the teams the user manages."""
+    return OverMaximum.objects.filter(allocation__case__team__in=teams_managed_by(user))
+
+
+def get_over_maximum_for_manager(user: User, pk: int) -> OverMaximum:
+    return get_object_or_404(
+        over_maximum_visible_to(user).select_related("person", "allocation__case"), pk=pk
+    )
+
+
+def get_allocation_for_manager(user: User, pk: int) -> Allocation:
+    return get_object_or_404(
+        Allocation.objects.filter(case__team__in=teams_managed_by(user)).select_related(
+            "case", "person"
+        ),
+        pk=pk,
+    )
 
 
 def home_url(user: User) -> str:

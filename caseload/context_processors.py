@@ -25,6 +25,7 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
         items.append(("My caseload", reverse("my_caseload")))
     if person is not None and person.role == Person.Role.TEAM_MANAGER:
         items.append(("Team", access.home_url(user)))
+        items.append(("Over maximum", reverse("over_maximum_list")))
     if person is not None and person.role == Person.Role.SENIOR_MANAGER and person.service_id:
         items.append(("Service", reverse("service_overview", args=[person.service_id])))
     if access.is_administrator(user):

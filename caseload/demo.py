@@ -19,8 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload import services
-from caseload.models import Case, Person, Service, Team
+from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
 from weighting import services as weighting
+from weighting.numbers import Band, caseload_numbers
 
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published password of the demo log-ins
 CHILDRENS_SERVICE = "Children's Social Care"
@@ -125,7 +126,7 @@ TEAMS = (
         members=(
             Member("george.hall", "George Hall", SW, cases=17, closed=4, heaviness=2.0),
             Member("hannah.wood", "Hannah Wood", SW, fte="0.80", cases=14, closed=3, heaviness=2.1),
-            Member("isaac.brown", "Isaac Brown", SW, cases=19, closed=3, heaviness=2.2),
+            Member("isaac.brown", "Isaac Brown", SW, cases=19, closed=3, heaviness=2.35),
         ),
         unallocated=2,
     ),
@@ -290,6 +291,7 @@ class _Builder:
         for plan in TEAMS:
             self.build_cases(plan)
         self.build_mrs_harrison()
+        self.review_over_maximum()
 
     def build_team_scheme(self) -> None:
         """Children with Disabilities agreed its own version: more points per
@@ -501,6 +503,7 @@ class _Builder:
                     start_date=self.days_ago(start_ago),
                     allocated_by=manager,
                     reason="New referral",
+                    over_maximum=self.over_maximum_plan(start_ago),
                 )
                 # (days ago each holder started, holder), latest last.
                 holders = [(start_ago, first)]
@@ -512,6 +515,7 @@ class _Builder:
                         on=self.days_ago(moved_ago),
                         by=manager,
                         reason="Rebalancing caseloads",
+                        over_maximum=self.over_maximum_plan(moved_ago),
                     )
                     holders.append((moved_ago, worker))
                 if index >= member.cases:
@@ -522,6 +526,49 @@ class _Builder:
                     )
                 self.build_ratings(case, member, holders, manager)
         self.build_queue(plan, number, manager)
+
+    def over_maximum_plan(self, start_ago: int) -> services.OverMaximumPlan:
+        """What the manager records if this allocation takes the worker over the
+        maximum (the write function uses it only if it does)."""
+        return services.OverMaximumPlan(
+            reason="Urgent work and nobody in the team had capacity",
+            reprioritisation="Two lower-risk cases to step down; reports deadlines agreed again",
+            review_by=self.days_ago(start_ago - 42),
+        )
+
+    def review_over_maximum(self) -> None:
+        """Older over-maximum allocations were reviewed and resolved; for anyone
+        still over the maximum today the latest stays open, extended if due."""
+        still_over = {
+            person_id
+            for person_id, numbers in caseload_numbers(
+                Person.objects.filter(role__in=Person.CASE_HOLDING_ROLES), self.today
+            ).items()
+            if numbers.band in (Band.AMBER, Band.RED)
+        }
+        latest: dict[int, OverMaximum] = {}
+        for record in OverMaximum.objects.order_by("allocation__start_date", "pk"):
+            latest[record.person_id] = record
+        for record in OverMaximum.objects.select_related("person__supervisor"):
+            manager = record.person.supervisor
+            keep = record.person_id in still_over and latest[record.person_id] == record
+            if not keep:
+                services.over_maximum_review(
+                    record=record,
+                    reviewed_on=min(record.review_by, self.today),
+                    outcome="resolved",
+                    note="Reviewed in supervision: cases moved on and the load came down",
+                    by=manager,
+                )
+            elif record.review_by < self.days_ago(10):
+                services.over_maximum_review(
+                    record=record,
+                    reviewed_on=self.days_ago(10),
+                    outcome="extended",
+                    note="Still over: two cases close next month; agreed to review again",
+                    new_review_by=self.days_ago(-25),
+                    by=manager,
+                )
 
     def could_hold(self, person: Person, team_name: str, days_ago: int) -> bool:
         member = next(
@@ -535,6 +582,15 @@ class _Builder:
             case = self.new_case(plan, number + index, self.days_ago(self.random.randint(1, 14)))
             case.priority = priorities[index % len(priorities)]
             case.save(update_fields=["priority"])
+            if index % 2 == 0:
+                # Screened at referral: a provisional rating before allocation.
+                self.rate(
+                    case,
+                    case.opened_on,
+                    self.levels(2.2),
+                    status="provisional",
+                    by=manager,
+                )
         if plan.name == "Child Protection":
             # A student is involved in two of her supervisor's cases.
             student = self.people["ella.shah"]
@@ -603,6 +659,11 @@ def load_demo(*, today: datetime.date | None = None) -> DemoResult:
     """Create the demo services, teams, people and cases (once)."""
     if demo_present():
         return DemoResult(False, "The demo data is already loaded.")
+    started = timezone.now()
     with transaction.atomic():
         _Builder(today or timezone.localdate()).build()
+        # The demo's history happened in the past: nobody is emailed about it.
+        Notification.objects.filter(created_at__gte=started, sent_at__isnull=True).update(
+            sent_at=timezone.now()
+        )
     return DemoResult(True, "Loaded the demo data.")

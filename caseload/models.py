@@ -394,6 +394,11 @@ class Allocation(models.Model):
         Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     end_reason = models.TextField(blank=True)
+    # The record that the receiving worker's caseload was reviewed: their
+    # capacity used just before and just after taking the case (exact values;
+    # empty for involved workers and for people with no capacity).
+    percent_before = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    percent_after = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AllocationQuerySet.as_manager()
@@ -439,3 +444,163 @@ class Allocation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.end_date is None
+
+
+class OverMaximumStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class OverMaximumQuerySet(models.QuerySet["OverMaximum"]):
+    def open(self) -> OverMaximumQuerySet:
+        return self.filter(status=OverMaximumStatus.OPEN)
+
+
+class OverMaximum(models.Model):
+    """An allocation made although it took the worker over the maximum.
+
+    The policy (responsibilities 2 and 3) lets a manager do this, with the
+    reason and how the rest of the worker's work will be reprioritised recorded
+    on their supervision file, for a specified time and under regular review.
+    """
+
+    Status = OverMaximumStatus
+
+    allocation = models.OneToOneField(
+        Allocation, on_delete=models.PROTECT, related_name="over_maximum"
+    )
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="over_maximum")
+    reason = models.TextField(help_text="Why the case is allocated despite the maximum.")
+    reprioritisation = models.TextField(
+        help_text="How the rest of the worker's work will be reprioritised."
+    )
+    review_by = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolved_on = models.DateField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OverMaximumQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["review_by", "pk"]
+        verbose_name = "over-maximum allocation"
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("status", OverMaximumStatus),
+                name="over_maximum_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open") & Q(resolved_on__isnull=True))
+                | (Q(status="resolved") & Q(resolved_on__isnull=False)),
+                name="over_maximum_resolved_on_matches_status",
+            ),
+            # The reason and the reprioritisation are the point of the record.
+            models.CheckConstraint(
+                condition=~Q(reason="") & ~Q(reprioritisation=""),
+                name="over_maximum_reasons_given",
+                violation_error_message=(
+                    "Give the reason and how the rest of the work will be reprioritised."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.person} over maximum with {self.allocation.case} (review by {self.review_by})"
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OverMaximumStatus.OPEN
+
+
+class OverMaximumReview(models.Model):
+    """A review of an over-maximum allocation: extended with a new reason and
+    date, or resolved. Reviews are added, never changed."""
+
+    class Outcome(models.TextChoices):
+        EXTENDED = "extended", "Extended"
+        RESOLVED = "resolved", "Resolved"
+
+    record = models.ForeignKey(OverMaximum, on_delete=models.PROTECT, related_name="reviews")
+    reviewed_on = models.DateField()
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    note = models.TextField()
+    new_review_by = models.DateField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["record", "reviewed_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(outcome="extended")
+                    & Q(new_review_by__isnull=False)
+                    & Q(new_review_by__gt=models.F("reviewed_on"))
+                )
+                | (Q(outcome="resolved") & Q(new_review_by__isnull=True)),
+                name="over_maximum_review_outcome_consistent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} on {self.reviewed_on}"
+
+
+class CaseTeamMove(models.Model):
+    """A case moved to another team, arriving in that team's queue."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="team_moves")
+    from_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    to_team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    moved_on = models.DateField()
+    moved_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    reason = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "moved_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(from_team=models.F("to_team")), name="case_move_changes_team"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} moved from {self.from_team} to {self.to_team} on {self.moved_on}"
+
+
+class Notification(models.Model):
+    """An email to send. Written in the same transaction as what caused it and
+    sent by a task that sweeps unsent rows, so a broker outage loses nothing."""
+
+    recipient = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="notifications")
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            # The sweeper looks for unsent rows only.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="notification_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.email}"

@@ -11,14 +11,26 @@ constraints are the last guard.
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from caseload.dates import long_date
-from caseload.models import Allocation, Case, Person, Team, TeamMembership
+from caseload.dates import add_months, long_date
+from caseload.models import (
+    Allocation,
+    Case,
+    CaseTeamMove,
+    OverMaximum,
+    OverMaximumReview,
+    Person,
+    Team,
+    TeamMembership,
+)
+from caseload.notifications import case_url, notify
+from weighting.numbers import project_allocation
 
 
 class RuleBroken(ValidationError):
@@ -128,6 +140,34 @@ def check_allocation(
         raise RuleBroken(f"{person} is already allocated to case {case}.")
 
 
+@dataclass(frozen=True)
+class OverMaximumPlan:
+    """What a manager records when an allocation takes a worker over the maximum."""
+
+    reason: str
+    reprioritisation: str
+    review_by: datetime.date
+
+
+def check_over_maximum_plan(
+    plan: OverMaximumPlan | None, *, person: Person, start_date: datetime.date, after: str
+) -> OverMaximumPlan:
+    """The plan an over-maximum allocation needs (responsibilities 2 and 3)."""
+    if plan is None or not plan.reason.strip() or not plan.reprioritisation.strip():
+        raise RuleBroken(
+            f"This takes {person} to {after}, over the maximum. Give the reason for "
+            "allocating, how the rest of their work will be reprioritised, and a review date."
+        )
+    latest = add_months(start_date, 3)
+    if plan.review_by <= start_date:
+        raise RuleBroken("The review date must be after the allocation starts.")
+    if plan.review_by > latest:
+        raise RuleBroken(
+            f"An over-maximum allocation is reviewed within three months: by {long_date(latest)}."
+        )
+    return plan
+
+
 def allocation_create(
     *,
     case: Case,
@@ -137,13 +177,33 @@ def allocation_create(
     kind: str = Allocation.Kind.PRIMARY,
     reason: str = "",
     review_by: datetime.date | None = None,
+    over_maximum: OverMaximumPlan | None = None,
 ) -> Allocation:
-    """Allocate `person` to `case` from `start_date`."""
+    """Allocate `person` to `case` from `start_date`.
+
+    A primary allocation keeps the worker's capacity used before and after it
+    (the record that their caseload was reviewed), needs an over-maximum plan
+    when it takes them over the maximum, and tells them by email.
+    """
     with transaction.atomic():
         case = _lock_case(case)
         check_allocation(
             case=case, person=person, start_date=start_date, kind=kind, review_by=review_by
         )
+        projection = None
+        if kind == Allocation.Kind.PRIMARY:
+            # One worker's numbers change one allocation at a time.
+            person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
+            projection = project_allocation(case, [person], start_date)[person.pk]
+            if projection.goes_over_maximum:
+                over_maximum = check_over_maximum_plan(
+                    over_maximum,
+                    person=person,
+                    start_date=start_date,
+                    after=projection.after.percent_display,
+                )
+            else:
+                over_maximum = None
         allocation = Allocation(
             case=case,
             person=person,
@@ -152,6 +212,8 @@ def allocation_create(
             allocated_by=allocated_by,
             reason=reason.strip(),
             review_by=review_by,
+            percent_before=projection.before.percent if projection else None,
+            percent_after=projection.after.percent if projection else None,
         )
         try:
             with transaction.atomic():
@@ -162,6 +224,25 @@ def allocation_create(
                 f"Case {case} was allocated by someone else just now. "
                 "Refresh the page to see who holds it."
             ) from None
+        if over_maximum is not None:
+            OverMaximum.objects.create(
+                allocation=allocation,
+                person=person,
+                reason=over_maximum.reason.strip(),
+                reprioritisation=over_maximum.reprioritisation.strip(),
+                review_by=over_maximum.review_by,
+                created_by=allocated_by,
+            )
+        if kind == Allocation.Kind.PRIMARY:
+            by = f" by {allocated_by}" if allocated_by else ""
+            notify(
+                recipient=person,
+                subject=f"Case {case.reference} has been allocated to you",
+                body=(
+                    f"Case {case.reference} was allocated to you{by} from "
+                    f"{long_date(start_date)}.\n\nSee it in Caseload: {case_url(case.pk)}\n"
+                ),
+            )
     return allocation
 
 
@@ -202,6 +283,7 @@ def case_reallocate(
     on: datetime.date,
     by: Person | None,
     reason: str,
+    over_maximum: OverMaximumPlan | None = None,
 ) -> Allocation:
     """Move a case to another primary worker: end one allocation, start another."""
     if not reason.strip():
@@ -219,6 +301,100 @@ def case_reallocate(
             start_date=on,
             allocated_by=by,
             reason=reason,
+            over_maximum=over_maximum,
+        )
+
+
+def case_move_team(
+    *, case: Case, to_team: Team, on: datetime.date, by: Person | None, reason: str
+) -> CaseTeamMove:
+    """Move a case to another team of the service: its allocations end and it
+    arrives in the new team's queue."""
+    if not reason.strip():
+        raise RuleBroken("Give the reason for moving the case.")
+    with transaction.atomic():
+        case = _lock_case(case)
+        if not case.is_open:
+            raise RuleBroken(f"Case {case} is closed.")
+        if to_team.pk == case.team_id:
+            raise RuleBroken(f"Case {case} is already in {to_team}.")
+        if to_team.service_id != case.service_id:
+            raise RuleBroken("A case can only move to another team of its own service.")
+        if on > _today() or on < case.opened_on:
+            raise RuleBroken("The move must be dated between the case opening and today.")
+        for allocation in case.allocations.open():
+            if allocation.start_date > on:
+                raise RuleBroken(
+                    f"{allocation.person} was allocated on {long_date(allocation.start_date)}, "
+                    "after that date."
+                )
+            allocation_end(
+                allocation=allocation, end_date=on, ended_by=by, reason=f"Moved to {to_team}"
+            )
+        move = CaseTeamMove.objects.create(
+            case=case,
+            from_team_id=case.team_id,
+            to_team=to_team,
+            moved_on=on,
+            moved_by=by,
+            reason=reason.strip(),
+        )
+        case.team = to_team
+        case.save(update_fields=["team", "updated_at"])
+    return move
+
+
+def case_set_priority(*, case: Case, priority: int) -> Case:
+    if priority not in Case.Priority.values:
+        raise RuleBroken("Choose urgent, high or normal.")
+    Case.objects.filter(pk=case.pk).update(priority=priority, updated_at=timezone.now())
+    case.refresh_from_db()
+    return case
+
+
+def over_maximum_review(
+    *,
+    record: OverMaximum,
+    reviewed_on: datetime.date,
+    outcome: str,
+    note: str,
+    by: Person | None,
+    new_review_by: datetime.date | None = None,
+) -> OverMaximumReview:
+    """Review an over-maximum allocation: extend it to a new date with a reason,
+    or record it resolved. The record's earlier dates stay in its reviews."""
+    if not note.strip():
+        raise RuleBroken("Say what was reviewed and why.")
+    with transaction.atomic():
+        record = OverMaximum.objects.select_for_update().get(pk=record.pk)
+        if not record.is_open:
+            raise RuleBroken("This over-maximum allocation is already resolved.")
+        if reviewed_on > _today():
+            raise RuleBroken("A review cannot be dated in the future.")
+        if outcome == OverMaximumReview.Outcome.EXTENDED:
+            latest = add_months(reviewed_on, 3)
+            if new_review_by is None or new_review_by <= reviewed_on:
+                raise RuleBroken("Give the new review date, after today.")
+            if new_review_by > latest:
+                raise RuleBroken(
+                    f"The next review must be within three months: by {long_date(latest)}."
+                )
+            record.review_by = new_review_by
+            record.save(update_fields=["review_by"])
+        elif outcome == OverMaximumReview.Outcome.RESOLVED:
+            new_review_by = None
+            record.status = OverMaximum.Status.RESOLVED
+            record.resolved_on = reviewed_on
+            record.save(update_fields=["status", "resolved_on"])
+        else:
+            raise RuleBroken("Choose whether to extend or resolve.")
+        return OverMaximumReview.objects.create(
+            record=record,
+            reviewed_on=reviewed_on,
+            outcome=outcome,
+            note=note.strip(),
+            new_review_by=new_review_by,
+            reviewed_by=by,
         )
 
 

@@ -29,6 +29,10 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 COUNCIL_NAME = env_str("COUNCIL_NAME", "Northshire Council")
+# The address people use, for links in emails.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if urlsplit(SITE_URL).scheme not in ("http", "https"):
+    raise ImproperlyConfigured(f"SITE_URL must start with http:// or https://, not {SITE_URL!r}.")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -124,6 +128,10 @@ CELERY_RESULT_EXPIRES = 24 * 60 * 60
 # Redis redelivers an unacknowledged task after this; it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Schedules live in code. Sweeps catch up whatever a nudge missed.
+CELERY_BEAT_SCHEDULE = {
+    "send-notifications": {"task": "caseload.send_notifications", "schedule": 60.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,9 +1,27 @@
-"""Celery tasks of the core domain."""
+"""Celery tasks of the core domain: thin, idempotent, and safe to run twice."""
 
 from celery import shared_task
+from django.db import DatabaseError
+
+from caseload import notifications
 
 
 @shared_task(name="caseload.probe", time_limit=30, soft_time_limit=20)
 def probe() -> str:
     """A round trip through the broker and a worker, for `manage.py check_services`."""
     return "ok"
+
+
+@shared_task(
+    name="caseload.send_notifications",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=300,
+    soft_time_limit=240,
+)
+def send_notifications() -> int:
+    """Sweep the outbox. Runs on every nudge and every minute."""
+    return notifications.send_pending()

@@ -2,20 +2,47 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access
-from caseload.models import Case, Person, TeamMembership
+from caseload import access, services
+from caseload.forms import (
+    AllocateForm,
+    Candidate,
+    CloseCaseForm,
+    InvolveForm,
+    MoveTeamForm,
+    OverMaximumReviewForm,
+    PriorityForm,
+    TransferForm,
+    candidates_by_headroom,
+    posted_weight,
+)
+from caseload.models import Allocation, Case, OverMaximum, Person, TeamMembership
+from caseload.services import RuleBroken
+from weighting import services as weighting
 from weighting.history import rating_history
-from weighting.numbers import caseload_numbers, latest_rating, team_totals
+from weighting.models import Rating
+from weighting.numbers import (
+    Band,
+    Bands,
+    caseload_numbers,
+    latest_rating,
+    project_allocation,
+    team_totals,
+)
+from weighting.services import scheme_in_force
 
 
 @require_GET
@@ -51,12 +78,17 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .with_waiting_since()
         .order_by("priority", "waiting_since", "reference")
     ]
+    over_maximum: dict[int, OverMaximum] = {}
+    for record in OverMaximum.objects.open().filter(person__in=members).order_by("-review_by"):
+        over_maximum[record.person_id] = record  # the earliest review date wins
     return render(
         request,
         "caseload/team_detail.html",
         {
             "team": team,
-            "rows": rows,
+            "rows": [(person, numbers, over_maximum.get(person.pk)) for person, numbers in rows],
+            "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
+            "today": today,
             "totals": team_totals(numbers.values(), members),
             "queue": queue,
             "longest_wait": max((days for _, days in queue), default=None),
@@ -131,19 +163,26 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk)
-    allocations = case.allocations.select_related("person", "allocated_by", "ended_by").order_by(
-        "-start_date", "-pk"
-    )
+    allocations = case.allocations.select_related(
+        "person", "allocated_by", "ended_by", "over_maximum"
+    ).order_by("-start_date", "-pk")
     ratings = rating_history(case)
+    can_manage = access.manages_team(request.user, case.team)
     return render(
         request,
         "caseload/case_detail.html",
         {
             "case": case,
             "allocations": allocations,
+            "holder": next(
+                (a for a in allocations if a.is_open and a.kind == Allocation.Kind.PRIMARY), None
+            ),
             "ratings": ratings,
             "rating": ratings[0] if ratings else None,
-            "can_rate": access.manages_team(request.user, case.team),
+            "can_manage": can_manage,
+            "priority_form": (
+                PriorityForm(initial={"priority": case.priority}) if can_manage else None
+            ),
         },
     )
 
@@ -156,3 +195,317 @@ def health(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"database": "ok"})
+
+
+# The allocation journey ------------------------------------------------------
+
+
+def _candidates(case: Case, day: datetime.date, weight: Decimal | None) -> list[Candidate]:
+    """Case-holding members of the case's team, by headroom, with their numbers
+    before and after taking the case."""
+    people = list(
+        Person.objects.members_of(case.team, day)
+        .filter(role__in=Person.CASE_HOLDING_ROLES)
+        .select_related("supervisor", "service")
+    )
+    return candidates_by_headroom(people, project_allocation(case, people, day, weight))
+
+
+def _students(case: Case, day: datetime.date) -> list[Person]:
+    return list(
+        Person.objects.members_of(case.team, day)
+        .filter(role=Person.Role.STUDENT)
+        .select_related("supervisor")
+        .order_by("full_name")
+    )
+
+
+def _unrated_criteria(case: Case, day: datetime.date) -> list:
+    """The criteria of the team's scheme, when the case still needs a provisional rating."""
+    if case.ratings.filter(rated_on__lte=day).exists():
+        return []
+    scheme = scheme_in_force(case.team, day)
+    return list(scheme.criteria.prefetch_related("levels")) if scheme else []
+
+
+@require_http_methods(["GET", "POST"])
+def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    if not case.is_open or case.allocations.primary().open().exists():
+        messages.info(request, f"Case {case.reference} already has a worker, or is closed.")
+        return redirect("case_detail", pk=case.pk)
+    today = timezone.localdate()
+    criteria = _unrated_criteria(case, today)
+    weight = posted_weight(request.POST, criteria)
+    form = AllocateForm(
+        request.POST or None,
+        candidates=_candidates(case, today, weight),
+        criteria=criteria,
+        students=_students(case, today),
+    )
+    if request.method == "POST" and form.is_valid():
+        manager = access.person_of(request.user)
+        worker = form.cleaned_data["candidate"].person
+        try:
+            with transaction.atomic():
+                if criteria:
+                    weighting.rating_create(
+                        case=case,
+                        levels=form.levels(),
+                        rated_on=today,
+                        rated_by=manager,
+                        status=Rating.Status.PROVISIONAL,
+                    )
+                allocation = services.allocation_create(
+                    case=case,
+                    person=worker,
+                    start_date=today,
+                    allocated_by=manager,
+                    reason=form.cleaned_data["reason"],
+                    over_maximum=form.over_maximum_plan,
+                )
+                student = form.cleaned_data.get("student_person")
+                if student is not None:
+                    services.allocation_create(
+                        case=case,
+                        person=student,
+                        kind=Allocation.Kind.INVOLVED,
+                        start_date=today,
+                        allocated_by=manager,
+                        reason=f"Student of {worker}",
+                    )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            return redirect("allocation_done", pk=allocation.pk)
+    return render(
+        request,
+        "caseload/case_allocate.html",
+        {"case": case, "form": form, "weight": weight, "criteria": criteria},
+    )
+
+
+@require_GET
+def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
+    allocation = access.get_allocation_for_manager(request.user, pk)
+    next_case = (
+        Case.objects.unallocated()
+        .for_team(allocation.case.team_id)
+        .with_waiting_since()
+        .order_by("priority", "waiting_since", "reference")
+        .first()
+    )
+    return render(
+        request,
+        "caseload/allocation_done.html",
+        {
+            "allocation": allocation,
+            "percent_after": _percent(allocation.percent_after, allocation.person),
+            "next_case": next_case,
+        },
+    )
+
+
+def _percent(value: Decimal | None, person: Person) -> str:
+    if value is None:
+        return "No capacity"
+    bands = Bands.of(person.service)
+    return f"{bands.displayed_percent(value)}%"
+
+
+@require_http_methods(["GET", "POST"])
+def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    current = case.allocations.primary().open().select_related("person").first()
+    if not case.is_open or current is None:
+        messages.info(request, f"Case {case.reference} has no worker to transfer from.")
+        return redirect("case_detail", pk=case.pk)
+    today = timezone.localdate()
+    candidates = [c for c in _candidates(case, today, None) if c.person.pk != current.person_id]
+    form = TransferForm(request.POST or None, candidates=candidates, criteria=[], students=[])
+    if request.method == "POST" and form.is_valid():
+        try:
+            allocation = services.case_reallocate(
+                case=case,
+                to_person=form.cleaned_data["candidate"].person,
+                on=today,
+                by=access.person_of(request.user),
+                reason=form.cleaned_data["reason"],
+                over_maximum=form.over_maximum_plan,
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"Case {case.reference} transferred to {allocation.person.full_name}."
+            )
+            return redirect("case_detail", pk=case.pk)
+    return render(
+        request,
+        "caseload/case_transfer.html",
+        {"case": case, "current": current, "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    form = MoveTeamForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            move = services.case_move_team(
+                case=case,
+                to_team=form.cleaned_data["team"],
+                on=timezone.localdate(),
+                by=access.person_of(request.user),
+                reason=form.cleaned_data["reason"],
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Case {case.reference} moved to the {move.to_team} queue.")
+            return redirect("team_detail", pk=move.from_team_id)
+    return render(request, "caseload/case_move_team.html", {"case": case, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def case_close(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    if not case.is_open:
+        messages.info(request, f"Case {case.reference} is already closed.")
+        return redirect("case_detail", pk=case.pk)
+    form = CloseCaseForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_close(
+                case=case,
+                closed_on=form.cleaned_data["closed_on"],
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Case {case.reference} closed.")
+            return redirect("case_detail", pk=case.pk)
+    return render(request, "caseload/case_close.html", {"case": case, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    today = timezone.localdate()
+    already = case.allocations.open().values("person_id")
+    people = list(
+        Person.objects.members_of(case.team, today)
+        .filter(role__in=Person.INVOLVED_ROLES)
+        .exclude(pk__in=already)
+        .order_by("full_name")
+    )
+    form = InvolveForm(request.POST or None, people=people)
+    if request.method == "POST" and form.is_valid():
+        person = form.people[form.cleaned_data["person"]]
+        try:
+            services.allocation_create(
+                case=case,
+                person=person,
+                kind=Allocation.Kind.INVOLVED,
+                start_date=today,
+                allocated_by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"{person.full_name} is now involved in case {case.reference}."
+            )
+            return redirect("case_detail", pk=case.pk)
+    return render(request, "caseload/case_involve.html", {"case": case, "form": form})
+
+
+@require_POST
+def allocation_end_involved(request: HttpRequest, pk: int) -> HttpResponse:
+    allocation = access.get_allocation_for_manager(request.user, pk)
+    if allocation.kind != Allocation.Kind.INVOLVED:
+        messages.error(request, "A primary worker is changed by transferring the case.")
+        return redirect("case_detail", pk=allocation.case_id)
+    try:
+        services.allocation_end(
+            allocation=allocation,
+            end_date=timezone.localdate(),
+            ended_by=access.person_of(request.user),
+            reason="No longer involved",
+        )
+    except RuleBroken as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"{allocation.person.full_name} is no longer involved in case {allocation.case}.",
+        )
+    return redirect("case_detail", pk=allocation.case_id)
+
+
+@require_POST
+def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    case = access.get_case_for_manager(request.user, pk)
+    form = PriorityForm(request.POST)
+    if form.is_valid():
+        services.case_set_priority(case=case, priority=form.cleaned_data["priority"])
+        messages.success(
+            request, f"Case {case.reference} is now {case.get_priority_display().lower()} priority."
+        )
+    else:
+        messages.error(request, "Choose urgent, high or normal.")
+    return redirect("case_detail", pk=case.pk)
+
+
+@require_GET
+def over_maximum_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    records = list(
+        access.over_maximum_visible_to(request.user)
+        .open()
+        .select_related("person", "allocation__case", "created_by")
+        .order_by("review_by", "pk")
+    )
+    return render(
+        request,
+        "caseload/over_maximum_list.html",
+        {
+            "records": records,
+            "today": today,
+            "overdue": [r for r in records if r.review_by < today],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def over_maximum_review(request: HttpRequest, pk: int) -> HttpResponse:
+    record = access.get_over_maximum_for_manager(request.user, pk)
+    form = OverMaximumReviewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.over_maximum_review(
+                record=record,
+                reviewed_on=timezone.localdate(),
+                outcome=form.cleaned_data["outcome"],
+                note=form.cleaned_data["note"],
+                new_review_by=form.cleaned_data.get("new_review_by"),
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Review of {record.person.full_name}'s allocation recorded.")
+            return redirect("over_maximum_list")
+    numbers = caseload_numbers([record.person], timezone.localdate())[record.person_id]
+    return render(
+        request,
+        "caseload/over_maximum_review.html",
+        {
+            "record": record,
+            "form": form,
+            "numbers": numbers,
+            "reviews": record.reviews.select_related("reviewed_by"),
+        },
+    )

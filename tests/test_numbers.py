@@ -2,14 +2,15 @@
 
 from decimal import Decimal
 
+import factory
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from caseload import services
-from caseload.models import Person
+from caseload.models import Allocation, Person, TeamMembership
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
+from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
 from weighting import services as weighting
 from weighting.models import Level, RatingLevel, Reduction, Scheme
 from weighting.numbers import (
@@ -466,20 +467,26 @@ def test_experience_factors_have_dated_history(social_worker):
 
 
 def _workers(count: int):
+    """`count` workers with a case each; set up in bulk, as only the reads are tested."""
     team = TeamFactory(service=ServiceFactory())
     scheme = weighting.scheme_create_default(service=team.service, agreed_on=days_ago(800))
-    people = []
-    for index in range(count):
-        person = member(team, role="asye" if index % 5 == 0 else "social_worker")
-        people.append(person)
-        case = CaseFactory(team=team)
-        hold(case, person)
-        if index % 2:
-            rate(case, scheme, 2, 3, 1, status="provisional")
-        if index % 7 == 0:
-            weighting.reduction_create(
-                person=person, reason="training", hours_per_week=D(2), start_date=days_ago(9)
-            )
+    people = PersonFactory.create_batch(
+        count, service=team.service, role=factory.Iterator(["asye", "social_worker"])
+    )
+    TeamMembership.objects.bulk_create(
+        TeamMembership(person=person, team=team, start_date=days_ago(100)) for person in people
+    )
+    cases = CaseFactory.create_batch(count, team=team)
+    Allocation.objects.bulk_create(
+        Allocation(case=case, person=person, start_date=days_ago(30))
+        for case, person in zip(cases, people, strict=True)
+    )
+    for case in cases[::10]:
+        rate(case, scheme, 2, 3, 1, status="provisional")
+    Reduction.objects.bulk_create(
+        Reduction(person=person, reason="training", hours_per_week=D(2), start_date=days_ago(9))
+        for person in people[::7]
+    )
     return people
 
 

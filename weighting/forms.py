@@ -7,11 +7,10 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from crispy_forms_gds.choices import Choice
-from crispy_forms_gds.fields import DateInputField
-from crispy_forms_gds.helper import FormHelper
 from django import forms
 from django.utils import timezone
 
+from caseload.fields import date_field
 from caseload.formatting import plain_number
 from caseload.models import Case
 from weighting.models import Criterion, Scheme
@@ -20,11 +19,18 @@ from weighting.services import CriterionSpec
 LEVEL_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[=:–-]\s*(.+?)\s*$")
 
 
-def _date_field(label: str, *, required: bool = True, help_text: str = "") -> DateInputField:
-    field = DateInputField(label=label, required=required, help_text=help_text)
-    field.error_messages["required"] = f"Enter the {label.lower()}"
-    field.error_messages["incomplete"] = f"Enter the {label.lower()} as a day, month and year"
-    return field
+def level_field(criterion: Criterion) -> forms.ChoiceField:
+    """Radios for one criterion: each level's number, with its descriptor as a hint."""
+    label = criterion.name + (f": {criterion.description}" if criterion.description else "")
+    return forms.ChoiceField(
+        label=label,
+        choices=[
+            Choice(plain_number(level.value), plain_number(level.value), hint=level.descriptor)
+            for level in criterion.levels.all()
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": f"Choose a level of {criterion.name.lower()}"},
+    )
 
 
 class RatingForm(forms.Form):
@@ -35,22 +41,9 @@ class RatingForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.case = case
         self.criteria = criteria
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.legend_size = "m"
         for criterion in criteria:
-            choices = [
-                Choice(plain_number(level.value), plain_number(level.value), hint=level.descriptor)
-                for level in criterion.levels.all()
-            ]
-            label = criterion.name + (f": {criterion.description}" if criterion.description else "")
-            self.fields[self.level_field(criterion)] = forms.ChoiceField(
-                label=label,
-                choices=choices,
-                widget=forms.RadioSelect,
-                error_messages={"required": f"Choose a level of {criterion.name.lower()}"},
-            )
-        self.fields["rated_on"] = _date_field("Date of the rating")
+            self.fields[self.level_field(criterion)] = level_field(criterion)
+        self.fields["rated_on"] = date_field("Date of the rating")
         self.fields["rated_on"].initial = timezone.localdate()
         for criterion in criteria:
             self.fields[self.anticipated_field(criterion)] = forms.ChoiceField(
@@ -68,7 +61,7 @@ class RatingForm(forms.Form):
                 max_length=300,
                 required=False,
             )
-        self.fields["anticipated_by"] = _date_field(
+        self.fields["anticipated_by"] = date_field(
             "Anticipated by", required=False, help_text="Usually the next supervision."
         )
 
@@ -217,7 +210,7 @@ CriterionFormSet = forms.formset_factory(CriterionForm, extra=1, max_num=12)
 
 
 class AgreeSchemeForm(forms.Form):
-    agreed_on = _date_field("Date agreed", help_text="For example, 3 11 2026")
+    agreed_on = date_field("Date agreed", help_text="For example, 3 11 2026")
 
     def clean_agreed_on(self) -> datetime.date:
         agreed_on = self.cleaned_data["agreed_on"]

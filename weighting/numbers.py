@@ -19,7 +19,7 @@ from django.db.models import Count, IntegerField, Max, Min, OuterRef, Q, Subquer
 from django.db.models.functions import Coalesce
 
 from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
-from caseload.models import Allocation, Person, Service, TeamMembership
+from caseload.models import Allocation, Case, Person, Service, TeamMembership
 from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Scheme
 
 ZERO = Decimal("0")
@@ -277,13 +277,18 @@ class SchemesInForce:
     history is never left without a scheme.
     """
 
-    def __init__(self, service_ids: Iterable[int], day: datetime.date) -> None:
+    def __init__(
+        self,
+        service_ids: Iterable[int],
+        day: datetime.date,
+        team_ids: Iterable[int] | None = None,
+    ) -> None:
         self.day = day
-        schemes = (
-            Scheme.objects.in_use()
-            .filter(service_id__in=set(service_ids))
-            .values("pk", "service_id", "team_id", "agreed_on")
-            .order_by("agreed_on", "version")
+        schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
+        if team_ids is not None:
+            schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
+        schemes = schemes.values("pk", "service_id", "team_id", "agreed_on").order_by(
+            "agreed_on", "version"
         )
         self._in_force: dict[tuple[int, int | None], int] = {}
         self._first: dict[tuple[int, int | None], int] = {}
@@ -411,3 +416,46 @@ def caseload_numbers(
             has_scheme=terms is not None,
         )
     return numbers
+
+
+def case_weight(case: Case, day: datetime.date) -> tuple[Decimal, bool]:
+    """A case's weight on `day` and whether it is rated: its latest rating on or
+    before `day`, else the middle of its team's scheme."""
+    total = (
+        Rating.objects.filter(case=case, rated_on__lte=day)
+        .order_by("-rated_on", "-pk")
+        .values_list("total", flat=True)
+        .first()
+    )
+    if total is not None:
+        return Decimal(total), True
+    terms = SchemesInForce([case.service_id], day).for_team(case.service_id, case.team_id)
+    return (terms.middle_total if terms else ZERO), False
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A worker's numbers before and after taking one more case."""
+
+    before: CaseloadNumbers
+    after: CaseloadNumbers
+
+    @property
+    def goes_over_maximum(self) -> bool:
+        """Over the maximum (100% of capacity by default) once the case is added,
+        or any case at all for someone with no capacity."""
+        return not self.after.has_capacity or self.after.band in (Band.AMBER, Band.RED)
+
+
+def project_allocation(
+    case: Case, people: Iterable[Person], day: datetime.date, weight: Decimal | None = None
+) -> dict[int, Projection]:
+    """Each person's numbers now and with `case` added (at `weight`, else the
+    case's own weight on `day`)."""
+    if weight is None:
+        weight, _ = case_weight(case, day)
+    numbers = caseload_numbers(people, day)
+    return {
+        person_id: Projection(now, now.with_extra_case(weight, case.people_count))
+        for person_id, now in numbers.items()
+    }

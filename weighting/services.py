@@ -93,7 +93,7 @@ def scheme_create_default(
 
 def scheme_in_force(team: Team, day: datetime.date | None = None) -> Scheme | None:
     """The scheme version that applies to `team` on `day` (today by default)."""
-    in_force = SchemesInForce([team.service_id], day or _today())
+    in_force = SchemesInForce([team.service_id], day or _today(), team_ids=[team.pk])
     scheme_id = in_force.scheme_id_for(team.service_id, team.pk)
     return Scheme.objects.get(pk=scheme_id) if scheme_id else None
 

@@ -1,0 +1,76 @@
+"""The outbox: every email is first a row, written in the same transaction as
+its cause, then sent by a task that sweeps unsent rows. The request that wrote
+the row only nudges the task after commit, and never fails if the broker is
+down: the next sweep (every minute) delivers what is waiting."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from caseload.models import Notification, Person
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+
+
+def notify(*, recipient: Person, subject: str, body: str) -> Notification | None:
+    """Queue an email to `recipient`; it goes once the current transaction commits."""
+    email = recipient.user.email
+    if not email:
+        logger.warning("No email address for %s; notification not queued", recipient.pk)
+        return None
+    notification = Notification.objects.create(
+        recipient=recipient, email=email, subject=subject, body=body
+    )
+    # One nudge per transaction is enough: the sweep sends every waiting row.
+    pending = transaction.get_connection().run_on_commit
+    if not any(callback is _nudge for _, callback, _ in pending):
+        transaction.on_commit(_nudge, robust=True)
+    return notification
+
+
+def _nudge() -> None:
+    from caseload.tasks import send_notifications  # the task module imports this one
+
+    send_notifications.delay()
+
+
+def send_pending(limit: int = 200) -> int:
+    """Send unsent notifications, oldest first; returns how many were sent.
+
+    Rows are locked while they are sent (and skipped by a concurrent sweep), and
+    a row is marked sent in the same transaction, so each is sent once unless a
+    worker dies between sending and committing (then it is sent again: at
+    least once, never lost).
+    """
+    sent = 0
+    with transaction.atomic():
+        rows = (
+            Notification.objects.filter(sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS)
+            .select_for_update(skip_locked=True)
+            .order_by("created_at", "pk")[:limit]
+        )
+        for row in rows:
+            try:
+                send_mail(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.email])
+            except Exception as error:  # any failure is recorded and retried by the next sweep
+                row.attempts += 1
+                row.last_error = f"{type(error).__name__}: {error}"[:1000]
+                row.save(update_fields=["attempts", "last_error"])
+                logger.warning("Notification %s not sent: %s", row.pk, row.last_error)
+                continue
+            row.sent_at = timezone.now()
+            row.attempts += 1
+            row.save(update_fields=["sent_at", "attempts"])
+            sent += 1
+    return sent
+
+
+def case_url(case_pk: int) -> str:
+    return f"{settings.SITE_URL}/cases/{case_pk}/"

@@ -1,0 +1,110 @@
+"""A manager allocates cases in a real browser."""
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import days_ago
+from tests.factories import CaseFactory
+from tests.test_allocation_journey import load_up, rate
+
+
+def test_a_rated_case_is_allocated_in_three_clicks_from_the_team_page(
+    sign_in,
+    live_server,
+    team,
+    team_manager,
+    social_worker,
+    colleague,
+    default_scheme,
+    assert_accessible,
+):
+    case = CaseFactory(team=team, reference="CP-2001", label="Domestic abuse")
+    rate(case, default_scheme)
+    page = sign_in("manager")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Child Protection")
+    assert_accessible(page)
+
+    clicks = 0
+    page.get_by_role("link", name="Allocate case CP-2001").click()
+    clicks += 1
+    expect(page.get_by_role("heading", level=1)).to_have_text("Allocate case CP-2001")
+    assert_accessible(page)
+    page.get_by_label(re.compile("Asha Patel — 0.0% now, 7.0% after")).check()
+    clicks += 1
+    page.get_by_role("button", name="Allocate").click()
+    clicks += 1
+
+    expect(page.locator(".govuk-panel__title")).to_have_text("Case CP-2001 allocated to Asha Patel")
+    assert clicks <= 4
+    assert_accessible(page)
+
+
+def test_an_over_maximum_allocation_needs_a_reason_and_review_date(
+    sign_in, live_server, team, team_manager, social_worker, default_scheme, assert_accessible
+):
+    load_up(team, social_worker, default_scheme, 11)  # 99% of capacity
+    case = CaseFactory(team=team, reference="CP-2002")
+    rate(case, default_scheme)
+    page = sign_in("manager")
+    page.goto(f"{live_server.url}/cases/{case.pk}/allocate/")
+    page.get_by_label(re.compile("Asha Patel — 99.0% now, 106.0% after")).check()
+    reason = page.get_by_label("Why allocate this case despite the maximum")
+    page.get_by_role("button", name="Allocate").click()
+
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Give the reason for allocating over the maximum")
+    expect(summary).to_contain_text("Enter the date the allocation will be reviewed by")
+    assert_accessible(page)
+
+    reason.fill("A sibling of a case she holds")
+    page.get_by_label("How the rest of their work will be reprioritised").fill(
+        "Two review cases move to Daniel"
+    )
+    review = page.get_by_role("group", name="Review by")
+    review.get_by_label("Day").fill("1")
+    review.get_by_label("Month").fill("1")
+    review.get_by_label("Year").fill("2099")
+    page.get_by_role("button", name="Allocate").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("within three months")
+    assert not case.allocations.exists()
+
+    review_by = days_ago(-21)
+    review = page.get_by_role("group", name="Review by")
+    review.get_by_label("Day").fill(str(review_by.day))
+    review.get_by_label("Month").fill(str(review_by.month))
+    review.get_by_label("Year").fill(str(review_by.year))
+    page.get_by_role("button", name="Allocate").click()
+    expect(page.locator(".govuk-panel__title")).to_have_text("Case CP-2002 allocated to Asha Patel")
+    expect(page.get_by_text("This takes them over the maximum")).to_be_visible()
+
+    page.goto(f"{live_server.url}/over-maximum/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Allocations over the maximum")
+    assert_accessible(page)
+
+
+def test_the_case_actions_and_review_pages_have_no_wcag_violations(
+    sign_in,
+    live_server,
+    team,
+    held_case,
+    team_manager,
+    social_worker,
+    default_scheme,
+    assert_accessible,
+):
+    load_up(team, social_worker, default_scheme, 12)
+    page = sign_in("manager")
+    for path in (
+        f"/cases/{held_case.pk}/",
+        f"/cases/{held_case.pk}/transfer/",
+        f"/cases/{held_case.pk}/move-team/",
+        f"/cases/{held_case.pk}/close/",
+        f"/cases/{held_case.pk}/involve/",
+    ):
+        page.goto(f"{live_server.url}{path}")
+        assert_accessible(page)
+    page.goto(f"{live_server.url}/over-maximum/")
+    page.get_by_role("link", name=re.compile("^Review")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review an over-maximum allocation")
+    assert_accessible(page)
