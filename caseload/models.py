@@ -235,6 +235,18 @@ class Person(models.Model):
     def is_part_time(self) -> bool:
         return self.fte < 1
 
+    @property
+    def role_short(self) -> str:
+        """The role as a team table shows it: SW, ASYE, Student, TM…"""
+        return {
+            Role.SOCIAL_WORKER: "SW",
+            Role.ASYE: "ASYE",
+            Role.STUDENT: "Student",
+            Role.TEAM_MANAGER: "TM",
+            Role.SENIOR_MANAGER: "DMT",
+            Role.ADMINISTRATOR: "Admin",
+        }[self.role]
+
 
 class TeamMembership(models.Model):
     """A person's membership of a team over a period; people move teams."""

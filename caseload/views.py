@@ -37,6 +37,7 @@ from weighting.models import Rating
 from weighting.numbers import (
     Band,
     Bands,
+    SchemesInForce,
     caseload_numbers,
     latest_rating,
     project_allocation,
@@ -76,8 +77,12 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for case in Case.objects.unallocated()
         .for_team(team)
         .with_waiting_since()
+        .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
         .order_by("priority", "waiting_since", "reference")
     ]
+    scheme = SchemesInForce([team.service_id], today, team_ids=[team.pk]).for_team(
+        team.service_id, team.pk
+    )
     over_maximum: dict[int, OverMaximum] = {}
     for record in OverMaximum.objects.open().filter(person__in=members).order_by("-review_by"):
         over_maximum[record.person_id] = record  # the earliest review date wins
@@ -91,6 +96,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "today": today,
             "totals": team_totals(numbers.values(), members),
             "queue": queue,
+            "unrated_weight": scheme.middle_total if scheme else None,
             "longest_wait": max((days for _, days in queue), default=None),
             "managers": team.managers.order_by("full_name"),
             "manages": access.manages_team(request.user, team),
