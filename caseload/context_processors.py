@@ -21,12 +21,16 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
     user = request.user
     person = access.person_of(user)
     items: list[tuple[str, str]] = []
-    if person is not None and person.role in Person.INVOLVED_ROLES:
+    role = person.role if person else None
+    if role in Person.INVOLVED_ROLES:
         items.append(("My caseload", reverse("my_caseload")))
-    if person is not None and person.role == Person.Role.TEAM_MANAGER:
+    if role == Person.Role.TEAM_MANAGER:
         items.append(("Team", access.home_url(user)))
         items.append(("Over maximum", reverse("over_maximum_list")))
-    if person is not None and person.role == Person.Role.SENIOR_MANAGER and person.service_id:
+    if role in (*Person.INVOLVED_ROLES, Person.Role.TEAM_MANAGER):
+        items.append(("Concerns", reverse("concern_list")))
+        items.append(("Supervision", reverse("supervision_home")))
+    if role == Person.Role.SENIOR_MANAGER and person.service_id:
         items.append(("Service", reverse("service_overview", args=[person.service_id])))
     if access.is_administrator(user):
         items.append(("Services", reverse("service_list")))
@@ -42,4 +46,5 @@ def frame(request: HttpRequest) -> dict:
         context["signed_in_as"] = person.full_name if person else request.user.get_username()
         context["signed_in_role"] = person.get_role_display() if person else ""
         context["navigation"] = _navigation(request)
+        context["session_timeout_seconds"] = settings.SESSION_COOKIE_AGE
     return context

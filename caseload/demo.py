@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from caseload import services
 from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
+from supervision import services as supervision
+from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
 from weighting.numbers import Band, caseload_numbers
 
@@ -204,6 +206,12 @@ TEAMS = (
     ),
 )
 
+
+def member_joined(username: str) -> int:
+    """Days ago the member joined their (current) team."""
+    return next(m.joined_days_ago for plan in TEAMS for m in plan.members if m.username == username)
+
+
 # Noah Clarke moved from Child Protection to Looked After Children: his history
 # counts him in CP until the move.
 MOVED = {"noah.clarke": ("Child Protection", 760)}
@@ -292,6 +300,7 @@ class _Builder:
             self.build_cases(plan)
         self.build_mrs_harrison()
         self.review_over_maximum()
+        self.build_supervision()
 
     def build_team_scheme(self) -> None:
         """Children with Disabilities agreed its own version: more points per
@@ -569,6 +578,110 @@ class _Builder:
                     new_review_by=self.days_ago(-25),
                     by=manager,
                 )
+
+    def build_supervision(self) -> None:
+        """Supervision records over the last 12 weeks, signed by both; views
+        of workload, a proposed re-rating, and workload concerns."""
+        # (username, weeks since the last supervision, view of their workload)
+        plans = {
+            "worker": (3, 3, "Two court reports are due the same week"),
+            "ben.okafor": (1, 3, "Asha has been a great support"),
+            "chloe.evans": (2, 2, ""),
+            "daniel.reid": (6, 4, "I am working late most evenings"),
+            "george.hall": (3, 2, ""),
+            "hannah.wood": (2, 3, ""),
+            "isaac.brown": (4, 4, "Since two colleagues left"),
+            "katie.lewis": (3, 2, ""),
+            "liam.turner": (1, 2, ""),
+            "maya.green": (2, 1, ""),
+            "noah.clarke": (5, 2, ""),
+            "oliver.price": (2, 3, ""),
+            "priya.nair": (3, 2, ""),
+            "rachel.young": (1, 3, ""),
+        }
+        for username, (weeks_ago, scale, comment) in plans.items():
+            worker = self.people[username]
+            supervisor = worker.supervisor
+            interval = supervision.supervision_interval(worker).days
+            # An analysis about twelve weeks ago, then regular supervisions since.
+            held = [self.days_ago(weeks_ago * 7 + interval * n) for n in range(3, -1, -1)]
+            for index, held_on in enumerate(held):
+                if held_on < self.days_ago(min(member_joined(username), 500) - 7):
+                    continue
+                record = supervision.record_open(
+                    worker=worker, supervisor=supervisor, held_on=held_on
+                )
+                change = supervision.RecordChange(
+                    caseload_discussion="Went through each case: the court work and the "
+                    "newest referrals take most of the time; travel is light.",
+                    deviation_agreed=False,
+                    time_for_direct_work="About half the week with children and families."
+                    if record.analysis_included
+                    else "",
+                    other_demands="Reports and meetings crowd out visits near court dates."
+                    if record.analysis_included
+                    else "",
+                    actions="Keep Thursday mornings for visits.",
+                    next_supervision=held_on + datetime.timedelta(days=interval),
+                )
+                supervision.record_save_draft(record=record, change=change)
+                supervision.record_sign_supervisor(record=record, by=supervisor)
+                disagreement = (
+                    "I do not agree the court work is manageable alongside the new referrals."
+                    if username == "daniel.reid" and index == len(held) - 1
+                    else ""
+                )
+                supervision.record_sign_worker(record=record, by=worker, disagreement=disagreement)
+                signed = timezone.make_aware(
+                    datetime.datetime.combine(held_on, datetime.time(15, 30))
+                )
+                SupervisionRecord.objects.filter(pk=record.pk).update(
+                    supervisor_signed_at=signed, worker_signed_at=signed
+                )
+            if comment:
+                supervision.workload_view_record(person=worker, scale=scale, comment=comment)
+        # Asha proposes that a case she holds is re-rated before her next supervision.
+        asha = self.people["worker"]
+        case = (
+            Case.objects.filter(
+                allocations__person=asha, allocations__end_date__isnull=True, ratings__isnull=False
+            )
+            .distinct()
+            .order_by("reference")
+            .first()
+        )
+        ids = self.criteria_ids(case.team, self.today)
+        supervision.proposal_create(
+            case=case,
+            person=asha,
+            levels={
+                ids["Complexity"]: Decimal(3),
+                ids["Risk"]: Decimal(3),
+                ids["Travel"]: Decimal(1),
+            },
+            why="Police and health now both involved; a new strategy meeting is needed",
+        )
+        # Daniel raised a concern eight working days ago that has no response yet;
+        # Isaac's concern has one.
+        daniel = supervision.concern_raise(
+            person=self.people["daniel.reid"],
+            concern="I have had four new cases in three weeks and I am working late most "
+            "evenings to keep up with visits and court reports.",
+        )
+        WorkloadConcern.objects.filter(pk=daniel.pk).update(
+            raised_at=timezone.now() - datetime.timedelta(days=12),
+            respond_by=self.days_ago(4),
+        )
+        isaac = supervision.concern_raise(
+            person=self.people["isaac.brown"],
+            concern="Since two colleagues left I am covering their short breaks reviews too.",
+        )
+        supervision.concern_respond(
+            concern=isaac,
+            response="Agreed: the six reviews move to the new starter from next month, and "
+            "no new allocations to you until then.",
+            by=self.people["cwd.manager"],
+        )
 
     def could_hold(self, person: Person, team_name: str, days_ago: int) -> bool:
         member = next(

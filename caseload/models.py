@@ -89,6 +89,12 @@ class Service(models.Model):
     band_red_from = models.DecimalField(
         "red band from (%)", max_digits=5, decimal_places=1, default=Decimal("110.0")
     )
+    supervision_weeks = models.PositiveSmallIntegerField(
+        "weeks between supervisions", default=4, help_text="The default for a qualified worker."
+    )
+    asye_supervision_weeks = models.PositiveSmallIntegerField(
+        "weeks between supervisions for ASYEs", default=2
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,6 +103,11 @@ class Service(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=_in_choices("kind", ServiceKind), name="service_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(supervision_weeks__gte=1) & Q(asye_supervision_weeks__gte=1),
+                name="service_supervision_weeks_positive",
+                violation_error_message="Supervisions are at least a week apart.",
             ),
             models.CheckConstraint(
                 condition=Q(band_green_from__gt=0)

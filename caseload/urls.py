@@ -16,8 +16,8 @@ urlpatterns = [
         name="login",
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path("session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),
     path("no-role/", views.no_role, name="no_role"),
-    path("my-caseload/", views.my_caseload, name="my_caseload"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:pk>/", views.team_detail, name="team_detail"),
     path("services/", views.service_list, name="service_list"),
@@ -34,6 +34,7 @@ urlpatterns = [
     path("over-maximum/", views.over_maximum_list, name="over_maximum_list"),
     path("over-maximum/<int:pk>/review/", views.over_maximum_review, name="over_maximum_review"),
     path("", include("weighting.urls")),
+    path("", include("supervision.urls")),
     path("admin/", admin.site.urls),
 ]
 

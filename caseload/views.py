@@ -31,6 +31,7 @@ from caseload.forms import (
 )
 from caseload.models import Allocation, Case, OverMaximum, Person, TeamMembership
 from caseload.services import RuleBroken
+from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
 from weighting.history import rating_history
 from weighting.models import Rating
@@ -86,12 +87,35 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     over_maximum: dict[int, OverMaximum] = {}
     for record in OverMaximum.objects.open().filter(person__in=members).order_by("-review_by"):
         over_maximum[record.person_id] = record  # the earliest review date wins
+    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    supervision = {
+        row["pk"]: row
+        for row in Person.objects.filter(pk__in=members)
+        .values("pk")
+        .annotate(
+            last_held=Subquery(latest.values("held_on")[:1]),
+            next_due=Subquery(latest.values("next_supervision")[:1]),
+        )
+    }
+    concerns = WorkloadConcern.objects.open().filter(person__in=members)
     return render(
         request,
         "caseload/team_detail.html",
         {
             "team": team,
-            "rows": [(person, numbers, over_maximum.get(person.pk)) for person, numbers in rows],
+            "supervision": supervision,
+            "supervisions_overdue": sum(
+                1
+                for person in members.values()
+                if person.role in Person.INVOLVED_ROLES
+                and (supervision[person.pk]["next_due"] or today) < today
+            ),
+            "open_concerns": concerns.count(),
+            "overdue_concerns": concerns.filter(respond_by__lt=today).count(),
+            "rows": [
+                (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
+                for person, numbers in rows
+            ],
             "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
             "today": today,
             "totals": team_totals(numbers.values(), members),
@@ -100,32 +124,6 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "longest_wait": max((days for _, days in queue), default=None),
             "managers": team.managers.order_by("full_name"),
             "manages": access.manages_team(request.user, team),
-        },
-    )
-
-
-@require_GET
-def my_caseload(request: HttpRequest) -> HttpResponse:
-    person = access.person_of(request.user)
-    if person is None:
-        return redirect("no_role")
-    today = timezone.localdate()
-    allocations = (
-        person.allocations.active_on(today)
-        .select_related("case")
-        .annotate(
-            weight=Subquery(latest_rating(today).values("total")[:1]),
-            rating_status=Subquery(latest_rating(today).values("status")[:1]),
-        )
-        .order_by("kind", "case__reference")
-    )
-    return render(
-        request,
-        "caseload/my_caseload.html",
-        {
-            "person": person,
-            "allocations": allocations,
-            "numbers": caseload_numbers([person], today)[person.pk],
         },
     )
 
@@ -191,6 +189,13 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+@require_POST
+def session_keep_alive(request: HttpRequest) -> HttpResponse:
+    """Renews the session's idle timer (every request does); for the warning
+    shown before an idle session ends."""
+    return HttpResponse(status=204)
 
 
 @login_not_required

@@ -365,6 +365,8 @@ def test_a_service_added_in_the_admin_adopts_the_default_scheme(client, administ
             "band_green_from": "95",
             "band_amber_above": "100",
             "band_red_from": "110",
+            "supervision_weeks": "4",
+            "asye_supervision_weeks": "2",
         },
     )
     scheme = Service.objects.get(name="Early Help").schemes.get()

@@ -19,13 +19,20 @@ from weighting.services import CriterionSpec
 LEVEL_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[=:–-]\s*(.+?)\s*$")
 
 
-def level_field(criterion: Criterion) -> forms.ChoiceField:
-    """Radios for one criterion: each level's number, with its descriptor as a hint."""
-    label = criterion.name + (f": {criterion.description}" if criterion.description else "")
+def level_field(criterion: Criterion, *, descriptors: bool = True) -> forms.ChoiceField:
+    """Radios for one criterion: each level's number, with its descriptor as a
+    hint (or, in a compact form, the number alone)."""
+    label = criterion.name + (
+        f": {criterion.description}" if criterion.description and descriptors else ""
+    )
     return forms.ChoiceField(
         label=label,
         choices=[
-            Choice(plain_number(level.value), plain_number(level.value), hint=level.descriptor)
+            Choice(
+                plain_number(level.value),
+                plain_number(level.value),
+                **({"hint": level.descriptor} if descriptors else {}),
+            )
             for level in criterion.levels.all()
         ],
         widget=forms.RadioSelect,

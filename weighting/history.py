@@ -3,6 +3,7 @@ their descriptors and the scheme version's maximum."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,8 +33,17 @@ class RatingView:
 
 
 def rating_history(case: Case) -> list[RatingView]:
+    return ratings_of([case.pk])
+
+
+def ratings_of(case_ids: list[int], day: datetime.date | None = None) -> list[RatingView]:
+    """The ratings of these cases (dated on or before `day`), latest first, in
+    a fixed number of queries."""
+    ratings = Rating.objects.filter(case_id__in=case_ids)
+    if day is not None:
+        ratings = ratings.filter(rated_on__lte=day)
     ratings = list(
-        case.ratings.select_related("rated_by", "agreed_with", "scheme")
+        ratings.select_related("rated_by", "agreed_with", "scheme")
         .prefetch_related(
             Prefetch(
                 "levels",

@@ -268,6 +268,18 @@ def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
     }
 
 
+def load_scheme_rows(
+    service_ids: Iterable[int], team_ids: Iterable[int] | None = None
+) -> list[dict]:
+    """Every agreed (or since retired) scheme version of these services."""
+    schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
+    if team_ids is not None:
+        schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
+    return list(
+        schemes.values("pk", "service_id", "team_id", "agreed_on").order_by("agreed_on", "version")
+    )
+
+
 class SchemesInForce:
     """Which scheme version applies to each team on a day.
 
@@ -282,22 +294,21 @@ class SchemesInForce:
         service_ids: Iterable[int],
         day: datetime.date,
         team_ids: Iterable[int] | None = None,
+        *,
+        rows: list[dict] | None = None,
+        terms: dict[int, SchemeTerms] | None = None,
     ) -> None:
         self.day = day
-        schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
-        if team_ids is not None:
-            schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
-        schemes = schemes.values("pk", "service_id", "team_id", "agreed_on").order_by(
-            "agreed_on", "version"
-        )
+        if rows is None:
+            rows = load_scheme_rows(service_ids, team_ids)
         self._in_force: dict[tuple[int, int | None], int] = {}
         self._first: dict[tuple[int, int | None], int] = {}
-        for scheme in schemes:
+        for scheme in rows:
             owner = (scheme["service_id"], scheme["team_id"])
             self._first.setdefault(owner, scheme["pk"])
             if scheme["agreed_on"] <= day:
                 self._in_force[owner] = scheme["pk"]
-        self._terms: dict[int, SchemeTerms] | None = None
+        self._terms = terms
 
     def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
         team, service = (service_id, team_id), (service_id, None)
@@ -315,6 +326,87 @@ class SchemesInForce:
         return self._terms.get(scheme_id) if scheme_id else None
 
 
+@dataclass
+class _Held:
+    """What a person holds on a day, before the unrated cases are weighed."""
+
+    cases: int = 0
+    people: int = 0
+    rated_load: Decimal = ZERO
+    unrated_by_team: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    provisional: int = 0
+
+
+def _active(row: dict, day: datetime.date) -> bool:
+    return row["start_date"] <= day and (row["end_date"] is None or row["end_date"] > day)
+
+
+def _finish(
+    person: Person,
+    day: datetime.date,
+    team_id: int | None,
+    held: _Held,
+    factor_rows: list[dict],
+    reduction_rows: list[dict],
+    schemes: SchemesInForce,
+) -> CaseloadNumbers:
+    """A person's numbers on `day` from what they hold and what reduces their
+    capacity: the one place where load, capacity and band are put together."""
+    load = held.rated_load
+    unrated = 0
+    for (service_id, case_team_id), count in held.unrated_by_team.items():
+        terms = schemes.for_team(service_id, case_team_id)
+        load += (terms.middle_total if terms else ZERO) * count
+        unrated += count
+    terms = schemes.for_team(person.service_id, team_id) if person.service_id else None
+    factor = next(
+        (Decimal(row["factor"]) for row in factor_rows if _active(row, day)),
+        DEFAULT_EXPERIENCE_FACTOR.get(person.role, ZERO),
+    )
+    if person.role not in Person.CASE_HOLDING_ROLES or terms is None:
+        capacity = ZERO
+    else:
+        active = [row for row in reduction_rows if _active(row, day)]
+        capacity = capacity_points(
+            benchmark=terms.benchmark,
+            fte=person.fte,
+            experience_factor=factor,
+            reduction_hours=sum((Decimal(r["hours_per_week"] or 0) for r in active), ZERO),
+            reduction_percentage=sum((Decimal(r["percentage"] or 0) for r in active), ZERO),
+        )
+    return CaseloadNumbers(
+        person_id=person.pk,
+        day=day,
+        case_count=held.cases,
+        people_count=held.people,
+        weighted_load=load,
+        capacity=capacity,
+        unrated_count=unrated,
+        provisional_count=held.provisional,
+        bands=Bands.of(person.service),
+        has_scheme=terms is not None,
+    )
+
+
+def _capacity_rows(
+    person_ids: list[int], first: datetime.date, last: datetime.date
+) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
+    """Experience factors and reductions of these people that apply at some
+    point from `first` to `last`, by person."""
+    overlapping = Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
+    factors: dict[int, list[dict]] = defaultdict(list)
+    for row in ExperienceFactor.objects.filter(overlapping, person_id__in=person_ids).values(
+        "person_id", "factor", "start_date", "end_date"
+    ):
+        factors[row["person_id"]].append(row)
+    reductions: dict[int, list[dict]] = defaultdict(list)
+    for row in Reduction.objects.filter(overlapping, person_id__in=person_ids).values(
+        "person_id", "hours_per_week", "percentage", "start_date", "end_date"
+    ):
+        reductions[row["person_id"]].append(row)
+    return factors, reductions
+
+
 def caseload_numbers(
     people: Iterable[Person] | Iterable[int], day: datetime.date
 ) -> dict[int, CaseloadNumbers]:
@@ -322,18 +414,17 @@ def caseload_numbers(
 
     Holds a case: a primary allocation with start ≤ day < end. Weight: the
     total of the case's latest rating dated on or before `day`; an unrated
-    case counts the middle level of each criterion and is flagged.
+    case counts the middle level of each criterion and is flagged. The held
+    cases are summed by the database, per person, in one query.
     """
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
     team_that_day = TeamMembership.objects.active_on(day).filter(person=OuterRef("pk"))
-    rows = list(
+    persons = list(
         Person.objects.filter(pk__in=person_ids)
         .select_related("service")
         .annotate(team_that_day=Subquery(team_that_day.values("team_id")[:1]))
     )
-    service_ids = {row.service_id for row in rows if row.service_id}
-
-    held = (
+    held_rows = list(
         Allocation.objects.primary()
         .active_on(day)
         .filter(person_id__in=person_ids)
@@ -350,72 +441,109 @@ def caseload_numbers(
             provisional_count=Count("pk", filter=Q(rating_status=Rating.Status.PROVISIONAL)),
         )
     )
-    held_rows = list(held)
+    service_ids = {p.service_id for p in persons if p.service_id}
     service_ids |= {row["case__service_id"] for row in held_rows}
     schemes = SchemesInForce(service_ids, day)
+    factors, reductions = _capacity_rows(person_ids, day, day)
 
-    factors = dict(
-        ExperienceFactor.objects.filter(person_id__in=person_ids)
-        .filter(start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
-        .values_list("person_id", "factor")
-    )
-    reductions: dict[int, tuple[Decimal, Decimal]] = defaultdict(lambda: (ZERO, ZERO))
-    for reduction in (
-        Reduction.objects.filter(person_id__in=person_ids, start_date__lte=day)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
-        .values("person_id", "hours_per_week", "percentage")
-    ):
-        hours, percentage = reductions[reduction["person_id"]]
-        reductions[reduction["person_id"]] = (
-            hours + (reduction["hours_per_week"] or ZERO),
-            percentage + (reduction["percentage"] or ZERO),
-        )
-
-    totals: dict[int, dict] = defaultdict(
-        lambda: {"cases": 0, "people": 0, "load": ZERO, "unrated": 0, "provisional": 0}
-    )
+    held: dict[int, _Held] = defaultdict(_Held)
     for row in held_rows:
-        total = totals[row["person_id"]]
-        terms = schemes.for_team(row["case__service_id"], row["case__team_id"])
-        middle = terms.middle_total if terms else ZERO
-        total["cases"] += row["cases"]
-        total["people"] += row["people"]
-        total["load"] += Decimal(row["rated_load"] or 0) + middle * row["unrated"]
-        total["unrated"] += row["unrated"]
-        total["provisional"] += row["provisional_count"]
+        totals = held[row["person_id"]]
+        totals.cases += row["cases"]
+        totals.people += row["people"]
+        totals.rated_load += Decimal(row["rated_load"] or 0)
+        totals.unrated_by_team[(row["case__service_id"], row["case__team_id"])] += row["unrated"]
+        totals.provisional += row["provisional_count"]
+    return {
+        person.pk: _finish(
+            person,
+            day,
+            person.team_that_day,
+            held[person.pk],
+            factors[person.pk],
+            reductions[person.pk],
+            schemes,
+        )
+        for person in persons
+    }
 
-    numbers = {}
-    for person in rows:
-        terms = (
-            schemes.for_team(person.service_id, person.team_that_day) if person.service_id else None
+
+def caseload_series(
+    people: Iterable[Person] | Iterable[int], days: Iterable[datetime.date]
+) -> dict[datetime.date, dict[int, CaseloadNumbers]]:
+    """The same numbers as `caseload_numbers`, for many days at once, in a
+    fixed number of queries: the dated records of the whole period are read
+    once and each day is worked out from them."""
+    days = sorted(set(days))
+    person_ids = [p if isinstance(p, int) else p.pk for p in people]
+    first, last = days[0], days[-1]
+    overlapping = Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
+    persons = list(Person.objects.filter(pk__in=person_ids).select_related("service"))
+    memberships: dict[int, list[dict]] = defaultdict(list)
+    for row in TeamMembership.objects.filter(overlapping, person_id__in=person_ids).values(
+        "person_id", "team_id", "start_date", "end_date"
+    ):
+        memberships[row["person_id"]].append(row)
+    allocations = list(
+        Allocation.objects.primary()
+        .filter(overlapping, person_id__in=person_ids)
+        .values(
+            "person_id",
+            "case_id",
+            "start_date",
+            "end_date",
+            "case__service_id",
+            "case__team_id",
+            "case__people_count",
         )
-        factor = factors.get(person.pk, DEFAULT_EXPERIENCE_FACTOR.get(person.role, ZERO))
-        if person.role not in Person.CASE_HOLDING_ROLES or terms is None:
-            capacity = ZERO
-        else:
-            hours, percentage = reductions[person.pk]
-            capacity = capacity_points(
-                benchmark=terms.benchmark,
-                fte=person.fte,
-                experience_factor=Decimal(factor),
-                reduction_hours=Decimal(hours),
-                reduction_percentage=Decimal(percentage),
+    )
+    ratings: dict[int, list[tuple]] = defaultdict(list)
+    for case_id, rated_on, pk, total, status in Rating.objects.filter(
+        case_id__in={a["case_id"] for a in allocations}, rated_on__lte=last
+    ).values_list("case_id", "rated_on", "pk", "total", "status"):
+        ratings[case_id].append((rated_on, pk, total, status))
+    for case_ratings in ratings.values():
+        case_ratings.sort()
+    service_ids = {p.service_id for p in persons if p.service_id}
+    service_ids |= {a["case__service_id"] for a in allocations}
+    scheme_rows = load_scheme_rows(service_ids)
+    terms = scheme_terms({row["pk"] for row in scheme_rows})
+    factors, reductions = _capacity_rows(person_ids, first, last)
+
+    series: dict[datetime.date, dict[int, CaseloadNumbers]] = {}
+    for day in days:
+        schemes = SchemesInForce(service_ids, day, rows=scheme_rows, terms=terms)
+        held: dict[int, _Held] = defaultdict(_Held)
+        for allocation in allocations:
+            if not _active(allocation, day):
+                continue
+            totals = held[allocation["person_id"]]
+            totals.cases += 1
+            totals.people += allocation["case__people_count"]
+            latest = None
+            for rated_on, _, total, status in ratings.get(allocation["case_id"], ()):
+                if rated_on > day:
+                    break
+                latest = (total, status)
+            if latest is None:
+                owner = (allocation["case__service_id"], allocation["case__team_id"])
+                totals.unrated_by_team[owner] += 1
+            else:
+                totals.rated_load += Decimal(latest[0])
+                totals.provisional += latest[1] == Rating.Status.PROVISIONAL
+        series[day] = {
+            person.pk: _finish(
+                person,
+                day,
+                next((m["team_id"] for m in memberships[person.pk] if _active(m, day)), None),
+                held[person.pk],
+                factors[person.pk],
+                reductions[person.pk],
+                schemes,
             )
-        total = totals[person.pk]
-        numbers[person.pk] = CaseloadNumbers(
-            person_id=person.pk,
-            day=day,
-            case_count=total["cases"],
-            people_count=total["people"],
-            weighted_load=total["load"],
-            capacity=capacity,
-            unrated_count=total["unrated"],
-            provisional_count=total["provisional"],
-            bands=Bands.of(person.service),
-            has_scheme=terms is not None,
-        )
-    return numbers
+            for person in persons
+        }
+    return series
 
 
 def case_weight(case: Case, day: datetime.date) -> tuple[Decimal, bool]:

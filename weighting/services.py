@@ -220,10 +220,10 @@ def rating_create(
     if scheme is None:
         raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
     criteria = list(scheme.criteria.prefetch_related("levels"))
-    chosen = _levels_for(criteria, levels, "rating")
+    chosen = levels_for(criteria, levels, "rating")
     anticipated_levels = anticipated_levels or {}
     anticipated = (
-        _levels_for(criteria, anticipated_levels, "anticipated rating")
+        levels_for(criteria, anticipated_levels, "anticipated rating")
         if (anticipated_levels or anticipated_by)
         else {}
     )
@@ -261,7 +261,7 @@ def rating_create(
     return rating
 
 
-def _levels_for(
+def levels_for(
     criteria: list[Criterion], chosen: dict[int, Decimal], what: str
 ) -> dict[int, Level]:
     known = {criterion.pk for criterion in criteria}
