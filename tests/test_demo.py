@@ -1,5 +1,6 @@
 """The demo council: loaded once, on request, and true to every rule."""
 
+import datetime
 import io
 
 import pytest
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from caseload.models import Allocation, Case, Notification, Person, Service, TeamMembership
 from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
-from weighting.numbers import Band, caseload_numbers
+from weighting.numbers import Band, caseload_numbers, caseload_series
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +129,14 @@ def test_the_demo_shows_every_band(loaded):
     people = Person.objects.filter(role__in=Person.CASE_HOLDING_ROLES)
     bands = {n.band for n in caseload_numbers(people, today).values()}
     assert bands == {Band.BLUE, Band.GREEN, Band.AMBER, Band.RED}
+
+
+def test_the_many_day_numbers_agree_with_the_single_day_numbers(loaded):
+    """caseload_series reads the dated records once for many days; on the demo's
+    two years of history it must give exactly what caseload_numbers gives."""
+    people = list(Person.objects.all())
+    today = timezone.localdate()
+    days = [today - datetime.timedelta(days=d) for d in (0, 1, 7, 30, 90, 180, 299, 300, 365, 700)]
+    series = caseload_series(people, days)
+    for day in days:
+        assert series[day] == caseload_numbers(people, day), day
