@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
 run: $(VENV)/.installed-base
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true $(BIN)/python manage.py load_demo --if-empty
+	DEBUG=true $(BIN)/python manage.py run_due_jobs
 	@echo "Serving Caseload at http://$(HOST)/ (Ctrl+C to stop)"
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST)
 

@@ -28,6 +28,7 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
+from reports.models import Escalation
 from supervision.models import SupervisionRecord, WorkloadConcern, WorkloadView
 from weighting.models import Scheme
 
@@ -257,6 +258,61 @@ def get_concern_to_answer(user: User, pk: int) -> WorkloadConcern:
     person = person_of(user)
     return get_object_or_404(
         concerns_visible_to(user).exclude(person=person).select_related("person"), pk=pk
+    )
+
+
+def escalations_visible_to(user: User) -> QuerySet[Escalation]:
+    """Senior managers see their service's escalations; supervisors and
+    managers their supervisees' and teams'; a worker their own;
+    administrators all."""
+    if is_administrator(user):
+        return Escalation.objects.all()
+    person = person_of(user)
+    if person is None:
+        return Escalation.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return Escalation.objects.filter(service_id=person.service_id)
+    in_managed_teams = (
+        TeamMembership.objects.active_on(timezone.localdate())
+        .filter(team__in=_managed_team_ids(person))
+        .values("person_id")
+    )
+    return Escalation.objects.filter(
+        Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
+    )
+
+
+def may_assess_escalation(user: User, escalation: Escalation) -> bool:
+    """The worker's supervisor or a manager of their team records, with the
+    worker, whether the work will be ongoing."""
+    person = person_of(user)
+    if person is None or person.pk == escalation.person_id:
+        return False
+    if escalation.person.supervisor_id == person.pk:
+        return True
+    return (
+        TeamMembership.objects.active_on(timezone.localdate())
+        .filter(person_id=escalation.person_id, team__in=_managed_team_ids(person))
+        .exists()
+    )
+
+
+def may_resolve_escalation(user: User, escalation: Escalation) -> bool:
+    """The service's senior managers record what they did."""
+    person = person_of(user)
+    return (
+        person is not None
+        and person.role == Person.Role.SENIOR_MANAGER
+        and person.service_id == escalation.service_id
+    )
+
+
+def get_escalation_for_user(user: User, pk: int) -> Escalation:
+    return get_object_or_404(
+        escalations_visible_to(user).select_related(
+            "person__supervisor", "service", "assessed_by", "resolved_by"
+        ),
+        pk=pk,
     )
 
 

@@ -19,12 +19,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from caseload import services
+from caseload.dates import Quarter, add_months
 from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
+from reports import services as reports
+from reports.models import CaseloadSnapshot, Escalation
 from supervision import services as supervision
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
 from weighting.numbers import Band, caseload_numbers
 
+# The demo's history covers the past eight quarters and this one so far.
+HISTORY_QUARTERS = 8
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published password of the demo log-ins
 CHILDRENS_SERVICE = "Children's Social Care"
 ADULTS_SERVICE = "Adult Social Care"
@@ -45,7 +50,7 @@ class Member:
     role: str
     fte: str = "1.00"
     supervisor: str | None = None  # username; the team manager when None
-    joined_days_ago: int = 760
+    joined_days_ago: int = 830  # before the history starts
     cases: int = 0  # open cases they hold today
     closed: int = 0  # cases they held that have since closed
     heaviness: float = 2.0  # the typical level of their cases on each criterion (1 to 3)
@@ -92,7 +97,7 @@ TEAMS = (
         ),
         max_people=3,
         members=(
-            Member("worker", "Asha Patel", SW, cases=13, closed=4, heaviness=2.5),
+            Member("worker", "Asha Patel", SW, cases=13, closed=4, heaviness=2.6),
             Member(
                 "ben.okafor",
                 "Ben Okafor",
@@ -128,7 +133,7 @@ TEAMS = (
         members=(
             Member("george.hall", "George Hall", SW, cases=17, closed=4, heaviness=2.0),
             Member("hannah.wood", "Hannah Wood", SW, fte="0.80", cases=14, closed=3, heaviness=2.1),
-            Member("isaac.brown", "Isaac Brown", SW, cases=19, closed=3, heaviness=2.35),
+            Member("isaac.brown", "Isaac Brown", SW, cases=18, closed=3, heaviness=2.35),
         ),
         unallocated=2,
     ),
@@ -214,7 +219,7 @@ def member_joined(username: str) -> int:
 
 # Noah Clarke moved from Child Protection to Looked After Children: his history
 # counts him in CP until the move.
-MOVED = {"noah.clarke": ("Child Protection", 760)}
+MOVED = {"noah.clarke": ("Child Protection", 830)}
 
 # Seed 000's case example, held in the older people's team.
 MRS_HARRISON = {
@@ -248,7 +253,13 @@ class _Builder:
         self.people: dict[str, Person] = {}
         self.services: dict[str, Service] = {}
         self.teams: dict[str, Team] = {}
-        self.criteria_by_scheme: dict[int, dict[str, int]] = {}
+        self.criteria_by_key: dict[tuple[int, int], dict[str, int]] = {}
+        self.scheme_changes: list[datetime.date] = []  # the days schemes were agreed
+        self.number = 0
+        first_quarter = Quarter.containing(today)
+        for _ in range(HISTORY_QUARTERS):
+            first_quarter = first_quarter.previous
+        self.history_days = (today - first_quarter.start).days
 
     def days_ago(self, days: int) -> datetime.date:
         return self.today - datetime.timedelta(days=days)
@@ -292,6 +303,7 @@ class _Builder:
         self.person("admin", "Alex Morgan", Person.Role.ADMINISTRATOR, None, staff=True)
         for service in self.services.values():
             weighting.scheme_create_default(service=service, agreed_on=self.days_ago(800))
+        self.scheme_changes.append(self.days_ago(800))
         for plan in TEAMS:
             self.build_team(plan)
         self.build_team_scheme()
@@ -300,7 +312,9 @@ class _Builder:
             self.build_cases(plan)
         self.build_mrs_harrison()
         self.review_over_maximum()
+        self.build_snapshots_and_analyses()
         self.build_supervision()
+        self.build_escalations_and_reviews()
 
     def build_team_scheme(self) -> None:
         """Children with Disabilities agreed its own version: more points per
@@ -314,6 +328,7 @@ class _Builder:
             criteria=weighting.criteria_of(draft),
         )
         weighting.scheme_agree(scheme=draft, agreed_on=self.days_ago(300), by=team.managers.get())
+        self.scheme_changes.append(self.days_ago(300))
 
     def build_capacity(self) -> None:
         """ASYE factors agreed in supervision, and some protected time."""
@@ -354,10 +369,12 @@ class _Builder:
             )
 
     def criteria_ids(self, team: Team, day: datetime.date) -> dict[str, int]:
-        scheme = weighting.scheme_in_force(team, day)
-        if scheme.pk not in self.criteria_by_scheme:
-            self.criteria_by_scheme[scheme.pk] = {c.name: c.pk for c in scheme.criteria.all()}
-        return self.criteria_by_scheme[scheme.pk]
+        # The schemes in force change on a few days only: look each up once.
+        key = (team.pk, sum(day >= changed for changed in self.scheme_changes))
+        if key not in self.criteria_by_key:
+            scheme = weighting.scheme_in_force(team, day)
+            self.criteria_by_key[key] = {c.name: c.pk for c in scheme.criteria.all()}
+        return self.criteria_by_key[key]
 
     def levels(self, heaviness: float) -> dict[str, int]:
         def level(mean: float) -> int:
@@ -420,7 +437,8 @@ class _Builder:
         day = first_start - self.random.randint(20, 40)
         while day > closed_ago:
             days.append(day)
-            day -= self.random.randint(35, 56)
+            # Past cases: rated less often, to keep the demo quick to load.
+            day -= self.random.randint(35, 56) if case.is_open else self.random.randint(70, 120)
         for index, day in enumerate(days):
             levels = self.levels(member.heaviness)
             if self.random.random() < 0.2:
@@ -485,56 +503,99 @@ class _Builder:
         )
 
     def build_cases(self, plan: TeamPlan) -> None:
+        """Each open case a worker holds today stands in a line of cases that
+        the same place in their caseload held before, back to their first day,
+        so that caseloads over the two years are steady, as real ones are. A
+        few more cases opened and closed recently."""
         team = self.teams[plan.name]
         manager = team.managers.get()
-        number = plan.first_number
+        self.number = plan.first_number
         case_holders = [m for m in plan.members if m.role in Person.CASE_HOLDING_ROLES]
         colleagues = [self.people[m.username] for m in case_holders]
         for member in case_holders:
-            worker = self.people[member.username]
-            joined = min(member.joined_days_ago, 540)
-            for index in range(member.cases + member.closed):
-                opened_ago = self.random.randint(20, joined)
-                case = self.new_case(plan, number, self.days_ago(opened_ago))
-                number += 1
-                start_ago = opened_ago - self.random.randint(0, 10)
-                # About one case in four came to this worker from a colleague.
-                others = [c for c in colleagues if c != worker]
-                first = worker
-                if others and start_ago > 120 and self.random.random() < 0.25:
-                    first = self.random.choice(others)
-                if not self.could_hold(first, plan.name, start_ago):
-                    first = worker
-                    start_ago = min(start_ago, member.joined_days_ago)
-                services.allocation_create(
-                    case=case,
-                    person=first,
-                    start_date=self.days_ago(start_ago),
-                    allocated_by=manager,
-                    reason="New referral",
-                    over_maximum=self.over_maximum_plan(start_ago),
+            # Each worker's cases from their own seed: a change to one worker's
+            # plan leaves everyone else's cases as they were.
+            self.random = random.Random(f"2026-{member.username}")  # noqa: S311
+            joined = member.joined_days_ago
+            for _ in range(member.cases):
+                start_ago = self.add_case(
+                    plan, member, colleagues, manager, self.random.randint(20, min(joined, 420))
                 )
-                # (days ago each holder started, holder), latest last.
-                holders = [(start_ago, first)]
-                if first != worker:
-                    moved_ago = self.random.randint(15, min(start_ago - 1, member.joined_days_ago))
-                    services.case_reallocate(
-                        case=case,
-                        to_person=worker,
-                        on=self.days_ago(moved_ago),
-                        by=manager,
-                        reason="Rebalancing caseloads",
-                        over_maximum=self.over_maximum_plan(moved_ago),
+                while start_ago < joined - 90:
+                    closed_ago = start_ago + self.random.randint(1, 21)
+                    opened_ago = min(joined, closed_ago + self.random.randint(120, 420))
+                    if opened_ago - closed_ago < 30:
+                        break
+                    start_ago = self.add_case(
+                        plan, member, colleagues, manager, opened_ago, closed_ago
                     )
-                    holders.append((moved_ago, worker))
-                if index >= member.cases:
-                    latest_start = holders[-1][0]
-                    closed_ago = self.random.randint(1, max(1, latest_start))
-                    case = services.case_close(
-                        case=case, closed_on=self.days_ago(closed_ago), by=manager
-                    )
-                self.build_ratings(case, member, holders, manager)
-        self.build_queue(plan, number, manager)
+            for _ in range(member.closed):
+                opened_ago = self.random.randint(40, min(joined, 200))
+                self.add_case(
+                    plan,
+                    member,
+                    colleagues,
+                    manager,
+                    opened_ago,
+                    self.random.randint(1, opened_ago - 30),
+                )
+        self.build_queue(plan, self.number, manager)
+
+    def add_case(
+        self,
+        plan: TeamPlan,
+        member: Member,
+        colleagues: list[Person],
+        manager: Person,
+        opened_ago: int,
+        closed_ago: int | None = None,
+    ) -> int:
+        """A case opened `opened_ago` days ago, held by `member` (about one in
+        four came from a colleague first), closed `closed_ago` days ago if
+        given, and rated. Returns how many days ago it was first allocated."""
+        worker = self.people[member.username]
+        case = self.new_case(plan, self.number, self.days_ago(opened_ago))
+        self.number += 1
+        start_ago = opened_ago - self.random.randint(0, 10)
+        if closed_ago is not None:
+            start_ago = max(start_ago, closed_ago + 20)
+        others = [c for c in colleagues if c != worker]
+        first = worker
+        earliest_move = max(15, (closed_ago or 0) + 1)
+        if others and start_ago > 120 and self.random.random() < 0.25:
+            first = self.random.choice(others)
+        if not self.could_hold(first, plan.name, start_ago) or (
+            earliest_move >= min(start_ago - 1, member.joined_days_ago)
+        ):
+            first = worker
+            start_ago = min(start_ago, member.joined_days_ago)
+        services.allocation_create(
+            case=case,
+            person=first,
+            start_date=self.days_ago(start_ago),
+            allocated_by=manager,
+            reason="New referral",
+            over_maximum=self.over_maximum_plan(start_ago),
+        )
+        # (days ago each holder started, holder), latest last.
+        holders = [(start_ago, first)]
+        if first != worker:
+            moved_ago = self.random.randint(
+                earliest_move, min(start_ago - 1, member.joined_days_ago)
+            )
+            services.case_reallocate(
+                case=case,
+                to_person=worker,
+                on=self.days_ago(moved_ago),
+                by=manager,
+                reason="Rebalancing caseloads",
+                over_maximum=self.over_maximum_plan(moved_ago),
+            )
+            holders.append((moved_ago, worker))
+        if closed_ago is not None:
+            case = services.case_close(case=case, closed_on=self.days_ago(closed_ago), by=manager)
+        self.build_ratings(case, member, holders, manager)
+        return start_ago
 
     def over_maximum_plan(self, start_ago: int) -> services.OverMaximumPlan:
         """What the manager records if this allocation takes the worker over the
@@ -578,6 +639,84 @@ class _Builder:
                     new_review_by=self.days_ago(-25),
                     by=manager,
                 )
+
+    def build_snapshots_and_analyses(self) -> None:
+        """What the scheduled jobs would have stored over the history: daily
+        snapshots and each worker's 12-week analyses (which the supervision
+        records then discuss)."""
+        first = self.days_ago(self.history_days)
+        reports.backfill_snapshots(first, self.today)
+        joined = {
+            self.people[m.username].pk: m.joined_days_ago
+            for plan in TEAMS
+            for m in plan.members
+            if m.role in Person.CASE_HOLDING_ROLES
+        }
+        # Every 84 days from a worker's first day in a team.
+        analysis_days: dict[int, list[int]] = {}
+        for person_id, days_ago in joined.items():
+            for ago in range(min(days_ago, self.history_days) - 84, -1, -84):
+                analysis_days.setdefault(ago, []).append(person_id)
+        for ago, person_ids in sorted(analysis_days.items(), reverse=True):
+            reports.analyse(person_ids, self.days_ago(ago), notify_people=False)
+
+    def build_escalations_and_reviews(self) -> None:
+        """The snapshots brought up to date with the ratings agreed in
+        supervision, then escalations (those whose run over the maximum ended
+        are resolved) and the past eight quarterly reviews."""
+        reports.recompute_stale()
+        senior = {p.service_id: p for p in Person.objects.filter(role=Person.Role.SENIOR_MANAGER)}
+        over = {
+            (row["person_id"], row["day"])
+            for row in CaseloadSnapshot.objects.filter(band__in=["amber", "red"]).values(
+                "person_id", "day"
+            )
+        }
+        # Run the escalation job on the days it would have escalated someone:
+        # the first day after three months of an unbroken run over the maximum.
+        runs: list[list[datetime.date]] = []
+        last_person = None
+        for person_id, day in sorted(over):
+            if person_id != last_person or (day - runs[-1][-1]).days > 1:
+                runs.append([])
+            runs[-1].append(day)
+            last_person = person_id
+        for run in sorted(runs, key=lambda run: run[0]):
+            self.escalate_run(run, senior)
+        for escalation in Escalation.objects.open().select_related("person__supervisor"):
+            reports.escalation_assess(
+                escalation=escalation,
+                work_ongoing=True,
+                assessment="Most of the court work continues into next year; a new starter "
+                "in January should take four cases.",
+                by=escalation.person.supervisor,
+            )
+        quarter = Quarter.containing(self.today)
+        for _ in range(HISTORY_QUARTERS):
+            quarter = quarter.previous
+            for service in self.services.values():
+                reports.quarterly_review(service, quarter)
+
+    def escalate_run(self, run: list[datetime.date], senior: dict[int, Person]) -> None:
+        """Escalate a past run over the maximum as the daily job would have;
+        one that has ended was resolved the day after."""
+        due = add_months(run[0], 3) + datetime.timedelta(days=1)
+        if due > run[-1]:
+            return
+        reports.escalate(due)
+        if run[-1] == self.today:
+            return
+        for escalation in Escalation.objects.open().filter(over_since=run[0]):
+            Escalation.objects.filter(pk=escalation.pk).update(
+                work_ongoing=True,
+                assessment="The cases are long-term child protection work.",
+                assessed_by=escalation.person.supervisor,
+                status=Escalation.Status.RESOLVED,
+                outcome="Agreed at DMT: two cases moved to a colleague with capacity and "
+                "no new allocations until the load is under the maximum.",
+                resolved_by=senior[escalation.service_id],
+                resolved_on=run[-1] + datetime.timedelta(days=1),
+            )
 
     def build_supervision(self) -> None:
         """Supervision records over the last 12 weeks, signed by both; views
@@ -738,6 +877,7 @@ class _Builder:
             start_date=self.days_ago(MRS_HARRISON["opened_days_ago"] - 2),
             allocated_by=self.people[plan.manager[0]],
             reason="Son and GP report decline; reassessment needed",
+            over_maximum=self.over_maximum_plan(MRS_HARRISON["opened_days_ago"] - 2),
         )
         manager, holder = self.people[plan.manager[0]], self.people[MRS_HARRISON["holder"]]
         allocated_ago = MRS_HARRISON["opened_days_ago"] - 2

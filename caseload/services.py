@@ -30,6 +30,7 @@ from caseload.models import (
     TeamMembership,
 )
 from caseload.notifications import case_url, notify
+from reports.stale import mark_stale
 from weighting.numbers import project_allocation
 
 
@@ -224,6 +225,8 @@ def allocation_create(
                 f"Case {case} was allocated by someone else just now. "
                 "Refresh the page to see who holds it."
             ) from None
+        if kind == Allocation.Kind.PRIMARY:
+            mark_stale([person.pk], start_date)
         if over_maximum is not None:
             OverMaximum.objects.create(
                 allocation=allocation,
@@ -273,6 +276,8 @@ def allocation_end(
         allocation.ended_by = ended_by
         allocation.end_reason = reason.strip()
         allocation.save(update_fields=["end_date", "ended_by", "end_reason"])
+        if allocation.kind == Allocation.Kind.PRIMARY:
+            mark_stale([allocation.person_id], end_date)
     return allocation
 
 
@@ -449,6 +454,7 @@ def person_change_role(*, person: Person, role: str) -> Person:
         check_role_change(person=person, role=role)
         person.role = role
         person.save(update_fields=["role", "updated_at"])
+        mark_stale([person.pk], timezone.localdate())  # roles are not dated: from today
     return person
 
 
@@ -476,4 +482,5 @@ def membership_start(*, person: Person, team: Team, start_date: datetime.date) -
         if current is not None:
             current.end_date = start_date
             current.save(update_fields=["end_date"])
+        mark_stale([person.pk], start_date)
         return TeamMembership.objects.create(person=person, team=team, start_date=start_date)

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -126,12 +127,21 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
-# Redis redelivers an unacknowledged task after this; it must exceed the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+# Redis redelivers a task not acknowledged within this many seconds (a worker
+# died mid-task); it must exceed the longest task's time limit (30 minutes).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=1)
+}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Schedules live in code. Sweeps catch up whatever a nudge missed.
+# Schedules live in code, in Europe/London time, clear of 01:00-02:00 (the
+# clocks change then). Sweeps catch up whatever a nudge or a missed day left.
 CELERY_BEAT_SCHEDULE = {
     "send-notifications": {"task": "caseload.send_notifications", "schedule": 60.0},
+    "recompute-stale-snapshots": {
+        "task": "reports.recompute_stale_snapshots",
+        "schedule": 10 * 60.0,
+    },
+    "daily-analyses": {"task": "reports.daily", "schedule": crontab(hour=3, minute=15)},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

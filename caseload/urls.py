@@ -35,6 +35,7 @@ urlpatterns = [
     path("over-maximum/<int:pk>/review/", views.over_maximum_review, name="over_maximum_review"),
     path("", include("weighting.urls")),
     path("", include("supervision.urls")),
+    path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
 

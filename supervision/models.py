@@ -189,6 +189,7 @@ class SupervisionRecord(models.Model):
         "actions",
         "next_supervision",
         "worker_view_id",
+        "analysis_id",
         "supervisor_signed_at",
     )
 
@@ -211,6 +212,14 @@ class SupervisionRecord(models.Model):
     deviation_reason = models.TextField(blank=True)
     analysis_included = models.BooleanField(
         "the 12-weekly caseload analysis is part of this supervision", default=False
+    )
+    analysis = models.ForeignKey(
+        "reports.CaseloadAnalysis",
+        on_delete=models.PROTECT,
+        related_name="supervisions",
+        null=True,
+        blank=True,
+        help_text="The stored 12-week caseload analysis discussed.",
     )
     time_for_direct_work = models.TextField(
         "time available to work directly with children and families", blank=True

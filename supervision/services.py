@@ -16,6 +16,7 @@ from caseload.formatting import plain_number
 from caseload.models import Allocation, Case, OverMaximum, Person, TeamMembership
 from caseload.notifications import notify
 from caseload.services import RuleBroken
+from reports.models import CaseloadAnalysis
 from supervision.models import (
     ProposalLevel,
     RatingProposal,
@@ -58,6 +59,16 @@ def last_analysis_on(person: Person) -> datetime.date | None:
         .values_list("held_on", flat=True)
         .first()
     )
+
+
+def pending_analysis(worker: Person, day: datetime.date) -> CaseloadAnalysis | None:
+    """The newest stored 12-week analysis to `day` that no signed supervision
+    has discussed yet: it opens the analysis section of the next one."""
+    analyses = CaseloadAnalysis.objects.filter(person=worker, period_end__lte=day)
+    last_on = last_analysis_on(worker)
+    if last_on is not None:
+        analyses = analyses.filter(period_end__gt=last_on)
+    return analyses.order_by("-period_end").first()
 
 
 def analysis_due(last_on: datetime.date | None, day: datetime.date) -> bool:
@@ -187,13 +198,16 @@ def record_open(*, worker: Person, supervisor: Person, held_on: datetime.date) -
         raise RuleBroken(f"{supervisor} is not {worker}'s supervisor.")
     if SupervisionRecord.objects.filter(worker=worker, held_on=held_on).exists():
         raise RuleBroken(f"There is already a supervision record for {worker} on that day.")
+    analysis = pending_analysis(worker, held_on)
     with transaction.atomic():
         record = SupervisionRecord.objects.create(
             worker=worker,
             supervisor=supervisor,
             held_on=held_on,
             worker_view=worker.workload_views.order_by("-recorded_at", "-pk").first(),
-            analysis_included=analysis_due(last_analysis_on(worker), held_on),
+            analysis=analysis,
+            analysis_included=analysis is not None
+            or analysis_due(last_analysis_on(worker), held_on),
             next_supervision=held_on + supervision_interval(worker),
         )
         held = (

@@ -130,6 +130,7 @@ class CaseloadNumbers:
     provisional_count: int
     bands: Bands = field(default_factory=Bands)
     has_scheme: bool = True
+    team_id: int | None = None  # the team they were in that day
 
     @property
     def has_capacity(self) -> bool:
@@ -181,6 +182,7 @@ class CaseloadNumbers:
             provisional_count=self.provisional_count,
             bands=self.bands,
             has_scheme=self.has_scheme,
+            team_id=self.team_id,
         )
 
 
@@ -385,6 +387,7 @@ def _finish(
         provisional_count=held.provisional,
         bands=Bands.of(person.service),
         has_scheme=terms is not None,
+        team_id=team_id,
     )
 
 

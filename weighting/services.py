@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from caseload.dates import long_date
 from caseload.formatting import plain_number
-from caseload.models import Case, Person, Service, Team
+from caseload.models import Case, Person, Service, Team, TeamMembership
 from caseload.services import RuleBroken
+from reports.stale import mark_stale
 from weighting.defaults import DEFAULT_BENCHMARK, DEFAULT_CRITERIA, DEFAULT_SCHEME_NAME
 from weighting.models import (
     Criterion,
@@ -188,6 +189,16 @@ def scheme_agree(*, scheme: Scheme, agreed_on: datetime.date, by: Person | None)
         scheme.agreed_on = agreed_on
         scheme.recorded_by = by
         scheme.save(update_fields=["status", "agreed_on", "recorded_by", "updated_at"])
+        # A new benchmark changes capacity from the day it was agreed.
+        members = TeamMembership.objects.filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=agreed_on)
+        )
+        members = (
+            members.filter(team_id=scheme.team_id)
+            if scheme.team_id
+            else members.filter(team__service_id=scheme.service_id)
+        )
+        mark_stale(members.values_list("person_id", flat=True), agreed_on)
     return scheme
 
 
@@ -248,6 +259,12 @@ def rating_create(
                 else None
             ),
         )
+        holders = (
+            case.allocations.primary()
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=rated_on))
+            .values_list("person_id", flat=True)
+        )
+        mark_stale(holders, rated_on)
         RatingLevel.objects.bulk_create(
             RatingLevel(
                 rating=rating,
@@ -313,6 +330,7 @@ def experience_factor_set(
         if current is not None:
             current.end_date = start_date
             current.save(update_fields=["end_date"])
+        mark_stale([person.pk], start_date)
         return ExperienceFactor.objects.create(
             person=person, factor=factor, start_date=start_date, reason=reason, recorded_by=by
         )
@@ -371,6 +389,7 @@ def reduction_create(
             hours_per_week=hours_per_week,
             percentage=percentage,
         )
+        mark_stale([person.pk], start_date)
         return Reduction.objects.create(
             person=person,
             reason=reason,

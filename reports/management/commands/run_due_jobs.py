@@ -1,0 +1,31 @@
+"""Run the day's scheduled jobs here and now."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from reports import services
+from reports.management.options import add_day_option, day_or_today
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the day's jobs in this process: snapshots (catching up missed days), "
+        "recomputes after back-dated changes, escalations, the 12-week analyses due "
+        "and any quarterly review due. The embedded first run calls it at start-up, "
+        "as it has no scheduler."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_day_option(parser)
+
+    def handle(self, *args, day, **options) -> None:
+        day = day_or_today(day)
+        done = services.daily_jobs(day)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Jobs for {day}: {done['snapshots']} snapshots, {done['recomputed']} "
+                f"recomputed, {done['escalations']} escalations, {done['analyses']} "
+                f"analyses due, {done['reviews']} quarterly reviews."
+            )
+        )

@@ -1,0 +1,710 @@
+"""The scheduled analyses: snapshots, 12-week analyses, escalations and
+quarterly reviews. Each is computed from the dated records (so it can be run
+for any past day), writes under a unique key (so running it twice writes
+nothing new), and is called alike by tasks, commands and tests."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F, Max, Min, Q
+from django.utils import timezone
+
+from caseload.dates import Quarter, add_months, long_date
+from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
+from caseload.notifications import notify
+from reports.models import (
+    CaseloadAnalysis,
+    CaseloadSnapshot,
+    Escalation,
+    QuarterlyReview,
+    QuarterlyTeamRow,
+    SnapshotRecompute,
+)
+from supervision.models import WorkloadConcern, WorkloadView
+from supervision.services import analysis_due
+from weighting.models import Rating
+from weighting.numbers import Band, CaseloadNumbers, caseload_series
+
+ZERO = Decimal(0)
+# A rating not reviewed for this long is stale (12 weeks: one analysis period).
+STALE_RATING_DAYS = 84
+ANALYSIS_WEEKS = 12
+BACKFILL_CHUNK_DAYS = 31
+OVER = (Band.AMBER, Band.RED)
+
+Progress = Callable[[int, int], None]
+
+
+def _today() -> datetime.date:
+    return timezone.localdate()
+
+
+def _days(first: datetime.date, last: datetime.date) -> list[datetime.date]:
+    return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+# Snapshots ---------------------------------------------------------------------
+
+
+def people_in_teams(first: datetime.date, last: datetime.date, service_ids=None) -> list[int]:
+    """Everyone in a team at some point from `first` to `last`."""
+    memberships = TeamMembership.objects.filter(start_date__lte=last).filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=first)
+    )
+    if service_ids is not None:
+        memberships = memberships.filter(team__service_id__in=list(service_ids))
+    return sorted(set(memberships.values_list("person_id", flat=True)))
+
+
+def _snapshot(numbers: CaseloadNumbers, person: Person) -> CaseloadSnapshot:
+    return CaseloadSnapshot(
+        person_id=numbers.person_id,
+        day=numbers.day,
+        team_id=numbers.team_id,
+        case_holding=person.role in Person.CASE_HOLDING_ROLES,
+        fte=person.fte,
+        case_count=numbers.case_count,
+        people_count=numbers.people_count,
+        weighted_load=numbers.weighted_load,
+        capacity=numbers.capacity,
+        percent=numbers.percent,
+        band=numbers.band.value if numbers.band else "",
+        unrated_count=numbers.unrated_count,
+        provisional_count=numbers.provisional_count,
+    )
+
+
+SNAPSHOT_FIELDS = [
+    "team",
+    "case_holding",
+    "fte",
+    "case_count",
+    "people_count",
+    "weighted_load",
+    "capacity",
+    "percent",
+    "band",
+    "unrated_count",
+    "provisional_count",
+    "computed_at",
+]
+
+
+def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int:
+    """Compute and store these people's snapshots for these days: inserted
+    where missing, brought up to date where present. Returns the row count."""
+    days = sorted(set(days))
+    if not person_ids or not days:
+        return 0
+    people = {p.pk: p for p in Person.objects.filter(pk__in=person_ids)}
+    series = caseload_series(person_ids, days)
+    rows = [
+        _snapshot(numbers, people[person_id])
+        for day in days
+        for person_id, numbers in series[day].items()
+        if numbers.team_id is not None
+    ]
+    now = timezone.now()
+    for row in rows:
+        row.computed_at = now
+    CaseloadSnapshot.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["person", "day"],
+        update_fields=SNAPSHOT_FIELDS,
+    )
+    return len(rows)
+
+
+def take_snapshots(day: datetime.date) -> int:
+    """Everyone's snapshot for one day (the daily job)."""
+    return write_snapshots(people_in_teams(day, day), [day])
+
+
+def chunks(first: datetime.date, last: datetime.date) -> list[tuple[datetime.date, datetime.date]]:
+    """The days from `first` to `last` in runs of at most a month."""
+    days = _days(first, last)
+    return [
+        (days[start], days[min(start + BACKFILL_CHUNK_DAYS, len(days)) - 1])
+        for start in range(0, len(days), BACKFILL_CHUNK_DAYS)
+    ]
+
+
+def backfill_snapshots(
+    first: datetime.date,
+    last: datetime.date,
+    *,
+    service_ids=None,
+    progress: Progress | None = None,
+) -> int:
+    """Snapshots for every day from `first` to `last`, a month at a time (each
+    month in one transaction, in a fixed number of queries)."""
+    total = (last - first).days + 1
+    written = 0
+    for start, end in chunks(first, last):
+        people = people_in_teams(start, end, service_ids)
+        with transaction.atomic():
+            written += write_snapshots(people, _days(start, end))
+        if progress:
+            progress((end - first).days + 1, total)
+    return written
+
+
+def catch_up_snapshots(day: datetime.date, *, limit_days: int = 400) -> int:
+    """Today's snapshots, and those of any day missed since the last stored
+    one (the scheduler was down), up to `limit_days` back."""
+    last = CaseloadSnapshot.objects.filter(day__lte=day).aggregate(last=Max("day"))["last"]
+    first = day if last is None else max(last, day - datetime.timedelta(days=limit_days))
+    return backfill_snapshots(min(first + datetime.timedelta(days=1), day), day)
+
+
+def recompute_stale() -> int:
+    """Bring stored snapshots up to date after back-dated changes: for each
+    marked person, every stored day from the earliest marked day."""
+    with transaction.atomic():
+        marks = list(SnapshotRecompute.objects.select_for_update(skip_locked=True))
+        if not marks:
+            return 0
+        earliest: dict[int, datetime.date] = {}
+        for mark in marks:
+            earliest[mark.person_id] = min(
+                mark.from_day, earliest.get(mark.person_id, mark.from_day)
+            )
+        by_first_day: dict[datetime.date, list[int]] = defaultdict(list)
+        for person_id, day in earliest.items():
+            by_first_day[day].append(person_id)
+        written = 0
+        for first, person_ids in by_first_day.items():
+            # Every stored day, not only theirs: someone who joined a team
+            # back-dated has no snapshots of those days yet.
+            stored = (
+                CaseloadSnapshot.objects.filter(day__gte=first)
+                .values_list("day", flat=True)
+                .distinct()
+            )
+            written += write_snapshots(person_ids, stored)
+        SnapshotRecompute.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+    return written
+
+
+# 12-week caseload analyses -------------------------------------------------------
+
+
+def last_analysis_days(person_ids: list[int]) -> dict[int, datetime.date]:
+    return dict(
+        CaseloadAnalysis.objects.filter(person_id__in=person_ids)
+        .values("person_id")
+        .annotate(last=Max("period_end"))
+        .values_list("person_id", "last")
+    )
+
+
+def analyses_due(day: datetime.date) -> dict[int, list[int]]:
+    """Case-holding workers in a team on `day` whose last analysis (or, for
+    a newcomer, their first day in a team) is 84 days old or more, by team:
+    a missed day is caught up by the next sweep."""
+    members = dict(
+        TeamMembership.objects.active_on(day)
+        .filter(person__role__in=Person.CASE_HOLDING_ROLES)
+        .values_list("person_id", "team_id")
+    )
+    joined = dict(
+        TeamMembership.objects.filter(person_id__in=members)
+        .values("person_id")
+        .annotate(first=Min("start_date"))
+        .values_list("person_id", "first")
+    )
+    last = last_analysis_days(list(members))
+    due: dict[int, list[int]] = defaultdict(list)
+    for person_id, team_id in sorted(members.items()):
+        if analysis_due(last.get(person_id, joined[person_id]), day):
+            due[team_id].append(person_id)
+    return dict(due)
+
+
+def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = True) -> int:
+    """The 12-week caseload analysis of each of these workers to `day`; an
+    analysis already stored for that day is left as it is. Returns how many
+    were written."""
+    done = set(
+        CaseloadAnalysis.objects.filter(person_id__in=person_ids, period_end=day).values_list(
+            "person_id", flat=True
+        )
+    )
+    person_ids = [pk for pk in person_ids if pk not in done]
+    if not person_ids:
+        return 0
+    start = day - datetime.timedelta(weeks=ANALYSIS_WEEKS)
+    weeks = [start + datetime.timedelta(weeks=n) for n in range(ANALYSIS_WEEKS + 1)]
+    series = caseload_series(person_ids, weeks)
+
+    allocations = Allocation.objects.primary().filter(person_id__in=person_ids)
+    new_cases = _count_by_person(allocations.filter(start_date__gt=start, start_date__lte=day))
+    closed_cases = _count_by_person(
+        allocations.filter(
+            case__closed_on__gt=start, case__closed_on__lte=day, end_date=F("case__closed_on")
+        )
+    )
+    held = list(allocations.active_on(day).values("person_id", "case_id"))
+    latest = _latest_ratings([h["case_id"] for h in held], day)
+    unrated: dict[int, int] = defaultdict(int)
+    stale: dict[int, int] = defaultdict(int)
+    overdue: dict[int, int] = defaultdict(int)
+    for row in held:
+        rating = latest.get(row["case_id"])
+        if rating is None:
+            unrated[row["person_id"]] += 1
+            continue
+        if (day - rating["rated_on"]).days > STALE_RATING_DAYS:
+            stale[row["person_id"]] += 1
+        if rating["anticipated_by"] and rating["anticipated_by"] < day:
+            overdue[row["person_id"]] += 1
+    views: dict[int, list[dict]] = defaultdict(list)
+    for view in WorkloadView.objects.filter(
+        person_id__in=person_ids, recorded_at__date__gt=start, recorded_at__date__lte=day
+    ).order_by("recorded_at"):
+        views[view.person_id].append(
+            {"day": view.recorded_at.date().isoformat(), "view": view.get_scale_display()}
+        )
+
+    analyses = []
+    for person_id in person_ids:
+        points = [series[week][person_id] for week in weeks]
+        loads = [p.weighted_load for p in points]
+        percents = [p.percent for p in points if p.percent is not None]
+        analyses.append(
+            CaseloadAnalysis(
+                person_id=person_id,
+                period_start=start,
+                period_end=day,
+                weeks=[
+                    {
+                        "day": p.day.isoformat(),
+                        "cases": p.case_count,
+                        "people": p.people_count,
+                        "load": str(p.weighted_load),
+                        "capacity": str(p.capacity),
+                        "percent": None if p.percent is None else str(p.percent),
+                        "band": p.band.value if p.band else "",
+                        # As pages show them on the day, so the record never disagrees.
+                        "shown": p.percent_display,
+                        "band_label": p.band_label,
+                    }
+                    for p in points
+                ],
+                average_load=sum(loads, ZERO) / len(loads),
+                peak_load=max(loads),
+                peak_percent=max(percents) if percents else None,
+                weeks_over_maximum=sum(1 for p in points if p.band in OVER),
+                new_cases=new_cases.get(person_id, 0),
+                closed_cases=closed_cases.get(person_id, 0),
+                unrated_cases=unrated[person_id],
+                stale_ratings=stale[person_id],
+                anticipated_overdue=overdue[person_id],
+                views=views[person_id],
+            )
+        )
+    with transaction.atomic():
+        created = CaseloadAnalysis.objects.bulk_create(analyses, ignore_conflicts=True)
+        if notify_people:
+            people = Person.objects.filter(pk__in=person_ids).select_related("supervisor")
+            for person in people:
+                for recipient in {person, person.supervisor} - {None}:
+                    notify(
+                        recipient=recipient,
+                        subject=f"The 12-week caseload analysis of {person} is ready",
+                        body=(
+                            f"The caseload analysis of {person} to {long_date(day)} is ready for "
+                            "the next supervision. See it in Caseload.\n"
+                        ),
+                    )
+    return len(created)
+
+
+def _count_by_person(allocations) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    counts: dict[int, int] = defaultdict(int)
+    for person_id in allocations.values_list("person_id", flat=True):
+        counts[person_id] += 1
+    return counts
+
+
+def _latest_ratings(case_ids: list[int], day: datetime.date) -> dict[int, dict]:
+    latest: dict[int, dict] = {}
+    for row in (
+        Rating.objects.filter(case_id__in=case_ids, rated_on__lte=day)
+        .order_by("case_id", "rated_on", "pk")
+        .values("case_id", "rated_on", "anticipated_by")
+    ):
+        latest[row["case_id"]] = row
+    return latest
+
+
+# Escalations ---------------------------------------------------------------------
+
+
+def over_maximum_since(person_ids: list[int], day: datetime.date) -> dict[int, datetime.date]:
+    """For each person over the maximum on `day` (by the stored snapshots),
+    the first day of their unbroken run over it."""
+    over_today = set(
+        CaseloadSnapshot.objects.filter(
+            person_id__in=person_ids, day=day, band__in=[b.value for b in OVER]
+        ).values_list("person_id", flat=True)
+    )
+    if not over_today:
+        return {}
+    last_not_over = dict(
+        CaseloadSnapshot.objects.filter(person_id__in=over_today, day__lte=day)
+        .exclude(band__in=[b.value for b in OVER])
+        .values("person_id")
+        .annotate(last=Max("day"))
+        .values_list("person_id", "last")
+    )
+    first_stored = dict(
+        CaseloadSnapshot.objects.filter(person_id__in=over_today, day__lte=day)
+        .values("person_id")
+        .annotate(first=Min("day"))
+        .values_list("person_id", "first")
+    )
+    return {
+        person_id: (
+            last_not_over[person_id] + datetime.timedelta(days=1)
+            if person_id in last_not_over
+            else first_stored[person_id]
+        )
+        for person_id in over_today
+    }
+
+
+def escalate(day: datetime.date) -> int:
+    """Escalate to the service's senior managers everyone over the maximum on
+    every day from a start day S to `day`, where `day` is after S plus three
+    calendar months (DESIGN.md). Each run over the maximum is escalated once.
+    Needs the snapshots of the run, which the daily job keeps."""
+    workers = list(
+        Person.objects.filter(
+            role__in=Person.CASE_HOLDING_ROLES,
+            pk__in=TeamMembership.objects.active_on(day).values("person_id"),
+        ).values_list("pk", flat=True)
+    )
+    due = {
+        person_id: since
+        for person_id, since in over_maximum_since(workers, day).items()
+        if day > add_months(since, 3)
+    }
+    # A run is judged on every day of it: fill any day missing from the
+    # stored snapshots, then judge again.
+    stored: dict[int, int] = defaultdict(int)
+    for person_id, stored_day in CaseloadSnapshot.objects.filter(
+        person_id__in=due, day__gte=min(due.values(), default=day), day__lte=day
+    ).values_list("person_id", "day"):
+        stored[person_id] += stored_day >= due[person_id]
+    gaps = [pk for pk, since in due.items() if stored[pk] < (day - since).days + 1]
+    if gaps:
+        first = min(due[pk] for pk in gaps)
+        write_snapshots(gaps, _days(first, day))
+        due = {
+            person_id: since
+            for person_id, since in over_maximum_since(workers, day).items()
+            if day > add_months(since, 3)
+        }
+    created = 0
+    for person in Person.objects.filter(pk__in=due).select_related("service", "supervisor"):
+        since = due[person.pk]
+        with transaction.atomic():
+            if Escalation.objects.filter(
+                Q(person=person) & (Q(over_since=since) | Q(status=Escalation.Status.OPEN))
+            ).exists():
+                continue
+            Escalation.objects.create(
+                person=person, service=person.service, over_since=since, escalated_on=day
+            )
+            created += 1
+            senior = Person.objects.filter(
+                role=Person.Role.SENIOR_MANAGER, service_id=person.service_id
+            )
+            for recipient in {*senior, person.supervisor} - {None}:
+                notify(
+                    recipient=recipient,
+                    subject=f"{person} has been over the maximum for more than three months",
+                    body=(
+                        f"{person} has been over the maximum workload every day since "
+                        f"{long_date(since)}. The policy asks senior managers to be told and to "
+                        "try to put it right. See the escalations in Caseload.\n"
+                    ),
+                )
+    return created
+
+
+def escalation_assess(
+    *, escalation: Escalation, work_ongoing: bool, assessment: str, by: Person
+) -> Escalation:
+    """The manager's (and worker's) assessment of whether the work will be ongoing."""
+    if not assessment.strip():
+        from caseload.services import RuleBroken
+
+        raise RuleBroken("Say what you and the worker assessed.")
+    escalation.work_ongoing = work_ongoing
+    escalation.assessment = assessment.strip()
+    escalation.assessed_by = by
+    escalation.save(update_fields=["work_ongoing", "assessment", "assessed_by"])
+    return escalation
+
+
+def escalation_resolve(*, escalation: Escalation, outcome: str, by: Person) -> Escalation:
+    """Senior managers record what they did; the escalation is resolved."""
+    from caseload.services import RuleBroken
+
+    if not outcome.strip():
+        raise RuleBroken("Say what the senior managers did.")
+    with transaction.atomic():
+        escalation = Escalation.objects.select_for_update().get(pk=escalation.pk)
+        if escalation.status != Escalation.Status.OPEN:
+            raise RuleBroken("This escalation is already resolved.")
+        escalation.status = Escalation.Status.RESOLVED
+        escalation.outcome = outcome.strip()
+        escalation.resolved_by = by
+        escalation.resolved_on = _today()
+        escalation.save(update_fields=["status", "outcome", "resolved_by", "resolved_on"])
+    return escalation
+
+
+# Quarterly reviews ----------------------------------------------------------------
+
+
+def _per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
+    return Decimal(amount) / fte if fte else None
+
+
+def _mean(values: list[Decimal | None]) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, ZERO) / len(present) if present else None
+
+
+def _case_teams_on(day: datetime.date, cases: list[dict]) -> dict[int, int]:
+    """Each case's team on `day`, from its moves between teams."""
+    moves: dict[int, list] = defaultdict(list)
+    for move in CaseTeamMove.objects.filter(case_id__in=[c["pk"] for c in cases]).order_by(
+        "moved_on", "pk"
+    ):
+        moves[move.case_id].append(move)
+    teams = {}
+    for case in cases:
+        team = case["team_id"]
+        history = moves.get(case["pk"], [])
+        later = [m for m in history if m.moved_on > day]
+        if later:
+            team = later[0].from_team_id
+        teams[case["pk"]] = team
+    return teams
+
+
+def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False) -> QuarterlyReview:
+    """The service's review of `quarter`, taken at its last day with the
+    quarter's daily mean beside it. Stored once; a re-run is a new version and
+    the earlier ones are kept."""
+    existing = (
+        QuarterlyReview.objects.filter(service=service, quarter_end=quarter.end)
+        .order_by("-version")
+        .first()
+    )
+    if existing is not None and not rerun:
+        return existing
+    end = quarter.end
+    days = quarter.days()
+    teams = list(Team.objects.filter(service=service).order_by("name"))
+    team_ids = {t.pk for t in teams}
+
+    # Make sure every day of the quarter has its snapshots.
+    stored_days = set(
+        CaseloadSnapshot.objects.filter(team_id__in=team_ids, day__gte=quarter.start, day__lte=end)
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    people = people_in_teams(quarter.start, end, [service.pk])
+    missing = [d for d in days if d not in stored_days]
+    if missing:
+        write_snapshots(people, missing)
+
+    snapshots = list(
+        CaseloadSnapshot.objects.filter(
+            team_id__in=team_ids, day__gte=quarter.start, day__lte=end, case_holding=True
+        ).values("team_id", "day", "fte", "case_count", "people_count", "weighted_load", "band")
+    )
+    daily: dict[tuple[int, datetime.date], list[dict]] = defaultdict(list)
+    for row in snapshots:
+        daily[(row["team_id"], row["day"])].append(row)
+
+    def totals(rows: list[dict]) -> dict:
+        fte = sum((r["fte"] for r in rows), ZERO)
+        return {
+            "fte": fte,
+            "cases": sum(r["case_count"] for r in rows),
+            "people": sum(r["people_count"] for r in rows),
+            "load": sum((r["weighted_load"] for r in rows), ZERO),
+        }
+
+    # Unallocated cases on the last day, in the team they were in that day.
+    open_cases = list(
+        Case.objects.filter(service=service, opened_on__lte=end)
+        .filter(Q(closed_on__isnull=True) | Q(closed_on__gt=end))
+        .values("pk", "team_id", "opened_on")
+    )
+    held = set(
+        Allocation.objects.primary()
+        .active_on(end)
+        .filter(case_id__in=[c["pk"] for c in open_cases])
+        .values_list("case_id", flat=True)
+    )
+    last_end = dict(
+        Allocation.objects.primary()
+        .filter(case_id__in=[c["pk"] for c in open_cases], end_date__lte=end)
+        .values("case_id")
+        .annotate(last=Max("end_date"))
+        .values_list("case_id", "last")
+    )
+    case_teams = _case_teams_on(end, open_cases)
+    waits: dict[int, list[int]] = defaultdict(list)
+    for case in open_cases:
+        if case["pk"] in held:
+            continue
+        since = max(case["opened_on"], last_end.get(case["pk"], case["opened_on"]))
+        waits[case_teams[case["pk"]]].append((end - since).days)
+
+    end_teams = {
+        row["person_id"]: row["team_id"]
+        for row in CaseloadSnapshot.objects.filter(person_id__in=people, day=end).values(
+            "person_id", "team_id"
+        )
+    }
+    escalations: dict[int, int] = defaultdict(int)
+    for person_id in (
+        Escalation.objects.filter(service=service, escalated_on__lte=end)
+        .filter(Q(resolved_on__isnull=True) | Q(resolved_on__gt=end))
+        .values_list("person_id", flat=True)
+    ):
+        escalations[end_teams.get(person_id)] += 1
+    concerns: dict[int, int] = defaultdict(int)
+    overdue_concerns: dict[int, int] = defaultdict(int)
+    for person_id, respond_by in (
+        WorkloadConcern.objects.filter(person_id__in=people, raised_at__date__lte=end)
+        .filter(Q(responded_at__isnull=True) | Q(responded_at__date__gt=end))
+        .values_list("person_id", "respond_by")
+    ):
+        team_id = end_teams.get(person_id)
+        concerns[team_id] += 1
+        overdue_concerns[team_id] += respond_by < end
+
+    rows = []
+    for team in teams:
+        at_end = daily.get((team.pk, end), [])
+        now = totals(at_end)
+        means = [totals(daily.get((team.pk, day), [])) for day in days]
+        bands = defaultdict(int)
+        for row in at_end:
+            bands[row["band"]] += 1
+        people_per_fte = _per_fte(now["people"], now["fte"])
+        rows.append(
+            QuarterlyTeamRow(
+                team=team,
+                aspiration=team.aspiration,
+                case_holding_fte=now["fte"],
+                cases=now["cases"],
+                people=now["people"],
+                weighted_load=now["load"],
+                cases_per_fte=_per_fte(now["cases"], now["fte"]),
+                people_per_fte=people_per_fte,
+                load_per_fte=_per_fte(now["load"], now["fte"]),
+                mean_cases_per_fte=_mean([_per_fte(m["cases"], m["fte"]) for m in means]),
+                mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in means]),
+                mean_load_per_fte=_mean([_per_fte(m["load"], m["fte"]) for m in means]),
+                unallocated=len(waits[team.pk]),
+                longest_wait_days=max(waits[team.pk], default=None),
+                over_maximum=bands["amber"] + bands["red"],
+                open_escalations=escalations[team.pk],
+                open_concerns=concerns[team.pk],
+                overdue_concerns=overdue_concerns[team.pk],
+                band_blue=bands["blue"],
+                band_green=bands["green"],
+                band_amber=bands["amber"],
+                band_red=bands["red"],
+                needs_agreement=people_per_fte is not None and people_per_fte > team.aspiration,
+            )
+        )
+    service_now = totals([r for (team_id, day), rs in daily.items() if day == end for r in rs])
+    service_means = [
+        totals([r for team in teams for r in daily.get((team.pk, day), [])]) for day in days
+    ]
+    all_waits = [w for team_waits in waits.values() for w in team_waits]
+    with transaction.atomic():
+        review = QuarterlyReview.objects.create(
+            service=service,
+            quarter_start=quarter.start,
+            quarter_end=end,
+            version=(existing.version + 1) if existing else 1,
+            case_holding_fte=service_now["fte"],
+            cases_per_fte=_per_fte(service_now["cases"], service_now["fte"]),
+            people_per_fte=_per_fte(service_now["people"], service_now["fte"]),
+            load_per_fte=_per_fte(service_now["load"], service_now["fte"]),
+            mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in service_means]),
+            unallocated=len(all_waits),
+            longest_wait_days=max(all_waits, default=None),
+            over_maximum=sum(r.over_maximum for r in rows),
+            open_escalations=sum(escalations.values()),
+            open_concerns=sum(concerns.values()),
+        )
+        for row in rows:
+            row.review = review
+        QuarterlyTeamRow.objects.bulk_create(rows)
+    return review
+
+
+def reviews_missing(day: datetime.date) -> tuple[Quarter, list[Service]]:
+    """The quarter just ended and the services without its review yet (the
+    first day of a quarter takes them; later days catch up a missed one)."""
+    quarter = Quarter.containing(day).previous
+    return quarter, list(Service.objects.exclude(reviews__quarter_end=quarter.end))
+
+
+# The day's jobs -------------------------------------------------------------------
+
+
+def _analyse_teams(due: dict[int, list[int]], day: datetime.date) -> None:
+    for person_ids in due.values():
+        analyse(person_ids, day)
+
+
+def _review(service: Service, quarter: Quarter) -> None:
+    quarterly_review(service, quarter)
+
+
+def daily_jobs(
+    day: datetime.date,
+    *,
+    analyse_teams: Callable[[dict[int, list[int]], datetime.date], None] = _analyse_teams,
+    review: Callable[[Service, Quarter], None] = _review,
+) -> dict[str, int]:
+    """The day's jobs in order: snapshots (catching up missed days), the
+    recompute of back-dated changes, escalations, the analyses due and any
+    quarterly review due. The Celery task passes functions that fan the
+    analyses and reviews out to workers; commands run them here."""
+    written = catch_up_snapshots(day)
+    recomputed = recompute_stale()
+    escalated = escalate(day)
+    due = analyses_due(day)
+    analyse_teams(due, day)
+    quarter, services = reviews_missing(day)
+    for service in services:
+        review(service, quarter)
+    return {
+        "snapshots": written,
+        "recomputed": recomputed,
+        "escalations": escalated,
+        "analyses": sum(len(ids) for ids in due.values()),
+        "reviews": len(services),
+    }

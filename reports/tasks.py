@@ -1,0 +1,88 @@
+"""The scheduled analyses as Celery tasks.
+
+Every task is a thin call into `reports.services`, idempotent (each output has
+a unique key), acknowledged only when done (`acks_late`, and rejected back to
+the queue if its worker dies), bounded by time limits, and retried with
+backoff on database or broker errors. Dates travel as ISO strings.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from celery import group, shared_task
+from django.db import DatabaseError
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from caseload.dates import Quarter
+from caseload.models import Service
+from reports import services
+
+RELIABLE = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError, BrokerError),
+    "retry_backoff": True,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+# A day's work for the whole council, or a month of back-fill for a service.
+LONG = {"time_limit": 30 * 60, "soft_time_limit": 25 * 60}
+SHORT = {"time_limit": 10 * 60, "soft_time_limit": 9 * 60}
+
+
+def _day(value: str | None) -> datetime.date:
+    return datetime.date.fromisoformat(value) if value else timezone.localdate()
+
+
+@shared_task(name="reports.daily", **RELIABLE, **LONG)
+def daily(day: str | None = None) -> dict[str, int]:
+    """The day's jobs (see `services.daily_jobs`), with the analyses fanned
+    out per team and each quarterly review its own task."""
+    return services.daily_jobs(_day(day), analyse_teams=_fan_out_analyses, review=_queue_review)
+
+
+def _fan_out_analyses(due: dict[int, list[int]], day: datetime.date) -> None:
+    if due:
+        group(analyse_team.s(ids, day.isoformat()) for ids in due.values()).apply_async()
+
+
+def _queue_review(service: Service, quarter: Quarter) -> None:
+    quarterly_review.delay(service.pk, quarter.start.isoformat())
+
+
+@shared_task(name="reports.recompute_stale_snapshots", **RELIABLE, **SHORT)
+def recompute_stale_snapshots() -> int:
+    """Bring snapshots up to date after back-dated changes (every few minutes)."""
+    return services.recompute_stale()
+
+
+@shared_task(name="reports.analyse_team", **RELIABLE, **SHORT)
+def analyse_team(person_ids: list[int], day: str) -> int:
+    return services.analyse(person_ids, _day(day))
+
+
+@shared_task(name="reports.quarterly_review", **RELIABLE, **LONG)
+def quarterly_review(service_id: int, quarter_start: str, rerun: bool = False) -> int:
+    review = services.quarterly_review(
+        Service.objects.get(pk=service_id),
+        Quarter.containing(_day(quarter_start)),
+        rerun=rerun,
+    )
+    return review.pk
+
+
+@shared_task(name="reports.backfill_snapshots", **RELIABLE, **SHORT)
+def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = None) -> int:
+    """Fan a back-fill out in month-long chunks; each chunk is its own task,
+    so a worker lost mid-way costs one chunk, done again on redelivery."""
+    chunks = services.chunks(_day(first), _day(last))
+    group(snapshot_chunk.s(a.isoformat(), b.isoformat(), service_ids) for a, b in chunks)()
+    return len(chunks)
+
+
+@shared_task(name="reports.snapshot_chunk", **RELIABLE, **LONG)
+def snapshot_chunk(first: str, last: str, service_ids: list[int] | None = None) -> int:
+    return services.backfill_snapshots(_day(first), _day(last), service_ids=service_ids)
