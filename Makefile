@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format lock frontend migrations-check clean
+.PHONY: run test lint format lock frontend migrations-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint templates --lint
 	$(BIN)/djlint templates --check
+
+## bench: time a year's back-fill of snapshots for the demo service (not part of the tests)
+bench: $(VENV)/.installed-base
+	$(BIN)/python bench/backfill.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

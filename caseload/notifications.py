@@ -21,18 +21,29 @@ MAX_ATTEMPTS = 10
 
 def notify(*, recipient: Person, subject: str, body: str) -> Notification | None:
     """Queue an email to `recipient`; it goes once the current transaction commits."""
-    email = recipient.user.email
-    if not email:
-        logger.warning("No email address for %s; notification not queued", recipient.pk)
-        return None
-    notification = Notification.objects.create(
-        recipient=recipient, email=email, subject=subject, body=body
-    )
+    queued = notify_many([(recipient, subject, body)])
+    return queued[0] if queued else None
+
+
+def notify_many(messages: list[tuple[Person, str, str]]) -> list[Notification]:
+    """Queue many emails (recipient, subject, body) in one insert: jobs that
+    tell many people take the same queries for 3 or 300. Each recipient's
+    `user` should be loaded with them."""
+    rows = []
+    for recipient, subject, body in messages:
+        email = recipient.user.email
+        if not email:
+            logger.warning("No email address for %s; notification not queued", recipient.pk)
+            continue
+        rows.append(Notification(recipient=recipient, email=email, subject=subject, body=body))
+    if not rows:
+        return []
+    created = Notification.objects.bulk_create(rows)
     # One nudge per transaction is enough: the sweep sends every waiting row.
     pending = transaction.get_connection().run_on_commit
     if not any(callback is _nudge for _, callback, _ in pending):
         transaction.on_commit(_nudge, robust=True)
-    return notification
+    return created
 
 
 def _nudge() -> None:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
-from django.db.models import F, Max, Min, Q
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, F, Max, Min, Model, Q
 from django.utils import timezone
 
 from caseload.dates import Quarter, add_months, long_date
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
-from caseload.notifications import notify
+from caseload.notifications import notify, notify_many
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
@@ -38,6 +38,18 @@ BACKFILL_CHUNK_DAYS = 31
 OVER = (Band.AMBER, Band.RED)
 
 Progress = Callable[[int, int], None]
+
+
+def _fit(row: Model) -> Model:
+    """Round each decimal to its column's places (half up, as PostgreSQL
+    does) before saving, so the object in hand equals the stored row on
+    every database."""
+    for field in row._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if isinstance(field, DecimalField) and value is not None:
+            places = Decimal(1).scaleb(-field.decimal_places)
+            setattr(row, field.attname, Decimal(value).quantize(places, rounding=ROUND_HALF_UP))
+    return row
 
 
 def _today() -> datetime.date:
@@ -62,22 +74,28 @@ def people_in_teams(first: datetime.date, last: datetime.date, service_ids=None)
 
 
 def _snapshot(numbers: CaseloadNumbers, person: Person) -> CaseloadSnapshot:
-    return CaseloadSnapshot(
-        person_id=numbers.person_id,
-        day=numbers.day,
-        team_id=numbers.team_id,
-        case_holding=person.role in Person.CASE_HOLDING_ROLES,
-        fte=person.fte,
-        case_count=numbers.case_count,
-        people_count=numbers.people_count,
-        weighted_load=numbers.weighted_load,
-        capacity=numbers.capacity,
-        percent=numbers.percent,
-        band=numbers.band.value if numbers.band else "",
-        unrated_count=numbers.unrated_count,
-        provisional_count=numbers.provisional_count,
+    return _fit(
+        CaseloadSnapshot(
+            person_id=numbers.person_id,
+            day=numbers.day,
+            team_id=numbers.team_id,
+            case_holding=person.role in Person.CASE_HOLDING_ROLES,
+            fte=person.fte,
+            case_count=numbers.case_count,
+            people_count=numbers.people_count,
+            weighted_load=numbers.weighted_load,
+            capacity=numbers.capacity,
+            percent=numbers.percent,
+            band=numbers.band.value if numbers.band else "",
+            unrated_count=numbers.unrated_count,
+            provisional_count=numbers.provisional_count,
+        )
     )
 
+
+# Rows per INSERT: PostgreSQL takes up to 65,535 parameters (14 a row).
+# SQLite's own lower limit makes Django split them further.
+SNAPSHOT_BATCH = 4000
 
 SNAPSHOT_FIELDS = [
     "team",
@@ -114,7 +132,7 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
         row.computed_at = now
     CaseloadSnapshot.objects.bulk_create(
         rows,
-        batch_size=2000,
+        batch_size=SNAPSHOT_BATCH,
         update_conflicts=True,
         unique_fields=["person", "day"],
         update_fields=SNAPSHOT_FIELDS,
@@ -154,6 +172,31 @@ def backfill_snapshots(
         if progress:
             progress((end - first).days + 1, total)
     return written
+
+
+def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_ids=None) -> int:
+    """Compute the snapshots missing from `first` to `last`: each person in
+    a team (of these services) on a day should have one for that day."""
+    memberships = TeamMembership.objects.filter(start_date__lte=last).filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=first)
+    )
+    if service_ids is not None:
+        memberships = memberships.filter(team__service_id__in=list(service_ids))
+    stored = set(
+        CaseloadSnapshot.objects.filter(
+            person_id__in=memberships.values("person_id"), day__gte=first, day__lte=last
+        ).values_list("person_id", "day")
+    )
+    missing_people: set[int] = set()
+    missing_days: set[datetime.date] = set()
+    for person_id, start, end in memberships.values_list("person_id", "start_date", "end_date"):
+        for day in _days(
+            max(start, first), min(end - datetime.timedelta(days=1), last) if end else last
+        ):
+            if (person_id, day) not in stored:
+                missing_people.add(person_id)
+                missing_days.add(day)
+    return write_snapshots(sorted(missing_people), missing_days)
 
 
 def catch_up_snapshots(day: datetime.date, *, limit_days: int = 400) -> int:
@@ -279,51 +322,60 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
         loads = [p.weighted_load for p in points]
         percents = [p.percent for p in points if p.percent is not None]
         analyses.append(
-            CaseloadAnalysis(
-                person_id=person_id,
-                period_start=start,
-                period_end=day,
-                weeks=[
-                    {
-                        "day": p.day.isoformat(),
-                        "cases": p.case_count,
-                        "people": p.people_count,
-                        "load": str(p.weighted_load),
-                        "capacity": str(p.capacity),
-                        "percent": None if p.percent is None else str(p.percent),
-                        "band": p.band.value if p.band else "",
-                        # As pages show them on the day, so the record never disagrees.
-                        "shown": p.percent_display,
-                        "band_label": p.band_label,
-                    }
-                    for p in points
-                ],
-                average_load=sum(loads, ZERO) / len(loads),
-                peak_load=max(loads),
-                peak_percent=max(percents) if percents else None,
-                weeks_over_maximum=sum(1 for p in points if p.band in OVER),
-                new_cases=new_cases.get(person_id, 0),
-                closed_cases=closed_cases.get(person_id, 0),
-                unrated_cases=unrated[person_id],
-                stale_ratings=stale[person_id],
-                anticipated_overdue=overdue[person_id],
-                views=views[person_id],
+            _fit(
+                CaseloadAnalysis(
+                    person_id=person_id,
+                    period_start=start,
+                    period_end=day,
+                    weeks=[
+                        {
+                            "day": p.day.isoformat(),
+                            "cases": p.case_count,
+                            "people": p.people_count,
+                            "load": str(p.weighted_load),
+                            "capacity": str(p.capacity),
+                            "percent": None if p.percent is None else str(p.percent),
+                            "band": p.band.value if p.band else "",
+                            # As pages show them on the day, so the record never disagrees.
+                            "shown": p.percent_display,
+                            "band_label": p.band_label,
+                        }
+                        for p in points
+                    ],
+                    average_load=sum(loads, ZERO) / len(loads),
+                    peak_load=max(loads),
+                    peak_percent=max(percents) if percents else None,
+                    weeks_over_maximum=sum(1 for p in points if p.band in OVER),
+                    new_cases=new_cases.get(person_id, 0),
+                    closed_cases=closed_cases.get(person_id, 0),
+                    unrated_cases=unrated[person_id],
+                    stale_ratings=stale[person_id],
+                    anticipated_overdue=overdue[person_id],
+                    views=views[person_id],
+                )
             )
         )
     with transaction.atomic():
-        created = CaseloadAnalysis.objects.bulk_create(analyses, ignore_conflicts=True)
+        # A concurrent run for the same day breaks the unique key: this one
+        # rolls back and its retry finds the analyses done.
+        created = CaseloadAnalysis.objects.bulk_create(analyses)
         if notify_people:
-            people = Person.objects.filter(pk__in=person_ids).select_related("supervisor")
-            for person in people:
-                for recipient in {person, person.supervisor} - {None}:
-                    notify(
-                        recipient=recipient,
-                        subject=f"The 12-week caseload analysis of {person} is ready",
-                        body=(
-                            f"The caseload analysis of {person} to {long_date(day)} is ready for "
-                            "the next supervision. See it in Caseload.\n"
-                        ),
+            people = Person.objects.filter(pk__in=person_ids).select_related(
+                "user", "supervisor__user"
+            )
+            notify_many(
+                [
+                    (
+                        recipient,
+                        f"The 12-week caseload analysis of {person} is ready",
+                        f"The caseload analysis of {person} to {long_date(day)} is ready for "
+                        "the next supervision. See it in Caseload.\n",
                     )
+                    for person in people
+                    for recipient in (person, person.supervisor)
+                    if recipient is not None
+                ]
+            )
     return len(created)
 
 
@@ -348,28 +400,29 @@ def _latest_ratings(case_ids: list[int], day: datetime.date) -> dict[int, dict]:
 # Escalations ---------------------------------------------------------------------
 
 
-def over_maximum_since(person_ids: list[int], day: datetime.date) -> dict[int, datetime.date]:
-    """For each person over the maximum on `day` (by the stored snapshots),
-    the first day of their unbroken run over it."""
-    over_today = set(
-        CaseloadSnapshot.objects.filter(
-            person_id__in=person_ids, day=day, band__in=[b.value for b in OVER]
-        ).values_list("person_id", flat=True)
-    )
-    if not over_today:
-        return {}
+def run_must_start_by(day: datetime.date) -> datetime.date:
+    """The latest start day S of a run over the maximum that, still going on
+    `day`, makes it "more than three months": `day` is after S + 3 months."""
+    start = add_months(day, -3)
+    while add_months(start, 3) >= day:
+        start -= datetime.timedelta(days=1)
+    return start
+
+
+def _run_starts(person_ids: set[int], day: datetime.date) -> dict[int, datetime.date]:
+    """For each person, the first day of their run over the maximum up to
+    `day`, by the stored snapshots: the day after the last one not over, or
+    the first one stored."""
+    over_bands = [band.value for band in OVER]
+    stored = CaseloadSnapshot.objects.filter(person_id__in=person_ids, day__lte=day)
     last_not_over = dict(
-        CaseloadSnapshot.objects.filter(person_id__in=over_today, day__lte=day)
-        .exclude(band__in=[b.value for b in OVER])
+        stored.exclude(band__in=over_bands)
         .values("person_id")
         .annotate(last=Max("day"))
         .values_list("person_id", "last")
     )
     first_stored = dict(
-        CaseloadSnapshot.objects.filter(person_id__in=over_today, day__lte=day)
-        .values("person_id")
-        .annotate(first=Min("day"))
-        .values_list("person_id", "first")
+        stored.values("person_id").annotate(first=Min("day")).values_list("person_id", "first")
     )
     return {
         person_id: (
@@ -377,68 +430,98 @@ def over_maximum_since(person_ids: list[int], day: datetime.date) -> dict[int, d
             if person_id in last_not_over
             else first_stored[person_id]
         )
-        for person_id in over_today
+        for person_id in person_ids
     }
 
 
-def escalate(day: datetime.date) -> int:
-    """Escalate to the service's senior managers everyone over the maximum on
-    every day from a start day S to `day`, where `day` is after S plus three
-    calendar months (DESIGN.md). Each run over the maximum is escalated once.
-    Needs the snapshots of the run, which the daily job keeps."""
+def over_maximum_too_long(day: datetime.date) -> dict[int, datetime.date]:
+    """Case-holding workers over the maximum (capacity % > 100) on every day
+    from a start day S to `day`, where `day` is after S plus three calendar
+    months (DESIGN.md), with the first day of their run. Any snapshot missing
+    from the days that decide it is computed first, so the answer never
+    depends on the scheduler having run every day."""
     workers = list(
         Person.objects.filter(
             role__in=Person.CASE_HOLDING_ROLES,
             pk__in=TeamMembership.objects.active_on(day).values("person_id"),
         ).values_list("pk", flat=True)
     )
-    due = {
-        person_id: since
-        for person_id, since in over_maximum_since(workers, day).items()
-        if day > add_months(since, 3)
-    }
-    # A run is judged on every day of it: fill any day missing from the
-    # stored snapshots, then judge again.
+    over_bands = [band.value for band in OVER]
+    if CaseloadSnapshot.objects.filter(person_id__in=workers, day=day).count() < len(workers):
+        write_snapshots(workers, [day])
+    candidates = set(
+        CaseloadSnapshot.objects.filter(
+            person_id__in=workers, day=day, band__in=over_bands
+        ).values_list("person_id", flat=True)
+    )
+    if not candidates:
+        return {}
+    window = _days(run_must_start_by(day), day)
     stored: dict[int, int] = defaultdict(int)
-    for person_id, stored_day in CaseloadSnapshot.objects.filter(
-        person_id__in=due, day__gte=min(due.values(), default=day), day__lte=day
-    ).values_list("person_id", "day"):
-        stored[person_id] += stored_day >= due[person_id]
-    gaps = [pk for pk, since in due.items() if stored[pk] < (day - since).days + 1]
-    if gaps:
-        first = min(due[pk] for pk in gaps)
-        write_snapshots(gaps, _days(first, day))
-        due = {
-            person_id: since
-            for person_id, since in over_maximum_since(workers, day).items()
-            if day > add_months(since, 3)
-        }
+    for person_id in CaseloadSnapshot.objects.filter(
+        person_id__in=candidates, day__gte=window[0], day__lte=day
+    ).values_list("person_id", flat=True):
+        stored[person_id] += 1
+    missing = [pk for pk in candidates if stored[pk] < len(window)]
+    if missing:
+        write_snapshots(missing, window)
+    not_over = set(
+        CaseloadSnapshot.objects.filter(person_id__in=candidates, day__gte=window[0], day__lte=day)
+        .exclude(band__in=over_bands)
+        .values_list("person_id", flat=True)
+    )
+    return _run_starts(candidates - not_over, day)
+
+
+def escalate(day: datetime.date) -> int:
+    """Escalate to the service's senior managers (and tell the supervisor)
+    everyone over the maximum for more than three months on `day`. Each run
+    over the maximum is escalated once, and a person has at most one open
+    escalation. Returns how many were escalated."""
+    due = over_maximum_too_long(day)
+    if not due:
+        return 0
+    known = set(
+        Escalation.objects.filter(person_id__in=due)
+        .filter(Q(status=Escalation.Status.OPEN) | Q(over_since__in=set(due.values())))
+        .values_list("person_id", "over_since", "status")
+    )
+    open_for = {person_id for person_id, _, status in known if status == "open"}
+    recorded = {(person_id, since) for person_id, since, _ in known}
+    people = Person.objects.filter(pk__in=due).select_related("service", "supervisor__user")
+    senior: dict[int, list[Person]] = defaultdict(list)
+    for manager in Person.objects.filter(
+        role=Person.Role.SENIOR_MANAGER, service_id__in={p.service_id for p in people}
+    ).select_related("user"):
+        senior[manager.service_id].append(manager)
     created = 0
-    for person in Person.objects.filter(pk__in=due).select_related("service", "supervisor"):
+    for person in people:
         since = due[person.pk]
-        with transaction.atomic():
-            if Escalation.objects.filter(
-                Q(person=person) & (Q(over_since=since) | Q(status=Escalation.Status.OPEN))
-            ).exists():
-                continue
-            Escalation.objects.create(
-                person=person, service=person.service, over_since=since, escalated_on=day
-            )
-            created += 1
-            senior = Person.objects.filter(
-                role=Person.Role.SENIOR_MANAGER, service_id=person.service_id
-            )
-            for recipient in {*senior, person.supervisor} - {None}:
-                notify(
-                    recipient=recipient,
-                    subject=f"{person} has been over the maximum for more than three months",
-                    body=(
-                        f"{person} has been over the maximum workload every day since "
-                        f"{long_date(since)}. The policy asks senior managers to be told and to "
-                        "try to put it right. See the escalations in Caseload.\n"
-                    ),
+        if person.pk in open_for or (person.pk, since) in recorded:
+            continue
+        try:
+            with transaction.atomic():
+                Escalation.objects.create(
+                    person=person, service=person.service, over_since=since, escalated_on=day
                 )
+                _notify_escalation(person, since, senior[person.service_id])
+        except IntegrityError:
+            continue  # a concurrent run escalated them just now
+        created += 1
     return created
+
+
+def _notify_escalation(person: Person, since: datetime.date, senior: list[Person]) -> None:
+    for recipient in {*senior, person.supervisor} - {None}:
+        notify(
+            recipient=recipient,
+            subject=f"{person} has been over the maximum for more than three months",
+            body=(
+                f"{person} has been over the maximum workload every day since "
+                f"{long_date(since)}. The policy asks senior managers to be told and "
+                "to try to put it right. See the escalations in Caseload.\n"
+            ),
+        )
 
 
 def escalation_assess(
@@ -521,15 +604,8 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
     team_ids = {t.pk for t in teams}
 
     # Make sure every day of the quarter has its snapshots.
-    stored_days = set(
-        CaseloadSnapshot.objects.filter(team_id__in=team_ids, day__gte=quarter.start, day__lte=end)
-        .values_list("day", flat=True)
-        .distinct()
-    )
+    fill_missing_snapshots(quarter.start, end, [service.pk])
     people = people_in_teams(quarter.start, end, [service.pk])
-    missing = [d for d in days if d not in stored_days]
-    if missing:
-        write_snapshots(people, missing)
 
     snapshots = list(
         CaseloadSnapshot.objects.filter(
@@ -610,30 +686,32 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
             bands[row["band"]] += 1
         people_per_fte = _per_fte(now["people"], now["fte"])
         rows.append(
-            QuarterlyTeamRow(
-                team=team,
-                aspiration=team.aspiration,
-                case_holding_fte=now["fte"],
-                cases=now["cases"],
-                people=now["people"],
-                weighted_load=now["load"],
-                cases_per_fte=_per_fte(now["cases"], now["fte"]),
-                people_per_fte=people_per_fte,
-                load_per_fte=_per_fte(now["load"], now["fte"]),
-                mean_cases_per_fte=_mean([_per_fte(m["cases"], m["fte"]) for m in means]),
-                mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in means]),
-                mean_load_per_fte=_mean([_per_fte(m["load"], m["fte"]) for m in means]),
-                unallocated=len(waits[team.pk]),
-                longest_wait_days=max(waits[team.pk], default=None),
-                over_maximum=bands["amber"] + bands["red"],
-                open_escalations=escalations[team.pk],
-                open_concerns=concerns[team.pk],
-                overdue_concerns=overdue_concerns[team.pk],
-                band_blue=bands["blue"],
-                band_green=bands["green"],
-                band_amber=bands["amber"],
-                band_red=bands["red"],
-                needs_agreement=people_per_fte is not None and people_per_fte > team.aspiration,
+            _fit(
+                QuarterlyTeamRow(
+                    team=team,
+                    aspiration=team.aspiration,
+                    case_holding_fte=now["fte"],
+                    cases=now["cases"],
+                    people=now["people"],
+                    weighted_load=now["load"],
+                    cases_per_fte=_per_fte(now["cases"], now["fte"]),
+                    people_per_fte=people_per_fte,
+                    load_per_fte=_per_fte(now["load"], now["fte"]),
+                    mean_cases_per_fte=_mean([_per_fte(m["cases"], m["fte"]) for m in means]),
+                    mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in means]),
+                    mean_load_per_fte=_mean([_per_fte(m["load"], m["fte"]) for m in means]),
+                    unallocated=len(waits[team.pk]),
+                    longest_wait_days=max(waits[team.pk], default=None),
+                    over_maximum=bands["amber"] + bands["red"],
+                    open_escalations=escalations[team.pk],
+                    open_concerns=concerns[team.pk],
+                    overdue_concerns=overdue_concerns[team.pk],
+                    band_blue=bands["blue"],
+                    band_green=bands["green"],
+                    band_amber=bands["amber"],
+                    band_red=bands["red"],
+                    needs_agreement=people_per_fte is not None and people_per_fte > team.aspiration,
+                )
             )
         )
     service_now = totals([r for (team_id, day), rs in daily.items() if day == end for r in rs])
@@ -642,22 +720,25 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
     ]
     all_waits = [w for team_waits in waits.values() for w in team_waits]
     with transaction.atomic():
-        review = QuarterlyReview.objects.create(
-            service=service,
-            quarter_start=quarter.start,
-            quarter_end=end,
-            version=(existing.version + 1) if existing else 1,
-            case_holding_fte=service_now["fte"],
-            cases_per_fte=_per_fte(service_now["cases"], service_now["fte"]),
-            people_per_fte=_per_fte(service_now["people"], service_now["fte"]),
-            load_per_fte=_per_fte(service_now["load"], service_now["fte"]),
-            mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in service_means]),
-            unallocated=len(all_waits),
-            longest_wait_days=max(all_waits, default=None),
-            over_maximum=sum(r.over_maximum for r in rows),
-            open_escalations=sum(escalations.values()),
-            open_concerns=sum(concerns.values()),
+        review = _fit(
+            QuarterlyReview(
+                service=service,
+                quarter_start=quarter.start,
+                quarter_end=end,
+                version=(existing.version + 1) if existing else 1,
+                case_holding_fte=service_now["fte"],
+                cases_per_fte=_per_fte(service_now["cases"], service_now["fte"]),
+                people_per_fte=_per_fte(service_now["people"], service_now["fte"]),
+                load_per_fte=_per_fte(service_now["load"], service_now["fte"]),
+                mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in service_means]),
+                unallocated=len(all_waits),
+                longest_wait_days=max(all_waits, default=None),
+                over_maximum=sum(r.over_maximum for r in rows),
+                open_escalations=sum(escalations.values()),
+                open_concerns=sum(concerns.values()),
+            )
         )
+        review.save()
         for row in rows:
             row.review = review
         QuarterlyTeamRow.objects.bulk_create(rows)

@@ -1,6 +1,5 @@
 """The team manager's allocation journey: rules, pages, notifications, races."""
 
-import socket
 import threading
 from decimal import Decimal
 
@@ -14,6 +13,7 @@ from caseload import notifications, services
 from caseload.celery import app as celery_app
 from caseload.models import Allocation, Case, Notification, OverMaximum, Person
 from caseload.services import OverMaximumPlan, RuleBroken
+from tests.brokers import forget_broker_connections, free_port
 from tests.conftest import days_ago, primary_holders
 from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
 from weighting import services as weighting
@@ -205,19 +205,6 @@ class BrokenEmail:
         raise ConnectionError("mail server down")
 
 
-def _forget_broker_connections() -> None:
-    """Let the app connect afresh to whichever broker it is configured with
-    (the connection pools are kept per broker address)."""
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_an_allocation_succeeds_when_the_broker_is_down(client, mailoutbox):
     """Nothing listens on the broker's port: the request still succeeds, the
@@ -234,18 +221,18 @@ def test_an_allocation_succeeds_when_the_broker_is_down(client, mailoutbox):
     saved = {key: celery_app.conf[key] for key in ("task_always_eager", "broker_url")}
     celery_app.conf.update(
         task_always_eager=False,
-        broker_url=f"redis://127.0.0.1:{_free_port()}/0",
+        broker_url=f"redis://127.0.0.1:{free_port()}/0",
         broker_connection_retry=False,
         broker_connection_max_retries=0,
         task_publish_retry=False,
     )
-    _forget_broker_connections()
+    forget_broker_connections()
     try:
         client.force_login(manager.user)
         response = client.post(reverse("case_allocate", args=[case.pk]), {"worker": worker.pk})
     finally:
         celery_app.conf.update(**saved, task_publish_retry=True)
-        _forget_broker_connections()
+        forget_broker_connections()
     assert response.status_code == 302
     assert primary_holders(case) == [worker]
     assert Notification.objects.get().sent_at is None

@@ -5,11 +5,14 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.test import override_settings
 from django.utils import timezone
 
+from caseload.dates import Quarter
 from caseload.models import Allocation, Case, Notification, Person, Service, TeamMembership
+from reports import services as reports
+from reports.models import CaseloadAnalysis, CaseloadSnapshot, Escalation, SnapshotRecompute
 from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
 from weighting.numbers import Band, caseload_numbers, caseload_series
 
@@ -140,3 +143,33 @@ def test_the_many_day_numbers_agree_with_the_single_day_numbers(loaded):
     series = caseload_series(people, days)
     for day in days:
         assert series[day] == caseload_numbers(people, day), day
+
+
+def test_every_page_has_history_on_the_first_run(loaded):
+    """Snapshots for every day of the past eight quarters and this one, each
+    worker's 12-week analyses, escalations and eight quarterly reviews, all
+    as the jobs would have stored them, and current with every record."""
+    today = timezone.localdate()
+    first = Quarter.containing(today)
+    for _ in range(8):
+        first = first.previous
+    days = CaseloadSnapshot.objects.aggregate(
+        first=Min("day"), last=Max("day"), n=Count("day", distinct=True)
+    )
+    assert days == {"first": first.start, "last": today, "n": (today - first.start).days + 1}
+    assert not SnapshotRecompute.objects.exists()
+    # Stored snapshots agree with the numbers computed now.
+    people = list(Person.objects.filter(role__in=Person.CASE_HOLDING_ROLES))
+    now = caseload_numbers(people, today)
+    stored = {s.person_id: s for s in CaseloadSnapshot.objects.filter(day=today)}
+    for person in people:
+        assert stored[person.pk].weighted_load == now[person.pk].weighted_load, person
+    for service in Service.objects.all():
+        ends = set(service.reviews.values_list("quarter_end", flat=True))
+        assert len(ends) == 8, service
+    worker = Person.objects.get(user__username="worker")
+    assert CaseloadAnalysis.objects.filter(person=worker).count() >= 8
+    open_escalations = Escalation.objects.open()
+    assert open_escalations.filter(person__full_name="Daniel Reid", work_ongoing=True).exists()
+    assert Escalation.objects.filter(status="resolved").exists()
+    assert reports.daily_jobs(today)["escalations"] == 0  # nothing left to catch up
