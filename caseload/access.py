@@ -28,7 +28,7 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
-from reports.models import Escalation
+from reports.models import CapacityIssue, DmtDecision, Escalation
 from supervision.models import SupervisionRecord, WorkloadConcern, WorkloadView
 from weighting.models import Scheme
 
@@ -333,3 +333,55 @@ def home_url(user: User) -> str:
     if person.role in Person.INVOLVED_ROLES:
         return reverse("my_caseload")
     return reverse("no_role")
+
+
+def may_record_decision(user: User, team: Team) -> bool:
+    """DMT decisions are recorded by the service's senior managers."""
+    person = person_of(user)
+    return (
+        person is not None
+        and person.role == Person.Role.SENIOR_MANAGER
+        and person.service_id == team.service_id
+    )
+
+
+def may_raise_capacity_issue(user: User, team: Team) -> bool:
+    """A team's own managers put its capacity issues on the DMT agenda."""
+    person = person_of(user)
+    return person is not None and team.managers.filter(pk=person.pk).exists()
+
+
+def get_team_for_capacity_issue(user: User, pk: int) -> Team:
+    """A team whose manager may put a capacity issue on the DMT agenda."""
+    person = person_of(user)
+    teams = Team.objects.filter(managers=person) if person else Team.objects.none()
+    return get_object_or_404(teams.select_related("service"), pk=pk)
+
+
+def decisions_visible_to(user: User) -> QuerySet[DmtDecision]:
+    """DMT decisions: the service's for its senior managers, their own teams'
+    for managers, all for administrators; never workers."""
+    if is_administrator(user):
+        return DmtDecision.objects.all()
+    person = person_of(user)
+    if person is None:
+        return DmtDecision.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return DmtDecision.objects.filter(service_id=person.service_id)
+    return DmtDecision.objects.filter(team__in=_managed_team_ids(person))
+
+
+def capacity_issues_visible_to(user: User) -> QuerySet[CapacityIssue]:
+    if is_administrator(user):
+        return CapacityIssue.objects.all()
+    person = person_of(user)
+    if person is None:
+        return CapacityIssue.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return CapacityIssue.objects.filter(service_id=person.service_id)
+    return CapacityIssue.objects.filter(team__in=_managed_team_ids(person))
+
+
+def get_person_for_dashboard(user: User, pk: int) -> Person:
+    """A person's numbers (never their cases): see `people_visible_to`."""
+    return get_object_or_404(people_visible_to(user).select_related("service"), pk=pk)

@@ -32,8 +32,10 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
         items.append(("Supervision", reverse("supervision_home")))
     if role == Person.Role.SENIOR_MANAGER and person.service_id:
         items.append(("Service", reverse("service_overview", args=[person.service_id])))
+        items.append(("Teams", reverse("team_list")))
     if role in (Person.Role.TEAM_MANAGER, Person.Role.SENIOR_MANAGER):
         items.append(("Escalations", reverse("escalation_list")))
+        items.append(("Decisions", reverse("decision_list")))
     if access.is_administrator(user):
         items.append(("Services", reverse("service_list")))
         items.append(("Admin", reverse("admin:index")))

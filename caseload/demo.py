@@ -22,7 +22,7 @@ from caseload import services
 from caseload.dates import Quarter, add_months
 from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
 from reports import services as reports
-from reports.models import CaseloadSnapshot, Escalation
+from reports.models import CapacityIssue, CaseloadSnapshot, DmtDecision, Escalation
 from supervision import services as supervision
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -315,6 +315,7 @@ class _Builder:
         self.build_snapshots_and_analyses()
         self.build_supervision()
         self.build_escalations_and_reviews()
+        self.build_dmt_decisions()
 
     def build_team_scheme(self) -> None:
         """Children with Disabilities agreed its own version: more points per
@@ -696,6 +697,49 @@ class _Builder:
             quarter = quarter.previous
             for service in self.services.values():
                 reports.quarterly_review(service, quarter)
+
+    def build_dmt_decisions(self) -> None:
+        """DMT's decisions at the meeting after the quarter before last, and a
+        capacity issue a manager has just put on the agenda."""
+        dmt = self.people["dmt"]
+        quarter = Quarter.containing(self.today).previous.previous
+        meeting = min(quarter.end + datetime.timedelta(days=14), self.today)
+        reports.decision_record(
+            team=self.teams["Children with Disabilities"],
+            quarter=quarter,
+            kind=DmtDecision.Kind.AGREED,
+            reason="Long-term families with complex needs: the team holds above its "
+            "aspiration of 25 while two posts are recruited to.",
+            actions="",
+            review_by=add_months(meeting, 6),
+            meeting_on=meeting,
+            minute_reference=f"DMT/{meeting:%Y/%m}/4",
+            capacity_issue=None,
+            by=dmt,
+        )
+        reports.decision_record(
+            team=self.teams["Child Protection"],
+            quarter=quarter,
+            kind=DmtDecision.Kind.ACTIONS,
+            reason="",
+            actions="An agency social worker for three months; no new allocations to "
+            "workers over the maximum until their load is back under it.",
+            review_by=add_months(meeting, 3),
+            meeting_on=meeting,
+            minute_reference=f"DMT/{meeting:%Y/%m}/5",
+            capacity_issue=None,
+            by=dmt,
+        )
+        looked_after = self.teams["Looked After Children"]
+        issue = reports.capacity_issue_raise(
+            team=looked_after,
+            by=looked_after.managers.first(),
+            summary="Two leavers in December: caseloads will pass 22 children per FTE",
+            detail="Two social workers leave on 18 December and the posts are not yet "
+            "advertised. Spreading their cases would take every worker above the "
+            "aspiration. We need agreement to advertise now and cover from agency staff.",
+        )
+        CapacityIssue.objects.filter(pk=issue.pk).update(raised_on=self.days_ago(9))
 
     def escalate_run(self, run: list[datetime.date], senior: dict[int, Person]) -> None:
         """Escalate a past run over the maximum as the daily job would have;

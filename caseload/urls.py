@@ -21,7 +21,6 @@ urlpatterns = [
     path("teams/", views.team_list, name="team_list"),
     path("teams/<int:pk>/", views.team_detail, name="team_detail"),
     path("services/", views.service_list, name="service_list"),
-    path("services/<int:pk>/", views.service_overview, name="service_overview"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/allocate/", views.case_allocate, name="case_allocate"),
     path("cases/<int:pk>/transfer/", views.case_transfer, name="case_transfer"),

@@ -8,8 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection, transaction
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,7 +28,7 @@ from caseload.forms import (
     candidates_by_headroom,
     posted_weight,
 )
-from caseload.models import Allocation, Case, OverMaximum, Person, TeamMembership
+from caseload.models import Allocation, Case, OverMaximum, Person
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -66,6 +65,9 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
+    if access.is_senior_manager(request.user):
+        # DMT sees the team's numbers, never its case labels.
+        return redirect("team_dashboard", pk=team.pk)
     today = timezone.localdate()
     members = {p.pk: p for p in Person.objects.members_of(team, today)}
     numbers = caseload_numbers(members.values(), today)
@@ -123,6 +125,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "unrated_weight": scheme.middle_total if scheme else None,
             "longest_wait": max((days for _, days in queue), default=None),
             "managers": team.managers.order_by("full_name"),
+            "decisions": team.decisions.select_related("recorded_by").order_by("-meeting_on")[:3],
+            "open_issues": team.capacity_issues.open().count(),
             "manages": access.manages_team(request.user, team),
         },
     )
@@ -132,36 +136,6 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def service_list(request: HttpRequest) -> HttpResponse:
     services = access.services_visible_to(request.user).annotate(team_count=Count("teams"))
     return render(request, "caseload/service_list.html", {"services": services})
-
-
-@require_GET
-def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
-    service = access.get_service_for_user(request.user, pk)
-    today = timezone.localdate()
-    members_today = TeamMembership.objects.active_on(today).filter(team=OuterRef("pk"))
-    case_holding_fte = (
-        members_today.filter(person__role__in=Person.CASE_HOLDING_ROLES)
-        .values("team")
-        .annotate(total=Sum("person__fte"))
-        .values("total")
-    )
-    unallocated = (
-        Case.objects.unallocated()
-        .filter(team=OuterRef("pk"))
-        .values("team")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    teams = service.teams.annotate(
-        case_holding_fte=Coalesce(
-            Subquery(case_holding_fte),
-            Value(0),
-            output_field=DecimalField(max_digits=6, decimal_places=2),
-        ),
-        open_cases=Count("cases", filter=Q(cases__status=Case.Status.OPEN)),
-        unallocated=Coalesce(Subquery(unallocated), 0),
-    ).order_by("name")
-    return render(request, "caseload/service_overview.html", {"service": service, "teams": teams})
 
 
 @require_GET

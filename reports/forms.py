@@ -1,9 +1,14 @@
-"""Forms of the escalations pages."""
+"""Forms of the escalations and DMT pages."""
 
 from __future__ import annotations
 
 from crispy_forms_gds.choices import Choice
 from django import forms
+from django.utils import timezone
+
+from caseload.dates import long_date
+from caseload.fields import date_field
+from reports.models import DmtDecision
 
 
 class AssessmentForm(forms.Form):
@@ -31,3 +36,95 @@ class OutcomeForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Say what the senior managers did"},
     )
+
+
+class CapacityIssueForm(forms.Form):
+    summary = forms.CharField(
+        label="The issue in a line",
+        help_text="For example, “Two vacancies: caseloads above 22 children per worker”.",
+        max_length=120,
+        error_messages={"required": "Enter the issue in a line"},
+    )
+    detail = forms.CharField(
+        label="What is happening and what the team needs from DMT",
+        help_text="Numbers and staffing only: no case details or names of children.",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=2000,
+        error_messages={"required": "Say what is happening and what the team needs"},
+    )
+
+
+class DecisionForm(forms.Form):
+    quarter = forms.ChoiceField(
+        label="Quarter",
+        error_messages={"required": "Choose the quarter", "invalid_choice": "Choose a quarter"},
+    )
+    kind = forms.ChoiceField(
+        label="What did DMT decide?",
+        choices=[
+            Choice(
+                DmtDecision.Kind.AGREED,
+                "Agreed: the team may hold above its aspiration",
+                hint="Clears the team's flag from the quarter's start to the review date.",
+            ),
+            Choice(
+                DmtDecision.Kind.ACTIONS,
+                "Actions agreed",
+                hint="For example, to bring caseloads down or to answer a capacity issue.",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what DMT decided"},
+    )
+    reason = forms.CharField(
+        label="Why DMT agreed it",
+        help_text="Needed when DMT agreed to hold above the aspiration.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    actions = forms.CharField(
+        label="Actions",
+        help_text="Who does what, by when. Needed when DMT agreed actions.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        required=False,
+    )
+    meeting_on = date_field("Meeting date", help_text="For example, 12 10 2026")
+    review_by = date_field(
+        "Review date", help_text="When DMT looks at it again. For example, 31 3 2027"
+    )
+    minute_reference = forms.CharField(
+        label="Minute reference",
+        help_text="As in the DMT minutes, for example DMT/2026/10/4.",
+        max_length=50,
+        error_messages={"required": "Enter the minute reference"},
+    )
+    capacity_issue = forms.TypedChoiceField(
+        label="Capacity issue this answers (optional)",
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+
+    def __init__(self, *args, quarters: list, issues: list, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].choices = [(f"{q.start:%Y-%m}", q.label) for q in quarters]
+        self.fields["capacity_issue"].choices = [("", "None")] + [
+            (issue.pk, f"{issue.summary} (raised {long_date(issue.raised_on)})") for issue in issues
+        ]
+        self.issues = {issue.pk: issue for issue in issues}
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == DmtDecision.Kind.AGREED and not cleaned.get("reason", "").strip():
+            self.add_error("reason", "Say why DMT agreed the team may hold above its aspiration")
+        if kind == DmtDecision.Kind.ACTIONS and not cleaned.get("actions", "").strip():
+            self.add_error("actions", "Say what actions DMT agreed")
+        meeting_on, review_by = cleaned.get("meeting_on"), cleaned.get("review_by")
+        if meeting_on and meeting_on > timezone.localdate():
+            self.add_error("meeting_on", "The meeting date must be today or in the past")
+        if meeting_on and review_by and review_by <= meeting_on:
+            self.add_error("review_by", "The review date must be after the meeting date")
+        return cleaned

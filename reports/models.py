@@ -10,7 +10,7 @@ import datetime
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from caseload.models import Person, Service, Team
 
@@ -259,3 +259,97 @@ class QuarterlyTeamRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team} in {self.review}"
+
+
+class CapacityIssueQuerySet(models.QuerySet["CapacityIssue"]):
+    def open(self) -> CapacityIssueQuerySet:
+        """On the DMT agenda: no decision answers it yet."""
+        return self.filter(decisions__isnull=True)
+
+
+class CapacityIssue(models.Model):
+    """A team capacity issue a team manager puts on the DMT agenda (seed 001,
+    3: "raise this critical issue"). It stays on the agenda until a DMT
+    decision answers it."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="capacity_issues")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="capacity_issues")
+    raised_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    raised_on = models.DateField()
+    summary = models.CharField("the issue in a line", max_length=120)
+    detail = models.TextField("what is happening and what the team needs from DMT", max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CapacityIssueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-raised_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(summary=""), name="capacity_issue_has_summary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.summary}"
+
+
+class DmtDecisionQuerySet(models.QuerySet["DmtDecision"]):
+    def agreements_covering(self, day: datetime.date) -> DmtDecisionQuerySet:
+        """Agreed deviations in force on `day`: from the start of the quarter
+        they were recorded against to their review date."""
+        return self.filter(kind=DmtDecision.Kind.AGREED, quarter_start__lte=day, review_by__gte=day)
+
+
+class DecisionKind(models.TextChoices):
+    AGREED = "agreed", "Agreed to hold above the aspiration"
+    ACTIONS = "actions", "Actions agreed"
+
+
+class DmtDecision(models.Model):
+    """A DMT decision about a team for a quarter, as minuted. Decisions are
+    never edited: a later meeting records a new one."""
+
+    Kind = DecisionKind
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="decisions")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="decisions")
+    quarter_start = models.DateField(help_text="The first day of the quarter it was recorded for.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField("why DMT agreed it", blank=True, max_length=2000)
+    actions = models.TextField(blank=True, max_length=2000)
+    review_by = models.DateField("review by")
+    meeting_on = models.DateField("meeting date")
+    minute_reference = models.CharField(max_length=50)
+    capacity_issue = models.ForeignKey(
+        CapacityIssue,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        null=True,
+        blank=True,
+        help_text="The capacity issue on the agenda that this decision answers.",
+    )
+    recorded_by = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DmtDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-meeting_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("kind", DecisionKind), name="decision_kind_valid"
+            ),
+            # An agreed deviation says why; a decision for action says what.
+            models.CheckConstraint(
+                condition=(Q(kind="agreed") & ~Q(reason="")) | (Q(kind="actions") & ~Q(actions="")),
+                name="decision_says_why_or_what",
+            ),
+            models.CheckConstraint(
+                condition=Q(review_by__gt=F("meeting_on")), name="decision_review_after_meeting"
+            ),
+            models.CheckConstraint(
+                condition=~Q(minute_reference=""), name="decision_has_minute_reference"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team}: {self.get_kind_display()} ({self.minute_reference})"

@@ -1,35 +1,97 @@
-"""The escalations pages: workers over the maximum for more than three months."""
+"""The escalations pages (workers over the maximum for more than three months)
+and the DMT dashboards: service overview, team and person, decisions, the
+agenda, downloads and the quarterly pack."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.db.models import OuterRef, Prefetch, Subquery
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseload import access
-from caseload.models import TeamMembership
+from caseload.dates import Quarter
+from caseload.models import Person, Team, TeamMembership
 from caseload.services import RuleBroken
-from reports import services
-from reports.forms import AssessmentForm, OutcomeForm
-from reports.models import Escalation
+from reports import dashboards, presenters, services
+from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
+from reports.models import CapacityIssue, Escalation
+from reports.tables import Column, Table, download
+
+
+def _escalations(request: HttpRequest) -> list[Escalation]:
+    """The escalations the user may see, each with the worker's team today and
+    that team's managers."""
+    team_today = TeamMembership.objects.active_on(timezone.localdate()).filter(
+        person_id=OuterRef("person_id")
+    )
+    escalations = list(
+        access.escalations_visible_to(request.user)
+        .select_related("person__supervisor", "assessed_by", "resolved_by")
+        .annotate(
+            team_id=Subquery(team_today.values("team_id")[:1]),
+            team_name=Subquery(team_today.values("team__name")[:1]),
+        )
+        .order_by("status", "-escalated_on", "pk")
+    )
+    managers: dict[int, list[str]] = {}
+    for team in Team.objects.filter(pk__in={e.team_id for e in escalations}).prefetch_related(
+        Prefetch("managers", queryset=Person.objects.order_by("full_name"))
+    ):
+        managers[team.pk] = [m.full_name for m in team.managers.all()]
+    for escalation in escalations:
+        escalation.manager_names = ", ".join(managers.get(escalation.team_id, [])) or "None"
+    return escalations
+
+
+def _escalations_table(escalations: list[Escalation]) -> Table:
+    def assessed(e: Escalation) -> str:
+        if e.work_ongoing is None:
+            return "Not assessed yet"
+        return ("Work ongoing: " if e.work_ongoing else "Work not ongoing: ") + e.assessment
+
+    return Table(
+        "escalations",
+        "Escalations",
+        [
+            Column("Worker"),
+            Column("Team"),
+            Column("Manager"),
+            Column("Supervisor"),
+            Column("Over the maximum since", "date"),
+            Column("Escalated", "date"),
+            Column("Assessment"),
+            Column("Status"),
+            Column("Outcome"),
+            Column("Resolved", "date"),
+        ],
+        [
+            [
+                e.person.full_name,
+                e.team_name or "",
+                e.manager_names,
+                e.person.supervisor.full_name if e.person.supervisor else "None",
+                e.over_since,
+                e.escalated_on,
+                assessed(e),
+                e.get_status_display(),
+                e.outcome,
+                e.resolved_on,
+            ]
+            for e in escalations
+        ],
+    )
 
 
 @require_GET
 def escalation_list(request: HttpRequest) -> HttpResponse:
-    team_today = TeamMembership.objects.active_on(timezone.localdate()).filter(
-        person_id=OuterRef("person_id")
-    )
-    escalations = (
-        access.escalations_visible_to(request.user)
-        .select_related("person__supervisor", "assessed_by", "resolved_by")
-        .annotate(team_name=Subquery(team_today.values("team__name")[:1]))
-        .order_by("status", "-escalated_on", "pk")
-    )
-    rows = list(escalations)
+    rows = _escalations(request)
     return render(
         request,
         "reports/escalation_list.html",
@@ -94,3 +156,235 @@ def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": assessment_form if action == "assess" else outcome_form,
         },
     )
+
+
+# DMT dashboards ------------------------------------------------------------------
+
+DOWNLOAD_FORMATS = ("csv", "xlsx")
+
+
+def _download(tables: dict[str, Table], slug: str, file_format: str, stem: str) -> HttpResponse:
+    """One table as CSV or XLSX, or every table as one workbook ("all.xlsx")."""
+    if file_format not in DOWNLOAD_FORMATS:
+        raise Http404("No such download.")
+    if slug == "all" and file_format == "xlsx":
+        return download(list(tables.values()), stem, file_format)
+    if slug not in tables:
+        raise Http404("No such table.")
+    return download([tables[slug]], f"{stem}-{slug}", file_format)
+
+
+def _downloads(url_name: str, pk: int, quarter: str) -> dict[str, str]:
+    """Where a page's table downloads live, and the quarter they are for."""
+    return {
+        "download_base": reverse(url_name, args=[pk, "x", "csv"]).removesuffix("x.csv"),
+        "query": presenters.with_quarter("", quarter),
+    }
+
+
+def _stem(name: str, quarter: str) -> str:
+    return "-".join(filter(None, [slugify(name), quarter]))
+
+
+@require_GET
+def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
+    service = access.get_service_for_user(request.user, pk)
+    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    return render(
+        request,
+        "reports/service_overview.html",
+        {
+            "page": page,
+            "service": service,
+            "may_record": access.is_senior_manager(request.user),
+            **_downloads("service_download", service.pk, page.quarter),
+        },
+    )
+
+
+@require_GET
+def service_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
+    service = access.get_service_for_user(request.user, pk)
+    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    return _download(page.tables, slug, file_format, _stem(service.name, page.quarter))
+
+
+@require_GET
+def service_pack(request: HttpRequest, pk: int) -> HttpResponse:
+    """The quarterly pack for a DMT meeting: the charts and tables as one PDF."""
+    from caseload.pdf import html_to_pdf  # WeasyPrint loads only when a PDF is asked for
+
+    service = access.get_service_for_user(request.user, pk)
+    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    html = render_to_string("reports/pack.html", {"page": page, "service": service}, request)
+    response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
+    name = _stem(f"{service.name} DMT pack", page.quarter)
+    response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response
+
+
+@require_GET
+def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    team = access.get_team_for_user(request.user, pk)
+    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    return render(
+        request,
+        "reports/team_dashboard.html",
+        {
+            "page": page,
+            "team": team,
+            **_downloads("team_download", team.pk, page.quarter),
+            "may_record": access.may_record_decision(request.user, team),
+            "may_raise": access.may_raise_capacity_issue(request.user, team),
+            "sees_service": access.services_visible_to(request.user)
+            .filter(pk=team.service_id)
+            .exists(),
+        },
+    )
+
+
+@require_GET
+def team_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
+    team = access.get_team_for_user(request.user, pk)
+    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    return _download(page.tables, slug, file_format, _stem(team.name, page.quarter))
+
+
+@require_GET
+def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    person = access.get_person_for_dashboard(request.user, pk)
+    today = timezone.localdate()
+    page = presenters.person_dashboard(person, today)
+    team = (
+        access.teams_visible_to(request.user)
+        .filter(memberships__in=TeamMembership.objects.active_on(today).filter(person=person))
+        .first()
+    )
+    return render(
+        request,
+        "reports/person_dashboard.html",
+        {
+            "page": page,
+            "person": person,
+            "team": team,
+            "quarter": request.GET.get("quarter", ""),
+            **_downloads("person_download", person.pk, ""),
+        },
+    )
+
+
+@require_GET
+def person_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
+    person = access.get_person_for_dashboard(request.user, pk)
+    page = presenters.person_dashboard(person, timezone.localdate())
+    return _download(page.tables, slug, file_format, slugify(person.full_name))
+
+
+@require_http_methods(["GET", "POST"])
+def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
+    team = access.get_team_for_user(request.user, pk)
+    if not access.may_record_decision(request.user, team):
+        raise PermissionDenied("Only the service's senior managers record DMT decisions.")
+    reviews = dashboards.reviews_of(team.service)
+    quarters = [dashboards.quarter_of(r) for r in reviews] or [
+        Quarter.containing(timezone.localdate()).previous
+    ]
+    issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
+    chosen = dashboards.chosen_review(reviews, request.GET.get("quarter"))
+    form = DecisionForm(
+        request.POST or None,
+        quarters=quarters,
+        issues=issues,
+        initial={
+            "quarter": dashboards.quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
+            "capacity_issue": request.GET.get("issue"),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.decision_record(
+                team=team,
+                quarter=Quarter.parse(data["quarter"]),
+                kind=data["kind"],
+                reason=data["reason"],
+                actions=data["actions"],
+                review_by=data["review_by"],
+                meeting_on=data["meeting_on"],
+                minute_reference=data["minute_reference"],
+                capacity_issue=form.issues.get(data["capacity_issue"]),
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"The DMT decision for {team.name} is recorded.")
+            return redirect(
+                presenters.with_quarter(reverse("team_dashboard", args=[team.pk]), data["quarter"])
+            )
+    return render(
+        request,
+        "reports/decision_form.html",
+        {"form": form, "team": team, "quarter": request.GET.get("quarter", "")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def capacity_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
+    team = access.get_team_for_capacity_issue(request.user, pk)
+    form = CapacityIssueForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.capacity_issue_raise(
+                team=team,
+                by=access.person_of(request.user),
+                summary=form.cleaned_data["summary"],
+                detail=form.cleaned_data["detail"],
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "The capacity issue is on the DMT agenda.")
+            return redirect("team_dashboard", pk=team.pk)
+    return render(request, "reports/capacity_issue_form.html", {"form": form, "team": team})
+
+
+def _decision_tables(request: HttpRequest) -> dict[str, Table]:
+    decisions = list(
+        access.decisions_visible_to(request.user)
+        .select_related("team", "recorded_by")
+        .order_by("-meeting_on", "-pk")
+    )
+    issues = list(
+        access.capacity_issues_visible_to(request.user)
+        .open()
+        .select_related("team", "raised_by")
+        .order_by("raised_on", "pk")
+    )
+    return {
+        "capacity-issues": presenters.issues_table(issues, "Capacity issues on the agenda"),
+        "decisions": presenters.decisions_table(decisions, "DMT decisions"),
+    }
+
+
+@require_GET
+def decision_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "reports/decision_list.html",
+        {
+            "tables": _decision_tables(request),
+            "download_base": reverse("decision_download", args=["x", "csv"]).removesuffix("x.csv"),
+        },
+    )
+
+
+@require_GET
+def decision_download(request: HttpRequest, slug: str, file_format: str) -> HttpResponse:
+    return _download(_decision_tables(request), slug, file_format, "dmt")
+
+
+@require_GET
+def escalation_download(request: HttpRequest, file_format: str) -> HttpResponse:
+    table = _escalations_table(_escalations(request))
+    return _download({"escalations": table}, "escalations", file_format, "escalations")

@@ -145,7 +145,7 @@ def test_the_team_page_by_role(
     url = reverse("team_detail", args=[team.pk])
     expected = {
         team_manager: 200,
-        dmt_member: 200,  # the service's teams
+        dmt_member: 302,  # to the team's dashboard: no case labels for DMT
         administrator: 200,
         social_worker: 404,  # workers see their own numbers only
         outsider: 404,

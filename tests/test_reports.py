@@ -391,7 +391,7 @@ def test_the_escalations_page_takes_the_same_queries_for_3_and_30(
             person=worker, service=service, over_since=START, escalated_on=END
         )
     client.force_login(dmt_member.user)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(11):
         page = client.get(reverse("escalation_list"))
     assert page.content.decode().count("Not assessed yet") == count
 

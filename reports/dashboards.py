@@ -1,0 +1,550 @@
+"""What the DMT dashboards read: a service's teams at a quarter's end (from
+its stored review) and today (from the same numbers the team pages use),
+trends over quarters and months, and each team's people.
+
+Every read is set-based: the queries a dashboard makes do not grow with the
+number of teams, people or cases.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery, Sum
+
+from caseload.dates import Quarter, add_months, long_date
+from caseload.formatting import one_decimal
+from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+from reports.models import (
+    CaseloadSnapshot,
+    DmtDecision,
+    Escalation,
+    QuarterlyReview,
+    QuarterlyTeamRow,
+)
+from supervision.models import SupervisionRecord, WorkloadConcern
+from weighting.numbers import Band, Bands, SchemesInForce, caseload_numbers, latest_rating
+
+ZERO = Decimal(0)
+BANDS = ("blue", "green", "amber", "red")
+TREND_QUARTERS = 8
+TREND_MONTHS = 12
+
+
+def _per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
+    return Decimal(amount) / fte if fte else None
+
+
+@dataclass
+class TeamPosition:
+    """A team's numbers on one day: at a quarter's end or today."""
+
+    team_id: int
+    team_name: str
+    aspiration: Decimal
+    case_holding_fte: Decimal = ZERO
+    cases: int = 0
+    people: int = 0
+    weighted_load: Decimal = ZERO
+    mean_people_per_fte: Decimal | None = None
+    unallocated: int = 0
+    longest_wait_days: int | None = None
+    over_maximum: int = 0
+    open_escalations: int = 0
+    open_concerns: int = 0
+    overdue_concerns: int = 0
+    supervision_overdue: int | None = None
+    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
+    agreement: DmtDecision | None = None
+    # Stored reviews keep their own per-FTE figures; live ones are computed.
+    stored_per_fte: tuple[Decimal | None, Decimal | None, Decimal | None] | None = None
+
+    @property
+    def cases_per_fte(self) -> Decimal | None:
+        if self.stored_per_fte:
+            return self.stored_per_fte[0]
+        return _per_fte(self.cases, self.case_holding_fte)
+
+    @property
+    def people_per_fte(self) -> Decimal | None:
+        if self.stored_per_fte:
+            return self.stored_per_fte[1]
+        return _per_fte(self.people, self.case_holding_fte)
+
+    @property
+    def load_per_fte(self) -> Decimal | None:
+        if self.stored_per_fte:
+            return self.stored_per_fte[2]
+        return _per_fte(self.weighted_load, self.case_holding_fte)
+
+    @property
+    def above_aspiration(self) -> bool:
+        """Above the team's aspiration: needs DMT agreement (standard 7)."""
+        return self.people_per_fte is not None and self.people_per_fte > self.aspiration
+
+    @property
+    def needs_agreement(self) -> bool:
+        """Above the aspiration with no agreed deviation covering the day."""
+        return self.above_aspiration and self.agreement is None
+
+    @property
+    def decision_status(self) -> str:
+        if self.people_per_fte is None:
+            return "No case-holding staff"
+        if not self.above_aspiration:
+            return "Within aspiration"
+        if self.agreement is not None:
+            return f"Agreed until {long_date(self.agreement.review_by)}"
+        return "Needs DMT agreement"
+
+    @property
+    def band_people(self) -> int:
+        return sum(self.bands.values())
+
+
+@dataclass
+class ServicePosition:
+    """A service's teams on one day, with the service's own averages."""
+
+    day: datetime.date
+    teams: list[TeamPosition]
+    review: QuarterlyReview | None = None
+
+    def _total(self, name: str) -> Decimal:
+        return sum((getattr(t, name) for t in self.teams), ZERO)
+
+    @property
+    def case_holding_fte(self) -> Decimal:
+        if self.review:
+            return self.review.case_holding_fte
+        return self._total("case_holding_fte")
+
+    @property
+    def cases_per_fte(self) -> Decimal | None:
+        if self.review:
+            return self.review.cases_per_fte
+        return _per_fte(self._total("cases"), self.case_holding_fte)
+
+    @property
+    def people_per_fte(self) -> Decimal | None:
+        if self.review:
+            return self.review.people_per_fte
+        return _per_fte(self._total("people"), self.case_holding_fte)
+
+    @property
+    def load_per_fte(self) -> Decimal | None:
+        if self.review:
+            return self.review.load_per_fte
+        return _per_fte(self._total("weighted_load"), self.case_holding_fte)
+
+    @property
+    def unallocated(self) -> int:
+        return sum(t.unallocated for t in self.teams)
+
+    @property
+    def longest_wait_days(self) -> int | None:
+        return max((t.longest_wait_days for t in self.teams if t.longest_wait_days is not None),
+                   default=None)  # fmt: skip
+
+    @property
+    def over_maximum(self) -> int:
+        return sum(t.over_maximum for t in self.teams)
+
+    @property
+    def open_escalations(self) -> int:
+        return sum(t.open_escalations for t in self.teams)
+
+    @property
+    def open_concerns(self) -> int:
+        return sum(t.open_concerns for t in self.teams)
+
+    @property
+    def needing_agreement(self) -> list[TeamPosition]:
+        return [t for t in self.teams if t.needs_agreement]
+
+    @property
+    def aspirations(self) -> str:
+        """The aspiration, or the range of them when teams differ."""
+        values = sorted({t.aspiration for t in self.teams})
+        if not values:
+            return ""
+        if len(values) == 1:
+            return one_decimal(values[0]).removesuffix(".0")
+        low, high = (one_decimal(v).removesuffix(".0") for v in (values[0], values[-1]))
+        return f"{low}–{high}"
+
+
+# Quarters ------------------------------------------------------------------------
+
+
+def reviews_of(service: Service) -> list[QuarterlyReview]:
+    """The latest version of each quarter's review, newest quarter first."""
+    latest: dict[datetime.date, QuarterlyReview] = {}
+    for review in QuarterlyReview.objects.filter(service=service).order_by(
+        "-quarter_end", "-version"
+    ):
+        latest.setdefault(review.quarter_end, review)
+    return list(latest.values())
+
+
+def chosen_review(reviews: list[QuarterlyReview], asked: str | None) -> QuarterlyReview | None:
+    """The review of the quarter asked for ("2026-07" or "Q2 2026/27"), or the
+    latest when none (or one without a review) is asked for."""
+    if asked:
+        try:
+            quarter = Quarter.parse(asked)
+        except ValueError:
+            quarter = None
+        for review in reviews:
+            if quarter and review.quarter_start == quarter.start:
+                return review
+    return reviews[0] if reviews else None
+
+
+def quarter_of(review: QuarterlyReview) -> Quarter:
+    return Quarter(review.quarter_start)
+
+
+def quarter_key(review: QuarterlyReview | None) -> str:
+    """The query-string value that keeps the chosen quarter across pages."""
+    return f"{review.quarter_start:%Y-%m}" if review else ""
+
+
+def _agreements(service: Service, day: datetime.date) -> dict[int, DmtDecision]:
+    """The agreed deviation in force on `day` for each team (the latest)."""
+    found: dict[int, DmtDecision] = {}
+    for decision in (
+        DmtDecision.objects.filter(service=service)
+        .agreements_covering(day)
+        .order_by("-review_by", "-pk")
+    ):
+        found.setdefault(decision.team_id, decision)
+    return found
+
+
+def stored_position(review: QuarterlyReview, team_ids: list[int] | None = None) -> ServicePosition:
+    """The teams as the stored review holds them, with the agreements in force
+    on its last day."""
+    rows = QuarterlyTeamRow.objects.filter(review=review).select_related("team")
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=team_ids)
+    agreements = _agreements(review.service, review.quarter_end)
+    return ServicePosition(
+        day=review.quarter_end,
+        review=review,
+        teams=[_from_row(row, agreements.get(row.team_id)) for row in rows],
+    )
+
+
+def _from_row(row: QuarterlyTeamRow, agreement: DmtDecision | None) -> TeamPosition:
+    return TeamPosition(
+        team_id=row.team_id,
+        team_name=row.team.name,
+        aspiration=row.aspiration,
+        case_holding_fte=row.case_holding_fte,
+        cases=row.cases,
+        people=row.people,
+        weighted_load=row.weighted_load,
+        mean_people_per_fte=row.mean_people_per_fte,
+        unallocated=row.unallocated,
+        longest_wait_days=row.longest_wait_days,
+        over_maximum=row.over_maximum,
+        open_escalations=row.open_escalations,
+        open_concerns=row.open_concerns,
+        overdue_concerns=row.overdue_concerns,
+        bands={
+            "blue": row.band_blue,
+            "green": row.band_green,
+            "amber": row.band_amber,
+            "red": row.band_red,
+        },
+        agreement=agreement,
+        stored_per_fte=(row.cases_per_fte, row.people_per_fte, row.load_per_fte),
+    )
+
+
+# Today ---------------------------------------------------------------------------
+
+
+def current_position(
+    service: Service, day: datetime.date, team_ids: list[int] | None = None
+) -> ServicePosition:
+    """The teams today, from the one computation of caseload numbers."""
+    teams = Team.objects.filter(service=service).order_by("name")
+    if team_ids is not None:
+        teams = teams.filter(pk__in=team_ids)
+    positions = {
+        t.pk: TeamPosition(team_id=t.pk, team_name=t.name, aspiration=t.aspiration, bands={})
+        for t in teams
+    }
+    for position in positions.values():
+        position.bands = dict.fromkeys(BANDS, 0)
+        position.supervision_overdue = 0
+    memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
+    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    people = {
+        p.pk: p
+        for p in Person.objects.filter(pk__in=memberships.values("person_id")).annotate(
+            next_supervision=Subquery(latest.values("next_supervision")[:1])
+        )
+    }
+    numbers = caseload_numbers(list(people), day)
+    team_of = {pk: n.team_id for pk, n in numbers.items()}
+    for pk, n in numbers.items():
+        person, team = people[pk], positions.get(n.team_id)
+        if team is None:
+            continue
+        if person.role in Person.INVOLVED_ROLES and (person.next_supervision or day) < day:
+            team.supervision_overdue += 1
+        if person.role not in Person.CASE_HOLDING_ROLES:
+            continue
+        team.case_holding_fte += person.fte
+        team.cases += n.case_count
+        team.people += n.people_count
+        team.weighted_load += n.weighted_load
+        if n.band is not None:
+            team.bands[n.band.value] += 1
+            team.over_maximum += n.band in (Band.AMBER, Band.RED)
+
+    for case in (
+        Case.objects.unallocated()
+        .filter(team_id__in=list(positions))
+        .with_waiting_since()
+        .values("team_id", "waiting_since")
+    ):
+        team = positions[case["team_id"]]
+        wait = (day - case["waiting_since"]).days
+        team.unallocated += 1
+        team.longest_wait_days = max(wait, team.longest_wait_days or 0)
+
+    for person_id in (
+        Escalation.objects.open()
+        .filter(person_id__in=list(people))
+        .values_list("person_id", flat=True)
+    ):
+        if team_of.get(person_id) in positions:
+            positions[team_of[person_id]].open_escalations += 1
+    for person_id, respond_by in (
+        WorkloadConcern.objects.open()
+        .filter(person_id__in=list(people))
+        .values_list("person_id", "respond_by")
+    ):
+        if team_of.get(person_id) in positions:
+            positions[team_of[person_id]].open_concerns += 1
+            positions[team_of[person_id]].overdue_concerns += respond_by < day
+
+    agreements = _agreements(service, day)
+    for team_id, team in positions.items():
+        team.agreement = agreements.get(team_id)
+    return ServicePosition(day=day, teams=list(positions.values()))
+
+
+# Trends --------------------------------------------------------------------------
+
+
+@dataclass
+class QuarterTrend:
+    """Children per FTE for each team over the quarters up to the chosen one."""
+
+    quarters: list[Quarter]
+    service: list[Decimal | None]
+    teams: list[tuple[int, str, Decimal, list[Decimal | None]]]  # id, name, aspiration, values
+
+
+def quarter_trend(
+    reviews: list[QuarterlyReview], chosen: QuarterlyReview, team_ids: list[int] | None = None
+) -> QuarterTrend:
+    """The last eight quarters' stored reviews, oldest first."""
+    window = [r for r in reviews if r.quarter_end <= chosen.quarter_end][:TREND_QUARTERS]
+    window.reverse()
+    index = {r.pk: n for n, r in enumerate(window)}
+    rows = QuarterlyTeamRow.objects.filter(review__in=list(index)).select_related("team")
+    if team_ids is not None:
+        rows = rows.filter(team_id__in=team_ids)
+    by_team: dict[int, tuple[str, Decimal, list]] = {}
+    for row in rows.order_by("team__name", "review__quarter_end"):
+        entry = by_team.setdefault(
+            row.team_id, (row.team.name, row.aspiration, [None] * len(window))
+        )
+        entry[2][index[row.review_id]] = row.people_per_fte
+    return QuarterTrend(
+        quarters=[quarter_of(r) for r in window],
+        service=[r.people_per_fte for r in window],
+        teams=[
+            (pk, name, aspiration, values) for pk, (name, aspiration, values) in by_team.items()
+        ],
+    )
+
+
+@dataclass
+class MonthPoint:
+    month: datetime.date  # its first day
+    load_per_fte: Decimal | None
+    people_per_fte: Decimal | None
+    days: int
+
+
+def month_trend(
+    service: Service, day: datetime.date, team_ids: list[int] | None = None
+) -> list[MonthPoint]:
+    """The daily mean of weighted load and children per case-holding FTE, for
+    each of the last twelve months (the current month so far), from the
+    stored daily snapshots."""
+    first = add_months(day.replace(day=1), -(TREND_MONTHS - 1))
+    snapshots = CaseloadSnapshot.objects.filter(
+        team__service=service, case_holding=True, day__gte=first, day__lte=day
+    )
+    if team_ids is not None:
+        snapshots = snapshots.filter(team_id__in=team_ids)
+    daily = snapshots.values("day").annotate(
+        fte=Sum("fte"), load=Sum("weighted_load"), people=Sum("people_count")
+    )
+    months: dict[datetime.date, list[tuple[Decimal | None, Decimal | None]]] = defaultdict(list)
+    for row in daily.order_by("day"):
+        months[row["day"].replace(day=1)].append(
+            (_per_fte(row["load"], row["fte"]), _per_fte(row["people"], row["fte"]))
+        )
+    points = []
+    for n in range(TREND_MONTHS):
+        month = add_months(first, n)
+        values = months.get(month, [])
+        loads = [load for load, _ in values if load is not None]
+        people = [p for _, p in values if p is not None]
+        points.append(
+            MonthPoint(
+                month=month,
+                load_per_fte=sum(loads, ZERO) / len(loads) if loads else None,
+                people_per_fte=sum(people, ZERO) / len(people) if people else None,
+                days=len(values),
+            )
+        )
+    return points
+
+
+# People --------------------------------------------------------------------------
+
+
+@dataclass
+class PersonRow:
+    """A person's numbers for the DMT: counts, weights and band, no cases."""
+
+    person: Person
+    case_count: int
+    people_count: int
+    weighted_load: Decimal
+    capacity: Decimal
+    percent: Decimal | None
+    band: str
+    band_label: str
+    percent_display: str
+    percent_shown: Decimal | None = None  # one decimal, never contradicting the band
+
+
+def people_today(team: Team, day: datetime.date) -> list[PersonRow]:
+    return people_rows(list(Person.objects.members_of(team, day)), day)
+
+
+def people_rows(people: list[Person], day: datetime.date) -> list[PersonRow]:
+    """Each person's numbers on `day`, from the one computation."""
+    by_pk = {p.pk: p for p in people}
+    numbers = caseload_numbers(list(by_pk), day)
+    return sorted(
+        (
+            PersonRow(
+                person=by_pk[pk],
+                case_count=n.case_count,
+                people_count=n.people_count,
+                weighted_load=n.weighted_load,
+                capacity=n.capacity,
+                percent=n.percent,
+                band=n.band.value if n.band else "",
+                band_label=n.band_label,
+                percent_display=n.percent_display,
+                percent_shown=n.bands.displayed_percent(n.percent)
+                if n.percent is not None
+                else None,
+            )
+            for pk, n in numbers.items()
+        ),
+        key=lambda row: row.person.full_name,
+    )
+
+
+def people_on(team: Team, day: datetime.date) -> list[PersonRow]:
+    """The team's people on a past day, from that day's snapshots."""
+    rows = []
+    for snapshot in (
+        CaseloadSnapshot.objects.filter(team=team, day=day)
+        .select_related("person__service")
+        .order_by("person__full_name")
+    ):
+        rows.append(snapshot_row(snapshot))
+    return rows
+
+
+def snapshot_row(snapshot: CaseloadSnapshot) -> PersonRow:
+    bands = Bands.of(snapshot.person.service)
+    band_label = bands.label(Band(snapshot.band)) if snapshot.band else "No capacity"
+    shown = bands.displayed_percent(snapshot.percent) if snapshot.percent is not None else None
+    percent_display = "No capacity" if shown is None else f"{shown}%"
+    return PersonRow(
+        person=snapshot.person,
+        case_count=snapshot.case_count,
+        people_count=snapshot.people_count,
+        weighted_load=snapshot.weighted_load,
+        capacity=snapshot.capacity,
+        percent=snapshot.percent,
+        band=snapshot.band,
+        band_label=band_label,
+        percent_display=percent_display,
+        percent_shown=shown,
+    )
+
+
+@dataclass
+class CaseTypeRow:
+    label: str
+    cases: int
+    people: int
+    weighted_load: Decimal
+    unrated: int
+
+
+def cases_by_type(person: Person, day: datetime.date) -> list[CaseTypeRow]:
+    """A person's cases today by type: counts and weights, never labels."""
+    held = (
+        Allocation.objects.primary()
+        .active_on(day)
+        .filter(person=person)
+        .annotate(weight=Subquery(latest_rating(day).values("total")[:1]))
+        .values(
+            "case__case_type", "case__people_count", "case__service_id", "case__team_id", "weight"
+        )
+    )
+    rows: dict[str, CaseTypeRow] = {}
+    held = list(held)
+    schemes = SchemesInForce(
+        {r["case__service_id"] for r in held}, day, team_ids={r["case__team_id"] for r in held}
+    )
+    labels = dict(Case.Type.choices)
+    for row in held:
+        kind = row["case__case_type"]
+        entry = rows.setdefault(kind, CaseTypeRow(labels.get(kind, kind), 0, 0, ZERO, 0))
+        entry.cases += 1
+        entry.people += row["case__people_count"]
+        if row["weight"] is None:
+            scheme = schemes.for_team(row["case__service_id"], row["case__team_id"])
+            entry.unrated += 1
+            entry.weighted_load += scheme.middle_total if scheme else ZERO
+        else:
+            entry.weighted_load += Decimal(row["weight"])
+    return sorted(rows.values(), key=lambda r: r.label)
+
+
+def weekly_trend(person: Person, day: datetime.date, weeks: int = 12) -> list[CaseloadSnapshot]:
+    """The person's stored snapshots a week apart over the last `weeks` weeks."""
+    days = [day - datetime.timedelta(weeks=n) for n in range(weeks, -1, -1)]
+    return list(CaseloadSnapshot.objects.filter(person=person, day__in=days).order_by("day"))

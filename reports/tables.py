@@ -1,0 +1,197 @@
+"""Tables of numbers defined once and shown three ways: on the page, as CSV or
+XLSX downloads, and in the DMT pack (PDF). A download holds exactly the
+stored values (numbers as numbers); the page shows them to one decimal.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from caseload.dates import long_date
+
+# A spreadsheet reads a cell starting with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A cell that links to a page; downloads keep its text."""
+
+    text: str
+    url: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A cell shown as a GOV.UK tag (a band, a status); downloads keep its text."""
+
+    text: str
+    colour: str = ""  # an app-band--* or govuk-tag--* modifier
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Column:
+    heading: str
+    kind: str = "text"  # text, integer, decimal, date, chart
+    places: int | None = 1  # decimals shown on the page; None: as the value holds them
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("integer", "decimal")
+
+    @property
+    def exported(self) -> bool:
+        return self.kind != "chart"
+
+
+@dataclass
+class Table:
+    slug: str
+    caption: str
+    columns: list[Column]
+    rows: list[list[Any]] = field(default_factory=list)
+    totals: list[Any] | None = None
+    empty: str = "Nothing to show."
+
+    def cells(self, row: list[Any]) -> list[tuple[Column, Any]]:
+        return list(zip(self.columns, row, strict=True))
+
+    def exported_rows(self) -> list[list[Any]]:
+        keep = [n for n, c in enumerate(self.columns) if c.exported]
+        rows = [*self.rows, *([self.totals] if self.totals else [])]
+        return [[_plain(row[n]) for n in keep] for row in rows]
+
+    @property
+    def exported_headings(self) -> list[str]:
+        return [c.heading for c in self.columns if c.exported]
+
+
+EXPORT_PLACES = Decimal("0.0001")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Link | Tag):
+        return value.text
+    if isinstance(value, Decimal) and value.as_tuple().exponent < -4:
+        # A figure computed today, to the places the stored reviews keep.
+        return value.quantize(EXPORT_PLACES, rounding=ROUND_HALF_UP)
+    return value
+
+
+def shown(value: Any, column: Column) -> str:
+    """A cell as the page shows it."""
+    if value is None:
+        return "–" if column.numeric else ""
+    if isinstance(value, Decimal) and column.places is None:
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        step = Decimal(1).scaleb(-column.places)
+        return f"{value.quantize(step, rounding=ROUND_HALF_UP):,}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, datetime.date):
+        return long_date(value)
+    return str(value)
+
+
+def escape_formula(text: str) -> str:
+    """Text that a spreadsheet would run as a formula is written as text."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, int | datetime.date):
+        return str(value) if isinstance(value, int) else value.isoformat()
+    return escape_formula(str(value))
+
+
+def as_csv(table: Table) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel reads "–" and "£" right."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([escape_formula(h) for h in table.exported_headings])
+    for row in table.exported_rows():
+        writer.writerow([_csv_cell(v) for v in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _sheet_title(text: str, taken: set[str]) -> str:
+    base = re.sub(r"[\[\]:*?/\\']", " ", text).strip()[:31] or "Table"
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f" ({n})"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def as_xlsx(tables: list[Table]) -> bytes:
+    """One sheet per table: numbers as numbers, dates as dates, text escaped."""
+    book = Workbook()
+    book.remove(book.active)
+    taken: set[str] = set()
+    bold = Font(bold=True)
+    for table in tables:
+        sheet = book.create_sheet(_sheet_title(table.caption, taken))
+        sheet.append([escape_formula(h) for h in table.exported_headings])
+        for cell in sheet[1]:
+            cell.font = bold
+        columns = [c for c in table.columns if c.exported]
+        for row in table.exported_rows():
+            values = []
+            for value in row:
+                if isinstance(value, str):
+                    value = escape_formula(value)
+                elif isinstance(value, bool):
+                    value = "yes" if value else "no"
+                values.append(value)
+            sheet.append(values)
+            for cell, column in zip(sheet[sheet.max_row], columns, strict=True):
+                if cell.data_type == "f":  # never: text is escaped above
+                    cell.data_type = "s"
+                if column.kind == "date" and cell.value is not None:
+                    cell.number_format = "d mmmm yyyy"
+                elif column.kind == "decimal":
+                    cell.number_format = "0.0###"
+        for letter, column in zip((c.column_letter for c in sheet[1]), columns, strict=True):
+            sheet.column_dimensions[letter].width = max(12, min(40, len(column.heading) + 2))
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def download(tables: list[Table], file_stem: str, file_format: str) -> HttpResponse:
+    """A CSV of the first table, or an XLSX workbook of them all."""
+    if file_format == "csv":
+        response = HttpResponse(as_csv(tables[0]), content_type=CSV_TYPE)
+        name = f"{file_stem}.csv"
+    else:
+        response = HttpResponse(as_xlsx(tables), content_type=XLSX_TYPE)
+        name = f"{file_stem}.xlsx"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
