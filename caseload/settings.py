@@ -207,6 +207,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Sessions end after 30 minutes without a request (each request renews the
 # timer; pages warn two minutes before) and 12 hours after signing in at most.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
+
+# Imports: the most rows one file may hold, and the largest upload in MB.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000, minimum=1)
+IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 50, minimum=1)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1) * 60 * 60
 X_FRAME_OPTIONS = "DENY"
