@@ -37,9 +37,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/djlint templates --lint
 	$(BIN)/djlint templates --check
 
-## bench: time a year's back-fill of snapshots for the demo service (not part of the tests)
+## bench: time a year's back-fill of snapshots, and a 20,000-row import (not part of the tests)
 bench: $(VENV)/.installed-base
 	$(BIN)/python bench/backfill.py
+	$(BIN)/python bench/import_rows.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

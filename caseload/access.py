@@ -22,6 +22,7 @@ from django.utils import timezone
 from caseload.models import (
     Allocation,
     Case,
+    ImportRun,
     OverMaximum,
     Person,
     Service,
@@ -385,3 +386,26 @@ def capacity_issues_visible_to(user: User) -> QuerySet[CapacityIssue]:
 def get_person_for_dashboard(user: User, pk: int) -> Person:
     """A person's numbers (never their cases): see `people_visible_to`."""
     return get_object_or_404(people_visible_to(user).select_related("service"), pk=pk)
+
+
+def import_scope(user: User) -> list[int] | bool | None:
+    """What an import by this user may touch: None for the whole council (an
+    administrator), the ids of the teams a manager manages, or False for
+    anyone else."""
+    if is_administrator(user):
+        return None
+    person = person_of(user)
+    if person is not None and person.role == Person.Role.TEAM_MANAGER:
+        return sorted(Team.objects.filter(managers=person).values_list("pk", flat=True))
+    return False
+
+
+def imports_visible_to(user: User) -> QuerySet[ImportRun]:
+    """Each person sees the imports they uploaded."""
+    if not user.is_authenticated:
+        return ImportRun.objects.none()
+    return ImportRun.objects.filter(uploaded_by=user)
+
+
+def get_import_for_user(user: User, pk: int) -> ImportRun:
+    return get_object_or_404(imports_visible_to(user), pk=pk)

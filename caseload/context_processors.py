@@ -27,6 +27,7 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
     if role == Person.Role.TEAM_MANAGER:
         items.append(("Team", access.home_url(user)))
         items.append(("Over maximum", reverse("over_maximum_list")))
+        items.append(("Import", reverse("import_start")))
     if role in (*Person.INVOLVED_ROLES, Person.Role.TEAM_MANAGER):
         items.append(("Concerns", reverse("concern_list")))
         items.append(("Supervision", reverse("supervision_home")))
@@ -38,6 +39,7 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
         items.append(("Decisions", reverse("decision_list")))
     if access.is_administrator(user):
         items.append(("Services", reverse("service_list")))
+        items.append(("Import", reverse("import_start")))
         items.append(("Admin", reverse("admin:index")))
     path = request.path
     return [NavItem(label, url, path.startswith(url)) for label, url in items]

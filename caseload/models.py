@@ -627,3 +627,48 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.email}"
+
+
+class ImportStatus(models.TextChoices):
+    INVALID = "invalid", "Problems found"
+    PREVIEWED = "previewed", "Ready to confirm"
+    QUEUED = "queued", "Waiting to import"
+    RUNNING = "running", "Importing"
+    DONE = "done", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class ImportRun(models.Model):
+    """One upload of the whole-caseload format: checked first (the preview),
+    then written when confirmed. The file is kept only until it is imported."""
+
+    Status = ImportStatus
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # The teams a manager's import may touch; null for an administrator's.
+    team_ids = models.JSONField(null=True, blank=True)
+    file_name = models.CharField(max_length=200)
+    content = models.BinaryField(blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    summary = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("status", ImportStatus), name="import_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)

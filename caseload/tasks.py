@@ -25,3 +25,24 @@ def probe() -> str:
 def send_notifications() -> int:
     """Sweep the outbox. Runs on every nudge and every minute."""
     return notifications.send_pending()
+
+
+@shared_task(
+    name="caseload.apply_import",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=60 * 60,
+    soft_time_limit=55 * 60,
+)
+def apply_import(run_id: int) -> str:
+    """Write a confirmed import (see `caseload.exchange.runs`)."""
+    from caseload.exchange import runs
+
+    return runs.import_apply(run_id)
+
+
+@shared_task(name="caseload.apply_queued_imports", time_limit=60 * 60, soft_time_limit=55 * 60)
+def apply_queued_imports() -> int:
+    from caseload.exchange import runs
+
+    return runs.apply_queued()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from caseload import views
+from caseload import import_views, views
 
 admin.site.site_header = "Caseload administration"
 admin.site.site_title = "Caseload administration"
@@ -32,6 +32,12 @@ urlpatterns = [
     path("allocations/<int:pk>/end/", views.allocation_end_involved, name="allocation_end"),
     path("over-maximum/", views.over_maximum_list, name="over_maximum_list"),
     path("over-maximum/<int:pk>/review/", views.over_maximum_review, name="over_maximum_review"),
+    path("import/", import_views.import_start, name="import_start"),
+    path("import/template.xlsx", import_views.import_template, name="import_template"),
+    path("import/<int:pk>/", import_views.import_detail, name="import_detail"),
+    path("import/<int:pk>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
+    path("export/", import_views.export_download, name="export_download"),
     path("", include("weighting.urls")),
     path("", include("supervision.urls")),
     path("", include("reports.urls")),

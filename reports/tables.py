@@ -19,8 +19,9 @@ from openpyxl.styles import Font
 
 from caseload.dates import long_date
 
-# A spreadsheet reads a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet reads a cell starting with one of these as a formula; and an
+# apostrophe is doubled, so that reading the file back is exact.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

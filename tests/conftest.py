@@ -4,6 +4,8 @@ import datetime
 import os
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -168,3 +170,22 @@ def primary_holders(case: Case) -> list[Person]:
         a.person
         for a in Allocation.objects.filter(case=case, kind="primary", end_date__isnull=True)
     ]
+
+
+def empty_the_database() -> None:
+    """`flush`, inside the test's transaction (rolled back after it)."""
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses tables with deferred foreign-key checks pending.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    call_command("flush", interactive=False, verbosity=0)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    ContentType.objects.clear_cache()
+
+
+@pytest.fixture
+def emptied_afterwards():
+    yield
+    ContentType.objects.clear_cache()  # flush made new content types, now rolled back

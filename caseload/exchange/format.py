@@ -23,6 +23,8 @@ class Col:
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()  # (code, label)
     max_length: int | None = None
+    places: int = 2  # decimals kept, for decimal columns
+    digits: int = 7  # digits in all, for decimal columns
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,9 @@ SERVICES = SheetSpec(
     (
         Col("service", required=True, max_length=120),
         Col("kind", "choice", True, _choices(ServiceKind)),
-        Col("band_green_from", "decimal"),
-        Col("band_amber_above", "decimal"),
-        Col("band_red_from", "decimal"),
+        Col("band_green_from", "decimal", places=1, digits=5),
+        Col("band_amber_above", "decimal", places=1, digits=5),
+        Col("band_red_from", "decimal", places=1, digits=5),
         Col("supervision_weeks", "int"),
         Col("asye_supervision_weeks", "int"),
     ),
@@ -63,7 +65,7 @@ TEAMS = SheetSpec(
     (
         Col("service", required=True),
         Col("team", required=True, max_length=120),
-        Col("aspiration", "decimal", True),
+        Col("aspiration", "decimal", True, places=1, digits=5),
         Col("managers", "list"),
     ),
     key=("service", "team"),
@@ -88,7 +90,7 @@ CRITERIA = SheetSpec(
         Col("version", "int", True),
         Col("criterion", required=True, max_length=60),
         Col("description", max_length=200),
-        Col("level", "decimal", True),
+        Col("level", "decimal", True, digits=5),
         Col("descriptor", required=True, max_length=500),
     ),
     key=("service", "team", "version", "criterion", "level"),
@@ -101,7 +103,7 @@ PEOPLE = SheetSpec(
         Col("email", max_length=254),
         Col("role", "choice", True, _choices(Role)),
         Col("service"),
-        Col("fte", "decimal", True),
+        Col("fte", "decimal", True, digits=3),
         Col("supervisor"),
         Col("asye_start_date", "date"),
     ),
@@ -122,7 +124,7 @@ EXPERIENCE_FACTORS = SheetSpec(
     "experience_factors",
     (
         Col("username", required=True),
-        Col("factor", "decimal", True),
+        Col("factor", "decimal", True, digits=3),
         Col("start_date", "date", True),
         Col("end_date", "date"),
         Col("reason", max_length=200),
@@ -135,8 +137,8 @@ REDUCTIONS = SheetSpec(
         Col("username", required=True),
         Col("reason", "choice", True, _choices(ReductionReason)),
         Col("detail", max_length=120),
-        Col("hours_per_week", "decimal"),
-        Col("percentage", "decimal"),
+        Col("hours_per_week", "decimal", digits=4),
+        Col("percentage", "decimal", digits=5),
         Col("start_date", "date", True),
         Col("end_date", "date"),
     ),
@@ -257,7 +259,13 @@ def parse(col: Col, value: Any) -> Any:
             raise CellError(f"{col.name} must be a whole number, not {value}")
         return int(number)
     if col.kind == "decimal":
-        return _decimal(col, value)
+        number = _decimal(col, value)
+        exponent = number.normalize().as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > col.places:
+            raise CellError(f"{col.name} has more than {col.places} decimal places: {value}")
+        if abs(number) >= Decimal(10) ** (col.digits - col.places):
+            raise CellError(f"{col.name} is too large: {value}")
+        return number
     if col.kind == "date":
         return _date(col, value)
     if col.kind == "choice":
@@ -279,8 +287,11 @@ def _decimal(col: Col, value: Any) -> Decimal:
         raise CellError(f"{col.name} must be a number")
     if isinstance(value, Decimal):
         return value
+    text = str(value).strip()
+    if "," in text:
+        raise CellError(f"{col.name} must be a number written like 0.8, not {text!r}")
     try:
-        number = Decimal(str(value).strip().replace(",", ""))
+        number = Decimal(text)
     except InvalidOperation:
         raise CellError(f"{col.name} must be a number, not {str(value).strip()!r}") from None
     if not number.is_finite():

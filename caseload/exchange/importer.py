@@ -23,13 +23,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from caseload.dates import long_date
 from caseload.exchange import format as fmt
 from caseload.exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
 from caseload.exchange.reader import Row, Workbook
+from caseload.formatting import plain_number
 from caseload.models import (
     Allocation,
     Case,
@@ -125,6 +126,7 @@ class Import:
         self.stale: dict[int, datetime.date] = {}
         self._done = 0
         self._new_ratings: list[tuple] = []
+        self._intervals: dict[tuple, list[Interval]] = {}
 
     # Entry points -----------------------------------------------------------------
 
@@ -168,6 +170,10 @@ class Import:
         self._finish_allocations()
         self._finish_teams()
         self._note_missing_cases()
+        if self.book.ignored:
+            self.outcome.notes.append(
+                "Sheets not in the format were not read: " + ", ".join(self.book.ignored) + "."
+            )
         return self.outcome
 
     def apply(self) -> Outcome:
@@ -175,14 +181,20 @@ class Import:
         self.check()
         if not self.outcome.valid:
             return self.outcome
-        with transaction.atomic():
-            for save in self.saves:
-                save()
-            by_day: dict[datetime.date, list[int]] = defaultdict(list)
-            for person_id, day in self.stale.items():
-                by_day[day].append(person_id)
-            for day, people in by_day.items():
-                mark_stale(people, day)
+        try:
+            with transaction.atomic():
+                for save in self.saves:
+                    save()
+                by_day: dict[datetime.date, list[int]] = defaultdict(list)
+                for person_id, day in self.stale.items():
+                    by_day[day].append(person_id)
+                for day, people in by_day.items():
+                    mark_stale(people, day)
+        except IntegrityError as error:
+            # A rule the checks above missed, or a change made meanwhile:
+            # the database refuses, and nothing is written.
+            self.outcome.errors.append(("", 0, f"The database refused the import: {error}"))
+            return self.outcome
         self.outcome.applied = True
         return self.outcome
 
@@ -208,19 +220,37 @@ class Import:
             values["_extra"] = {k: v for k, v in row.cells.items() if k not in spec.column_names}
         for problem in problems:
             self._error(spec.name, row, problem)
-        return None if problems else values
+        if problems:
+            return None
+        # Names as recorded, whatever their capitals in the file.
+        service = values.get("service")
+        if service:
+            values["service"] = self.service_names.get(service.lower(), service)
+            for name in ("team", "from_team", "to_team", "scheme_team"):
+                if values.get(name):
+                    key = (values["service"].lower(), values[name].lower())
+                    values[name] = self.team_names.get(key, values[name])
+        return values
 
     # What the database holds --------------------------------------------------------
 
     def _load(self) -> None:
         self.services = {s.name: s for s in Service.objects.all()}
         self.teams = {(t.service.name, t.name): t for t in Team.objects.select_related("service")}
+        self.service_names = {name.lower(): name for name in self.services}
+        self.team_names = {(svc.lower(), name.lower()): name for svc, name in self.teams}
         self.managers = defaultdict(set)
         for team_id, username in Team.managers.through.objects.values_list(
             "team_id", "person__user__username"
         ):
             self.managers[team_id].add(username)
         self.schemes: dict[tuple, Scheme] = {}
+        self.drafts = {
+            (scheme.service.name, scheme.team.name if scheme.team else None, scheme.version)
+            for scheme in Scheme.objects.filter(status=Scheme.Status.DRAFT).select_related(
+                "service", "team"
+            )
+        }
         self.scheme_criteria: dict[int, list[tuple[str, str, dict[Decimal, str]]]] = {}
         criteria: dict[int, Criterion] = {}
         for scheme in Scheme.objects.exclude(status=Scheme.Status.DRAFT).select_related(
@@ -295,6 +325,9 @@ class Import:
         return False
 
     def _team_of(self, sheet: str, row: Row, service_name: str, team_name: str) -> Team | None:
+        if service_name not in self.services:
+            self._error(sheet, row, f"there is no service {service_name!r}")
+            return None
         team = self.teams.get((service_name, team_name))
         if team is None:
             self._error(sheet, row, f"there is no team {team_name!r} in {service_name!r}")
@@ -343,6 +376,7 @@ class Import:
                 return
             service = Service(name=v["service"], **fields)
             self.services[service.name] = service
+            self.service_names[service.name.lower()] = service.name
             self._save_later(service)
             self.outcome.count("services", CREATED)
             self._check_bands(row, service)
@@ -361,7 +395,7 @@ class Import:
             self.outcome.count("services", UPDATED)
 
     def _check_bands(self, row: Row, service: Service) -> None:
-        if not service.band_green_from < service.band_amber_above < service.band_red_from:
+        if not 0 < service.band_green_from <= service.band_amber_above < service.band_red_from:
             self._error("services", row, "the bands must rise: green from, amber above, red from")
 
     def _finish_services(self) -> None:
@@ -384,6 +418,7 @@ class Import:
                 return
             team = Team(service=service, name=v["team"], aspiration=v["aspiration"])
             self.teams[(service.name, team.name)] = team
+            self.team_names[(service.name.lower(), team.name.lower())] = team.name
             self._save_later(team)
             what = CREATED
         elif not self._in_scope(team):
@@ -434,8 +469,12 @@ class Import:
             if team is None:
                 return None
         elif self.scope is not None:
-            self._error(sheet, row, "only administrators change a service-wide scheme")
-            return None
+            # A team's export holds the service-wide scheme its ratings use:
+            # a version already agreed is only compared, never changed.
+            stored = self.schemes.get((service.name, None, v["version"]))
+            if stored is None or not stored.pk:
+                self._error(sheet, row, "only administrators change a service-wide scheme")
+                return None
         return (service.name, team.name if team else None, v["version"])
 
     def _scheme(self, row: Row, v: dict) -> None:
@@ -449,6 +488,14 @@ class Import:
             return
         if v["benchmark"] <= 0:
             self._error("schemes", row, "the benchmark must be more than 0")
+            return
+        if key in self.drafts:
+            self._error(
+                "schemes",
+                row,
+                f"version {v['version']} is a draft in Caseload: give the agreed version "
+                "another number, or agree the draft first",
+            )
             return
         existing = self.schemes.get(key)
         if existing is not None and existing.pk:
@@ -506,7 +553,8 @@ class Import:
                 ),
                 None,
             )
-            if criterion is None or level not in self.levels_of[criterion.pk]:
+            stored = self.levels_of[criterion.pk].get(level) if criterion else None
+            if stored is None or stored.descriptor.strip() != v["descriptor"].strip():
                 self._error(
                     "criteria",
                     row,
@@ -594,8 +642,29 @@ class Import:
         if v["asye_start_date"] and v["asye_start_date"] > self.today:
             self._error("people", row, "the ASYE start date cannot be in the future")
             return
-        self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
         person = self.people.get(v["username"])
+        if person is not None:
+            # Blank optional cells keep what is recorded.
+            if not v["service"]:
+                service = person.service
+            if v["asye_start_date"] is None:
+                v["asye_start_date"] = person.asye_start_date
+        if self.scope is not None:
+            if v["role"] not in Person.INVOLVED_ROLES and (
+                person is None or person.role != v["role"]
+            ):
+                label = Person.Role(v["role"]).label.lower()
+                self._error("people", row, f"only administrators make someone a {label}")
+                return
+            if person is not None and not self._may_change(person):
+                wanted = {"full_name": v["full_name"], "role": v["role"], "service": service,
+                          "fte": v["fte"], "asye_start_date": v["asye_start_date"]}  # fmt: skip
+                if any(getattr(person, k) != value for k, value in wanted.items()) or (
+                    v["email"] and person.user.email != v["email"]
+                ):
+                    self._error("people", row, f"{person} is not in one of your teams")
+                    return
+        self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
         if person is None:
             person = Person(
                 full_name=v["full_name"],
@@ -646,14 +715,14 @@ class Import:
         self.saves.append(save_new)
         for username, entry in self.file_people.items():
             person, wanted = self.people[username], entry["values"]["supervisor"]
-            supervisor = None
-            if wanted:
-                supervisor = self._person_of("people", entry["row"], wanted, " to supervise")
-                if supervisor is None:
-                    continue
-                if supervisor is person:
-                    self._error("people", entry["row"], "nobody can supervise themselves")
-                    continue
+            if not wanted:
+                continue  # a blank supervisor leaves the one recorded
+            supervisor = self._person_of("people", entry["row"], wanted, " to supervise")
+            if supervisor is None:
+                continue
+            if supervisor is person:
+                self._error("people", entry["row"], "nobody can supervise themselves")
+                continue
             if (
                 person.supervisor_id is not None
                 and supervisor is not None
@@ -661,6 +730,9 @@ class Import:
             ):
                 continue
             if person.pk and person.supervisor_id is None and supervisor is None:
+                continue
+            if not self._may_change(person):
+                self._error("people", entry["row"], f"{person} is not in one of your teams")
                 continue
             if person.pk and entry["what"] == UNCHANGED:
                 entry["what"] = UPDATED
@@ -672,6 +744,16 @@ class Import:
                 ).update(supervisor=supervisor.pk if supervisor else None)
             )
 
+    def _may_change(self, person: Person) -> bool:
+        """A manager's import changes only the people in their teams now, and
+        those it adds."""
+        if self.scope is None or person.pk is None:
+            return True
+        return any(
+            m.team_id in self.scope and (m.end_date is None or m.end_date > self.today)
+            for m in self.memberships[person.pk]
+        )
+
     def _dated(
         self,
         sheet: str,
@@ -679,9 +761,11 @@ class Import:
         existing: Any,
         start: datetime.date,
         end: datetime.date | None,
+        same: bool = True,
     ) -> str | None:
         """How a dated record in the file meets the stored one: unchanged,
-        ended now (updated), or an error (history is not rewritten)."""
+        ended now (updated), or an error (history is not rewritten). `same`
+        says whether the record's other values match the stored ones."""
         if start > self.today:
             self._error(sheet, row, "the start date is in the future")
             return None
@@ -690,6 +774,11 @@ class Import:
             return None
         if existing is None:
             return CREATED
+        if not same:
+            self._error(
+                sheet, row, "this record is stored with other values: history is not rewritten"
+            )
+            return None
         if existing.end_date == end:
             return UNCHANGED
         if existing.end_date is None:
@@ -700,6 +789,28 @@ class Import:
             f"this record ended on {long_date(existing.end_date)}: history is not rewritten",
         )
         return None
+
+    def _overlapping(
+        self,
+        sheet: str,
+        row: Row,
+        person: Person,
+        stored: list[tuple[datetime.date, datetime.date | None]],
+        interval: Interval,
+        what: str,
+    ) -> bool:
+        """A new dated record that overlaps another of the same kind, stored
+        or earlier in the file."""
+        key = (sheet, id(person), what)
+        earlier = self._intervals.setdefault(key, [])
+        clash = any(interval.overlaps(Interval(a, b)) for a, b in stored) or any(
+            interval.overlaps(other) for other in earlier
+        )
+        if clash:
+            self._error(sheet, row, f"{person} has {what} at the same time")
+            return True
+        earlier.append(interval)
+        return False
 
     def _membership(self, row: Row, v: dict) -> None:
         if self._duplicate(fmt.MEMBERSHIPS, row, v):
@@ -763,8 +874,20 @@ class Import:
             self._error("experience_factors", row, "the factor must be more than 0 and up to 1")
             return
         existing = self.factors.get((person.pk, v["start_date"])) if person.pk else None
-        what = self._dated("experience_factors", row, existing, v["start_date"], v["end_date"])
+        what = self._dated(
+            "experience_factors", row, existing, v["start_date"], v["end_date"],
+            same=existing is None or existing.factor == v["factor"],
+        )  # fmt: skip
+        if what == CREATED and self._overlapping(
+            "experience_factors", row, person,
+            [(f.start_date, f.end_date) for (pk, _), f in self.factors.items() if pk == person.pk],
+            Interval(v["start_date"], v["end_date"]), "another experience factor",
+        ):  # fmt: skip
+            return
         if what is None:
+            return
+        if what != UNCHANGED and not self._may_change(person):
+            self._error("experience_factors", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("experience_factors", what)
         if what == CREATED:
@@ -791,7 +914,9 @@ class Import:
             return
         hours, percentage = v["hours_per_week"], v["percentage"]
         if (hours is None) == (percentage is None):
-            self._error("reductions", row, "give hours_per_week or percentage, not both")
+            self._error(
+                "reductions", row, "give the time as hours_per_week or as a percentage: one of them"
+            )
             return
         if (hours is not None and not 0 < hours <= 37) or (
             percentage is not None and not 0 < percentage <= 100
@@ -800,8 +925,22 @@ class Import:
             return
         key = (person.pk, v["reason"], v["start_date"])
         existing = self.reductions.get(key) if person.pk else None
-        what = self._dated("reductions", row, existing, v["start_date"], v["end_date"])
+        what = self._dated(
+            "reductions", row, existing, v["start_date"], v["end_date"],
+            same=existing is None
+            or (existing.hours_per_week, existing.percentage) == (hours, percentage),
+        )  # fmt: skip
+        if what == CREATED and self._overlapping(
+            "reductions", row, person,
+            [(r.start_date, r.end_date) for (pk, reason, _), r in self.reductions.items()
+             if pk == person.pk and reason == v["reason"]],
+            Interval(v["start_date"], v["end_date"]), "protected time for the same reason",
+        ):  # fmt: skip
+            return
         if what is None:
+            return
+        if what != UNCHANGED and not self._may_change(person):
+            self._error("reductions", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("reductions", what)
         if what == CREATED:
@@ -849,6 +988,12 @@ class Import:
             "opened_on": v["opened_on"],
         }
         case = self.cases.get(key)
+        if case is not None:
+            # A blank label or priority leaves the one recorded (extracts
+            # from case-management systems seldom carry managers' priorities).
+            for name, given in (("label", v["label"]), ("priority", v["priority"])):
+                if fmt.blank(given):
+                    fields[name] = getattr(case, name)
         if case is None:
             case = Case(service=team.service, team=team, reference=v["reference"], **fields)
             if v["closed_on"]:
@@ -907,16 +1052,28 @@ class Import:
         if case is None:
             self._error("case_moves", row, f"there is no case {v['reference']!r}")
             return
+        stored = [m for m in self.moves[case.pk] if m.moved_on == v["moved_on"]] if case.pk else []
+        if stored:
+            same = (stored[0].from_team.name, stored[0].to_team.name) == (
+                v["from_team"],
+                v["to_team"],
+            )
+            if same:
+                self.outcome.count("case_moves", UNCHANGED)
+            else:
+                self._error(
+                    "case_moves", row, "this move is stored with other teams: not rewritten"
+                )
+            return
+        if v["from_team"] == v["to_team"]:
+            self._error("case_moves", row, "a move goes to another team")
+            return
         from_team = self._team_of("case_moves", row, v["service"], v["from_team"])
         to_team = self._team_of("case_moves", row, v["service"], v["to_team"])
         if from_team is None or to_team is None:
             return
         if v["moved_on"] > self.today or v["moved_on"] < case.opened_on:
             self._error("case_moves", row, "the move is in the future or before the case opened")
-            return
-        stored = [m for m in self.moves[case.pk] if m.moved_on == v["moved_on"]] if case.pk else []
-        if stored:
-            self.outcome.count("case_moves", UNCHANGED)
             return
         move = CaseTeamMove(
             case=case,
@@ -1015,6 +1172,21 @@ class Import:
             )
         people_role = {id(p): p.role for p in self.people.values()}
         for entries in by_case.values():
+            for index, (row, allocation, interval) in enumerate(entries):
+                if row is None:
+                    continue
+                for _, other, other_interval in entries[:index]:
+                    same_person = other.person is allocation.person or (
+                        other.person_id and other.person_id == allocation.person.pk
+                    )
+                    if same_person and interval.overlaps(other_interval):
+                        self._error(
+                            "allocations",
+                            row,
+                            f"{allocation.person} is already allocated to case "
+                            f"{allocation.case.reference} at that time",
+                        )
+                        break
             primaries = [e for e in entries if e[1].kind == Allocation.Kind.PRIMARY]
             for index, (row, allocation, interval) in enumerate(primaries):
                 if row is None:
@@ -1034,6 +1206,7 @@ class Import:
         for row, allocation in self.pending_allocations:
             person, case = allocation.person, allocation.case
             role = people_role.get(id(person), person.role)
+            no_cases = f"{person} is a {Person.Role(role).label.lower()} and carries no cases"
             if allocation.kind == Allocation.Kind.PRIMARY and role not in Person.CASE_HOLDING_ROLES:
                 if role == Person.Role.STUDENT:
                     self._error(
@@ -1043,10 +1216,10 @@ class Import:
                         "and the case is allocated to their supervisor",
                     )
                 else:
-                    self._error("allocations", row, f"{person} carries no cases ({role})")
+                    self._error("allocations", row, no_cases)
                 continue
             if allocation.kind == Allocation.Kind.INVOLVED and role not in Person.INVOLVED_ROLES:
-                self._error("allocations", row, f"{person} carries no cases ({role})")
+                self._error("allocations", row, no_cases)
                 continue
             team_id = self._team_on(case, allocation.start_date)
             if not self._member_on(person, team_id, allocation.start_date):
@@ -1191,11 +1364,12 @@ class Import:
             self._error("ratings", row, str(error))
             return None
         if level not in allowed:
-            low, high = min(allowed), max(allowed)
+            low, high = plain_number(min(allowed)), plain_number(max(allowed))
+            level_text = plain_number(level)
             self._error(
                 "ratings",
                 row,
-                f"{name} is rated from {low} to {high}: {level} is not one of its levels",
+                f"{name} is rated from {low} to {high}: {level_text} is not one of its levels",
             )
             return None
         return level
@@ -1277,20 +1451,27 @@ class Import:
     def _note_missing_cases(self) -> None:
         if not self.book.sheets.get("cases"):
             return
+        # An extract covers the teams it names: their other open cases are listed.
+        covered = {
+            team.pk
+            for key in self.file_cases
+            if (team := getattr(self.cases[key], "_team_now", None)) is not None and team.pk
+        }
         missing = sorted(
             reference
             for (service, reference), case in self.cases.items()
             if case.pk
             and case.status == Case.Status.OPEN
             and (service, reference) not in self.file_cases
-            and self._in_scope(case.team)
+            and case.team_id in covered
         )
         if missing:
             shown = ", ".join(missing[:20]) + (" and more" if len(missing) > 20 else "")
+            many = len(missing) != 1
             self.outcome.notes.append(
-                f"{len(missing)} open case{'s' if len(missing) != 1 else ''} in Caseload "
-                f"{'are' if len(missing) != 1 else 'is'} not in the file and "
-                f"{'are' if len(missing) != 1 else 'is'} left as they are: {shown}."
+                f"{len(missing)} open case{'s' if many else ''} of the teams in the file "
+                f"{'are' if many else 'is'} not in it and {'are' if many else 'is'} left "
+                f"as {'they are' if many else 'it is'}: {shown}."
             )
 
 

@@ -11,6 +11,9 @@ from typing import Any
 from caseload.exchange.format import SHEETS, SheetSpec, column_key, sheet_for
 
 FORMULA_STARTS = ("=",)
+# An export writes text starting with one of these behind an apostrophe.
+ESCAPED = ("=", "+", "-", "@", "\t", "\r", "'")
+FORMULA = object()  # a workbook cell that holds a formula, not a value
 
 
 class FileRefused(ValueError):
@@ -34,17 +37,37 @@ class Sheet:
 class Workbook:
     sheets: dict[str, Sheet] = field(default_factory=dict)
     errors: list[tuple[str, int, str]] = field(default_factory=list)  # sheet, row, message
+    ignored: list[str] = field(default_factory=list)  # sheets not of the format
 
     @property
     def row_count(self) -> int:
         return sum(len(sheet.rows) for sheet in self.sheets.values())
 
 
-def read(name: str, content: bytes, *, max_rows: int) -> Workbook:
+def _unpacked_size(content: bytes) -> int:
+    """What a zip (an .xlsx is one) holds once unpacked, from its directory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        return 0
+
+
+def read(name: str, content: bytes, *, max_rows: int, max_bytes: int | None = None) -> Workbook:
     """Read an .xlsx workbook, a .csv file named after its sheet, or a .zip of
-    them. Raises FileRefused when the file cannot be read at all."""
+    them. Raises FileRefused when the file cannot be read at all, or is larger
+    than `max_bytes` (packed or, for a zip or workbook, unpacked)."""
     lower = name.lower()
     book = Workbook()
+    if max_bytes is not None:
+        size = max(
+            len(content), _unpacked_size(content) if lower.endswith((".xlsx", ".zip")) else 0
+        )
+        if size > max_bytes:
+            raise FileRefused(
+                f"The file is larger than {max_bytes // (1024 * 1024)} MB, the most one "
+                "import takes. Split it into smaller files."
+            )
     if lower.endswith(".xlsx"):
         _read_xlsx(content, book, max_rows)
     elif lower.endswith(".csv"):
@@ -105,14 +128,15 @@ def _add(book: Workbook, spec: SheetSpec, headings: list[Any], rows, max_rows: i
             if not key:
                 continue
             value = values[index] if index < len(values) else None
-            if isinstance(value, str):
-                if value.startswith(FORMULA_STARTS) and len(value) > 1:
-                    book.errors.append(
-                        (spec.name, number, f"{key} holds a formula: type the value itself")
-                    )
-                    value = None
-                elif value.startswith("'") and value[1:2] in ("=", "+", "-", "@"):
-                    value = value[1:]  # written as text by our own export
+            if value is FORMULA or (
+                isinstance(value, str) and value.startswith(FORMULA_STARTS) and len(value) > 1
+            ):
+                book.errors.append(
+                    (spec.name, number, f"The {key} cell holds a formula: type the value itself")
+                )
+                value = None
+            elif isinstance(value, str) and value.startswith("'") and value[1:2] in ESCAPED:
+                value = value[1:]  # written as text by an export
             cells[key] = value
         sheet.rows.append(Row(number, cells))
 
@@ -127,27 +151,23 @@ def _read_xlsx(content: bytes, book: Workbook, max_rows: int) -> None:
     for worksheet in workbook.worksheets:
         spec = sheet_for(worksheet.title)
         if spec is None:
+            if worksheet.title.strip().lower() not in ("read_me", "readme", "notes"):
+                book.ignored.append(worksheet.title)
             continue  # notes, instructions: not part of the format
         rows = worksheet.iter_rows()
         try:
             headings = [cell.value for cell in next(rows)]
         except StopIteration:
             continue
-        _add(book, spec, headings, _xlsx_rows(rows, spec.name, book), max_rows)
+        _add(book, spec, headings, _xlsx_rows(rows), max_rows)
 
 
-def _xlsx_rows(rows, sheet_name: str, book: Workbook):  # type: ignore[no-untyped-def]
+def _xlsx_rows(rows):  # type: ignore[no-untyped-def]
     for number, row in enumerate(rows, start=2):
-        values = []
-        for cell in row:
-            if getattr(cell, "data_type", None) == "f":
-                book.errors.append(
-                    (sheet_name, number, "a cell holds a formula: type the value itself")
-                )
-                values.append(None)
-            else:
-                values.append(cell.value)
-        yield number, values
+        yield (
+            number,
+            [FORMULA if getattr(cell, "data_type", None) == "f" else cell.value for cell in row],
+        )
 
 
 def _decode(name: str, content: bytes) -> str:
@@ -176,10 +196,12 @@ def _read_csv(name: str, content: bytes, book: Workbook, max_rows: int) -> None:
     if "\x00" in text:
         raise FileRefused(f"{name} is not a text file.")
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+        delimiter = ","
+    # Only the delimiter is guessed: Excel always quotes with " and doubles it
+    # inside a value, whatever the first rows happen to hold.
+    reader = csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)
     try:
         headings = next(reader)
     except StopIteration:

@@ -57,3 +57,29 @@ function startTimeoutWarning(body) {
 }
 
 startTimeoutWarning(document.body);
+
+/**
+ * An import in progress: ask how far it has got every two seconds and show
+ * it; when it has finished, load the result. Without JavaScript the page
+ * offers a link to refresh it.
+ */
+function followImport(element) {
+  const bar = element.querySelector("progress");
+  const text = element.querySelector("[data-app-progress-text]");
+  const poll = async () => {
+    const response = await fetch(element.dataset.appProgressUrl, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const run = await response.json();
+    if (!run.in_progress) {
+      window.location.reload();
+      return;
+    }
+    bar.max = run.row_count;
+    bar.value = run.rows_done;
+    text.textContent = `Checked ${run.rows_done} of ${run.row_count} rows (${run.percent}%).`;
+    setTimeout(poll, 2000);
+  };
+  setTimeout(poll, 2000);
+}
+
+document.querySelectorAll("[data-app-progress-url]").forEach(followImport);

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from caseload.exchange import importer
+from caseload.exchange import importer, runs
 from caseload.exchange.reader import FileRefused, read
+from caseload.models import Person
 from reports.management.options import ProgressBar
 
 
@@ -22,21 +22,31 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path, help="An .xlsx workbook, a .csv file or a .zip.")
         parser.add_argument(
+            "--by",
+            metavar="USERNAME",
+            help="Whose import this is: recorded as who allocated and rated.",
+        )
+        parser.add_argument(
             "--dry-run",
             action="store_true",
             help="Show what would be created, updated and left alone; write nothing.",
         )
 
-    def handle(self, *args, file: Path, dry_run: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, file: Path, dry_run: bool, by: str | None, **options) -> None:  # type: ignore[no-untyped-def]
         if not file.is_file():
             raise CommandError(f"There is no file {file}.")
+        person = None
+        if by:
+            person = Person.objects.filter(user__username=by).first()
+            if person is None:
+                raise CommandError(f"There is no person with user name {by!r}.")
         started = time.monotonic()
         try:
-            book = read(file.name, file.read_bytes(), max_rows=settings.IMPORT_MAX_ROWS)
+            book = read(file.name, file.read_bytes(), **runs.limits())
         except FileRefused as error:
             raise CommandError(f"{file.name}: {error} Nothing was imported.") from None
         outcome = importer.run(
-            book, dry_run=dry_run, progress=ProgressBar(self.stdout, unit="rows")
+            book, dry_run=dry_run, by=person, progress=ProgressBar(self.stdout, unit="rows")
         )
         for sheet, created, updated, unchanged in outcome.rows:
             self.stdout.write(
