@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format lock frontend migrations-check bench clean
+.PHONY: run test lint audit format lock frontend migrations-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint templates --lint
 	$(BIN)/djlint templates --check
+
+## audit: check the pinned dependencies for known vulnerabilities (needs PyPI; fails if any cannot be checked)
+audit: $(VENV)/.installed-dev
+	$(BIN)/pip-audit -r requirements/base.txt -r requirements/dev.txt --strict --progress-spinner off
 
 ## bench: time a year's back-fill of snapshots, and a 20,000-row import (not part of the tests)
 bench: $(VENV)/.installed-base

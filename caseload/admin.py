@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from caseload import access, services
+from caseload import access, audit, services
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from weighting.services import scheme_create_default
 
@@ -179,7 +180,16 @@ class CaseAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if not change:
             obj.service_id = obj.team.service_id
-        super().save_model(request, obj, form, change)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit.record(request.user, audit.Action.CHANGE if change else audit.Action.CREATE, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        if request.method == "GET":
+            case = Case.objects.filter(pk=object_id).first()
+            if case is not None:
+                audit.record(request.user, audit.Action.VIEW, case)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

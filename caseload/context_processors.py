@@ -40,6 +40,7 @@ def _navigation(request: HttpRequest) -> list[NavItem]:
     if access.is_administrator(user):
         items.append(("Services", reverse("service_list")))
         items.append(("Import", reverse("import_start")))
+        items.append(("Audit", reverse("audit_list")))
         items.append(("Admin", reverse("admin:index")))
     path = request.path
     return [NavItem(label, url, path.startswith(url)) for label, url in items]

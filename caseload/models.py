@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 def _in_choices(field: str, choices: type[models.Choices]) -> Q:
@@ -97,6 +99,7 @@ class Service(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -141,6 +144,8 @@ class Team(models.Model):
     managers = models.ManyToManyField("Person", related_name="managed_teams", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Team settings are edited in place: each change is kept, with who made it.
+    history = HistoricalRecords(m2m_fields=[managers])
 
     class Meta:
         ordering = ["service__name", "name"]
@@ -215,6 +220,8 @@ class Person(models.Model):
     asye_start_date = models.DateField("ASYE start date", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Role, FTE and supervisor are edited in place: each change is kept.
+    history = HistoricalRecords()
 
     objects = PersonQuerySet.as_manager()
 
@@ -672,3 +679,84 @@ class ImportRun(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "Viewed"
+    CREATE = "create", "Created"
+    CHANGE = "change", "Changed"
+    END = "end", "Ended"
+
+
+class AuditRecordType(models.TextChoices):
+    CASE = "case", "Case"
+    ALLOCATION = "allocation", "Allocation"
+    RATING = "rating", "Rating"
+    SUPERVISION_RECORD = "supervision_record", "Supervision record"
+
+
+class AccessRecordQuerySet(models.QuerySet["AccessRecord"]):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit cannot be changed.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit cannot be deleted.")
+
+
+class AccessRecord(models.Model):
+    """Who viewed, created, changed or ended which record, and when (UTC).
+    No case text: references and ids only. Rows are only ever added: the
+    application cannot change or delete them (and on PostgreSQL, nor can
+    anything else short of dropping a trigger)."""
+
+    Action = AuditAction
+    RecordType = AuditRecordType
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the system (scheduled jobs, the demo, command-line imports).",
+    )
+    username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=10, choices=AuditAction.choices)
+    record_type = models.CharField(max_length=20, choices=AuditRecordType.choices)
+    record_id = models.PositiveBigIntegerField()
+    case_reference = models.CharField(max_length=40, blank=True, db_index=True)
+    subject = models.ForeignKey(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Whose record: the worker of an allocation or a supervision record.",
+    )
+
+    objects = AccessRecordQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["user", "at"], name="audit_user_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=_in_choices("action", AuditAction), name="audit_action_valid"
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("record_type", AuditRecordType),
+                name="audit_record_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or 'system'} {self.action} {self.record_type} {self.record_id}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The audit cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The audit cannot be deleted.")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from caseload import audit
 from caseload.dates import add_months, long_date
 from caseload.models import (
     Allocation,
@@ -59,6 +60,7 @@ def case_create(
     opened_on: datetime.date,
     people_count: int = 1,
     priority: int = Case.Priority.NORMAL,
+    by: Person | None = None,
 ) -> Case:
     reference = reference.strip()
     if not reference:
@@ -83,7 +85,9 @@ def case_create(
         case.full_clean(validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         raise RuleBroken(error.messages) from None
-    case.save()
+    with transaction.atomic():
+        case.save()
+        audit.record(by, audit.Action.CREATE, case)
     return case
 
 
@@ -227,6 +231,7 @@ def allocation_create(
             ) from None
         if kind == Allocation.Kind.PRIMARY:
             mark_stale([person.pk], start_date)
+        audit.record(allocated_by, audit.Action.CREATE, allocation)
         if over_maximum is not None:
             OverMaximum.objects.create(
                 allocation=allocation,
@@ -278,6 +283,7 @@ def allocation_end(
         allocation.save(update_fields=["end_date", "ended_by", "end_reason"])
         if allocation.kind == Allocation.Kind.PRIMARY:
             mark_stale([allocation.person_id], end_date)
+        audit.record(ended_by, audit.Action.END, allocation)
     return allocation
 
 
@@ -346,14 +352,17 @@ def case_move_team(
         )
         case.team = to_team
         case.save(update_fields=["team", "updated_at"])
+        audit.record(by, audit.Action.CHANGE, case)
     return move
 
 
-def case_set_priority(*, case: Case, priority: int) -> Case:
+def case_set_priority(*, case: Case, priority: int, by: Person | None = None) -> Case:
     if priority not in Case.Priority.values:
         raise RuleBroken("Choose urgent, high or normal.")
-    Case.objects.filter(pk=case.pk).update(priority=priority, updated_at=timezone.now())
-    case.refresh_from_db()
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(priority=priority, updated_at=timezone.now())
+        case.refresh_from_db()
+        audit.record(by, audit.Action.CHANGE, case)
     return case
 
 
@@ -423,6 +432,7 @@ def case_close(*, case: Case, closed_on: datetime.date, by: Person | None) -> Ca
         case.status = Case.Status.CLOSED
         case.closed_on = closed_on
         case.save(update_fields=["status", "closed_on", "updated_at"])
+        audit.record(by, audit.Action.END, case)
     return case
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from caseload import import_views, views
+from caseload import audit_views, import_views, views
 
 admin.site.site_header = "Caseload administration"
 admin.site.site_title = "Caseload administration"
@@ -38,6 +38,8 @@ urlpatterns = [
     path("import/<int:pk>/confirm/", import_views.import_confirm, name="import_confirm"),
     path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
     path("export/", import_views.export_download, name="export_download"),
+    path("audit/", audit_views.audit_list, name="audit_list"),
+    path("audit/download.csv", audit_views.audit_download, name="audit_download"),
     path("", include("weighting.urls")),
     path("", include("supervision.urls")),
     path("", include("reports.urls")),

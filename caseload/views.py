@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access, services
+from caseload import access, audit, services
 from caseload.forms import (
     AllocateForm,
     Candidate,
@@ -141,6 +141,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_user(request.user, pk)
+    audit.record(request.user, audit.Action.VIEW, case)
     allocations = case.allocations.select_related(
         "person", "allocated_by", "ended_by", "over_maximum"
     ).order_by("-start_date", "-pk")
@@ -216,6 +217,8 @@ def _unrated_criteria(case: Case, day: datetime.date) -> list:
 @require_http_methods(["GET", "POST"])
 def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     if not case.is_open or case.allocations.primary().open().exists():
         messages.info(request, f"Case {case.reference} already has a worker, or is closed.")
         return redirect("case_detail", pk=case.pk)
@@ -273,6 +276,7 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = access.get_allocation_for_manager(request.user, pk)
+    audit.record(request.user, audit.Action.VIEW, allocation)
     next_case = (
         Case.objects.unallocated()
         .for_team(allocation.case.team_id)
@@ -301,6 +305,8 @@ def _percent(value: Decimal | None, person: Person) -> str:
 @require_http_methods(["GET", "POST"])
 def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     current = case.allocations.primary().open().select_related("person").first()
     if not case.is_open or current is None:
         messages.info(request, f"Case {case.reference} has no worker to transfer from.")
@@ -335,6 +341,8 @@ def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     form = MoveTeamForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid():
         try:
@@ -356,6 +364,8 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     if not case.is_open:
         messages.info(request, f"Case {case.reference} is already closed.")
         return redirect("case_detail", pk=case.pk)
@@ -378,6 +388,8 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     today = timezone.localdate()
     already = case.allocations.open().values("person_id")
     people = list(
@@ -435,7 +447,9 @@ def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     form = PriorityForm(request.POST)
     if form.is_valid():
-        services.case_set_priority(case=case, priority=form.cleaned_data["priority"])
+        services.case_set_priority(
+            case=case, priority=form.cleaned_data["priority"], by=access.person_of(request.user)
+        )
         messages.success(
             request, f"Case {case.reference} is now {case.get_priority_display().lower()} priority."
         )

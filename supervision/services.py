@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from caseload import audit
 from caseload.dates import long_date
 from caseload.formatting import plain_number
 from caseload.models import Allocation, Case, OverMaximum, Person, TeamMembership
@@ -248,6 +249,7 @@ def record_open(*, worker: Person, supervisor: Person, held_on: datetime.date) -
                 )
             )
         SupervisionCaseItem.objects.bulk_create(items)
+        audit.record(supervisor, audit.Action.CREATE, record)
     return record
 
 
@@ -303,6 +305,7 @@ def record_save_draft(*, record: SupervisionRecord, change: RecordChange) -> Sup
             }
             item.anticipated_by = data.anticipated_by
             item.save()
+        audit.record(record.supervisor, audit.Action.CHANGE, record)
     return record
 
 
@@ -382,6 +385,7 @@ def record_sign_supervisor(*, record: SupervisionRecord, by: Person) -> Supervis
         record.status = SupervisionRecord.Status.SUPERVISOR_SIGNED
         record.supervisor_signed_at = timezone.now()
         record.save()
+        audit.record(by, audit.Action.CHANGE, record)
         notify(
             recipient=record.worker,
             subject="Your supervision record is ready to sign",
@@ -412,6 +416,7 @@ def record_sign_worker(
         record.worker_signed_at = timezone.now()
         record.worker_disagreement = disagreement.strip()
         record.save()
+        audit.record(by, audit.Action.CHANGE, record)
     return record
 
 
@@ -422,7 +427,12 @@ def addendum_add(*, record: SupervisionRecord, author: Person, text: str) -> Sup
         raise RuleBroken("A draft can still be changed; an addendum is for a signed record.")
     if author.pk not in (record.worker_id, record.supervisor_id):
         raise RuleBroken("Only the worker and the supervisor add to their record.")
-    return SupervisionAddendum.objects.create(record=record, author=author, text=text.strip())
+    with transaction.atomic():
+        addendum = SupervisionAddendum.objects.create(
+            record=record, author=author, text=text.strip()
+        )
+        audit.record(author, audit.Action.CHANGE, record)
+    return addendum
 
 
 def over_maximum_for_record(record: SupervisionRecord) -> list[OverMaximum]:

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access
+from caseload import access, audit
 from caseload.charts import Series, line_chart
 from caseload.dates import long_date
 from caseload.models import Allocation, Case, Person, TeamMembership
@@ -333,6 +333,8 @@ def _record_context(record: SupervisionRecord) -> dict:
 @require_http_methods(["GET", "POST"])
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, record)
     person = _person(request)
     context = _record_context(record)
     if record.is_draft and person.pk == record.supervisor_id:
@@ -435,6 +437,7 @@ def record_print(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
+    audit.record(request.user, audit.Action.VIEW, record)
     return render(request, "supervision/record_print.html", _record_context(record))
 
 
@@ -443,6 +446,7 @@ def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
+    audit.record(request.user, audit.Action.VIEW, record)
     from caseload.pdf import html_to_pdf  # WeasyPrint loads only when a PDF is asked for
 
     html = render_to_string(

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team
@@ -65,6 +66,8 @@ class Scheme(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Drafts are edited in place before they are agreed: each change is kept.
+    history = HistoricalRecords()
 
     objects = SchemeQuerySet.as_manager()
 
@@ -135,6 +138,7 @@ class Criterion(models.Model):
     position = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=60)
     description = models.CharField(max_length=200, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["scheme", "position"]
@@ -156,6 +160,7 @@ class Level(models.Model):
     criterion = models.ForeignKey(Criterion, on_delete=models.CASCADE, related_name="levels")
     value = models.DecimalField(max_digits=5, decimal_places=2)
     descriptor = models.TextField(max_length=500)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["criterion", "value"]

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from caseload import audit
 from caseload.dates import long_date
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team, TeamMembership
@@ -275,6 +276,7 @@ def rating_create(
             )
             for criterion in criteria
         )
+        audit.record(rated_by, audit.Action.CREATE, rating)
     return rating
 
 

@@ -26,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from caseload import audit
 from caseload.dates import long_date
 from caseload.exchange import format as fmt
 from caseload.exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
@@ -1018,13 +1019,20 @@ class Import:
             changed += ["closed_on", "status"]
         if changed:
             self._save_later(case, changed)
+            action = audit.Action.END if "closed_on" in changed else audit.Action.CHANGE
+            self.saves.append(lambda case=case, action=action: audit.record(self.by, action, case))
             for person_id in {a.person_id for a in self.allocations[case.pk]}:
                 self.stale[person_id] = min(self.stale.get(person_id, self.today), self.today)
         self.outcome.count("cases", UPDATED if changed else UNCHANGED)
 
     def _save_new_cases(self) -> None:
         new = [c for c in self.cases.values() if c.pk is None]
-        self.saves.append(lambda: Case.objects.bulk_create(new))
+
+        def save() -> None:
+            Case.objects.bulk_create(new)
+            audit.record_many(self.by, audit.Action.CREATE, new)
+
+        self.saves.append(save)
 
     def _finish_cases(self) -> None:
         for case in self.cases.values():
@@ -1041,6 +1049,9 @@ class Import:
                     continue
                 case.team = team_now
                 self._save_later(case, ["team"])
+                self.saves.append(
+                    lambda case=case: audit.record(self.by, audit.Action.CHANGE, case)
+                )
 
     def file_moves_of(self, case: Case) -> list:
         return getattr(case, "_file_moves", [])
@@ -1255,6 +1266,7 @@ class Import:
                 allocation.case_id = allocation.case.pk
                 allocation.person_id = allocation.person.pk
             Allocation.objects.bulk_create(pending)
+            audit.record_many(self.by, audit.Action.CREATE, pending)
             for allocation in pending:
                 if allocation.kind == Allocation.Kind.PRIMARY:
                     self.stale[allocation.person_id] = min(
@@ -1266,6 +1278,9 @@ class Import:
         for _, allocation, end in self.ended:
             allocation.end_date = end
             self._save_later(allocation, ["end_date"])
+            self.saves.append(
+                lambda allocation=allocation: audit.record(self.by, audit.Action.END, allocation)
+            )
             self.stale[allocation.person_id] = min(self.stale.get(allocation.person_id, end), end)
         self.saves.append(self._save_ratings)
 
@@ -1407,7 +1422,7 @@ class Import:
             chosen = {name: value for name, (value, _) in levels.items()}
             anticipated = {name: a for name, (_, a) in levels.items() if a is not None}
             rating = Rating(
-                case_id=case.pk,
+                case=case,
                 scheme_id=scheme.pk,
                 rated_on=v["rated_on"],
                 rated_by=rated_by,
@@ -1420,6 +1435,7 @@ class Import:
             ratings.append(rating)
             level_rows.append((rating, scheme, chosen, anticipated))
         Rating.objects.bulk_create(ratings)
+        audit.record_many(self.by, audit.Action.CREATE, ratings)
         rows = []
         for rating, scheme, chosen, anticipated in level_rows:
             for criterion in self.criteria_of[scheme.pk]:

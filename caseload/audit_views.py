@@ -1,0 +1,80 @@
+"""The access audit, for administrators: search by person or case, export."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from caseload import access
+from caseload.models import AccessRecord
+from reports.tables import Column, Table, download
+
+
+def _search(request: HttpRequest) -> tuple[QuerySet[AccessRecord], dict[str, str]]:
+    if not access.is_administrator(request.user):
+        raise PermissionDenied("The audit is for administrators.")
+    terms = {
+        "person": request.GET.get("person", "").strip()[:150],
+        "case": request.GET.get("case", "").strip()[:40],
+    }
+    records = AccessRecord.objects.select_related("subject")
+    if terms["person"]:
+        person = terms["person"]
+        records = records.filter(
+            Q(username__iexact=person)
+            | Q(user__person__full_name__icontains=person)
+            | Q(subject__full_name__icontains=person)
+            | Q(subject__user__username__iexact=person)
+        )
+    if terms["case"]:
+        records = records.filter(case_reference__iexact=terms["case"])
+    return records.order_by("-at", "-pk"), terms
+
+
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    records, terms = _search(request)
+    page = Paginator(records, 50).get_page(request.GET.get("page"))
+    query = "&".join(f"{k}={v}" for k, v in terms.items() if v)
+    return render(
+        request,
+        "caseload/audit_list.html",
+        {"page": page, "terms": terms, "query": query},
+    )
+
+
+@require_GET
+def audit_download(request: HttpRequest) -> HttpResponse:
+    records, _ = _search(request)
+    table = Table(
+        "audit",
+        "Access audit",
+        [
+            Column("When (UTC)"),
+            Column("Who"),
+            Column("Action"),
+            Column("Record"),
+            Column("Record id", "integer"),
+            Column("Case reference"),
+            Column("Whose record"),
+        ],
+        [
+            [
+                r.at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                r.username or "system",
+                r.get_action_display(),
+                r.get_record_type_display(),
+                r.record_id,
+                r.case_reference,
+                r.subject.full_name if r.subject else "",
+            ]
+            for r in records[:100_000]
+        ],
+    )
+    return download([table], "caseload-audit", "csv")

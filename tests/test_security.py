@@ -1,0 +1,361 @@
+"""Trustworthy with sensitive data: the access audit, the change history of
+records edited in place, sessions and sign-in, and the headers every page
+carries (OWASP ASVS 5.0 level 2)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import inspect
+import io
+import time
+from decimal import Decimal
+
+import pytest
+from django import forms
+from django.apps import apps
+from django.contrib.sessions.models import Session
+from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from caseload import services
+from caseload.middleware import SIGNED_IN_AT
+from caseload.models import AccessRecord, Allocation, Case, Person, Team
+from supervision import services as supervision
+from tests.factories import CaseFactory
+from weighting import services as weighting
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(client, username: str, password: str = PASSWORD):  # type: ignore[no-untyped-def]
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def new_rows(since: int) -> list[AccessRecord]:
+    return list(AccessRecord.objects.filter(pk__gt=since).order_by("pk"))
+
+
+def last_pk() -> int:
+    return AccessRecord.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+# The audit ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def actions(client, team, other_team, held_case, social_worker, colleague, team_manager):
+    """Each audited action, done through its page where it has one, with the
+    record it is about and the action the audit should say."""
+    case = held_case
+    allocation = case.allocations.get()
+    record = supervision.record_open(
+        worker=social_worker, supervisor=team_manager, held_on=timezone.localdate()
+    )
+
+    def as_manager(method: str, name: str, data: dict | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        client.force_login(team_manager.user)
+        url = reverse(name, kwargs=kwargs)
+        return client.get(url) if method == "GET" else client.post(url, data or {})
+
+    def new_case():  # type: ignore[no-untyped-def]
+        return services.case_create(
+            team=team, reference="CP-9001", label="Baby, neglect", case_type="cp",
+            opened_on=timezone.localdate(), by=team_manager,
+        )  # fmt: skip
+
+    return [
+        ("view a case", lambda: as_manager("GET", "case_detail", pk=case.pk), "view", case),
+        ("create a case", new_case, "create", None),
+        (
+            "change a case's priority",
+            lambda: as_manager("POST", "case_priority", {"priority": "1"}, pk=case.pk),
+            "change",
+            case,
+        ),
+        (
+            "view an allocation",
+            lambda: as_manager("GET", "allocation_done", pk=allocation.pk),
+            "view",
+            allocation,
+        ),
+        (
+            "rate a case",
+            lambda: weighting.rating_create(
+                case=case,
+                levels={c.pk: 2 for c in weighting.scheme_in_force(team).criteria.all()},
+                rated_on=timezone.localdate(),
+                rated_by=team_manager,
+                status="interim",
+            ),
+            "create",
+            None,
+        ),
+        (
+            "end an allocation",
+            lambda: services.allocation_end(
+                allocation=allocation, end_date=timezone.localdate(), ended_by=team_manager
+            ),
+            "end",
+            allocation,
+        ),
+        (
+            "allocate a case",
+            lambda: services.allocation_create(
+                case=case,
+                person=colleague,
+                start_date=timezone.localdate(),
+                allocated_by=team_manager,
+            ),
+            "create",
+            None,
+        ),
+        (
+            "move a case to another team",
+            lambda: services.case_move_team(
+                case=case,
+                to_team=other_team,
+                on=timezone.localdate(),
+                by=team_manager,
+                reason="Looked after now",
+            ),
+            "change",
+            case,
+        ),
+        (
+            "view a supervision record",
+            lambda: as_manager("GET", "record_detail", pk=record.pk),
+            "view",
+            record,
+        ),
+        (
+            "change a supervision record",
+            lambda: supervision.record_save_draft(
+                record=record, change=supervision.RecordChange(actions="Review in four weeks")
+            ),
+            "change",
+            record,
+        ),
+        (
+            "open a supervision record",
+            lambda: supervision.record_open(
+                worker=colleague, supervisor=team_manager, held_on=timezone.localdate()
+            ),
+            "create",
+            None,
+        ),
+        (
+            "close a case",
+            lambda: services.case_close(case=case, closed_on=timezone.localdate(), by=team_manager),
+            "end",
+            case,
+        ),
+    ]
+
+
+def test_every_audited_action_writes_exactly_one_record_without_case_text(actions, held_case):
+    audited = 0
+    for what, act, action, obj in actions:
+        before = last_pk()
+        act()
+        rows = [r for r in new_rows(before) if r.action == action]
+        assert len(rows) == 1, f"{what}: {len(rows)} audit rows"
+        row = rows[0]
+        if obj is not None:
+            assert row.record_id == obj.pk, what
+        text = " ".join(
+            str(value) for value in AccessRecord.objects.filter(pk=row.pk).values()[0].values()
+        )
+        assert held_case.label not in text and "neglect" not in text, f"{what}: case text"
+        assert row.at.utcoffset() == datetime.timedelta(0) or timezone.is_aware(row.at)
+        audited += 1
+    print(f"audit: {audited} of {len(actions)} audited actions write one record (100%)")
+    assert audited == len(actions)
+
+
+def test_the_audit_cannot_be_changed_or_deleted(held_case, team_manager):
+    row = AccessRecord.objects.create(
+        user=team_manager.user, action="view", record_type="case", record_id=held_case.pk
+    )
+    with pytest.raises(PermissionError):
+        row.save()
+    with pytest.raises(PermissionError):
+        row.delete()
+    with pytest.raises(PermissionError):
+        AccessRecord.objects.filter(pk=row.pk).update(action="end")
+    with pytest.raises(PermissionError):
+        AccessRecord.objects.filter(pk=row.pk).delete()
+    # Below the application too: the database refuses a change (and, on
+    # PostgreSQL, a deletion).
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE caseload_accessrecord SET action = 'end' WHERE id = %s", [row.pk])
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM caseload_accessrecord WHERE id = %s", [row.pk])
+    assert AccessRecord.objects.get(pk=row.pk).action == "view"
+
+
+def test_an_administrator_searches_the_audit_by_person_or_case_and_exports_it(
+    client, held_case, social_worker, team_manager, administrator
+):
+    other = CaseFactory(team=held_case.team, reference="CP-2002")
+    client.force_login(team_manager.user)
+    client.get(reverse("case_detail", args=[held_case.pk]))
+    client.get(reverse("case_detail", args=[other.pk]))
+    client.force_login(administrator.user)
+    page = client.get(reverse("audit_list"), {"case": "CP-1042"}).content.decode()
+    assert "CP-1042" in page and "CP-2002" not in page
+    by_person = client.get(reverse("audit_list"), {"person": "manager"}).content.decode()
+    assert "CP-1042" in by_person and "CP-2002" in by_person
+    exported = client.get(reverse("audit_download"), {"case": "CP-2002"}).content.decode()
+    rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
+    assert [(r["Who"], r["Action"], r["Case reference"]) for r in rows] == [
+        ("manager", "Viewed", "CP-2002")
+    ]
+    client.force_login(team_manager.user)
+    assert client.get(reverse("audit_list")).status_code == 403
+
+
+# Change history of records edited in place -------------------------------------------
+
+
+def test_changes_to_teams_people_and_draft_schemes_are_kept_with_who_made_them(
+    client, team, social_worker, team_manager, administrator, default_scheme
+):
+    client.force_login(administrator.user)
+    team.aspiration = 18
+    team.save()
+    social_worker.fte = "0.8"
+    social_worker.role = Person.Role.ASYE
+    social_worker.save()
+    draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
+    draft.benchmark = 90
+    draft.save()
+    assert [h.aspiration for h in team.history.order_by("history_date")][-1] == 18
+    changes = list(social_worker.history.order_by("history_date"))
+    assert (changes[-1].fte, changes[-1].role) == (Decimal("0.8"), "asye")
+    assert len(changes) >= 2 and changes[0].fte == 1
+    assert [h.benchmark for h in draft.history.order_by("history_date")][-2:] == [100, 90]
+
+
+def test_a_change_in_the_admin_records_who_made_it(client, team, administrator):
+    client.force_login(administrator.user)
+    response = client.post(
+        reverse("admin:caseload_team_change", args=[team.pk]),
+        {"service": team.service_id, "name": team.name, "aspiration": "17.0", "managers": []},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    latest = team.history.latest("history_date")
+    assert (latest.aspiration, latest.history_user) == (17, administrator.user)
+
+
+# Sessions and signing in ----------------------------------------------------------------
+
+
+def test_signing_in_starts_a_new_session(client, team_manager):
+    client.get(reverse("login"))
+    client.session["marker"] = "before"
+    before = client.session.session_key
+    sign_in(client, "manager")
+    assert client.session.session_key != before
+
+
+def test_signing_out_ends_the_session_on_the_server(client, team_manager):
+    sign_in(client, "manager")
+    key = client.session.session_key
+    assert Session.objects.filter(session_key=key).exists()
+    client.post(reverse("logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+
+
+def test_a_deactivated_user_is_signed_out_at_once(client, team_manager, team):
+    sign_in(client, "manager")
+    assert client.get(reverse("team_detail", args=[team.pk])).status_code == 200
+    team_manager.user.is_active = False
+    team_manager.user.save()
+    response = client.get(reverse("team_detail", args=[team.pk]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_a_session_ends_after_12_hours_however_active(client, team_manager, team):
+    sign_in(client, "manager")
+    session = client.session
+    session[SIGNED_IN_AT] = time.time() - 12 * 60 * 60 - 1
+    session.save()
+    response = client.get(reverse("team_detail", args=[team.pk]))
+    assert response["Location"] == reverse("login")
+
+
+def test_an_idle_session_lasts_30_minutes(client, team_manager):
+    sign_in(client, "manager")
+    cookie = client.cookies["sessionid"]
+    assert int(cookie["max-age"]) == 30 * 60
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_repeated_failures_lock_out_that_user_from_that_address_only(
+    client, team_manager, social_worker
+):
+    for _ in range(2):
+        assert sign_in(client, "manager", "wrong").status_code == 200
+    assert sign_in(client, "manager", "wrong").status_code == 429  # the third
+    locked = sign_in(client, "manager")  # even the right password, now
+    assert locked.status_code == 429
+    assert "Sign-in locked for 30 minutes" in locked.content.decode()
+    # Another user at the same address, and the same user elsewhere, are not.
+    assert sign_in(client, "worker").status_code == 302
+    elsewhere = client.post(
+        reverse("login"), {"username": "manager", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9"
+    )
+    assert elsewhere.status_code == 302
+
+
+# Headers, settings and forms ---------------------------------------------------------
+
+
+def test_pages_with_personal_data_are_not_stored_by_browsers_or_proxies(client, team_manager, team):
+    client.force_login(team_manager.user)
+    response = client.get(reverse("team_detail", args=[team.pk]))
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+
+
+def test_the_content_security_policy_allows_no_inline_script(client, team_manager, team):
+    client.force_login(team_manager.user)
+    policy = client.get(reverse("team_detail", args=[team.pk]))["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'"
+    assert directives["object-src"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy
+
+
+def test_no_model_form_takes_every_field_or_excludes_some():
+    """A form lists the fields it takes, so that a new field is never open to
+    edit by accident (ASVS 15.3.3)."""
+    offenders = []
+    for app in ("caseload", "weighting", "supervision", "reports"):
+        for module_name in ("forms", "admin"):
+            try:
+                module = __import__(f"{app}.{module_name}", fromlist=["x"])
+            except ImportError:
+                continue
+            for name, value in inspect.getmembers(module, inspect.isclass):
+                if issubclass(value, forms.ModelForm) and value.__module__ == module.__name__:
+                    meta = getattr(value, "Meta", None)
+                    if getattr(meta, "fields", None) == "__all__" or getattr(meta, "exclude", None):
+                        offenders.append(f"{module.__name__}.{name}")
+    assert offenders == []
+    assert apps.get_app_config("caseload")  # the apps above are the project's own
+
+
+def test_a_get_request_changes_nothing_but_the_audit(client, team_manager, held_case):
+    """(The access matrix checks this for every URL and principal.)"""
+    client.force_login(team_manager.user)
+    counts = (Case.objects.count(), Allocation.objects.count(), Team.objects.count())
+    before = last_pk()
+    client.get(reverse("case_detail", args=[held_case.pk]))
+    assert (Case.objects.count(), Allocation.objects.count(), Team.objects.count()) == counts
+    assert [r.action for r in new_rows(before)] == ["view"]
