@@ -76,9 +76,13 @@ def posted_weight(data, criteria: list[Criterion]) -> Decimal | None:
     if not data or not criteria:
         return None
     try:
-        return sum((Decimal(data[f"level_{c.pk}"]) for c in criteria), Decimal(0))
-    except (KeyError, InvalidOperation):
+        levels = [Decimal(data[f"level_{c.pk}"]) for c in criteria]
+    except (KeyError, InvalidOperation, TypeError):
         return None
+    # A level is a small number of the scheme's; anything else is no level yet.
+    if not all(level.is_finite() and 0 <= level < 1000 for level in levels):
+        return None
+    return sum(levels, Decimal(0))
 
 
 def add_over_maximum_fields(form: forms.Form) -> None:

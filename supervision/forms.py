@@ -85,6 +85,13 @@ class OpenRecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["held_on"].initial = timezone.localdate()
 
+    def clean_held_on(self) -> datetime.date:
+        held_on = self.cleaned_data["held_on"]
+        today = timezone.localdate()
+        if abs((held_on - today).days) > 366:
+            raise forms.ValidationError("Enter a date within a year of today")
+        return held_on
+
 
 def _plain(value: str | None) -> str | None:
     """A stored level ("3.00" or "3") as the form's choices spell it ("3")."""

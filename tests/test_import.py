@@ -124,7 +124,16 @@ MEMBERSHIPS = ["username", "service", "team", "start_date", "end_date"]
 RATING_COLUMNS = [*RATINGS.column_names, "Complexity", "Risk", "Travel"]
 
 
-def case_row(reference, *, team=CP, opened=90, label="", people=1, closed=None, service=SERVICE):
+def case_row(
+    reference,
+    *,
+    team=CP,
+    opened=90,
+    label="Family support",
+    people=1,
+    closed=None,
+    service=SERVICE,
+):
     return [service, reference, label, "cin", people, team, "", day(opened),
             day(closed) if closed is not None else ""]  # fmt: skip
 

@@ -279,6 +279,8 @@ def parse(col: Col, value: Any) -> Any:
 
 
 def _number_text(value: float) -> str:
+    if value != value or value in (float("inf"), float("-inf")):  # NaN or infinite
+        raise CellError(f"{value} is not a value")
     return str(int(value)) if value == int(value) else str(value)
 
 
@@ -286,7 +288,11 @@ def _decimal(col: Col, value: Any) -> Decimal:
     if isinstance(value, bool):
         raise CellError(f"{col.name} must be a number")
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise CellError(f"{col.name} must be a number")
         return value
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise CellError(f"{col.name} must be a number")
     text = str(value).strip()
     if "," in text:
         raise CellError(f"{col.name} must be a number written like 0.8, not {text!r}")

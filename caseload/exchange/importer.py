@@ -53,6 +53,7 @@ from weighting.models import (
 )
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+MAX_PEOPLE = 99  # children (or adults) one case covers
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Import:
         self.today = today or timezone.localdate()
         self.progress = progress or (lambda done, total: None)
         self.outcome = Outcome(errors=list(book.errors))
+        self.unreadable = {(sheet, number) for sheet, number, _ in book.errors}
         self.saves: list[Callable[[], None]] = []
         self.stale: dict[int, datetime.date] = {}
         self._done = 0
@@ -211,6 +213,8 @@ class Import:
         self.outcome.errors.append((sheet, number, message[:1].upper() + message[1:]))
 
     def _values(self, spec: fmt.SheetSpec, row: Row) -> dict[str, Any] | None:
+        if (spec.name, row.number) in self.unreadable:
+            return None  # its problem is reported already
         values, problems = {}, []
         for col in spec.columns:
             try:
@@ -976,8 +980,8 @@ class Import:
         if v["closed_on"] and (v["closed_on"] > self.today or v["closed_on"] < v["opened_on"]):
             self._error("cases", row, "the closing date is in the future or before the opening")
             return
-        if v["people"] < 1:
-            self._error("cases", row, "a case covers one person or more")
+        if not 1 <= v["people"] <= MAX_PEOPLE:
+            self._error("cases", row, f"a case covers between 1 and {MAX_PEOPLE} people")
             return
         key = (v["service"], v["reference"])
         self.file_cases.add(key)
@@ -995,6 +999,9 @@ class Import:
             for name, given in (("label", v["label"]), ("priority", v["priority"])):
                 if fmt.blank(given):
                     fields[name] = getattr(case, name)
+        if case is None and not v["label"]:
+            self._error("cases", row, "a new case needs a label: a few words that identify no one")
+            return
         if case is None:
             case = Case(service=team.service, team=team, reference=v["reference"], **fields)
             if v["closed_on"]:
@@ -1471,7 +1478,7 @@ class Import:
         covered = {
             team.pk
             for key in self.file_cases
-            if (team := getattr(self.cases[key], "_team_now", None)) is not None and team.pk
+            if (team := getattr(self.cases.get(key), "_team_now", None)) is not None and team.pk
         }
         missing = sorted(
             reference

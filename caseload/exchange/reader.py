@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
 from caseload.exchange.format import SHEETS, SheetSpec, column_key, sheet_for
+
+logger = logging.getLogger(__name__)
 
 FORMULA_STARTS = ("=",)
 # An export writes text starting with one of these behind an apostrophe.
@@ -57,6 +60,19 @@ def read(name: str, content: bytes, *, max_rows: int, max_bytes: int | None = No
     """Read an .xlsx workbook, a .csv file named after its sheet, or a .zip of
     them. Raises FileRefused when the file cannot be read at all, or is larger
     than `max_bytes` (packed or, for a zip or workbook, unpacked)."""
+    try:
+        return _read(name, content, max_rows=max_rows, max_bytes=max_bytes)
+    except FileRefused:
+        raise
+    except Exception:
+        logger.warning("Could not read the uploaded file %s", name, exc_info=True)
+        raise FileRefused(
+            "The file could not be read: it may be damaged. Save it again from the "
+            "spreadsheet and upload it once more."
+        ) from None
+
+
+def _read(name: str, content: bytes, *, max_rows: int, max_bytes: int | None) -> Workbook:
     lower = name.lower()
     book = Workbook()
     if max_bytes is not None:
