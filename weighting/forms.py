@@ -16,6 +16,7 @@ from caseload.models import Case
 from weighting.models import Criterion, Scheme
 from weighting.services import CriterionSpec
 
+MAX_LINE_ERRORS = 5  # a form repeats no more of a long paste's problems
 LEVEL_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[=:–-]\s*(.+?)\s*$")
 
 
@@ -161,6 +162,8 @@ class CriterionForm(forms.Form):
     levels = forms.CharField(
         label="Levels",
         required=False,
+        max_length=2000,
+        error_messages={"max_length": "Write the levels in 2,000 characters or fewer"},
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One level a line: its number, then = and what it means, like "
         "“2 = Risk assessment in progress”. Numbers may be whole or decimal (0.5).",
@@ -177,6 +180,8 @@ class CriterionForm(forms.Form):
         for number, line in enumerate((cleaned.get("levels") or "").splitlines(), start=1):
             if not line.strip():
                 continue
+            if len(self.errors.get("levels", [])) >= MAX_LINE_ERRORS:
+                break  # enough to put the rest right
             match = LEVEL_LINE.match(line)
             if not match:
                 self.add_error(
