@@ -64,6 +64,15 @@ def _managed_team_ids(person: Person) -> QuerySet:
     return Team.objects.filter(managers=person).values("pk")
 
 
+def _people_in_managed_teams(person: Person) -> QuerySet:
+    """The people in the teams `person` manages, today."""
+    return (
+        TeamMembership.objects.active_on(timezone.localdate())
+        .filter(team__in=_managed_team_ids(person))
+        .values("person_id")
+    )
+
+
 def teams_visible_to(user: User) -> QuerySet[Team]:
     """Teams whose pages the user may open: managers their own, DMT the service's."""
     if is_administrator(user):
@@ -244,11 +253,7 @@ def concerns_visible_to(user: User) -> QuerySet[WorkloadConcern]:
     person = person_of(user)
     if person is None:
         return WorkloadConcern.objects.none()
-    in_managed_teams = (
-        TeamMembership.objects.active_on(timezone.localdate())
-        .filter(team__in=_managed_team_ids(person))
-        .values("person_id")
-    )
+    in_managed_teams = _people_in_managed_teams(person)
     return WorkloadConcern.objects.filter(
         Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
     )
@@ -273,11 +278,7 @@ def escalations_visible_to(user: User) -> QuerySet[Escalation]:
         return Escalation.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
         return Escalation.objects.filter(service_id=person.service_id)
-    in_managed_teams = (
-        TeamMembership.objects.active_on(timezone.localdate())
-        .filter(team__in=_managed_team_ids(person))
-        .values("person_id")
-    )
+    in_managed_teams = _people_in_managed_teams(person)
     return Escalation.objects.filter(
         Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
     )
@@ -359,28 +360,25 @@ def get_team_for_capacity_issue(user: User, pk: int) -> Team:
     return get_object_or_404(teams.select_related("service"), pk=pk)
 
 
-def decisions_visible_to(user: User) -> QuerySet[DmtDecision]:
-    """DMT decisions: the service's for its senior managers, their own teams'
-    for managers, all for administrators; never workers."""
+def _for_dmt_and_managers(user: User, model: type[DmtDecision] | type[CapacityIssue]) -> QuerySet:
+    """The service's for its senior managers, their own teams' for managers,
+    all for administrators; none for workers."""
     if is_administrator(user):
-        return DmtDecision.objects.all()
+        return model.objects.all()
     person = person_of(user)
     if person is None:
-        return DmtDecision.objects.none()
+        return model.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return DmtDecision.objects.filter(service_id=person.service_id)
-    return DmtDecision.objects.filter(team__in=_managed_team_ids(person))
+        return model.objects.filter(service_id=person.service_id)
+    return model.objects.filter(team__in=_managed_team_ids(person))
+
+
+def decisions_visible_to(user: User) -> QuerySet[DmtDecision]:
+    return _for_dmt_and_managers(user, DmtDecision)
 
 
 def capacity_issues_visible_to(user: User) -> QuerySet[CapacityIssue]:
-    if is_administrator(user):
-        return CapacityIssue.objects.all()
-    person = person_of(user)
-    if person is None:
-        return CapacityIssue.objects.none()
-    if person.role == Person.Role.SENIOR_MANAGER:
-        return CapacityIssue.objects.filter(service_id=person.service_id)
-    return CapacityIssue.objects.filter(team__in=_managed_team_ids(person))
+    return _for_dmt_and_managers(user, CapacityIssue)
 
 
 def get_person_for_dashboard(user: User, pk: int) -> Person:

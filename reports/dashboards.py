@@ -25,6 +25,7 @@ from reports.models import (
     QuarterlyReview,
     QuarterlyTeamRow,
 )
+from reports.services import per_fte
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.numbers import Band, Bands, SchemesInForce, caseload_numbers, latest_rating
 
@@ -32,10 +33,6 @@ ZERO = Decimal(0)
 BANDS = ("blue", "green", "amber", "red")
 TREND_QUARTERS = 8
 TREND_MONTHS = 12
-
-
-def _per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
-    return Decimal(amount) / fte if fte else None
 
 
 @dataclass
@@ -66,19 +63,19 @@ class TeamPosition:
     def cases_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[0]
-        return _per_fte(self.cases, self.case_holding_fte)
+        return per_fte(self.cases, self.case_holding_fte)
 
     @property
     def people_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[1]
-        return _per_fte(self.people, self.case_holding_fte)
+        return per_fte(self.people, self.case_holding_fte)
 
     @property
     def load_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[2]
-        return _per_fte(self.weighted_load, self.case_holding_fte)
+        return per_fte(self.weighted_load, self.case_holding_fte)
 
     @property
     def above_aspiration(self) -> bool:
@@ -126,19 +123,19 @@ class ServicePosition:
     def cases_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.cases_per_fte
-        return _per_fte(self._total("cases"), self.case_holding_fte)
+        return per_fte(self._total("cases"), self.case_holding_fte)
 
     @property
     def people_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.people_per_fte
-        return _per_fte(self._total("people"), self.case_holding_fte)
+        return per_fte(self._total("people"), self.case_holding_fte)
 
     @property
     def load_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.load_per_fte
-        return _per_fte(self._total("weighted_load"), self.case_holding_fte)
+        return per_fte(self._total("weighted_load"), self.case_holding_fte)
 
     @property
     def unallocated(self) -> int:
@@ -277,12 +274,11 @@ def current_position(
     if team_ids is not None:
         teams = teams.filter(pk__in=team_ids)
     positions = {
-        t.pk: TeamPosition(team_id=t.pk, team_name=t.name, aspiration=t.aspiration, bands={})
+        t.pk: TeamPosition(
+            team_id=t.pk, team_name=t.name, aspiration=t.aspiration, supervision_overdue=0
+        )
         for t in teams
     }
-    for position in positions.values():
-        position.bands = dict.fromkeys(BANDS, 0)
-        position.supervision_overdue = 0
     memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
     latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
     people = {
@@ -405,7 +401,7 @@ def month_trend(
     months: dict[datetime.date, list[tuple[Decimal | None, Decimal | None]]] = defaultdict(list)
     for row in daily.order_by("day"):
         months[row["day"].replace(day=1)].append(
-            (_per_fte(row["load"], row["fte"]), _per_fte(row["people"], row["fte"]))
+            (per_fte(row["load"], row["fte"]), per_fte(row["people"], row["fte"]))
         )
     points = []
     for n in range(TREND_MONTHS):

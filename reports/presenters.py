@@ -84,7 +84,7 @@ def teams_table(
     if live:
         columns.append(Column("Supervisions overdue", "integer"))
 
-    def line(name: object, t: TeamPosition | None, agg: dict) -> list:
+    def line(name: object, agg: dict) -> list:
         cells = [
             name,
             agg["fte"],
@@ -113,7 +113,6 @@ def teams_table(
     rows = [
         line(
             Link(t.team_name, with_quarter(reverse(team_url, args=[t.team_id]), quarter)),
-            t,
             {
                 "fte": t.case_holding_fte,
                 "cases_per_fte": t.cases_per_fte,
@@ -137,7 +136,6 @@ def teams_table(
     needing = len(position.needing_agreement)
     totals = line(
         "Service",
-        None,
         {
             "fte": position.case_holding_fte,
             "cases_per_fte": position.cases_per_fte,

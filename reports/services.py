@@ -562,7 +562,8 @@ def escalation_resolve(*, escalation: Escalation, outcome: str, by: Person) -> E
 # Quarterly reviews ----------------------------------------------------------------
 
 
-def _per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
+def per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
+    """An amount per case-holding FTE; none when there is no FTE."""
     return Decimal(amount) / fte if fte else None
 
 
@@ -686,7 +687,7 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
         bands = defaultdict(int)
         for row in at_end:
             bands[row["band"]] += 1
-        people_per_fte = _per_fte(now["people"], now["fte"])
+        people_per_fte = per_fte(now["people"], now["fte"])
         rows.append(
             _fit(
                 QuarterlyTeamRow(
@@ -696,12 +697,12 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                     cases=now["cases"],
                     people=now["people"],
                     weighted_load=now["load"],
-                    cases_per_fte=_per_fte(now["cases"], now["fte"]),
+                    cases_per_fte=per_fte(now["cases"], now["fte"]),
                     people_per_fte=people_per_fte,
-                    load_per_fte=_per_fte(now["load"], now["fte"]),
-                    mean_cases_per_fte=_mean([_per_fte(m["cases"], m["fte"]) for m in means]),
-                    mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in means]),
-                    mean_load_per_fte=_mean([_per_fte(m["load"], m["fte"]) for m in means]),
+                    load_per_fte=per_fte(now["load"], now["fte"]),
+                    mean_cases_per_fte=_mean([per_fte(m["cases"], m["fte"]) for m in means]),
+                    mean_people_per_fte=_mean([per_fte(m["people"], m["fte"]) for m in means]),
+                    mean_load_per_fte=_mean([per_fte(m["load"], m["fte"]) for m in means]),
                     unallocated=len(waits[team.pk]),
                     longest_wait_days=max(waits[team.pk], default=None),
                     over_maximum=bands["amber"] + bands["red"],
@@ -729,10 +730,10 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                 quarter_end=end,
                 version=(existing.version + 1) if existing else 1,
                 case_holding_fte=service_now["fte"],
-                cases_per_fte=_per_fte(service_now["cases"], service_now["fte"]),
-                people_per_fte=_per_fte(service_now["people"], service_now["fte"]),
-                load_per_fte=_per_fte(service_now["load"], service_now["fte"]),
-                mean_people_per_fte=_mean([_per_fte(m["people"], m["fte"]) for m in service_means]),
+                cases_per_fte=per_fte(service_now["cases"], service_now["fte"]),
+                people_per_fte=per_fte(service_now["people"], service_now["fte"]),
+                load_per_fte=per_fte(service_now["load"], service_now["fte"]),
+                mean_people_per_fte=_mean([per_fte(m["people"], m["fte"]) for m in service_means]),
                 unallocated=len(all_waits),
                 longest_wait_days=max(all_waits, default=None),
                 over_maximum=sum(r.over_maximum for r in rows),

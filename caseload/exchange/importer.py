@@ -654,6 +654,13 @@ class Import:
                 service = person.service
             if v["asye_start_date"] is None:
                 v["asye_start_date"] = person.asye_start_date
+        wanted = {
+            "full_name": v["full_name"],
+            "role": v["role"],
+            "service": service,
+            "fte": v["fte"],
+            "asye_start_date": v["asye_start_date"],
+        }
         if self.scope is not None:
             if v["role"] not in Person.INVOLVED_ROLES and (
                 person is None or person.role != v["role"]
@@ -661,23 +668,16 @@ class Import:
                 label = Person.Role(v["role"]).label.lower()
                 self._error("people", row, f"only administrators make someone a {label}")
                 return
-            if person is not None and not self._may_change(person):
-                wanted = {"full_name": v["full_name"], "role": v["role"], "service": service,
-                          "fte": v["fte"], "asye_start_date": v["asye_start_date"]}  # fmt: skip
-                if any(getattr(person, k) != value for k, value in wanted.items()) or (
-                    v["email"] and person.user.email != v["email"]
-                ):
-                    self._error("people", row, f"{person} is not in one of your teams")
-                    return
+            differs = person is not None and (
+                any(getattr(person, k) != value for k, value in wanted.items())
+                or bool(v["email"] and person.user.email != v["email"])
+            )
+            if differs and not self._may_change(person):
+                self._error("people", row, f"{person} is not in one of your teams")
+                return
         self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
         if person is None:
-            person = Person(
-                full_name=v["full_name"],
-                role=v["role"],
-                service=service,
-                fte=v["fte"],
-                asye_start_date=v["asye_start_date"],
-            )
+            person = Person(**wanted)
             person._new_user = get_user_model()(username=v["username"], email=v["email"] or "")
             person._new_user.set_unusable_password()  # they set one, or sign in with SSO later
             person.user = person._new_user
@@ -685,16 +685,7 @@ class Import:
             self.file_people[v["username"]]["what"] = CREATED
             self.outcome.count("people", CREATED)
             return
-        changed = self._changed(
-            person,
-            {
-                "full_name": v["full_name"],
-                "role": v["role"],
-                "service": service,
-                "fte": v["fte"],
-                "asye_start_date": v["asye_start_date"],
-            },
-        )
+        changed = self._changed(person, wanted)
         email_changed = v["email"] and person.user.email != v["email"]
         if email_changed:
             person.user.email = v["email"]

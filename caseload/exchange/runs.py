@@ -10,9 +10,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from caseload import access
 from caseload.exchange import importer
 from caseload.exchange.reader import FileRefused, Workbook, read
-from caseload.models import ImportRun, Person, Team
+from caseload.models import ImportRun, Team
 from caseload.services import RuleBroken
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def import_preview(
         book = read(name, content, **limits())
     except FileRefused as error:
         raise RuleBroken(str(error)) from None
-    outcome = importer.run(book, dry_run=True, teams=team_ids, by=_person(user))
+    outcome = importer.run(book, dry_run=True, teams=team_ids, by=access.person_of(user))
     return ImportRun.objects.create(
         uploaded_by=user,
         team_ids=team_ids,
@@ -55,10 +56,6 @@ def import_preview(
         status=ImportRun.Status.PREVIEWED if outcome.valid else ImportRun.Status.INVALID,
         summary=_summary(outcome),
     )
-
-
-def _person(user: AbstractBaseUser) -> Person | None:
-    return Person.objects.filter(user=user).first()
 
 
 def import_confirm(*, run: ImportRun) -> ImportRun:
@@ -93,7 +90,7 @@ def import_apply(run_id: int) -> str:
             book,
             dry_run=False,
             teams=run.team_ids,
-            by=_person(run.uploaded_by),
+            by=access.person_of(run.uploaded_by),
             progress=progress,
         )
     except Exception:
