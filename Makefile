@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint audit format lock frontend migrations-check bench clean
+.PHONY: run test lint audit pip-audit format lock frontend migrations-check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/djlint templates --lint
 	$(BIN)/djlint templates --check
 
-## audit: check the pinned dependencies for known vulnerabilities (needs PyPI; fails if any cannot be checked)
-audit: $(VENV)/.installed-dev
+## audit: check every pinned dependency against the vulnerabilities PyPI records (needs PyPI's JSON API)
+audit: $(VENV)/.installed-base
+	$(BIN)/python tools/audit_pins.py requirements/base.txt requirements/dev.txt
+
+## pip-audit: the same check with pip-audit, where its vulnerability services are reachable
+pip-audit: $(VENV)/.installed-dev
 	$(BIN)/pip-audit -r requirements/base.txt -r requirements/dev.txt --strict --progress-spinner off
 
 ## bench: time a year's back-fill of snapshots, and a 20,000-row import (not part of the tests)
