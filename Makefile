@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint audit pip-audit format lock frontend migrations-check bench clean
+.PHONY: run test lint audit pip-audit format lock frontend migrations-check bench bench-national bench-import clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,8 +45,16 @@ audit: $(VENV)/.installed-base
 pip-audit: $(VENV)/.installed-dev
 	$(BIN)/pip-audit -r requirements/base.txt -r requirements/dev.txt --strict --progress-spinner off
 
-## bench: time a year's back-fill of snapshots, and a 20,000-row import (not part of the tests)
+## bench: Caseload at a large council on PostgreSQL: pages, load, jobs (docs/benchmarks.md; needs wrk)
 bench: $(VENV)/.installed-base
+	$(BIN)/python bench/scale.py --scale large
+
+## bench-national: the same at national scale (generates 33,000 workers once: a few minutes)
+bench-national: $(VENV)/.installed-base
+	$(BIN)/python bench/scale.py --scale national
+
+## bench-import: a year's back-fill of the demo's snapshots, and a 20,000-row import
+bench-import: $(VENV)/.installed-base
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/import_rows.py
 

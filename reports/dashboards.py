@@ -12,6 +12,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db.models import OuterRef, Subquery, Sum
 
@@ -24,6 +25,7 @@ from reports.models import (
     Escalation,
     QuarterlyReview,
     QuarterlyTeamRow,
+    TeamDay,
 )
 from reports.services import per_fte
 from supervision.models import SupervisionRecord, WorkloadConcern
@@ -282,10 +284,10 @@ def current_position(
     memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
     latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
     people = {
-        p.pk: p
-        for p in Person.objects.filter(pk__in=memberships.values("person_id")).annotate(
-            next_supervision=Subquery(latest.values("next_supervision")[:1])
-        )
+        p["pk"]: SimpleNamespace(**p)
+        for p in Person.objects.filter(pk__in=memberships.values("person_id"))
+        .annotate(next_supervision=Subquery(latest.values("next_supervision")[:1]))
+        .values("pk", "role", "fte", "next_supervision")
     }
     numbers = caseload_numbers(list(people), day)
     team_of = {pk: n.team_id for pk, n in numbers.items()}
@@ -388,15 +390,13 @@ def month_trend(
 ) -> list[MonthPoint]:
     """The daily mean of weighted load and children per case-holding FTE, for
     each of the last twelve months (the current month so far), from the
-    stored daily snapshots."""
+    stored daily totals of each team (the sums of its snapshots)."""
     first = add_months(day.replace(day=1), -(TREND_MONTHS - 1))
-    snapshots = CaseloadSnapshot.objects.filter(
-        team__service=service, case_holding=True, day__gte=first, day__lte=day
-    )
+    team_days = TeamDay.objects.filter(team__service=service, day__gte=first, day__lte=day)
     if team_ids is not None:
-        snapshots = snapshots.filter(team_id__in=team_ids)
-    daily = snapshots.values("day").annotate(
-        fte=Sum("fte"), load=Sum("weighted_load"), people=Sum("people_count")
+        team_days = team_days.filter(team_id__in=team_ids)
+    daily = team_days.values("day").annotate(
+        fte=Sum("case_holding_fte"), load=Sum("weighted_load"), people=Sum("people")
     )
     months: dict[datetime.date, list[tuple[Decimal | None, Decimal | None]]] = defaultdict(list)
     for row in daily.order_by("day"):

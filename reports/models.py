@@ -55,6 +55,33 @@ class CaseloadSnapshot(models.Model):
         return f"{self.person} on {self.day}"
 
 
+class TeamDay(models.Model):
+    """A team's case-holding totals on a day: the sums of its members'
+    snapshots, kept with them by `services.write_snapshots`. The service's
+    12-month trend and the quarterly means read these (a team-day each)
+    rather than every person's snapshot of every day."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    case_holding_fte = models.DecimalField(max_digits=9, decimal_places=2)
+    cases = models.PositiveIntegerField()
+    people = models.PositiveIntegerField()
+    weighted_load = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        ordering = ["team", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "day"], name="one_total_per_team_day"),
+        ]
+        indexes = [
+            # The service trend reads every team of a service for a year of days.
+            models.Index(fields=["day"], name="teamday_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} on {self.day}"
+
+
 class SnapshotRecompute(models.Model):
     """A back-dated change: the person's snapshots from `from_day` are out of
     date. Written in the same transaction as the change; a sweep recomputes

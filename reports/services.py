@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, F, Max, Min, Model, Q
+from django.db.models import DecimalField, F, Max, Min, Model, Q, Sum
 from django.utils import timezone
 
 from caseload.dates import Quarter, add_months, long_date
@@ -26,6 +26,7 @@ from reports.models import (
     QuarterlyReview,
     QuarterlyTeamRow,
     SnapshotRecompute,
+    TeamDay,
 )
 from supervision.models import WorkloadConcern, WorkloadView
 from supervision.services import analysis_due
@@ -132,6 +133,14 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
     now = timezone.now()
     for row in rows:
         row.computed_at = now
+    # The teams whose totals change: where these snapshots were, and are now.
+    teams = set(
+        CaseloadSnapshot.objects.filter(person_id__in=person_ids, day__in=days)
+        .exclude(team=None)
+        .values_list("team_id", flat=True)
+        .distinct()
+    )
+    teams |= {row.team_id for row in rows}
     CaseloadSnapshot.objects.bulk_create(
         rows,
         batch_size=SNAPSHOT_BATCH,
@@ -139,7 +148,42 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
         unique_fields=["person", "day"],
         update_fields=SNAPSHOT_FIELDS,
     )
+    total_team_days(teams, days)
     return len(rows)
+
+
+def total_team_days(team_ids: Iterable[int], days: Iterable[datetime.date]) -> int:
+    """Sum these teams' case-holding snapshots of these days into their
+    `TeamDay` rows (replacing what was there)."""
+    team_ids, days = sorted(set(team_ids)), sorted(set(days))
+    if not team_ids or not days:
+        return 0
+    TeamDay.objects.filter(team_id__in=team_ids, day__in=days).delete()
+    sums = (
+        CaseloadSnapshot.objects.filter(team_id__in=team_ids, day__in=days, case_holding=True)
+        .values("team_id", "day")
+        .annotate(
+            fte=Sum("fte"),
+            cases=Sum("case_count"),
+            people=Sum("people_count"),
+            load=Sum("weighted_load"),
+        )
+    )
+    created = TeamDay.objects.bulk_create(
+        (
+            TeamDay(
+                team_id=row["team_id"],
+                day=row["day"],
+                case_holding_fte=row["fte"],
+                cases=row["cases"],
+                people=row["people"],
+                weighted_load=row["load"],
+            )
+            for row in sums.order_by()
+        ),
+        batch_size=SNAPSHOT_BATCH,
+    )
+    return len(created)
 
 
 def take_snapshots(day: datetime.date) -> int:
@@ -610,14 +654,24 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
     fill_missing_snapshots(quarter.start, end, [service.pk])
     people = people_in_teams(quarter.start, end, [service.pk])
 
-    snapshots = list(
-        CaseloadSnapshot.objects.filter(
-            team_id__in=team_ids, day__gte=quarter.start, day__lte=end, case_holding=True
-        ).values("team_id", "day", "fte", "case_count", "people_count", "weighted_load", "band")
-    )
-    daily: dict[tuple[int, datetime.date], list[dict]] = defaultdict(list)
-    for row in snapshots:
-        daily[(row["team_id"], row["day"])].append(row)
+    # The last day person by person (for the bands); every day team by team.
+    at_end: dict[int, list[dict]] = defaultdict(list)
+    for row in CaseloadSnapshot.objects.filter(
+        team_id__in=team_ids, day=end, case_holding=True
+    ).values("team_id", "fte", "case_count", "people_count", "weighted_load", "band"):
+        at_end[row["team_id"]].append(row)
+    daily: dict[tuple[int, datetime.date], dict] = {
+        (row["team_id"], row["day"]): {
+            "fte": row["case_holding_fte"],
+            "cases": row["cases"],
+            "people": row["people"],
+            "load": row["weighted_load"],
+        }
+        for row in TeamDay.objects.filter(
+            team_id__in=team_ids, day__gte=quarter.start, day__lte=end
+        ).values("team_id", "day", "case_holding_fte", "cases", "people", "weighted_load")
+    }
+    nothing = {"fte": ZERO, "cases": 0, "people": 0, "load": ZERO}
 
     def totals(rows: list[dict]) -> dict:
         fte = sum((r["fte"] for r in rows), ZERO)
@@ -627,6 +681,9 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
             "people": sum(r["people_count"] for r in rows),
             "load": sum((r["weighted_load"] for r in rows), ZERO),
         }
+
+    def summed(totals_of_teams: list[dict]) -> dict:
+        return {key: sum(t[key] for t in totals_of_teams) for key in nothing}
 
     # Unallocated cases on the last day, in the team they were in that day.
     open_cases = list(
@@ -681,11 +738,10 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
 
     rows = []
     for team in teams:
-        at_end = daily.get((team.pk, end), [])
-        now = totals(at_end)
-        means = [totals(daily.get((team.pk, day), [])) for day in days]
+        now = totals(at_end[team.pk])
+        means = [daily.get((team.pk, day), nothing) for day in days]
         bands = defaultdict(int)
-        for row in at_end:
+        for row in at_end[team.pk]:
             bands[row["band"]] += 1
         people_per_fte = per_fte(now["people"], now["fte"])
         rows.append(
@@ -717,10 +773,8 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                 )
             )
         )
-    service_now = totals([r for (team_id, day), rs in daily.items() if day == end for r in rs])
-    service_means = [
-        totals([r for team in teams for r in daily.get((team.pk, day), [])]) for day in days
-    ]
+    service_now = totals([r for rows_of_team in at_end.values() for r in rows_of_team])
+    service_means = [summed([daily.get((team.pk, day), nothing) for team in teams]) for day in days]
     all_waits = [w for team_waits in waits.values() for w in team_waits]
     with transaction.atomic():
         review = _fit(

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -75,6 +77,40 @@ class Table:
     def cells(self, row: list[Any]) -> list[tuple[Column, Any]]:
         return list(zip(self.columns, row, strict=True))
 
+    @property
+    def body_html(self) -> SafeString:
+        """The table's rows as the page shows them. Built here rather than
+        cell by cell in the template: the DMT tables of a large service have
+        thousands of cells, and this is several times faster."""
+        if not self.rows:
+            return format_html(
+                '<tr class="govuk-table__row"><td class="govuk-table__cell" colspan="{}">{}</td>'
+                "</tr>",
+                len(self.columns),
+                self.empty,
+            )
+        rows = [self._row_html("govuk-table__row", row) for row in self.rows]
+        if self.totals:
+            rows.append(self._row_html("govuk-table__row app-table-totals", self.totals))
+        # Every part is escaped by cell_html.
+        return mark_safe("".join(rows))  # noqa: S308
+
+    def _row_html(self, row_class: str, row: list[Any]) -> str:
+        parts = [f'<tr class="{row_class}">']
+        for n, (column, value) in enumerate(zip(self.columns, row, strict=True)):
+            inner = cell_html(value, column)
+            if n == 0:
+                parts.append(f'<th scope="row" class="govuk-table__header">{inner}</th>')
+            elif column.numeric:
+                parts.append(
+                    '<td class="govuk-table__cell govuk-table__cell--numeric app-numeric">'
+                    f"{inner}</td>"
+                )
+            else:
+                parts.append(f'<td class="govuk-table__cell">{inner}</td>')
+        parts.append("</tr>")
+        return "".join(parts)
+
     def exported_rows(self) -> list[list[Any]]:
         keep = [n for n, c in enumerate(self.columns) if c.exported]
         rows = [*self.rows, *([self.totals] if self.totals else [])]
@@ -95,6 +131,17 @@ def _plain(value: Any) -> Any:
         # A figure computed today, to the places the stored reviews keep.
         return value.quantize(EXPORT_PLACES, rounding=ROUND_HALF_UP)
     return value
+
+
+def cell_html(value: Any, column: Column) -> SafeString:
+    """A cell's content as HTML: a link, a tag, a chart, or the value shown."""
+    if isinstance(value, Link):
+        return format_html('<a class="govuk-link" href="{}">{}</a>', value.url, value.text)
+    if isinstance(value, Tag):
+        return format_html('<strong class="govuk-tag {}">{}</strong>', value.colour, value.text)
+    if isinstance(value, SafeString):
+        return value
+    return conditional_escape(shown(value, column))
 
 
 def shown(value: Any, column: Column) -> str:

@@ -129,7 +129,7 @@ def test_the_team_page_query_count_does_not_grow(
 ):
     _team_of(team, size, team_manager)
     client.force_login(team_manager.user)
-    with django_assert_max_num_queries(28):
+    with django_assert_max_num_queries(29):
         response = client.get(reverse("team_detail", args=[team.pk]))
     assert response.content.decode().count('data-sort-value="Worker ') == size
 

@@ -215,8 +215,10 @@ class Rating(models.Model):
     class Meta:
         ordering = ["case", "rated_on", "pk"]
         indexes = [
-            # "The latest rating on or before a day" is looked up per case.
-            models.Index(fields=["case", "rated_on"], name="rating_case_rated_on"),
+            # "The latest rating on or before a day" is looked up per case and
+            # per day held (weighting.numbers.HELD_SQL): with the key as the
+            # tie-break, the index alone answers ORDER BY rated_on, id LIMIT 1.
+            models.Index(fields=["case", "rated_on", "id"], name="rating_latest_per_case"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Max, Min, OuterRef, Q
 
 from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
 from caseload.models import Allocation, Case, Person, Service, TeamMembership
@@ -343,8 +343,35 @@ def _active(row: dict, day: datetime.date) -> bool:
     return row["start_date"] <= day and (row["end_date"] is None or row["end_date"] > day)
 
 
+@dataclass(frozen=True)
+class _Person:
+    """What the numbers need of a person (read as values: quicker than models)."""
+
+    pk: int
+    role: str
+    fte: Decimal
+    service_id: int | None
+    bands: Bands
+
+
+def _people(person_ids: list[int]) -> list[_Person]:
+    thresholds = ("service__band_green_from", "service__band_amber_above", "service__band_red_from")
+    return [
+        _Person(
+            pk=row["pk"],
+            role=row["role"],
+            fte=row["fte"],
+            service_id=row["service_id"],
+            bands=Bands(*(row[t] for t in thresholds)) if row["service_id"] else Bands(),
+        )
+        for row in Person.objects.filter(pk__in=person_ids).values(
+            "pk", "role", "fte", "service_id", *thresholds
+        )
+    ]
+
+
 def _finish(
-    person: Person,
+    person: _Person,
     day: datetime.date,
     team_id: int | None,
     held: _Held,
@@ -385,7 +412,7 @@ def _finish(
         capacity=capacity,
         unrated_count=unrated,
         provisional_count=held.provisional,
-        bands=Bands.of(person.service),
+        bands=person.bands,
         has_scheme=terms is not None,
         team_id=team_id,
     )
@@ -410,6 +437,83 @@ def _capacity_rows(
     return factors, reductions
 
 
+# What each person holds on each of a list of days: one query, summed by the
+# database per person, day and the case's team. The latest rating on or before
+# the day is found per allocation by the (case, rated_on) index: a LATERAL
+# join on PostgreSQL, a correlated subquery for its key on SQLite.
+HELD_SQL = """
+WITH days (n, day) AS (VALUES {days})
+SELECT a.person_id, days.n, c.service_id, c.team_id,
+       COUNT(*) AS cases,
+       SUM(c.people_count) AS people,
+       SUM(r.total) AS rated_load,
+       SUM(CASE WHEN r.id IS NULL THEN 1 ELSE 0 END) AS unrated,
+       SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END) AS provisional
+FROM days
+JOIN {allocation} a
+  ON a.kind = %s AND a.start_date <= days.day AND (a.end_date IS NULL OR a.end_date > days.day)
+JOIN {case} c ON c.id = a.case_id
+{latest}
+WHERE {people}
+GROUP BY a.person_id, days.n, c.service_id, c.team_id
+"""
+LATEST_RATING = """
+    SELECT latest.{columns} FROM {rating} latest
+    WHERE latest.case_id = a.case_id AND latest.rated_on <= days.day
+    ORDER BY latest.rated_on DESC, latest.id DESC
+    LIMIT 1
+"""
+
+
+def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[int, _Held]]:
+    """What each person holds on each day: {day index: {person id: _Held}}."""
+    held: dict[int, dict[int, _Held]] = defaultdict(lambda: defaultdict(_Held))
+    if not person_ids or not days:
+        return held
+    rating = Rating._meta.db_table
+    if connection.vendor == "postgresql":
+        people, people_params = "a.person_id = ANY(%s)", [list(person_ids)]
+        columns = "id, latest.total, latest.status"
+        latest = (
+            f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating)}) r ON true"
+        )
+    else:
+        people = f"a.person_id IN ({', '.join(['%s'] * len(person_ids))})"
+        people_params = list(person_ids)
+        latest = (
+            f"LEFT JOIN {rating} r ON r.id = ({LATEST_RATING.format(columns='id', rating=rating)})"
+        )
+    sql = HELD_SQL.format(
+        days=", ".join(["(%s, %s)"] * len(days)),
+        allocation=Allocation._meta.db_table,
+        case=Case._meta.db_table,
+        latest=latest,
+        people=people,
+    )
+    params = [value for n, day in enumerate(days) for value in (n, day)]
+    params += [Rating.Status.PROVISIONAL, Allocation.Kind.PRIMARY, *people_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for (
+            person_id,
+            n,
+            service_id,
+            team_id,
+            cases,
+            people_count,
+            rated,
+            unrated,
+            provisional,
+        ) in cursor.fetchall():
+            totals = held[n][person_id]
+            totals.cases += cases
+            totals.people += people_count
+            totals.rated_load += Decimal(rated or 0)
+            totals.unrated_by_team[(service_id, team_id)] += unrated
+            totals.provisional += provisional
+    return held
+
+
 def caseload_numbers(
     people: Iterable[Person] | Iterable[int], day: datetime.date
 ) -> dict[int, CaseloadNumbers]:
@@ -420,126 +524,45 @@ def caseload_numbers(
     case counts the middle level of each criterion and is flagged. The held
     cases are summed by the database, per person, in one query.
     """
-    person_ids = [p if isinstance(p, int) else p.pk for p in people]
-    team_that_day = TeamMembership.objects.active_on(day).filter(person=OuterRef("pk"))
-    persons = list(
-        Person.objects.filter(pk__in=person_ids)
-        .select_related("service")
-        .annotate(team_that_day=Subquery(team_that_day.values("team_id")[:1]))
-    )
-    held_rows = list(
-        Allocation.objects.primary()
-        .active_on(day)
-        .filter(person_id__in=person_ids)
-        .annotate(
-            rating_total=Subquery(latest_rating(day).values("total")[:1]),
-            rating_status=Subquery(latest_rating(day).values("status")[:1]),
-        )
-        .values("person_id", "case__service_id", "case__team_id")
-        .annotate(
-            cases=Count("pk"),
-            people=Coalesce(Sum("case__people_count"), 0, output_field=IntegerField()),
-            rated_load=Sum("rating_total"),
-            unrated=Count("pk", filter=Q(rating_total__isnull=True)),
-            provisional_count=Count("pk", filter=Q(rating_status=Rating.Status.PROVISIONAL)),
-        )
-    )
-    service_ids = {p.service_id for p in persons if p.service_id}
-    service_ids |= {row["case__service_id"] for row in held_rows}
-    schemes = SchemesInForce(service_ids, day)
-    factors, reductions = _capacity_rows(person_ids, day, day)
-
-    held: dict[int, _Held] = defaultdict(_Held)
-    for row in held_rows:
-        totals = held[row["person_id"]]
-        totals.cases += row["cases"]
-        totals.people += row["people"]
-        totals.rated_load += Decimal(row["rated_load"] or 0)
-        totals.unrated_by_team[(row["case__service_id"], row["case__team_id"])] += row["unrated"]
-        totals.provisional += row["provisional_count"]
-    return {
-        person.pk: _finish(
-            person,
-            day,
-            person.team_that_day,
-            held[person.pk],
-            factors[person.pk],
-            reductions[person.pk],
-            schemes,
-        )
-        for person in persons
-    }
+    return caseload_series(people, [day])[day]
 
 
 def caseload_series(
     people: Iterable[Person] | Iterable[int], days: Iterable[datetime.date]
 ) -> dict[datetime.date, dict[int, CaseloadNumbers]]:
-    """The same numbers as `caseload_numbers`, for many days at once, in a
-    fixed number of queries: the dated records of the whole period are read
-    once and each day is worked out from them."""
+    """Each person's caseload numbers on each of `days`, in a fixed number of
+    queries whatever the number of people, cases or days: what they hold is
+    summed by the database for every day at once (`HELD_SQL`); teams, schemes,
+    experience factors and reductions are read once for the whole period."""
     days = sorted(set(days))
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
     first, last = days[0], days[-1]
     overlapping = Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
-    persons = list(Person.objects.filter(pk__in=person_ids).select_related("service"))
+    persons = _people(person_ids)
     memberships: dict[int, list[dict]] = defaultdict(list)
     for row in TeamMembership.objects.filter(overlapping, person_id__in=person_ids).values(
         "person_id", "team_id", "start_date", "end_date"
     ):
         memberships[row["person_id"]].append(row)
-    allocations = list(
-        Allocation.objects.primary()
-        .filter(overlapping, person_id__in=person_ids)
-        .values(
-            "person_id",
-            "case_id",
-            "start_date",
-            "end_date",
-            "case__service_id",
-            "case__team_id",
-            "case__people_count",
-        )
-    )
-    ratings: dict[int, list[tuple]] = defaultdict(list)
-    for case_id, rated_on, pk, total, status in Rating.objects.filter(
-        case_id__in={a["case_id"] for a in allocations}, rated_on__lte=last
-    ).values_list("case_id", "rated_on", "pk", "total", "status"):
-        ratings[case_id].append((rated_on, pk, total, status))
-    for case_ratings in ratings.values():
-        case_ratings.sort()
+    held = _held(person_ids, days)
     service_ids = {p.service_id for p in persons if p.service_id}
-    service_ids |= {a["case__service_id"] for a in allocations}
+    for on_day in held.values():
+        for totals in on_day.values():
+            service_ids |= {service_id for service_id, _ in totals.unrated_by_team}
     scheme_rows = load_scheme_rows(service_ids)
     terms = scheme_terms({row["pk"] for row in scheme_rows})
     factors, reductions = _capacity_rows(person_ids, first, last)
 
     series: dict[datetime.date, dict[int, CaseloadNumbers]] = {}
-    for day in days:
+    for n, day in enumerate(days):
         schemes = SchemesInForce(service_ids, day, rows=scheme_rows, terms=terms)
-        held: dict[int, _Held] = defaultdict(_Held)
-        for allocation in allocations:
-            if not _active(allocation, day):
-                continue
-            totals = held[allocation["person_id"]]
-            totals.cases += 1
-            totals.people += allocation["case__people_count"]
-            latest = None
-            for rated_on, _, total, status in ratings.get(allocation["case_id"], ()):
-                if rated_on > day:
-                    break
-                latest = (total, status)
-            if latest is None:
-                owner = (allocation["case__service_id"], allocation["case__team_id"])
-                totals.unrated_by_team[owner] += 1
-            else:
-                totals.rated_load += Decimal(latest[0])
-                totals.provisional += latest[1] == Rating.Status.PROVISIONAL
+        on_day = held.get(n, {})
         series[day] = {
             person.pk: _finish(
                 person,
                 day,
                 next((m["team_id"] for m in memberships[person.pk] if _active(m, day)), None),
-                held[person.pk],
+                on_day.get(person.pk) or _Held(),
                 factors[person.pk],
                 reductions[person.pk],
                 schemes,

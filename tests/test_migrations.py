@@ -1,0 +1,77 @@
+"""Migrations that rewrite data, tested on data."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("reports", "0002_dmt_decisions")]
+AFTER = [("reports", "0003_team_day_totals")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+@pytest.fixture
+def back_to_the_latest_afterwards():
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_team_day_totals_are_summed_from_the_snapshots_already_stored():
+    apps = migrate(BEFORE)
+    user = apps.get_model("auth", "User")
+    service = apps.get_model("caseload", "Service").objects.create(name="Children's services")
+    team_model = apps.get_model("caseload", "Team")
+    person_model = apps.get_model("caseload", "Person")
+    snapshot = apps.get_model("reports", "CaseloadSnapshot")
+    north, south = (team_model.objects.create(service=service, name=n) for n in ("North", "South"))
+    day = datetime.date(2026, 6, 30)
+
+    def person(name, role, fte):
+        return person_model.objects.create(
+            user=user.objects.create(username=name), full_name=name, role=role, fte=Decimal(fte)
+        )
+
+    def snap(who, team, on, holding, cases, people, load):
+        snapshot.objects.create(
+            person=who,
+            team=team,
+            day=on,
+            case_holding=holding,
+            fte=who.fte,
+            case_count=cases,
+            people_count=people,
+            weighted_load=Decimal(load),
+            capacity=Decimal(100),
+            percent=None,
+            band="",
+            unrated_count=0,
+            provisional_count=0,
+        )
+
+    asha, ben = person("asha", "social_worker", "1.00"), person("ben", "asye", "0.60")
+    manager = person("mo", "team_manager", "1.00")
+    snap(asha, north, day, True, 12, 20, "61.50")
+    snap(ben, north, day, True, 7, 9, "30.00")
+    snap(manager, north, day, False, 0, 0, "0")  # not case-holding: not in the totals
+    snap(asha, south, day + datetime.timedelta(days=1), True, 3, 4, "12.00")
+
+    apps = migrate(AFTER)
+    rows = {
+        (row.team.name, row.day): (row.case_holding_fte, row.cases, row.people, row.weighted_load)
+        for row in apps.get_model("reports", "TeamDay").objects.select_related("team")
+    }
+    assert rows == {
+        ("North", day): (Decimal("1.60"), 19, 29, Decimal("91.50")),
+        ("South", day + datetime.timedelta(days=1)): (Decimal("1.00"), 3, 4, Decimal("12.00")),
+    }
+    assert snapshot.objects.count() == 4  # the snapshots themselves are untouched
