@@ -71,6 +71,10 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Tasks go to a broker, as in production, rather than running inside the
+# request or job that queues them (no worker takes them: the e-mails a job
+# queues are not part of its time). A database of Redis of its own, emptied.
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 
 import django  # noqa: E402
 
@@ -122,19 +126,22 @@ def ensure_database() -> None:
     admin = database_url("postgres")
     import psycopg2
 
-    with psycopg2.connect(admin) as server:
-        server.autocommit = True
+    server = psycopg2.connect(admin)
+    server.autocommit = True  # CREATE and DROP DATABASE refuse a transaction
+    try:
         with server.cursor() as cursor:
             if ARGS.fresh:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE])
             if cursor.fetchone() is None:
                 cursor.execute(f'CREATE DATABASE "{DATABASE}"')
+    finally:
+        server.close()
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     if not Person.objects.exists():
         say(f"Generating the {ARGS.scale} council into {DATABASE}…")
-        call_command("generate_dataset", scale=ARGS.scale)
+        call_command("generate_dataset", scale=ARGS.scale, allow_production=True)
 
 
 def describe_data() -> None:
@@ -397,11 +404,16 @@ def allocation_posts(today: datetime.date) -> list[float]:
             }
         )
         url = reverse("case_allocate", args=[case.pk])
-        response, seconds = timed(client.post, url, data)
+        with CaptureQueriesContext(connection) as queries:
+            response, seconds = timed(client.post, url, data)
+        POST_QUERIES.append(len(queries))
         if response.status_code != 302:
             raise SystemExit(f"Allocation POST answered {response.status_code} for {url}")
         times.append(seconds)
     return times
+
+
+POST_QUERIES: list[int] = []
 
 
 def criteria_of(case: Case) -> list[int]:
@@ -439,7 +451,7 @@ def measure_pages(today: datetime.date) -> dict:
         )
     times = allocation_posts(today)
     say(
-        f"| allocation POST (manager) | — | {ms(statistics.median(times))} | "
+        f"| allocation POST (manager) | {max(POST_QUERIES)} | {ms(statistics.median(times))} | "
         f"{ms(percentile(times, 0.95))} | {len(times)} |"
     )
     say()
@@ -500,14 +512,31 @@ def measure_load(who: dict) -> None:
     say()
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
+def empty_the_queue() -> None:
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
+
+
 def main() -> None:
     ensure_database()
+    empty_the_queue()
     today = timezone.localdate()
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
     say(
-        f"Machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}, "
+        f"Machine: {os.cpu_count()} cores ({cpu_model()}), "
         f"Python {platform.python_version()}, PostgreSQL {postgres}; "
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
     )
@@ -520,6 +549,7 @@ def main() -> None:
     who = measure_pages(today)
     if not ARGS.skip_load:
         measure_load(who)
+    empty_the_queue()
     out = ROOT / "bench" / "results" / f"{ARGS.scale}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(LINES) + "\n", encoding="utf-8")

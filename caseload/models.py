@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Max, Q
+from django.db.models import Exists, Max, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -309,9 +309,12 @@ class CaseQuerySet(models.QuerySet["Case"]):
         return self.filter(team=team)
 
     def unallocated(self) -> CaseQuerySet:
-        """Open cases with no primary worker now."""
-        held = Allocation.objects.primary().open().values("case_id")
-        return self.open().exclude(pk__in=held)
+        """Open cases with no primary worker now. NOT EXISTS rather than NOT
+        IN: the database can answer it as an anti-join by the open-allocation
+        index; NOT IN over every held case (half a million nationally) made
+        PostgreSQL compare row by row."""
+        held = Allocation.objects.primary().open().filter(case=OuterRef("pk"))
+        return self.open().filter(~Exists(held))
 
     def with_waiting_since(self) -> CaseQuerySet:
         """Annotate `waiting_since`: the later of the day the case was opened and

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
+from functools import cached_property
 
 from django.db import connection
 from django.db.models import Max, Min, OuterRef, Q
@@ -136,14 +137,17 @@ class CaseloadNumbers:
     def has_capacity(self) -> bool:
         return self.capacity > 0
 
-    @property
+    # Worked out once per instance: a 12-week analysis asks each point for
+    # them several times. (The instance is frozen; cached_property writes to
+    # its __dict__ directly.)
+    @cached_property
     def percent(self) -> Decimal | None:
         """Capacity % exactly (for sorting and charts); None with no capacity."""
         if not self.has_capacity:
             return None
         return self.weighted_load * HUNDRED / self.capacity
 
-    @property
+    @cached_property
     def band(self) -> Band | None:
         return self.bands.band(self.weighted_load, self.capacity)
 
