@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, F, Max, Min, Model, Q, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, Subquery, Sum
 from django.utils import timezone
 
 from caseload.dates import Quarter, add_months, long_date
@@ -30,8 +30,7 @@ from reports.models import (
 )
 from supervision.models import WorkloadConcern, WorkloadView
 from supervision.services import analysis_due
-from weighting.models import Rating
-from weighting.numbers import Band, CaseloadNumbers, caseload_series
+from weighting.numbers import Band, CaseloadNumbers, caseload_series, latest_rating
 
 ZERO = Decimal(0)
 # A rating not reviewed for this long is stale (12 weeks: one analysis period).
@@ -284,6 +283,9 @@ def recompute_stale() -> int:
 
 # 12-week caseload analyses -------------------------------------------------------
 
+# Rows per INSERT: each carries its 13 weekly points as JSON.
+ANALYSIS_BATCH = 1000
+
 
 def last_analysis_days(person_ids: list[int]) -> dict[int, datetime.date]:
     return dict(
@@ -340,20 +342,31 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
             case__closed_on__gt=start, case__closed_on__lte=day, end_date=F("case__closed_on")
         )
     )
-    held = list(allocations.active_on(day).values("person_id", "case_id"))
-    latest = _latest_ratings([h["case_id"] for h in held], day)
+    # The ratings of the cases held on the day, counted by the database: the
+    # latest rating of each on or before the day, unrated, stale or with its
+    # anticipated levels overdue.
+    latest = latest_rating(day)
+    stale_before = day - datetime.timedelta(days=STALE_RATING_DAYS)
     unrated: dict[int, int] = defaultdict(int)
     stale: dict[int, int] = defaultdict(int)
     overdue: dict[int, int] = defaultdict(int)
-    for row in held:
-        rating = latest.get(row["case_id"])
-        if rating is None:
-            unrated[row["person_id"]] += 1
-            continue
-        if (day - rating["rated_on"]).days > STALE_RATING_DAYS:
-            stale[row["person_id"]] += 1
-        if rating["anticipated_by"] and rating["anticipated_by"] < day:
-            overdue[row["person_id"]] += 1
+    for row in (
+        allocations.active_on(day)
+        .annotate(
+            last_rated=Subquery(latest.values("rated_on")[:1]),
+            anticipated_by=Subquery(latest.values("anticipated_by")[:1]),
+        )
+        .values("person_id")
+        .annotate(
+            unrated=Count("pk", filter=Q(last_rated__isnull=True)),
+            stale=Count("pk", filter=Q(last_rated__lt=stale_before)),
+            overdue=Count("pk", filter=Q(anticipated_by__lt=day)),
+        )
+        .order_by()
+    ):
+        unrated[row["person_id"]] = row["unrated"]
+        stale[row["person_id"]] = row["stale"]
+        overdue[row["person_id"]] = row["overdue"]
     views: dict[int, list[dict]] = defaultdict(list)
     for view in WorkloadView.objects.filter(
         person_id__in=person_ids, recorded_at__date__gt=start, recorded_at__date__lte=day
@@ -404,7 +417,7 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
     with transaction.atomic():
         # A concurrent run for the same day breaks the unique key: this one
         # rolls back and its retry finds the analyses done.
-        created = CaseloadAnalysis.objects.bulk_create(analyses)
+        created = CaseloadAnalysis.objects.bulk_create(analyses, batch_size=ANALYSIS_BATCH)
         if notify_people:
             people = Person.objects.filter(pk__in=person_ids).select_related(
                 "user", "supervisor__user"
@@ -426,24 +439,9 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
 
 
 def _count_by_person(allocations) -> dict[int, int]:  # type: ignore[no-untyped-def]
-    counts: dict[int, int] = defaultdict(int)
-    for person_id in allocations.values_list("person_id", flat=True):
-        counts[person_id] += 1
-    return counts
-
-
-def _latest_ratings(case_ids: list[int], day: datetime.date) -> dict[int, dict]:
-    latest: dict[int, dict] = {}
-    for row in (
-        Rating.objects.filter(case_id__in=case_ids, rated_on__lte=day)
-        .order_by("case_id", "rated_on", "pk")
-        .values("case_id", "rated_on", "anticipated_by")
-    ):
-        latest[row["case_id"]] = row
-    return latest
-
-
-# Escalations ---------------------------------------------------------------------
+    return dict(
+        allocations.values("person_id").annotate(n=Count("pk")).values_list("person_id", "n")
+    )
 
 
 def run_must_start_by(day: datetime.date) -> datetime.date:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.db import connection
 from django.db.models import Max, Min, OuterRef, Q
@@ -71,12 +71,7 @@ class Bands:
         return Band.RED
 
     def label(self, band: Band) -> str:
-        return {
-            Band.BLUE: f"Under {plain_number(self.green_from)}%",
-            Band.GREEN: f"{plain_number(self.green_from)}–{plain_number(self.amber_above)}%",
-            Band.AMBER: f"Over {plain_number(self.amber_above)}%",
-            Band.RED: f"{plain_number(self.red_from)}% or more",
-        }[band]
+        return _band_labels(self)[band]
 
     def displayed_percent(self, exact: Decimal) -> Decimal:
         """`exact` to one decimal place, moved by a tenth where plain rounding
@@ -88,6 +83,18 @@ class Bands:
             return shown
         step = ONE_DECIMAL if shown < exact else -ONE_DECIMAL
         return shown + step
+
+
+@lru_cache(maxsize=256)
+def _band_labels(bands: Bands) -> dict[Band, str]:
+    """A service's band names (worked out once per set of thresholds: an
+    analysis names the band of every point of every person)."""
+    return {
+        Band.BLUE: f"Under {plain_number(bands.green_from)}%",
+        Band.GREEN: f"{plain_number(bands.green_from)}–{plain_number(bands.amber_above)}%",
+        Band.AMBER: f"Over {plain_number(bands.amber_above)}%",
+        Band.RED: f"{plain_number(bands.red_from)}% or more",
+    }
 
 
 def capacity_points(
