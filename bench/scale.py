@@ -190,7 +190,6 @@ def measure_jobs(today: datetime.date) -> None:
     written, seconds = timed(services.take_snapshots, today)
     say(f"| daily snapshot | {written:,} | {seconds:.2f} s | {ms(seconds / workers)} |")
 
-    due = services.analyses_due(today)
     everyone = sorted(
         TeamMembership.objects.active_on(today)
         .filter(person__role__in=Person.CASE_HOLDING_ROLES)
@@ -207,7 +206,7 @@ def measure_jobs(today: datetime.date) -> None:
     seconds = time.perf_counter() - started
     say(
         f"| 12-week analyses of every case-holding worker, team by team ({len(by_team)} "
-        f"tasks, run one after another; {sum(map(len, due.values()))} due today) | "
+        f"tasks, run one after another) | "
         f"{analysed:,} | {seconds:.2f} s | {ms(seconds / max(analysed, 1))} |"
     )
     CaseloadAnalysis.objects.filter(period_end=today).delete()
