@@ -17,7 +17,7 @@ import csv
 import datetime
 import io
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -82,7 +82,6 @@ class _Rows:
         self.table = model._meta.db_table
         self.columns = columns
         self.next_id = (model.objects.aggregate(top=models.Max("pk"))["top"] or 0) + 1
-        self.model = model
 
     def take_id(self) -> int:
         pk = self.next_id
@@ -549,7 +548,3 @@ def generate(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return made
-
-
-def iter_scales() -> Iterator[str]:
-    return iter(SCALES)
