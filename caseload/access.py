@@ -60,6 +60,16 @@ def is_senior_manager(user: User) -> bool:
     return person is not None and person.role == Person.Role.SENIOR_MANAGER
 
 
+def is_senior_manager_of(user: User, service_id: int) -> bool:
+    """A member of this service's DMT."""
+    person = person_of(user)
+    return (
+        person is not None
+        and person.role == Person.Role.SENIOR_MANAGER
+        and person.service_id == service_id
+    )
+
+
 def _managed_team_ids(person: Person) -> QuerySet:
     return Team.objects.filter(managers=person).values("pk")
 
@@ -301,12 +311,7 @@ def may_assess_escalation(user: User, escalation: Escalation) -> bool:
 
 def may_resolve_escalation(user: User, escalation: Escalation) -> bool:
     """The service's senior managers record what they did."""
-    person = person_of(user)
-    return (
-        person is not None
-        and person.role == Person.Role.SENIOR_MANAGER
-        and person.service_id == escalation.service_id
-    )
+    return is_senior_manager_of(user, escalation.service_id)
 
 
 def get_escalation_for_user(user: User, pk: int) -> Escalation:
@@ -339,12 +344,7 @@ def home_url(user: User) -> str:
 
 def may_record_decision(user: User, team: Team) -> bool:
     """DMT decisions are recorded by the service's senior managers."""
-    person = person_of(user)
-    return (
-        person is not None
-        and person.role == Person.Role.SENIOR_MANAGER
-        and person.service_id == team.service_id
-    )
+    return is_senior_manager_of(user, team.service_id)
 
 
 def may_raise_capacity_issue(user: User, team: Team) -> bool:

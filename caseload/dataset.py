@@ -285,12 +285,6 @@ class _Generator:
         )
         return person_id
 
-    def flush_people(self) -> None:
-        self.users.write(self.pending_users)
-        self.people.write(self.pending_people)
-        self.result.people += len(self.pending_people)
-        self.pending_users, self.pending_people = [], []
-
     # -- the council ----------------------------------------------------------------
 
     def run(self) -> Generated:
@@ -402,7 +396,10 @@ class _Generator:
         return self.result
 
     def write_people(self) -> None:
-        self.flush_people()
+        self.users.write(self.pending_users)
+        self.people.write(self.pending_people)
+        self.result.people += len(self.pending_people)
+        self.pending_users, self.pending_people = [], []
         self.memberships.write(self.pending_memberships)
         self.factors.write(self.pending_factors)
         self.reductions.write(self.pending_reductions)

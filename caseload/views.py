@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -99,7 +99,11 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             next_due=Subquery(latest.values("next_supervision")[:1]),
         )
     }
-    concerns = WorkloadConcern.objects.open().filter(person__in=members)
+    concerns = (
+        WorkloadConcern.objects.open()
+        .filter(person__in=members)
+        .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(respond_by__lt=today)))
+    )
     return render(
         request,
         "caseload/team_detail.html",
@@ -112,8 +116,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if person.role in Person.INVOLVED_ROLES
                 and (supervision[person.pk]["next_due"] or today) < today
             ),
-            "open_concerns": concerns.count(),
-            "overdue_concerns": concerns.filter(respond_by__lt=today).count(),
+            "open_concerns": concerns["open"],
+            "overdue_concerns": concerns["overdue"],
             "rows": [
                 (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
                 for person, numbers in rows

@@ -251,7 +251,9 @@ def team_totals(numbers: Iterable[CaseloadNumbers], people: Mapping[int, Person]
 
 
 def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
-    """The latest rating of OuterRef(case_ref) dated on or before `day`."""
+    """The latest rating of OuterRef(case_ref) dated on or before `day`, in
+    the same order as `LATEST_RATING` (rated_on, then key), for queries that
+    look up one case's rating rather than everyone's held cases."""
     return Rating.objects.filter(case=OuterRef(case_ref), rated_on__lte=day).order_by(
         "-rated_on", "-pk"
     )
