@@ -22,6 +22,7 @@ docs/benchmarks.md:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import os
 import platform
@@ -30,6 +31,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -81,8 +83,10 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import F  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -324,15 +328,22 @@ def signed_in(person: Person) -> Client:
     return client
 
 
-def time_page(client: Client, url: str) -> tuple[int, list[float]]:
+def time_page(client: Client, url: str, *, kept: bool = False) -> tuple[int, list[float]]:
+    """Queries and times of `url`: worked out afresh each time (no kept page:
+    the first view after any change), or, with `kept`, straight after a view
+    (nothing changed since)."""
     for _ in range(3):
         if client.get(url).status_code != 200:
             raise SystemExit(f"{url} did not answer 200")
+    if not kept:
+        cache.clear()
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     count = len(queries)  # now: the log is emptied at the start of each request
     times = []
     for _ in range(ARGS.requests):
+        if not kept:
+            cache.clear()
         _, seconds = timed(client.get, url)
         times.append(seconds)
     return count, times
@@ -431,27 +442,41 @@ def measure_pages(today: datetime.date) -> dict:
         f"people, {Case.objects.filter(team=team, status='open').count()} open cases."
     )
     say()
-    say("| page | queries | p50 | p95 | requests |")
-    say("| --- | ---: | ---: | ---: | ---: |")
+    say(
+        "Worked out: the first view after any change (no kept page). Kept: a view "
+        "with nothing changed since the previous one."
+    )
+    say()
+    say("| page | queries | p50 | p95 | kept: queries | p50 | p95 | requests |")
+    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     pages = [
-        ("team page (manager)", who["manager"], reverse("team_detail", args=[team.pk])),
-        ("my caseload (worker)", who["worker"], reverse("my_caseload")),
+        ("team page (manager)", who["manager"], reverse("team_detail", args=[team.pk]), True),
+        ("my caseload (worker)", who["worker"], reverse("my_caseload"), False),
         (
             "service overview (DMT)",
             who["senior"],
             reverse("service_overview", args=[team.service_id]),
+            True,
         ),
     ]
-    for name, person, url in pages:
-        queries, times = time_page(signed_in(person), url)
-        say(
-            f"| {name} | {queries} | {ms(statistics.median(times))} | "
-            f"{ms(percentile(times, 0.95))} | {len(times)} |"
-        )
+    for name, person, url, is_kept in pages:
+        client = signed_in(person)
+        queries, times = time_page(client, url)
+        median, p95 = ms(statistics.median(times)), ms(percentile(times, 0.95))
+        line = f"| {name} | {queries} | {median} | {p95} |"
+        if is_kept:
+            kept_queries, kept_times = time_page(client, url, kept=True)
+            line += (
+                f" {kept_queries} | {ms(statistics.median(kept_times))} | "
+                f"{ms(percentile(kept_times, 0.95))} |"
+            )
+        else:
+            line += " — | — | — |"
+        say(f"{line} {len(times)} |")
     times = allocation_posts(today)
     say(
         f"| allocation POST (manager) | {max(POST_QUERIES)} | {ms(statistics.median(times))} | "
-        f"{ms(percentile(times, 0.95))} | {len(times)} |"
+        f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
     )
     say()
     return who
@@ -492,9 +517,12 @@ def measure_load(who: dict) -> None:
             raise SystemExit("gunicorn did not serve the team page")
         load = [wrk, "-t2", "-c10", "--latency", "-H", f"Cookie: {cookie}", url]
         subprocess.run([*load, "-d3s"], capture_output=True, check=True)  # noqa: S603 - warm-up
-        result = subprocess.run(  # noqa: S603
-            [*load, f"-d{ARGS.load_seconds}s"], capture_output=True, text=True, check=True
-        )
+        results = {}
+        for label, changes_a_second in (("nothing changing", 0), ("a change a second", 1)):
+            with changing(changes_a_second):
+                results[label] = subprocess.run(  # noqa: S603
+                    [*load, f"-d{ARGS.load_seconds}s"], capture_output=True, text=True, check=True
+                ).stdout
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
@@ -503,12 +531,47 @@ def measure_load(who: dict) -> None:
         f"10 connections, {ARGS.load_seconds} s), all on this machine"
     )
     say()
-    say("```")
-    for line in result.stdout.splitlines():
-        if line.strip():
-            say(line)
-    say("```")
+    say(
+        "First with nothing changing (every view after the first finds the kept page), "
+        "then with a change committed every second (each throws every kept page away: "
+        "more than a large council's allocations and ratings make in a working day)."
+    )
+    for label, output in results.items():
+        say()
+        say(f"{label.capitalize()}:")
+        say()
+        say("```")
+        for line in output.splitlines():
+            if line.strip():
+                say(line)
+        say("```")
     say()
+
+
+@contextlib.contextmanager
+def changing(per_second: int):  # type: ignore[no-untyped-def]
+    """Commit a change (one team's aspiration written again) `per_second`
+    times a second while the block runs, from a thread of its own."""
+    if not per_second:
+        yield
+        return
+    stop = threading.Event()
+
+    def change() -> None:
+        team_id = Team.objects.order_by("pk").values_list("pk", flat=True).first()
+        try:
+            while not stop.wait(1 / per_second):
+                Team.objects.filter(pk=team_id).update(aspiration=F("aspiration"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def cpu_model() -> str:

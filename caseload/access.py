@@ -14,7 +14,7 @@ through the scoped querysets here, so a record outside the user's scope is a
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -150,7 +150,13 @@ def get_case_for_user(user: User, pk: int) -> Case:
 
 
 def get_team_for_user(user: User, pk: int) -> Team:
-    return get_object_or_404(teams_visible_to(user).select_related("service"), pk=pk)
+    """The team, if the user may see it, with `managed_by_user`: whether they
+    may change its cases, allocations and scheme (`manages_team`)."""
+    managed = teams_managed_by(user).filter(pk=OuterRef("pk"))
+    return get_object_or_404(
+        teams_visible_to(user).select_related("service").annotate(managed_by_user=Exists(managed)),
+        pk=pk,
+    )
 
 
 def get_service_for_user(user: User, pk: int) -> Service:

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from caseload import access
+from caseload.middleware import idle_seconds_left
 from caseload.models import Person
 
 
@@ -53,5 +54,5 @@ def frame(request: HttpRequest) -> dict:
         context["signed_in_as"] = person.full_name if person else request.user.get_username()
         context["signed_in_role"] = person.get_role_display() if person else ""
         context["navigation"] = _navigation(request)
-        context["session_timeout_seconds"] = settings.SESSION_COOKIE_AGE
+        context["session_timeout_seconds"] = idle_seconds_left(request)
     return context

@@ -763,3 +763,17 @@ class AccessRecord(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError("The audit cannot be deleted.")
+
+
+class DataChange(models.Model):
+    """A note that the records changed, written by the trigger every table of
+    our apps carries (see caseload.changes). Their weights' sum is the
+    version of the records that kept pages are filed under."""
+
+    weight = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        db_table = "caseload_datachange"
+
+    def __str__(self) -> str:
+        return f"change note {self.pk} ({self.weight})"

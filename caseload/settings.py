@@ -74,7 +74,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "caseload.backends.PersonBackend",
 ]
 # Five failed sign-ins for the same user name from the same address lock that
 # pair out for 30 minutes (ASVS 6.3.1); others at the same address are not.
@@ -227,10 +227,11 @@ if env_bool("BEHIND_TLS_PROXY", False):
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-# Sessions end after 30 minutes without a request (each request renews the
-# timer; pages warn two minutes before) and 12 hours after signing in at most.
+# Sessions end after 30 minutes without a request (requests renew the timer,
+# at most once a minute; pages warn two minutes before) and 12 hours after
+# signing in at most.
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1) * 60 * 60
 X_FRAME_OPTIONS = "DENY"
 

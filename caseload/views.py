@@ -11,11 +11,13 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access, audit, services
+from caseload import access, audit, changes, services
 from caseload.forms import (
     AllocateForm,
     Candidate,
@@ -28,7 +30,8 @@ from caseload.forms import (
     candidates_by_headroom,
     posted_weight,
 )
-from caseload.models import Allocation, Case, OverMaximum, Person
+from caseload.middleware import renew_session
+from caseload.models import Allocation, Case, OverMaximum, Person, Team
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -63,12 +66,32 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if access.is_senior_manager(request.user):
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
     today = timezone.localdate()
+    manages = team.managed_by_user
+    # The same for everyone who sees it, but for the team's own managers'
+    # buttons; kept until the records change.
+    content = changes.kept(
+        f"team:{team.pk}:{today.isoformat()}:{int(manages)}",
+        lambda: render_to_string(
+            "caseload/team_detail_content.html", _team_page(team, today, manages)
+        ),
+    )
+    return render(
+        request,
+        "caseload/team_detail.html",
+        {"team": team, "content": mark_safe(content)},  # noqa: S308 - our own template
+    )
+
+
+def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
+    """What the team page shows: its people's numbers today, their
+    supervision and concerns, the queue of cases waiting, DMT decisions."""
     members = {p.pk: p for p in Person.objects.members_of(team, today)}
     numbers = caseload_numbers(members.values(), today)
     rows = sorted(
@@ -104,36 +127,32 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(person__in=members)
         .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(respond_by__lt=today)))
     )
-    return render(
-        request,
-        "caseload/team_detail.html",
-        {
-            "team": team,
-            "supervision": supervision,
-            "supervisions_overdue": sum(
-                1
-                for person in members.values()
-                if person.role in Person.INVOLVED_ROLES
-                and (supervision[person.pk]["next_due"] or today) < today
-            ),
-            "open_concerns": concerns["open"],
-            "overdue_concerns": concerns["overdue"],
-            "rows": [
-                (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
-                for person, numbers in rows
-            ],
-            "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
-            "today": today,
-            "totals": team_totals(numbers.values(), members),
-            "queue": queue,
-            "unrated_weight": scheme.middle_total if scheme else None,
-            "longest_wait": max((days for _, days in queue), default=None),
-            "managers": team.managers.order_by("full_name"),
-            "decisions": team.decisions.select_related("recorded_by").order_by("-meeting_on")[:3],
-            "open_issues": team.capacity_issues.open().count(),
-            "manages": access.manages_team(request.user, team),
-        },
-    )
+    return {
+        "team": team,
+        "supervision": supervision,
+        "supervisions_overdue": sum(
+            1
+            for person in members.values()
+            if person.role in Person.INVOLVED_ROLES
+            and (supervision[person.pk]["next_due"] or today) < today
+        ),
+        "open_concerns": concerns["open"],
+        "overdue_concerns": concerns["overdue"],
+        "rows": [
+            (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
+            for person, numbers in rows
+        ],
+        "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
+        "today": today,
+        "totals": team_totals(numbers.values(), members),
+        "queue": queue,
+        "unrated_weight": scheme.middle_total if scheme else None,
+        "longest_wait": max((days for _, days in queue), default=None),
+        "managers": list(team.managers.order_by("full_name")),
+        "decisions": list(team.decisions.select_related("recorded_by").order_by("-meeting_on")[:3]),
+        "open_issues": team.capacity_issues.open().count(),
+        "manages": manages,
+    }
 
 
 @require_GET
@@ -172,8 +191,9 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def session_keep_alive(request: HttpRequest) -> HttpResponse:
-    """Renews the session's idle timer (every request does); for the warning
-    shown before an idle session ends."""
+    """Renews the session's idle timer now; for the warning shown before an
+    idle session ends."""
+    renew_session(request)
     return HttpResponse(status=204)
 
 

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, Subquery, Sum
 from django.utils import timezone
 
+from caseload import changes
 from caseload.dates import Quarter, add_months, long_date
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
 from caseload.notifications import notify, notify_many
@@ -837,6 +838,7 @@ def daily_jobs(
     quarter, services = reviews_missing(day)
     for service in services:
         review(service, quarter)
+    changes.tidy_notes()
     return {
         "snapshots": written,
         "recomputed": recomputed,

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseload import access
+from caseload import access, changes
 from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.services import RuleBroken
@@ -187,19 +189,44 @@ def _stem(name: str, quarter: str) -> str:
 
 
 @require_GET
+@transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    asked = request.GET.get("quarter")
+    today = timezone.localdate()
+    may_record = access.is_senior_manager(request.user)
+
+    def work_out() -> tuple[str, str]:
+        page = presenters.overview(service, asked, today)
+        title = f"{service.name}, {page.quarter_label}" if page.review else service.name
+        context = {
+            "page": page,
+            "service": service,
+            "may_record": may_record,
+            **_downloads("service_download", service.pk, page.quarter),
+        }
+        return title, render_to_string("reports/service_overview_content.html", context)
+
+    # Kept until the records change: the same for every DMT member of the
+    # service (administrators see it without the decision links).
+    title, content = changes.kept(
+        f"overview:{service.pk}:{today.isoformat()}:{_quarter_asked(asked)}:{int(may_record)}",
+        work_out,
+    )
     return render(
         request,
         "reports/service_overview.html",
-        {
-            "page": page,
-            "service": service,
-            "may_record": access.is_senior_manager(request.user),
-            **_downloads("service_download", service.pk, page.quarter),
-        },
+        {"title": title, "content": mark_safe(content)},  # noqa: S308 - our templates
     )
+
+
+def _quarter_asked(asked: str | None) -> str:
+    """The quarter a query string asks for, as a key: anything that is not a
+    quarter shows the latest review, as no quarter does."""
+    try:
+        return Quarter.parse(asked).start.isoformat() if asked else "latest"
+    except ValueError:
+        return "latest"
 
 
 @require_GET

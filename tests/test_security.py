@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import services
-from caseload.middleware import SIGNED_IN_AT
+from caseload.middleware import RENEWED_AT, SIGNED_IN_AT
 from caseload.models import AccessRecord, Allocation, Case, Person, Team
 from supervision import services as supervision
 from tests.factories import CaseFactory
@@ -292,6 +292,48 @@ def test_an_idle_session_lasts_30_minutes(client, team_manager):
     sign_in(client, "manager")
     cookie = client.cookies["sessionid"]
     assert int(cookie["max-age"]) == 30 * 60
+
+
+def session_expires(client) -> datetime.datetime:  # type: ignore[no-untyped-def]
+    return Session.objects.get(session_key=client.cookies["sessionid"].value).expire_date
+
+
+def test_use_renews_the_idle_timer_once_a_minute_and_the_page_says_how_long_is_left(
+    client, team_manager, team, settings
+):
+    settings.SESSION_RENEW_SECONDS = 60
+    sign_in(client, "manager")
+    url = reverse("team_detail", args=[team.pk])
+    client.get(url)
+    expires = session_expires(client)
+    # Within the minute: the session is not written again, its timer runs on.
+    session = client.session
+    session[RENEWED_AT] = time.time() - 45
+    session.save()
+    response = client.get(url)
+    assert "sessionid" not in response.cookies
+    left = int(response.content.decode().split('data-app-session-timeout="')[1].split('"')[0])
+    assert 30 * 60 - 47 <= left <= 30 * 60 - 45
+    # A minute or more since the last renewal: renewed, full 30 minutes again.
+    session = client.session
+    session[RENEWED_AT] = time.time() - 61
+    session.save()
+    response = client.get(url)
+    assert int(response.cookies["sessionid"]["max-age"]) == 30 * 60
+    assert session_expires(client) >= expires
+    assert f'data-app-session-timeout="{30 * 60}"' in response.content.decode()
+
+
+def test_stay_signed_in_renews_the_idle_timer_at_once(client, team_manager, settings):
+    settings.SESSION_RENEW_SECONDS = 60
+    sign_in(client, "manager")
+    session = client.session
+    session[RENEWED_AT] = time.time() - 30
+    session.save()
+    response = client.post(reverse("session_keep_alive"))
+    assert response.status_code == 204
+    assert int(response.cookies["sessionid"]["max-age"]) == 30 * 60
+    assert time.time() - client.session[RENEWED_AT] < 5
 
 
 @override_settings(AXES_FAILURE_LIMIT=3)
