@@ -1,9 +1,10 @@
 """Which version of the council's records a page was worked out from.
 
 On PostgreSQL every table of Caseload's own apps carries a trigger that
-notes, in the same transaction, that its records changed: a row of `caseload_datachange`.
-The note becomes visible when the transaction commits, together with the
-changes, and not before; a transaction that rolls back leaves none. The sum
+notes, in the same transaction, that its records changed: a row of
+`caseload_datachange`. The note becomes visible when the transaction
+commits, together with the changes, and not before; a transaction that
+rolls back leaves none. The sum
 of the notes' weights (`data_version`) therefore grows with every committed
 change, however it was made (a page, a job, an import, the admin, SQL by
 hand), and never repeats.

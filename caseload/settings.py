@@ -132,6 +132,17 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 # Each request is one transaction: a page that fails part-way writes nothing.
 _database["ATOMIC_REQUESTS"] = True
 DATABASES = {"default": _database}
+
+# Kept pages (caseload.changes) live in each web process's memory: their keys
+# carry the version of the records, so processes need not tell each other
+# when a page goes out of date. A large council's team pages and overviews
+# fit in 500 entries (tens of kilobytes each).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run in-process.

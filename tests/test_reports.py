@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import services
-from caseload.models import Notification, Person
+from caseload.models import Case, CaseTeamMove, Notification, Person
 from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
@@ -27,7 +27,8 @@ from reports.models import (
 )
 from supervision import services as supervision
 from supervision.models import WorkloadConcern, WorkloadView
-from tests.factories import CaseFactory, PersonFactory, member
+from tests.conftest import days_ago
+from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
 from tests.scenarios import (
     END,
     JAN_5,
@@ -458,3 +459,37 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
     # Missed days caught up: 18 June to 1 July, 14 days of 4 people.
     assert jobs.startswith("Jobs for 2026-07-01: 56 snapshots, ")
     assert jobs.endswith(" 0 escalations, 0 analyses due, 1 quarterly reviews.")
+
+
+def test_a_case_counts_in_the_team_it_was_in_on_the_day(service, team, other_team):
+    """Moved after the day: the team its first later move took it from;
+    moved before the day, or never: the team it is in now."""
+    third = TeamFactory(service=service, name="Front Door")
+    day = days_ago(30)
+    stayed = CaseFactory(team=team, reference="M-1")
+    moved_before = CaseFactory(team=other_team, reference="M-2")
+    moved_twice_after = CaseFactory(team=third, reference="M-3")
+    CaseTeamMove.objects.create(
+        case=moved_before, from_team=team, to_team=other_team, moved_on=days_ago(40), reason="r"
+    )
+    CaseTeamMove.objects.create(
+        case=moved_twice_after,
+        from_team=team,
+        to_team=other_team,
+        moved_on=days_ago(20),
+        reason="r",
+    )
+    CaseTeamMove.objects.create(
+        case=moved_twice_after,
+        from_team=other_team,
+        to_team=third,
+        moved_on=days_ago(10),
+        reason="r",
+    )
+    cases = Case.objects.filter(pk__in=[stayed.pk, moved_before.pk, moved_twice_after.pk])
+    teams = reports._case_teams_on(day, list(cases.values("pk", "team_id")), cases)
+    assert teams == {
+        stayed.pk: team.pk,
+        moved_before.pk: other_team.pk,
+        moved_twice_after.pk: team.pk,
+    }
