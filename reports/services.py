@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
 from caseload import changes
@@ -31,11 +31,9 @@ from reports.models import (
 )
 from supervision.models import WorkloadConcern, WorkloadView
 from supervision.services import analysis_due
-from weighting.numbers import Band, CaseloadNumbers, caseload_series, latest_rating
+from weighting.numbers import Band, CaseloadNumbers, caseload_series
 
 ZERO = Decimal(0)
-# A rating not reviewed for this long is stale (12 weeks: one analysis period).
-STALE_RATING_DAYS = 84
 ANALYSIS_WEEKS = 12
 BACKFILL_CHUNK_DAYS = 31
 OVER = (Band.AMBER, Band.RED)
@@ -343,31 +341,6 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
             case__closed_on__gt=start, case__closed_on__lte=day, end_date=F("case__closed_on")
         )
     )
-    # The ratings of the cases held on the day, counted by the database: the
-    # latest rating of each on or before the day, unrated, stale or with its
-    # anticipated levels overdue.
-    latest = latest_rating(day)
-    stale_before = day - datetime.timedelta(days=STALE_RATING_DAYS)
-    unrated: dict[int, int] = defaultdict(int)
-    stale: dict[int, int] = defaultdict(int)
-    overdue: dict[int, int] = defaultdict(int)
-    for row in (
-        allocations.active_on(day)
-        .annotate(
-            last_rated=Subquery(latest.values("rated_on")[:1]),
-            anticipated_by=Subquery(latest.values("anticipated_by")[:1]),
-        )
-        .values("person_id")
-        .annotate(
-            unrated=Count("pk", filter=Q(last_rated__isnull=True)),
-            stale=Count("pk", filter=Q(last_rated__lt=stale_before)),
-            overdue=Count("pk", filter=Q(anticipated_by__lt=day)),
-        )
-        .order_by()
-    ):
-        unrated[row["person_id"]] = row["unrated"]
-        stale[row["person_id"]] = row["stale"]
-        overdue[row["person_id"]] = row["overdue"]
     views: dict[int, list[dict]] = defaultdict(list)
     for view in WorkloadView.objects.filter(
         person_id__in=person_ids, recorded_at__date__gt=start, recorded_at__date__lte=day
@@ -408,9 +381,11 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
                     weeks_over_maximum=sum(1 for p in points if p.band in OVER),
                     new_cases=new_cases.get(person_id, 0),
                     closed_cases=closed_cases.get(person_id, 0),
-                    unrated_cases=unrated[person_id],
-                    stale_ratings=stale[person_id],
-                    anticipated_overdue=overdue[person_id],
+                    # The ratings of the cases held on the day, counted with
+                    # what they hold (weighting.numbers.HELD_SQL).
+                    unrated_cases=points[-1].unrated_count,
+                    stale_ratings=points[-1].stale_count,
+                    anticipated_overdue=points[-1].overdue_count,
                     views=views[person_id],
                 )
             )

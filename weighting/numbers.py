@@ -26,6 +26,8 @@ from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Sch
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
 FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
+# A rating not reviewed for this long is stale (12 weeks: one analysis period).
+STALE_RATING_DAYS = 84
 
 # Share of a full caseload when no factor has been recorded (standard 5: an
 # ASYE starts at about 80%).
@@ -139,6 +141,10 @@ class CaseloadNumbers:
     bands: Bands = field(default_factory=Bands)
     has_scheme: bool = True
     team_id: int | None = None  # the team they were in that day
+    # Held cases whose latest rating is older than STALE_RATING_DAYS, and
+    # whose anticipated rating was due before the day.
+    stale_count: int = 0
+    overdue_count: int = 0
 
     @property
     def has_capacity(self) -> bool:
@@ -194,6 +200,8 @@ class CaseloadNumbers:
             bands=self.bands,
             has_scheme=self.has_scheme,
             team_id=self.team_id,
+            stale_count=self.stale_count,
+            overdue_count=self.overdue_count,
         )
 
 
@@ -350,6 +358,8 @@ class _Held:
     rated_load: Decimal = ZERO
     unrated_by_team: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     provisional: int = 0
+    stale: int = 0
+    overdue: int = 0
 
 
 def _active(row: dict, day: datetime.date) -> bool:
@@ -428,6 +438,8 @@ def _finish(
         bands=person.bands,
         has_scheme=terms is not None,
         team_id=team_id,
+        stale_count=held.stale,
+        overdue_count=held.overdue,
     )
 
 
@@ -455,13 +467,15 @@ def _capacity_rows(
 # the day is found per allocation by the (case, rated_on) index: a LATERAL
 # join on PostgreSQL, a correlated subquery for its key on SQLite.
 HELD_SQL = """
-WITH days (n, day) AS (VALUES {days})
+WITH days (n, day, stale_before) AS (VALUES {days})
 SELECT a.person_id, days.n, c.service_id, c.team_id,
        COUNT(*) AS cases,
        SUM(c.people_count) AS people,
        SUM(r.total) AS rated_load,
        SUM(CASE WHEN r.id IS NULL THEN 1 ELSE 0 END) AS unrated,
-       SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END) AS provisional
+       SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END) AS provisional,
+       SUM(CASE WHEN r.rated_on < days.stale_before THEN 1 ELSE 0 END) AS stale,
+       SUM(CASE WHEN r.anticipated_by < days.day THEN 1 ELSE 0 END) AS overdue
 FROM days
 JOIN {allocation} a
   ON a.kind = %s AND a.start_date <= days.day AND (a.end_date IS NULL OR a.end_date > days.day)
@@ -486,7 +500,7 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
     rating = Rating._meta.db_table
     if connection.vendor == "postgresql":
         people, people_params = "a.person_id = ANY(%s)", [list(person_ids)]
-        columns = "id, latest.total, latest.status"
+        columns = "id, latest.total, latest.status, latest.rated_on, latest.anticipated_by"
         latest = (
             f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating)}) r ON true"
         )
@@ -497,13 +511,14 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
             f"LEFT JOIN {rating} r ON r.id = ({LATEST_RATING.format(columns='id', rating=rating)})"
         )
     sql = HELD_SQL.format(
-        days=", ".join(["(%s, %s)"] * len(days)),
+        days=", ".join(["(%s, %s, %s)"] * len(days)),
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,
         latest=latest,
         people=people,
     )
-    params = [value for n, day in enumerate(days) for value in (n, day)]
+    stale = datetime.timedelta(days=STALE_RATING_DAYS)
+    params = [value for n, day in enumerate(days) for value in (n, day, day - stale)]
     params += [Rating.Status.PROVISIONAL, Allocation.Kind.PRIMARY, *people_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -517,6 +532,8 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
             rated,
             unrated,
             provisional,
+            stale_count,
+            overdue_count,
         ) in cursor.fetchall():
             totals = held[n][person_id]
             totals.cases += cases
@@ -524,6 +541,8 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
             totals.rated_load += Decimal(rated or 0)
             totals.unrated_by_team[(service_id, team_id)] += unrated
             totals.provisional += provisional
+            totals.stale += stale_count
+            totals.overdue += overdue_count
     return held
 
 
