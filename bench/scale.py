@@ -94,6 +94,7 @@ from django.utils import timezone  # noqa: E402
 
 from caseload.dates import Quarter  # noqa: E402
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership  # noqa: E402
+from caseload.wsgi import tune_garbage_collection  # noqa: E402
 from reports import services  # noqa: E402
 from reports.models import CaseloadAnalysis, CaseloadSnapshot  # noqa: E402
 from weighting.models import Rating  # noqa: E402
@@ -615,6 +616,7 @@ def main() -> None:
     if not ARGS.skip_jobs:
         measure_jobs(today)
         measure_analysis_ratios(today)
+    tune_garbage_collection()  # the pages are measured as a web process serves them
     who = measure_pages(today)
     if not ARGS.skip_load:
         measure_load(who)
