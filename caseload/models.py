@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -318,9 +318,15 @@ class CaseQuerySet(models.QuerySet["Case"]):
 
     def with_waiting_since(self) -> CaseQuerySet:
         """Annotate `waiting_since`: the later of the day the case was opened and
-        the day its last primary allocation ended (DESIGN.md, waiting time)."""
-        last_primary_end = Max(
-            "allocations__end_date", filter=Q(allocations__kind=Allocation.Kind.PRIMARY)
+        the day its last primary allocation ended (DESIGN.md, waiting time).
+        A subquery per case shown rather than a join and GROUP BY: the cases
+        waiting are a few of the open ones, and the join took every
+        allocation of every open case."""
+        last_primary_end = Subquery(
+            Allocation.objects.primary()
+            .filter(case=OuterRef("pk"), end_date__isnull=False)
+            .order_by("-end_date")
+            .values("end_date")[:1]
         )
         return self.annotate(
             waiting_since=Greatest("opened_on", Coalesce(last_primary_end, "opened_on"))
