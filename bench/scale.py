@@ -94,7 +94,7 @@ from django.utils import timezone  # noqa: E402
 
 from caseload.dates import Quarter  # noqa: E402
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership  # noqa: E402
-from caseload.wsgi import tune_garbage_collection  # noqa: E402
+from caseload.processes import tune_garbage_collection  # noqa: E402
 from reports import services  # noqa: E402
 from reports.models import CaseloadAnalysis, CaseloadSnapshot  # noqa: E402
 from weighting.models import Rating  # noqa: E402
@@ -599,6 +599,8 @@ def empty_the_queue() -> None:
 
 
 def main() -> None:
+    # Jobs and pages are measured as a Celery or web worker runs them.
+    tune_garbage_collection()
     ensure_database()
     empty_the_queue()
     today = timezone.localdate()
@@ -616,7 +618,6 @@ def main() -> None:
     if not ARGS.skip_jobs:
         measure_jobs(today)
         measure_analysis_ratios(today)
-    tune_garbage_collection()  # the pages are measured as a web process serves them
     who = measure_pages(today)
     if not ARGS.skip_load:
         measure_load(who)

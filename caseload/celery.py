@@ -3,9 +3,18 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_init
+
+from caseload.processes import tune_garbage_collection
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
 
 app = Celery("caseload")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_init.connect
+def _tune(**_: object) -> None:
+    # In the worker's main process, before its pool forks: children inherit it.
+    tune_garbage_collection()

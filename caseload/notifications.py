@@ -6,6 +6,7 @@ down: the next sweep (every minute) delivers what is waiting."""
 from __future__ import annotations
 
 import logging
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -29,13 +30,39 @@ def notify_many(messages: list[tuple[Person, str, str]]) -> list[Notification]:
     """Queue many emails (recipient, subject, body) in one insert: jobs that
     tell many people take the same queries for 3 or 300. Each recipient's
     `user` should be loaded with them."""
+    return queue_emails(
+        [
+            Email(recipient.pk, recipient.user.email, subject, body)
+            for recipient, subject, body in messages
+        ]
+    )
+
+
+class Email(NamedTuple):
+    """An email to queue, as plain values: a job that tells tens of thousands
+    of people reads these rather than every recipient's records."""
+
+    recipient_id: int
+    address: str | None
+    subject: str
+    body: str
+
+
+def queue_emails(emails: list[Email]) -> list[Notification]:
+    """Queue these emails in one insert, to go once the transaction commits."""
     rows = []
-    for recipient, subject, body in messages:
-        email = recipient.user.email
-        if not email:
-            logger.warning("No email address for %s; notification not queued", recipient.pk)
+    for email in emails:
+        if not email.address:
+            logger.warning("No email address for %s; notification not queued", email.recipient_id)
             continue
-        rows.append(Notification(recipient=recipient, email=email, subject=subject, body=body))
+        rows.append(
+            Notification(
+                recipient_id=email.recipient_id,
+                email=email.address,
+                subject=email.subject,
+                body=email.body,
+            )
+        )
     if not rows:
         return []
     created = Notification.objects.bulk_create(rows)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from caseload import changes
 from caseload.dates import Quarter, add_months, long_date
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
-from caseload.notifications import notify, notify_many
+from caseload.notifications import Email, notify, notify_many, queue_emails
 from reports.models import (
     CapacityIssue,
     CaseloadAnalysis,
@@ -395,22 +395,23 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
         # rolls back and its retry finds the analyses done.
         created = CaseloadAnalysis.objects.bulk_create(analyses, batch_size=ANALYSIS_BATCH)
         if notify_people:
-            people = Person.objects.filter(pk__in=person_ids).select_related(
-                "user", "supervisor__user"
-            )
-            notify_many(
-                [
-                    (
-                        recipient,
-                        f"The 12-week caseload analysis of {person} is ready",
-                        f"The caseload analysis of {person} to {long_date(day)} is ready for "
-                        "the next supervision. See it in Caseload.\n",
-                    )
-                    for person in people
-                    for recipient in (person, person.supervisor)
-                    if recipient is not None
-                ]
-            )
+            # Read as values: 66,000 emails nationally, from 33,000 people.
+            on = long_date(day)
+            emails = []
+            for pk, name, address, supervisor_id, supervisor_address in Person.objects.filter(
+                pk__in=person_ids
+            ).values_list(
+                "pk", "full_name", "user__email", "supervisor_id", "supervisor__user__email"
+            ):
+                subject = f"The 12-week caseload analysis of {name} is ready"
+                body = (
+                    f"The caseload analysis of {name} to {on} is ready for the next "
+                    "supervision. See it in Caseload.\n"
+                )
+                emails.append(Email(pk, address, subject, body))
+                if supervisor_id is not None:
+                    emails.append(Email(supervisor_id, supervisor_address, subject, body))
+            queue_emails(emails)
     return len(created)
 
 
