@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import services
-from caseload.models import Case, CaseTeamMove, Notification, Person
+from caseload.models import Case, CaseTeamMove, Notification, Person, TeamMembership
 from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
@@ -86,6 +86,33 @@ def test_a_back_fill_run_twice_stores_nothing_new(small_team):
         CaseloadSnapshot.objects.order_by("pk").values_list("pk", "person", "day", "weighted_load")
     )
     assert after == before
+
+
+def test_the_review_fills_in_exactly_the_missing_snapshots(small_team):
+    reports.backfill_snapshots(START, END)
+    asha, ben, cara = small_team["asha"], small_team["ben"], small_team["cara"]
+    assert reports.fill_missing_snapshots(START, END) == 0  # nothing missing: nothing written
+    # Ben left his team on 1 May (recorded late): his snapshots after it are
+    # of days out of a team, and must not hide a day missing before it.
+    left = date(2026, 5, 1)
+    TeamMembership.objects.filter(person=ben).update(end_date=left)
+    gone = {
+        (asha, date(2026, 3, 10)),
+        (asha, date(2026, 4, 20)),
+        (ben, date(2026, 4, 2)),
+        (cara, END),
+    }
+    for person, day in gone:
+        CaseloadSnapshot.objects.filter(person=person, day=day).delete()
+
+    assert reports.fill_missing_snapshots(START, END) > 0
+
+    for person, day in gone:
+        assert CaseloadSnapshot.objects.filter(person=person, day=day).exists()
+    assert loads(asha, [date(2026, 3, 9), date(2026, 3, 10)]) == [18, 18]
+    assert reports.fill_missing_snapshots(START, END) == 0
+    # Only the days in a team are asked for: none for Ben from 1 May.
+    assert reports.fill_missing_snapshots(left, END, service_ids=[ben.service_id]) == 0
 
 
 def test_a_back_dated_rating_marks_the_days_and_the_sweep_recomputes_them(
