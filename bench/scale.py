@@ -315,7 +315,7 @@ def measure_analysis_ratios(today: datetime.date) -> None:
     say(
         f"| bare SQL of the main query (13 weekly loads of everyone, {len(rows):,} rows) | "
         f"{len(people):,} | {sql_seconds:.2f} s | {ms(sql_seconds / len(people))} | "
-        f"{ANALYSIS['seconds'] / sql_seconds:.1f}× its time |"
+        f"{ANALYSIS['seconds'] / sql_seconds:.2f}× its time |"
     )
     say()
 

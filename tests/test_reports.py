@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from caseload import services
 from caseload.models import Case, CaseTeamMove, Notification, Person, TeamMembership
+from caseload.notifications import send_pending
 from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
@@ -179,6 +180,15 @@ def test_the_12_week_analysis_matches_the_hand_worked_numbers(small_team, team_m
     assert analysis.views == [{"day": "2026-04-01", "view": WorkloadView.Scale(4).label}]
     told = set(Notification.objects.values_list("recipient__full_name", flat=True))
     assert told == {"Asha Patel", "Claire Hughes"}
+    # Asha and her supervisor are each told by email once the sweep runs.
+    assert send_pending() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(
+        [asha.user.email, team_manager.user.email]
+    )
+    assert {m.subject for m in mail.outbox} == {
+        "The 12-week caseload analysis of Asha Patel is ready"
+    }
+    assert "to 25 May 2026 is ready for the next supervision" in mail.outbox[0].body
 
 
 def test_the_analysis_is_stored_once(small_team):
