@@ -230,10 +230,10 @@ def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_id
     )
     if service_ids is not None:
         memberships = memberships.filter(team__service_id__in=list(service_ids))
-    days_in_team: dict[int, set[datetime.date]] = defaultdict(set)
+    spans: dict[int, list[tuple[datetime.date, datetime.date]]] = defaultdict(list)
     for person_id, start, end in memberships.values_list("person_id", "start_date", "end_date"):
-        days_in_team[person_id].update(
-            _days(max(start, first), min(end - datetime.timedelta(days=1), last) if end else last)
+        spans[person_id].append(
+            (max(start, first), min(end - datetime.timedelta(days=1), last) if end else last)
         )
     # In one filter(): the conditions are on the same membership.
     in_team = CaseloadSnapshot.objects.filter(
@@ -251,7 +251,13 @@ def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_id
         .annotate(days=Count("day", distinct=True))
         .values_list("person_id", "days")
     )
-    short = [pk for pk, days in days_in_team.items() if counted.get(pk, 0) < len(days)]
+    # A person's memberships never overlap (ADR 0002).
+    short = [
+        pk
+        for pk, periods in spans.items()
+        if counted.get(pk, 0)
+        < sum((last_day - first_day).days + 1 for first_day, last_day in periods)
+    ]
     if not short:
         return 0
     stored: dict[int, set[datetime.date]] = defaultdict(set)
@@ -261,7 +267,13 @@ def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_id
         .values_list("person_id", "day")
     ):
         stored[person_id].add(day)
-    missing_days = set().union(*(days_in_team[pk] - stored[pk] for pk in short))
+    missing_days = {
+        day
+        for pk in short
+        for first_day, last_day in spans[pk]
+        for day in _days(first_day, last_day)
+        if day not in stored[pk]
+    }
     return write_snapshots(sorted(short), missing_days)
 
 
