@@ -5,8 +5,9 @@ Every colour, stroke and font is an SVG presentation attribute, so a chart looks
 the same in the browser and in a PDF made by WeasyPrint without our stylesheet;
 no ``style`` attribute or element (the Content-Security-Policy forbids inline
 styles). Each element keeps an ``app-chart__…`` class as a hook. Labels are
-escaped by ``_html``. Figures are Decimals (or ints); ``None`` means "no
-figure" and is never drawn as zero. Floats appear only as pixel coordinates.
+escaped by ``format_html`` (``caseload.markup``'s). Figures are Decimals (or
+ints); ``None`` means "no figure" and is never drawn as zero. Floats appear
+only as pixel coordinates.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from html import escape
 
 from django.utils.safestring import SafeString
 
 from caseload.formatting import plain_number
+from caseload.markup import format_html, join_html
 
 SVG_NS = "http://www.w3.org/2000/svg"
 
@@ -138,7 +139,7 @@ def line_chart(
         return top + plot_h - _fraction(value, ceiling) * plot_h
 
     grid = _join(
-        _html(
+        format_html(
             '<line class="app-chart__grid" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" '
             'stroke-width="1"/>{}',
             left,
@@ -169,7 +170,7 @@ def line_chart(
     ref = SafeString("")
     if reference is not None:
         label = reference_label or f"Reference {plain_number(reference)}"
-        ref = _html(
+        ref = format_html(
             '<g class="app-chart__reference"><title>{}</title>'
             '<line class="app-chart__reference-line" x1="{}" x2="{}" y1="{}" y2="{}" '
             'stroke="{}" stroke-width="2" stroke-dasharray="{}"/>{}</g>',
@@ -241,7 +242,7 @@ def _line_or_dot(
     name: str,
 ) -> SafeString:
     if len(run) == 1:
-        return _html(
+        return format_html(
             '<circle class="app-chart__point {}" cx="{}" cy="{}" r="{}" fill="{}">'
             "<title>{}</title></circle>",
             css_class,
@@ -251,7 +252,7 @@ def _line_or_dot(
             colour,
             _clean(name),
         )
-    return _html(
+    return format_html(
         '<polyline class="app-chart__line {}" points="{}" fill="none" stroke="{}" '
         'stroke-width="{}"{} stroke-linejoin="round"><title>{}</title></polyline>',
         css_class,
@@ -311,7 +312,7 @@ def bar_chart(
     parts = [key, _vertical_grid(ceiling, x, rows_top, rows_bottom)]
     if reference is not None:
         parts.append(
-            _html(
+            format_html(
                 '<line class="app-chart__reference" x1="{}" x2="{}" y1="{}" y2="{}" '
                 'stroke="{}" stroke-width="2" stroke-dasharray="6 4"><title>{}</title></line>',
                 _px(x(reference)),
@@ -332,7 +333,7 @@ def bar_chart(
         bar = SafeString("")
         if value is not None:
             end = x(value)
-            bar = _html(
+            bar = format_html(
                 '<rect class="app-chart__bar{}" x="{}" y="{}" width="{}" height="{}" fill="{}"/>',
                 " app-chart__bar--above" if above else "",
                 plot_left,
@@ -344,7 +345,7 @@ def bar_chart(
         tick = SafeString("")
         if marker is not None:
             end = max(end, x(marker))
-            tick = _html(
+            tick = format_html(
                 '<line class="app-chart__marker" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" '
                 'stroke-width="4"/>',
                 _px(x(marker)),
@@ -358,7 +359,7 @@ def bar_chart(
         else:
             figure, fill = _places(value, value_places) + (" (above)" if above else ""), BLACK
         parts.append(
-            _html(
+            format_html(
                 '<g class="app-chart__row"><title>{}</title>{}{}{}{}</g>',
                 _clean(label),
                 _text(
@@ -428,7 +429,7 @@ def stacked_bar_chart(
                     anchor="middle",
                 )
             pieces.append(
-                _html(
+                format_html(
                     '<g class="app-chart__segment"><title>{}: {} {}</title>'
                     '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="{}" '
                     'stroke-width="1"/>{}</g>',
@@ -451,7 +452,7 @@ def stacked_bar_chart(
                 "app-chart__empty", plot_left + 8, baseline, "No one", fill=SECONDARY_TEXT
             )
         parts.append(
-            _html(
+            format_html(
                 '<g class="app-chart__row"><title>{}</title>{}{}{}</g>',
                 _clean(label),
                 _text("app-chart__label", label_w - 8, baseline, _short(label), anchor="end"),
@@ -494,7 +495,7 @@ def sparkline(
     parts = []
     if marker is not None:
         parts.append(
-            _html(
+            format_html(
                 '<line class="app-chart__sparkline-marker" x1="0" x2="{}" y1="{}" y2="{}" '
                 'stroke="{}" stroke-width="1" stroke-dasharray="3 2"/>',
                 width,
@@ -506,7 +507,7 @@ def sparkline(
     for run in _runs(indexes, points):
         if len(run) > 1:
             parts.append(
-                _html(
+                format_html(
                     '<polyline class="app-chart__sparkline-line" points="{}" fill="none" '
                     'stroke="{}" stroke-width="2" stroke-linejoin="round"/>',
                     " ".join(f"{_px(px)},{_px(py)}" for px, py in run),
@@ -517,7 +518,7 @@ def sparkline(
             parts.append(_dot(run[0], 1.5))
     if points:
         parts.append(_dot(points[-1], 2.5))
-    return _html(
+    return format_html(
         '<svg xmlns="{}" class="app-chart__sparkline" width="{}" height="{}" '
         'viewBox="0 0 {} {}" aria-hidden="true" focusable="false">{}</svg>',
         SVG_NS,
@@ -530,7 +531,7 @@ def sparkline(
 
 
 def _dot(point: tuple[float, float], radius: float) -> SafeString:
-    return _html(
+    return format_html(
         '<circle class="app-chart__sparkline-dot" cx="{}" cy="{}" r="{}" fill="{}"/>',
         _px(point[0]),
         _px(point[1]),
@@ -567,7 +568,7 @@ def _key(
             x, y = x0, y + KEY_ROW_HEIGHT
         middle = y + KEY_ROW_HEIGHT / 2
         if item.kind == "swatch":
-            sample = _html(
+            sample = format_html(
                 '<rect x="{}" y="{}" width="16" height="16" fill="{}" stroke="{}" '
                 'stroke-width="1"/>',
                 _px(x + 4),
@@ -576,7 +577,7 @@ def _key(
                 BLACK,
             )
         elif item.kind == "tick":
-            sample = _html(
+            sample = format_html(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="4"/>',
                 _px(x + 12),
                 _px(x + 12),
@@ -585,7 +586,7 @@ def _key(
                 item.colour,
             )
         else:
-            sample = _html(
+            sample = format_html(
                 '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" stroke-width="{}"{}/>',
                 _px(x),
                 _px(x + 24),
@@ -596,7 +597,7 @@ def _key(
                 _dash(item.dash),
             )
         parts.append(
-            _html(
+            format_html(
                 '<g class="app-chart__key-item">{}{}</g>',
                 sample,
                 _text("app-chart__key-label", x + 30, middle + 5, item.label),
@@ -604,7 +605,7 @@ def _key(
         )
         x += item_w
     height = int(y - y0) + KEY_ROW_HEIGHT + int(y0)
-    return _html('<g class="app-chart__key">{}</g>', _join(parts)), height
+    return format_html('<g class="app-chart__key">{}</g>', _join(parts)), height
 
 
 def _vertical_grid(
@@ -618,7 +619,7 @@ def _vertical_grid(
     """Vertical gridlines at round figures, numbered along the bottom, and the
     zero line."""
     lines = _join(
-        _html(
+        format_html(
             '<line class="app-chart__grid" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" '
             'stroke-width="1"/>{}',
             _px(x(v)),
@@ -637,7 +638,7 @@ def _vertical_grid(
         )
         for v in _ticks(ceiling, whole=whole)
     )
-    return _html(
+    return format_html(
         '{}<line class="app-chart__axis-line" x1="{}" x2="{}" y1="{}" y2="{}" stroke="{}" '
         'stroke-width="1"/>',
         lines,
@@ -659,7 +660,7 @@ def _svg(
     parts: Iterable[SafeString],
 ) -> SafeString:
     ident = _ident(chart_id) if chart_id else _slug(title)
-    return _html(
+    return format_html(
         '<svg xmlns="{}" class="{}" viewBox="0 0 {} {}" role="img" '
         'aria-labelledby="{}-title {}-desc" ' + _FONT + ' font-size="{}">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
@@ -688,28 +689,15 @@ def _text(
     anchor: str = "start",
     size: int = FONT_SIZE,
 ) -> SafeString:
-    return _html(_TEXT, css_class, _px(x), _px(y), size, fill, anchor, _clean(str(content)))
-
-
-def _html(template: str, *args: object) -> SafeString:
-    """`template` filled in with `args`, each escaped unless it is already
-    HTML: what Django's format_html does, without its per-argument overhead
-    (a chart of 90 teams has thousands of elements)."""
-    return SafeString(template.format(*map(_escaped, args)))
-
-
-def _escaped(value: object) -> str:
-    if hasattr(value, "__html__"):
-        return value.__html__()
-    return escape(str(value))
+    return format_html(_TEXT, css_class, _px(x), _px(y), size, fill, anchor, _clean(str(content)))
 
 
 def _join(parts: Iterable[SafeString]) -> SafeString:
-    return SafeString("".join(map(_escaped, parts)))
+    return join_html(parts)
 
 
 def _dash(dash: str) -> SafeString:
-    return _html(' stroke-dasharray="{}"', dash) if dash else SafeString("")
+    return format_html(' stroke-dasharray="{}"', dash) if dash else SafeString("")
 
 
 def _dec(value: Decimal | int | None) -> Decimal | None:
@@ -773,7 +761,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def _clean(text: str) -> str:
     """Text without the control characters XML cannot hold (escaping is
-    _html's job)."""
+    format_html's job)."""
     return _NOT_XML.sub("", text)
 
 

@@ -11,16 +11,15 @@ import io
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from html import escape
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from caseload.dates import long_date
+from caseload.markup import escaped, format_html
 
 # A spreadsheet reads a cell starting with one of these as a formula; and an
 # apostrophe is doubled, so that reading the file back is exact.
@@ -136,19 +135,13 @@ def _plain(value: Any) -> Any:
 
 def cell_html(value: Any, column: Column) -> SafeString:
     """A cell's content as HTML: a link, a tag, a chart, or the value shown."""
-    # html.escape as Django's escape does, without its wrappers: a large
-    # service's tables have thousands of cells.
     if isinstance(value, Link):
-        return SafeString(
-            f'<a class="govuk-link" href="{escape(value.url)}">{escape(value.text)}</a>'
-        )
+        return format_html('<a class="govuk-link" href="{}">{}</a>', value.url, value.text)
     if isinstance(value, Tag):
-        return SafeString(
-            f'<strong class="govuk-tag {escape(value.colour)}">{escape(value.text)}</strong>'
-        )
+        return format_html('<strong class="govuk-tag {}">{}</strong>', value.colour, value.text)
     if isinstance(value, SafeString):
         return value
-    return SafeString(escape(shown(value, column)))
+    return SafeString(escaped(shown(value, column)))
 
 
 def shown(value: Any, column: Column) -> str:
