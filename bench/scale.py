@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import itertools
 import os
 import platform
 import shutil
@@ -34,6 +35,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -349,25 +351,53 @@ def signed_in(person: Person) -> Client:
     return client
 
 
-def time_page(client: Client, url: str, *, kept: bool = False) -> tuple[int, list[float]]:
-    """Queries and times of `url`: worked out afresh each time (no kept page:
-    the first view after any change), or, with `kept`, straight after a view
-    (nothing changed since)."""
+def time_page(
+    client: Client, url: str, *, kept: bool = False, after: Callable[[], None] | None = None
+) -> tuple[int, list[float]]:
+    """Queries and times of `url`: worked out afresh each time (nothing kept:
+    the first view after a restart, or after a change that reaches every
+    part), with `after`, the first view after that change (committed, not
+    timed), or, with `kept`, straight after a view (nothing changed since)."""
     for _ in range(3):
         if client.get(url).status_code != 200:
             raise SystemExit(f"{url} did not answer 200")
-    if not kept:
-        cache.clear()
+
+    def prepare() -> None:
+        if after is not None:
+            after()
+        elif not kept:
+            cache.clear()
+
+    prepare()
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     count = len(queries)  # now: the log is emptied at the start of each request
     times = []
     for _ in range(ARGS.requests):
-        if not kept:
-            cache.clear()
+        prepare()
         _, seconds = timed(client.get, url)
         times.append(seconds)
     return count, times
+
+
+def one_team_changes(service_id: int) -> Callable[[], None]:
+    """A change that reaches one team, a different team each time: an open
+    allocation written again (as its end, a transfer or a rating of its case
+    would be noted), committed."""
+    first_held: dict[int, int] = {}
+    for row in (
+        Allocation.objects.primary()
+        .filter(end_date__isnull=True, case__service_id=service_id)
+        .order_by("pk")
+        .values("pk", "case__team_id")
+    ):
+        first_held.setdefault(row["case__team_id"], row["pk"])
+    allocations = itertools.cycle(first_held.values())
+
+    def change() -> None:
+        Allocation.objects.filter(pk=next(allocations)).update(reason=F("reason"))
+
+    return change
 
 
 def principals(today: datetime.date) -> dict:
@@ -471,8 +501,10 @@ def measure_pages(today: datetime.date) -> dict:
     )
     say()
     say(
-        "Worked out: the first view after any change (no kept page). Kept: a view "
-        "with nothing changed since the previous one."
+        "Worked out: nothing kept (the first view after a restart, or after a change "
+        "that reaches every part of the page). Kept: a view with nothing changed since "
+        "the previous one. After a change that reaches one team: the overview's other "
+        "teams and its quarter are kept parts (ADR 0014)."
     )
     say()
     say("| page | queries | p50 | p95 | kept: queries | p50 | p95 | requests |")
@@ -501,6 +533,13 @@ def measure_pages(today: datetime.date) -> dict:
         else:
             line += " — | — | — |"
         say(f"{line} {len(times)} |")
+        if name.startswith("service overview"):
+            queries, times = time_page(client, url, after=one_team_changes(team.service_id))
+            say(
+                f"| service overview, after a change that reaches one team | {queries} | "
+                f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | — | — | — | "
+                f"{len(times)} |"
+            )
     times = allocation_posts(today)
     say(
         f"| allocation POST (manager) | {max(POST_QUERIES)} | {ms(statistics.median(times))} | "
@@ -545,9 +584,24 @@ def measure_load(who: dict) -> None:
             raise SystemExit("gunicorn did not serve the team page")
         load = [wrk, "-t2", "-c10", "--latency", "-H", f"Cookie: {cookie}", url]
         subprocess.run([*load, "-d3s"], capture_output=True, check=True)  # noqa: S603 - warm-up
+        first_team = Team.objects.order_by("pk").values_list("pk", flat=True).first()
+
+        def every_team() -> None:
+            # A team's aspiration written again: a change to the teams table,
+            # which every team's kept page read.
+            Team.objects.filter(pk=first_team).update(aspiration=F("aspiration"))
+
+        runs = (
+            ("nothing changing", None),
+            (
+                "a change a second, each reaching one team in turn (an allocation or a rating)",
+                one_team_changes(who["team"].service_id),
+            ),
+            ("a change a second that reaches every team", every_team),
+        )
         results = {}
-        for label, changes_a_second in (("nothing changing", 0), ("a change a second", 1)):
-            with changing(changes_a_second):
+        for label, change in runs:
+            with changing(change):
                 results[label] = subprocess.run(  # noqa: S603
                     [*load, f"-d{ARGS.load_seconds}s"], capture_output=True, text=True, check=True
                 ).stdout
@@ -561,8 +615,10 @@ def measure_load(who: dict) -> None:
     say()
     say(
         "First with nothing changing (every view after the first finds the kept page), "
-        "then with a change committed every second (each throws every kept page away: "
-        "more than a large council's allocations and ratings make in a working day)."
+        "then with a change committed every second, more than a large council's "
+        "allocations and ratings make in a working day: each reaching one team in turn "
+        "(it throws away that team's kept page; ADR 0014), and each reaching every team "
+        "(it throws every kept page away)."
     )
     for label, output in results.items():
         say()
@@ -577,23 +633,22 @@ def measure_load(who: dict) -> None:
 
 
 @contextlib.contextmanager
-def changing(per_second: int):  # type: ignore[no-untyped-def]
-    """Commit a change (one team's aspiration written again) `per_second`
-    times a second while the block runs, from a thread of its own."""
-    if not per_second:
+def changing(change: Callable[[], None] | None):  # type: ignore[no-untyped-def]
+    """Commit `change` once a second while the block runs, from a thread of
+    its own."""
+    if change is None:
         yield
         return
     stop = threading.Event()
 
-    def change() -> None:
-        team_id = Team.objects.order_by("pk").values_list("pk", flat=True).first()
+    def run() -> None:
         try:
-            while not stop.wait(1 / per_second):
-                Team.objects.filter(pk=team_id).update(aspiration=F("aspiration"))
+            while not stop.wait(1):
+                change()
         finally:
             connection.close()
 
-    thread = threading.Thread(target=change, daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield

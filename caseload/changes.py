@@ -2,22 +2,33 @@
 
 On PostgreSQL every table of Caseload's own apps carries a trigger that
 notes, in the same transaction, that its records changed: a row of
-`caseload_datachange`. The note becomes visible when the transaction
-commits, together with the changes, and not before; a transaction that
-rolls back leaves none. The sum
-of the notes' weights (`data_version`) therefore grows with every committed
-change, however it was made (a page, a job, an import, the admin, SQL by
-hand), and never repeats.
+`caseload_datachange` naming the table. The note becomes visible when the
+transaction commits, together with the changes, and not before; a
+transaction that rolls back leaves none. The sum of the notes' weights
+(`data_version`) therefore grows with every committed change, however it was
+made (a page, a job, an import, the admin, SQL by hand), and never repeats.
 
 A page that is expensive to work out keeps its result under that version
 (`kept`): the next request finds it only if nothing has been committed since.
 A request reads the version before the records, so what it keeps is never
 older than the version it is kept under. See ADR 0012.
+
+Parts of a page can be kept more finely (ADR 0014). A part worked out by
+`kept_reading` is kept with the tables it read (every query it makes is
+looked at) and is thrown away only by a change to one of them. The changes a
+team's numbers today turn on, to allocations, ratings and cases, also name
+the teams they reach: the teams of the case and of everyone who holds it or
+held it, and of the person allocated (`caseload_note_teams`). A team's part
+worked out by `kept_for_teams` is thrown away by those changes only when they
+name the team, and by any change to the other tables it read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -39,14 +50,81 @@ NOTED_APPS = ("caseload", "weighting", "supervision", "reports")
 KEEP_SECONDS = 300
 
 _POSTGRES_FUNCTION = """
+CREATE OR REPLACE FUNCTION caseload_note_table(source text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- One note per table and transaction: the settings are local to the
+    -- transaction (and undone with a savepoint that is rolled back).
+    IF current_setting('caseload.noted_' || source, true) IS DISTINCT FROM '1' THEN
+        INSERT INTO caseload_datachange (weight, table_name) VALUES (1, source);
+        PERFORM set_config('caseload.noted_' || source, '1', true);
+        PERFORM set_config('caseload.change_noted', '1', true);
+    END IF;
+END;
+$$;
 CREATE OR REPLACE FUNCTION caseload_note_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- One note per transaction: the setting is local to the transaction
-    -- (and undone with a savepoint that is rolled back).
-    IF current_setting('caseload.change_noted', true) IS DISTINCT FROM '1' THEN
-        INSERT INTO caseload_datachange (weight) VALUES (1);
-        PERFORM set_config('caseload.change_noted', '1', true);
+    PERFORM caseload_note_table(TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$
+"""
+
+# The changes a team's numbers today turn on, noted with the teams they reach.
+SCOPED_TABLES = ("caseload_allocation", "caseload_case", "weighting_rating")
+
+_NOTE_TEAMS = """
+CREATE OR REPLACE FUNCTION caseload_note_teams(
+    source text, case_ids bigint[], person_ids bigint[], team_ids bigint[]
+) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    teams bigint[];
+BEGIN
+    -- The cases and people are locked until this transaction ends, as an
+    -- allocation locks them, and as a move between teams locks the person:
+    -- of two transactions that change the same case or person, the one
+    -- that commits last reads (each statement here reads afresh) what the
+    -- other committed, and names the teams of both.
+    PERFORM 1 FROM caseload_case WHERE id = ANY(case_ids) ORDER BY id FOR NO KEY UPDATE;
+    person_ids := person_ids || ARRAY(
+        SELECT DISTINCT person_id FROM caseload_allocation WHERE case_id = ANY(case_ids)
+    );
+    PERFORM 1 FROM caseload_person WHERE id = ANY(person_ids) ORDER BY id FOR NO KEY UPDATE;
+    teams := ARRAY(
+        SELECT team_id FROM caseload_case WHERE id = ANY(case_ids)
+        UNION SELECT team_id FROM caseload_teammembership WHERE person_id = ANY(person_ids)
+        UNION SELECT unnest(team_ids)
+    );
+    INSERT INTO caseload_datachange (weight, table_name, teams)
+    VALUES (1, source, array_remove(teams, NULL));
+    PERFORM set_config('caseload.change_noted', '1', true);
+END;
+$$
+"""
+
+
+def _scoped_function(table: str, cases: str, people: str, teams: str) -> str:
+    """The trigger function of a scoped table: the cases, people and teams its
+    changed rows (before and after the change) name."""
+
+    def ids(column: str, rows: str) -> str:
+        # Our own column and transition table names, not input.
+        return f"ARRAY(SELECT {column} FROM {rows})" if column else "'{}'::bigint[]"  # noqa: S608
+
+    def of(rows: str) -> str:
+        return f"{ids(cases, rows)}, {ids(people, rows)}, {ids(teams, rows)}"
+
+    return f"""
+CREATE OR REPLACE FUNCTION caseload_note_{table}() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM caseload_note_teams(TG_TABLE_NAME, {of("new_rows")});
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM caseload_note_teams(TG_TABLE_NAME, {of("old_rows")});
     END IF;
     RETURN NULL;
 END;
@@ -54,13 +132,69 @@ $$
 """
 
 
-def note_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
+# A membership is not scoped (a move reaches both teams and every kept part
+# that reads memberships), but it locks the person as the scoped notes do.
+_NOTE_MEMBERSHIP = """
+CREATE OR REPLACE FUNCTION caseload_note_membership() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        PERFORM 1 FROM caseload_person WHERE id IN (SELECT person_id FROM new_rows)
+        ORDER BY id FOR NO KEY UPDATE;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        PERFORM 1 FROM caseload_person WHERE id IN (SELECT person_id FROM old_rows)
+        ORDER BY id FOR NO KEY UPDATE;
+    END IF;
+    PERFORM caseload_note_table(TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$
+"""
+
+SCOPED_FUNCTIONS = (
+    _NOTE_TEAMS,
+    _scoped_function("caseload_allocation", cases="case_id", people="person_id", teams=""),
+    # A case's old team loses it from its queue when it moves: both are named.
+    _scoped_function("caseload_case", cases="id", people="", teams="team_id"),
+    _scoped_function("weighting_rating", cases="case_id", people="", teams=""),
+    _NOTE_MEMBERSHIP,
+)
+
+
+def _triggers(table: str, function: str) -> list[str]:
+    """Statement triggers that see the changed rows (one trigger per event:
+    PostgreSQL gives transition tables to single-event triggers only)."""
+    on = f'ON "{table}"'
+    return [
+        f"CREATE TRIGGER caseload_note_insert AFTER INSERT {on} REFERENCING NEW TABLE AS "
+        f"new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER caseload_note_update AFTER UPDATE {on} REFERENCING OLD TABLE AS "
+        f"old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"CREATE TRIGGER caseload_note_delete AFTER DELETE {on} REFERENCING OLD TABLE AS "
+        f"old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        # Emptying a table reaches every team (and names no rows).
+        f"CREATE TRIGGER caseload_note_truncate AFTER TRUNCATE {on} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION caseload_note_change()",
+    ]
+
+
+TRIGGERS_OF_SCOPED_TABLES = {
+    **{table: _triggers(table, f"caseload_note_{table}") for table in SCOPED_TABLES},
+    "caseload_teammembership": _triggers("caseload_teammembership", "caseload_note_membership"),
+}
+
+
+def note_changes_to(  # type: ignore[no-untyped-def]
+    schema_editor, tables: Iterable[str], *, function: bool = True
+) -> None:
     """Give each table the trigger that notes its changes. For migrations:
     every new table of the noted apps needs it (a test checks). PostgreSQL
     only: on SQLite, the one-process embedded default, pages are not kept."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(_POSTGRES_FUNCTION)
+    if function:
+        schema_editor.execute(_POSTGRES_FUNCTION)
     for table in tables:
         # After the statement, not per row: a bulk import notes once.
         # Inserting a row takes no lock another writer could wait on.
@@ -79,14 +213,21 @@ def forget_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ig
         schema_editor.execute(f"DROP TRIGGER IF EXISTS caseload_note_change ON {name}")
 
 
-def tables_noting_changes() -> set[str]:
-    """The tables that carry the trigger, read from the database."""
+def tables_noting_changes() -> dict[str, set[str]]:
+    """The tables that carry a noting trigger, with the events it notes,
+    read from the database."""
+    events = {1 << 2: "INSERT", 1 << 3: "DELETE", 1 << 4: "UPDATE", 1 << 5: "TRUNCATE"}
+    noted: dict[str, set[str]] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname = 'caseload_note_change'"
+            "SELECT c.relname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE 'caseload\\_note\\_%%' AND NOT t.tgisinternal"
         )
-        return {row[0] for row in cursor.fetchall()}
+        for table, kind in cursor.fetchall():
+            noted.setdefault(table, set()).update(
+                name for bit, name in events.items() if kind & bit
+            )
+    return noted
 
 
 def data_version() -> tuple[int, bool]:
@@ -102,7 +243,9 @@ def data_version() -> tuple[int, bool]:
 
 
 def tidy_notes() -> None:
-    """Fold the notes into one row of the same total (for the daily jobs)."""
+    """Fold the notes into one row of the same total (for the daily jobs). It
+    names no table and no team: a change to every one, so every version goes
+    on growing, and every kept part is worked out again once."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM caseload_datachange RETURNING weight")
         total = sum(row[0] for row in cursor.fetchall())
@@ -126,3 +269,153 @@ def kept(key: str, work_out: Callable[[], T]) -> T:
         value = work_out()
         cache.set(name, value, KEEP_SECONDS)
     return value
+
+
+# Kept parts ----------------------------------------------------------------------------
+
+# Our apps' tables, as they appear in the SQL of a query (Django quotes them;
+# the hand-written queries name them bare).
+_TABLE = re.compile(r"\b(?:caseload|weighting|supervision|reports)_[a-z0-9_]+\b")
+
+
+@contextmanager
+def tables_read() -> Iterator[set[str]]:
+    """The tables of our apps that the queries made inside the block name.
+    (A name that is a column's or an alias's would only make a kept part
+    depend on more than it needs.)"""
+    found: set[str] = set()
+
+    def note(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        found.update(_TABLE.findall(sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        yield found
+
+
+@dataclass
+class Versions:
+    """The version of each table's records: in all, and as a team sees it
+    (the notes that name no team, and those that name this one)."""
+
+    every: int = 0  # notes that name no table: a change to every table
+    tables: dict[str, int] = field(default_factory=dict)  # every note, by table
+    unscoped: dict[str, int] = field(default_factory=dict)  # notes naming no team
+    teams: dict[tuple[str, int], int] = field(default_factory=dict)  # by table and team
+    changed_here: bool = False
+
+    def of(self, table: str, team: int | None = None) -> int:
+        if team is None:
+            return self.every + self.tables.get(table, 0)
+        return self.every + self.unscoped.get(table, 0) + self.teams.get((table, team), 0)
+
+    def still(self, kept_under: dict[str, int], team: int | None = None) -> bool:
+        return all(self.of(table, team) == version for table, version in kept_under.items())
+
+
+_VERSIONS = """
+SELECT 0, table_name, NULL::bigint, SUM(weight) FROM caseload_datachange GROUP BY table_name
+UNION ALL
+SELECT 1, table_name, NULL, SUM(weight) FROM caseload_datachange
+WHERE teams IS NULL GROUP BY table_name
+UNION ALL
+SELECT 2, n.table_name, team, SUM(n.weight) FROM caseload_datachange n, unnest(n.teams) AS team
+WHERE team = ANY(%s) GROUP BY n.table_name, team
+UNION ALL
+SELECT 3, NULL, NULL, (current_setting('caseload.change_noted', true) = '1')::int
+"""
+
+
+def versions(team_ids: Collection[int] = ()) -> Versions:
+    """Every table's version, and as these teams see them, in one query
+    (none on SQLite, which keeps nothing)."""
+    found = Versions()
+    if connection.vendor != "postgresql":
+        return found
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSIONS, [list(team_ids)])
+        for kind, table, team, weight in cursor.fetchall():
+            if kind == 0 and table is None:
+                found.every = int(weight)
+            elif kind == 0:
+                found.tables[table] = int(weight)
+            elif kind == 1 and table is not None:
+                found.unscoped[table] = int(weight)
+            elif kind == 2 and table is not None:
+                found.teams[(table, team)] = int(weight)
+            elif kind == 3:
+                found.changed_here = bool(weight)
+    return found
+
+
+def kept_reading(
+    key: str,
+    work_out: Callable[[], T],
+    *,
+    team: int | None = None,
+    also: Iterable[str] = (),
+    now: Versions | None = None,
+) -> T:
+    """What `work_out()` returns, kept with the versions of the tables it read
+    (and of the tables `also` names: those of records handed to it): worked
+    out again once a change to one of them is committed. With `team`, for a
+    part that shows only that team's people and cases, the versions as the
+    team sees them: changes that reach only other teams leave it kept.
+    `now`: the versions, when the caller has read them already."""
+    if connection.vendor != "postgresql":
+        return work_out()
+    if now is None:
+        now = versions([] if team is None else [team])
+    if now.changed_here:
+        return work_out()
+    name = f"kept-part:{key}"
+    entry = cache.get(name)
+    if entry is not None and now.still(entry[0], team):
+        return entry[1]
+    with tables_read() as tables:
+        value = work_out()
+    kept_under = {table: now.of(table, team) for table in tables.union(also)}
+    cache.set(name, (kept_under, value), KEEP_SECONDS)
+    return value
+
+
+def kept_for_teams(
+    key: str,
+    team_ids: list[int],
+    work_out: Callable[[list[int]], dict[int, T]],
+    *,
+    also: Iterable[str] = (),
+    now: Versions | None = None,
+) -> dict[int, T]:
+    """What `work_out(team_ids)` returns for each team, each team's kept with
+    the versions, as that team sees them, of the tables read in working it
+    out: only the teams a committed change reaches are worked out again,
+    together, in one call. `now`: the versions (as these teams see them),
+    when the caller has read them already."""
+    if connection.vendor != "postgresql":
+        return work_out(team_ids)
+    if now is None:
+        now = versions(team_ids)
+    if now.changed_here:
+        return work_out(team_ids)
+    names = {team: f"kept-team:{key}:{team}" for team in team_ids}
+    entries = cache.get_many(names.values())
+    found: dict[int, T] = {}
+    for team, name in names.items():
+        entry = entries.get(name)
+        if entry is not None and now.still(entry[0], team):
+            found[team] = entry[1]
+    missing = [team for team in team_ids if team not in found]
+    if missing:
+        with tables_read() as tables:
+            worked = work_out(missing)
+        tables.update(also)
+        cache.set_many(
+            {
+                names[team]: ({table: now.of(table, team) for table in tables}, value)
+                for team, value in worked.items()
+            },
+            KEEP_SECONDS,
+        )
+        found.update(worked)
+    return found

@@ -777,6 +777,11 @@ class DataChange(models.Model):
     version of the records that kept pages are filed under."""
 
     weight = models.PositiveBigIntegerField(default=1)
+    # The table that changed; none for a note that stands for a change to
+    # every table (the daily fold of the notes). On PostgreSQL the notes of
+    # allocations, ratings and cases also name the teams they reach, in a
+    # column `teams` (bigint[]) that only PostgreSQL has: ADR 0014.
+    table_name = models.CharField(max_length=63, null=True)  # noqa: DJ001 - none means every table
 
     class Meta:
         db_table = "caseload_datachange"

@@ -133,14 +133,16 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 _database["ATOMIC_REQUESTS"] = True
 DATABASES = {"default": _database}
 
-# Kept pages (caseload.changes) live in each web process's memory: their keys
-# carry the version of the records, so processes need not tell each other
-# when a page goes out of date. A large council's team pages and overviews
-# fit in 500 entries (tens of kilobytes each).
+# Kept pages and their parts (caseload.changes) live in each web process's
+# memory: each is filed with the versions of the records it was worked out
+# from, so processes need not tell each other when one goes out of date. A
+# large council's team pages, overviews and team positions (90 of each, a
+# kilobyte to tens of kilobytes apiece), with the pages of earlier versions
+# until they expire, fit in 2,000 entries.
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 500},
+        "OPTIONS": {"MAX_ENTRIES": 2000},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -75,12 +75,15 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     manages = team.managed_by_user
     # The same for everyone who sees it, but for the team's own managers'
-    # buttons; kept until the records change.
-    content = changes.kept(
+    # buttons; kept until a change that reaches the team (ADR 0014): it
+    # shows only the team's people and the cases they hold or it holds.
+    content = changes.kept_reading(
         f"team:{team.pk}:{today.isoformat()}:{int(manages)}",
         lambda: render_to_string(
             "caseload/team_detail_content.html", _team_page(team, today, manages)
         ),
+        team=team.pk,
+        also=[Team._meta.db_table],  # the team was read before
     )
     return render(
         request,

@@ -12,6 +12,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from caseload import changes
 from caseload.charts import (
     BAND_SEGMENTS,
     Bar,
@@ -473,64 +474,116 @@ class Overview(QuarterPage):
         return self._tables("teams-quarter", "teams-today")
 
 
-def overview(service: Service, asked: str | None, today: datetime.date) -> Overview:
+@dataclass
+class OverviewHistory:
+    """What the service overview shows of the chosen quarter and of the past:
+    nothing in it turns on today's allocations and ratings."""
+
+    reviews: list[QuarterlyReview]
+    review: QuarterlyReview | None
+    quarter: str
+    at_quarter_end: ServicePosition | None
+    tables: dict[str, Table]
+    figures: dict[str, Figure]
+    decisions: list[DmtDecision]
+    issues: list[CapacityIssue]
+
+
+def overview_history(service: Service, asked: str | None, today: datetime.date) -> OverviewHistory:
     term = service.people_term
     reviews = dashboards.reviews_of(service)
     review = dashboards.chosen_review(reviews, asked)
     quarter = dashboards.quarter_key(review)
-    now = dashboards.current_position(service, today)
-    page = Overview(
-        service=service,
-        today=today,
-        reviews=reviews,
-        review=review,
-        quarter=quarter,
-        at_quarter_end=dashboards.stored_position(review) if review else None,
-        now=now,
-    )
-    if review and page.at_quarter_end:
+    at_quarter_end = dashboards.stored_position(review) if review else None
+    tables: dict[str, Table] = {}
+    figures: dict[str, Figure] = {}
+    if review and at_quarter_end:
         label = dashboards.quarter_of(review).label
-        end = page.at_quarter_end
-        page.figures["children"] = children_figure(end, label, term)
-        page.tables["teams-quarter"] = teams_table(
-            end,
+        figures["children"] = children_figure(at_quarter_end, label, term)
+        tables["teams-quarter"] = teams_table(
+            at_quarter_end,
             slug="teams-quarter",
             caption=f"Teams at the end of {label}",
             quarter=quarter,
             live=False,
             term=term,
         )
-        page.figures["trend"] = trend_figure(
+        figures["trend"] = trend_figure(
             dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
         )
-        page.figures["bands"] = bands_figure(end, f"at the end of {label}")
-    page.tables["teams-today"] = teams_table(
-        now,
-        slug="teams-today",
-        caption=f"Teams today, {long_date(today)}",
-        quarter=quarter,
-        live=True,
-        term=term,
-    )
-    page.figures["months"] = month_figure(
-        dashboards.month_trend(service, today), service.name, term
-    )
-    page.decisions = list(
+        figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
+    figures["months"] = month_figure(dashboards.month_trend(service, today), service.name, term)
+    decisions = list(
         DmtDecision.objects.filter(service=service)
         .select_related("team", "recorded_by")
         .order_by("-meeting_on", "-pk")[:10]
     )
-    page.issues = list(
+    issues = list(
         CapacityIssue.objects.open()
         .filter(service=service)
         .select_related("team", "raised_by")
         .order_by("raised_on", "pk")
+    )
+    return OverviewHistory(
+        reviews, review, quarter, at_quarter_end, tables, figures, decisions, issues
+    )
+
+
+def overview(
+    service: Service,
+    asked: str | None,
+    today: datetime.date,
+    *,
+    now: ServicePosition | None = None,
+    history: OverviewHistory | None = None,
+) -> Overview:
+    """The service overview: the chosen quarter's stored review beside today."""
+    if history is None:
+        history = overview_history(service, asked, today)
+    if now is None:
+        now = dashboards.current_position(service, today)
+    page = Overview(
+        service=service,
+        today=today,
+        reviews=history.reviews,
+        review=history.review,
+        quarter=history.quarter,
+        at_quarter_end=history.at_quarter_end,
+        now=now,
+        figures=dict(history.figures),
+        decisions=history.decisions,
+        issues=history.issues,
+    )
+    page.tables.update(history.tables)
+    page.tables["teams-today"] = teams_table(
+        now,
+        slug="teams-today",
+        caption=f"Teams today, {long_date(today)}",
+        quarter=history.quarter,
+        live=True,
+        term=service.people_term,
     )
     for figure in page.figures.values():
         page.tables[figure.table.slug] = figure.table
     page.tables["decisions"] = decisions_table(page.decisions, "Recent DMT decisions")
     page.tables["capacity-issues"] = issues_table(page.issues, "Capacity issues on the agenda")
     return page
+
+
+def kept_overview(service: Service, asked: str | None, today: datetime.date) -> Overview:
+    """The service overview from kept parts (ADR 0014): the quarter and the
+    past until a change to what they read, each team today until a change
+    that reaches it."""
+    team_ids = dashboards.team_ids(service)
+    versions = changes.versions(team_ids)
+    history = changes.kept_reading(
+        f"overview-history:{service.pk}:{today.isoformat()}:{dashboards.quarter_asked(asked)}",
+        lambda: overview_history(service, asked, today),
+        also=[Service._meta.db_table],  # the service was read before
+        now=versions,
+    )
+    now = dashboards.kept_current_position(service, today, team_ids, versions)
+    return overview(service, asked, today, now=now, history=history)
 
 
 @dataclass(kw_only=True)

@@ -197,7 +197,7 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     may_record = access.is_senior_manager(request.user)
 
     def work_out() -> tuple[str, str]:
-        page = presenters.overview(service, asked, today)
+        page = presenters.kept_overview(service, asked, today)
         title = f"{service.name}, {page.quarter_label}" if page.review else service.name
         context = {
             "page": page,
@@ -210,7 +210,7 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     # Kept until the records change: the same for every DMT member of the
     # service (administrators see it without the decision links).
     title, content = changes.kept(
-        f"overview:{service.pk}:{today.isoformat()}:{_quarter_asked(asked)}:{int(may_record)}",
+        f"overview:{service.pk}:{today.isoformat()}:{dashboards.quarter_asked(asked)}:{int(may_record)}",
         work_out,
     )
     return render(
@@ -218,15 +218,6 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "reports/service_overview.html",
         {"title": title, "content": mark_safe(content)},  # noqa: S308 - our templates
     )
-
-
-def _quarter_asked(asked: str | None) -> str:
-    """The quarter a query string asks for, as a key: anything that is not a
-    quarter shows the latest review, as no quarter does."""
-    try:
-        return Quarter.parse(asked).start.isoformat() if asked else "latest"
-    except ValueError:
-        return "latest"
 
 
 @require_GET

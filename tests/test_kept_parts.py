@@ -1,0 +1,262 @@
+"""Kept parts of the service overview (ADR 0014): after an allocation, a
+rating or a change to a case, only the teams it reaches are worked out again,
+and the page is always the page worked out afresh.
+
+PostgreSQL only (the notes are written by its triggers), in committed
+transactions as in production."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import OperationalError, connection, connections, transaction
+from django.urls import reverse
+
+from caseload import changes, services, views
+from caseload.models import Allocation, Case, Team
+from reports import dashboards, presenters
+from tests.conftest import days_ago
+from tests.factories import CaseFactory
+from weighting import services as weighting
+from weighting.models import Rating, Reduction
+
+pytestmark = pytest.mark.postgres
+COMMITTED = pytest.mark.django_db(transaction=True)
+
+
+def overview(client, service) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(reverse("service_overview", args=[service.pk])).content.decode()
+    return page[page.index("<main") : page.index("</main>")]
+
+
+def versions_of(table: str, *teams: Team) -> dict[int, int]:
+    found = changes.versions([t.pk for t in teams])
+    return {t.pk: found.of(table, t.pk) for t in teams}
+
+
+def levels(case: Case, value: int) -> dict[int, Decimal]:
+    scheme = weighting.scheme_in_force(case.team)
+    return {c.pk: Decimal(value) for c in scheme.criteria.all()}
+
+
+def rating_by_sql(case: Case, total: int) -> None:
+    """A rating written as an import or a hand-made fix would: no service."""
+    Rating.objects.create(
+        case=case,
+        rated_on=days_ago(0),
+        status=Rating.Status.INTERIM,
+        total=Decimal(total),
+        scheme=weighting.scheme_in_force(case.team),
+    )
+
+
+@COMMITTED
+def test_an_allocation_reaches_the_teams_of_its_case_and_worker_only(
+    team, other_team, social_worker, team_manager, case
+):
+    before = versions_of("caseload_allocation", team, other_team)
+    services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(1), allocated_by=team_manager
+    )
+    after = versions_of("caseload_allocation", team, other_team)
+    assert after[team.pk] > before[team.pk]
+    assert after[other_team.pk] == before[other_team.pk]
+    assert changes.versions().of("caseload_allocation") > max(before.values())
+
+
+@COMMITTED
+def test_a_rating_reaches_the_teams_of_everyone_who_holds_the_case(
+    team, other_team, outsider, team_manager
+):
+    """A worker of another team holding the case (as an import may record)
+    has the rating in their numbers: their team is reached too."""
+    case = CaseFactory(team=team, reference="CP-4001")
+    Allocation.objects.create(
+        case=case, person=outsider, kind=Allocation.Kind.PRIMARY, start_date=days_ago(5)
+    )
+    before = versions_of("weighting_rating", team, other_team)
+    rating_by_sql(case, 7)
+    after = versions_of("weighting_rating", team, other_team)
+    assert after[team.pk] > before[team.pk]  # the case's own team
+    assert after[other_team.pk] > before[other_team.pk]  # its holder's
+
+
+@COMMITTED
+def test_a_case_moved_between_teams_reaches_both(team, other_team, team_manager, case):
+    before = versions_of("caseload_case", team, other_team)
+    services.case_move_team(
+        case=case, to_team=other_team, on=days_ago(0), by=team_manager, reason="Reorganised"
+    )
+    after = versions_of("caseload_case", team, other_team)
+    assert after[team.pk] > before[team.pk]
+    assert after[other_team.pk] > before[other_team.pk]
+
+
+@COMMITTED
+def test_folded_notes_count_as_a_change_to_every_table_and_team(team, held_case):
+    before = versions_of("caseload_allocation", team)[team.pk]
+    unread = changes.versions().of("reports_escalation")
+    changes.tidy_notes()
+    assert versions_of("caseload_allocation", team)[team.pk] > before
+    assert changes.versions().of("reports_escalation") > unread
+
+
+@COMMITTED
+def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
+    client, service, team, other_team, social_worker, outsider, team_manager, dmt_member, case,
+    monkeypatch,
+):  # fmt: skip
+    worked_out: list[list[int]] = []
+    histories: list[int] = []
+    position, history = dashboards.current_position, presenters.overview_history
+
+    def position_spy(service, day, team_ids=None):  # type: ignore[no-untyped-def]
+        worked_out.append(sorted(team_ids or []))
+        return position(service, day, team_ids)
+
+    def history_spy(*args):  # type: ignore[no-untyped-def]
+        histories.append(1)
+        return history(*args)
+
+    monkeypatch.setattr(dashboards, "current_position", position_spy)
+    monkeypatch.setattr(presenters, "overview_history", history_spy)
+    client.force_login(dmt_member.user)
+    overview(client, service)
+    assert worked_out == [sorted([team.pk, other_team.pk])]
+
+    services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(1), allocated_by=team_manager
+    )
+    allocated = overview(client, service)
+    assert worked_out[-1] == [team.pk]  # the other team's position was kept
+    assert len(histories) == 1  # and so were the quarter and the past
+    cache.clear()
+    assert overview(client, service) == allocated  # the page worked out afresh
+
+    # A change to a table the team positions read, and no team: all again.
+    Reduction.objects.create(
+        person=outsider, reason="training", hours_per_week=Decimal(7), start_date=days_ago(3)
+    )
+    overview(client, service)
+    assert worked_out[-1] == sorted([team.pk, other_team.pk])
+
+
+@COMMITTED
+def test_the_kept_overview_is_always_the_overview_worked_out_afresh(
+    client, service, team, other_team, social_worker, outsider, team_manager, dmt_member, case
+):
+    """After each kind of change, the page served from kept parts is the
+    page worked out from nothing."""
+    across = CaseFactory(team=other_team, reference="LA-2001", people_count=3)
+    changes_made = {
+        "an allocation": lambda: services.allocation_create(
+            case=case, person=social_worker, start_date=days_ago(2), allocated_by=team_manager
+        ),
+        "a rating": lambda: weighting.rating_create(
+            case=case,
+            levels=levels(case, 3),
+            rated_on=days_ago(0),
+            rated_by=team_manager,
+            status=Rating.Status.INTERIM,
+        ),
+        "a case of another team held, by import": lambda: Allocation.objects.create(
+            case=across, person=social_worker, kind=Allocation.Kind.PRIMARY, start_date=days_ago(1)
+        ),
+        "that case rated": lambda: rating_by_sql(across, 9),
+        "its children counted again, by SQL": lambda: Case.objects.filter(pk=across.pk).update(
+            people_count=5
+        ),
+        "a worker moved to the other team": lambda: services.membership_start(
+            person=outsider, team=team, start_date=days_ago(0)
+        ),
+        "an allocation ended, by SQL": lambda: Allocation.objects.filter(case=case).update(
+            end_date=days_ago(0)
+        ),
+        "a case moved": lambda: services.case_move_team(
+            case=across, to_team=team, on=days_ago(0), by=team_manager, reason="Reorganised"
+        ),
+        "an aspiration": lambda: Team.objects.filter(pk=other_team.pk).update(aspiration=4),
+    }
+    client.force_login(dmt_member.user)
+    page = overview(client, service)
+    for what, change in changes_made.items():
+        change()
+        kept = overview(client, service)
+        cache.clear()
+        afresh = overview(client, service)
+        assert kept == afresh, f"after {what}"
+        assert afresh != page, f"{what} changed nothing on the page"
+        page = afresh
+
+
+@COMMITTED
+def test_a_change_to_a_case_locks_it_and_its_people_until_it_commits(held_case, social_worker):
+    """Of two transactions that change the same case or person, the one that
+    commits last names the teams of both: they cannot run side by side."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            rating_sql = (
+                "INSERT INTO weighting_rating (rated_on, status, total, created_at, case_id, "
+                "scheme_id) SELECT CURRENT_DATE, 'interim', 5, now(), %s, "
+                "(SELECT id FROM weighting_scheme ORDER BY id LIMIT 1)"
+            )
+            cursor.execute(rating_sql, [held_case.pk])
+            locks = (
+                "SELECT 1 FROM caseload_case WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                "SELECT 1 FROM caseload_person WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+            )
+            for lock, pk in zip(locks, [held_case.pk, social_worker.pk], strict=True):
+                with (
+                    pytest.raises(OperationalError, match="could not obtain lock"),
+                    transaction.atomic(),
+                    connection.cursor() as mine,
+                ):
+                    mine.execute(lock, [pk])
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def team_page(client, team: Team) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
+    return page[page.index("<main") : page.index("</main>")]
+
+
+@COMMITTED
+def test_a_team_page_is_kept_while_changes_reach_only_other_teams(
+    client, team, other_team, team_manager, social_worker, outsider, other_manager, monkeypatch
+):
+    worked_out: list[int] = []
+    work_out = views._team_page
+
+    def spy(team, today, manages):  # type: ignore[no-untyped-def]
+        worked_out.append(team.pk)
+        return work_out(team, today, manages)
+
+    monkeypatch.setattr(views, "_team_page", spy)
+    client.force_login(team_manager.user)
+    first = team_page(client, team)
+    theirs = CaseFactory(team=other_team, reference="LA-3001")
+    services.allocation_create(
+        case=theirs, person=outsider, start_date=days_ago(1), allocated_by=other_manager
+    )
+    rating_by_sql(theirs, 8)
+    assert team_page(client, team) == first
+    assert worked_out == [team.pk]  # kept through the other team's changes
+
+    # A case of the other team held by one of ours: it is in our numbers.
+    across = CaseFactory(team=other_team, reference="LA-3002")
+    Allocation.objects.create(
+        case=across, person=social_worker, kind=Allocation.Kind.PRIMARY, start_date=days_ago(1)
+    )
+    held = team_page(client, team)
+    assert held != first
+    rating_by_sql(across, 9)
+    rated = team_page(client, team)
+    assert len(worked_out) == 3
+    cache.clear()
+    assert rated == team_page(client, team) != held
