@@ -16,11 +16,14 @@ older than the version it is kept under. See ADR 0012.
 Parts of a page can be kept more finely (ADR 0014). A part worked out by
 `kept_reading` is kept with the tables it read (every query it makes is
 looked at) and is thrown away only by a change to one of them. The changes a
-team's numbers today turn on, to allocations, ratings and cases, also name
-the teams they reach: the teams of the case and of everyone who holds it or
-held it, and of the person allocated (`caseload_note_teams`). A team's part
-worked out by `kept_for_teams` is thrown away by those changes only when they
-name the team, and by any change to the other tables it read.
+team's numbers today turn on also name the teams they reach
+(`caseload_note_teams`): a change to an allocation, a rating or a case names
+the teams of the case and of everyone who holds or held it; a change to one
+person's records (supervision, concerns, protected time, experience factor,
+escalations, over-maximum plans) names that person's teams. A team's part
+(`kept_for_teams`, or `kept_reading` with a team) is thrown away by those
+changes only when they name the team, and by any change to the other tables
+it read.
 """
 
 from __future__ import annotations
@@ -71,8 +74,19 @@ END;
 $$
 """
 
-# The changes a team's numbers today turn on, noted with the teams they reach.
-SCOPED_TABLES = ("caseload_allocation", "caseload_case", "weighting_rating")
+# The changes a team's numbers today turn on, noted with the teams they reach:
+# those of cases (through the case's team and its holders) ...
+CASE_SCOPED_TABLES = ("caseload_allocation", "caseload_case", "weighting_rating")
+# ... and those of one person (through the person's teams), by the column
+# that names the person.
+PERSON_SCOPED_TABLES = {
+    "caseload_overmaximum": "person_id",
+    "reports_escalation": "person_id",
+    "supervision_supervisionrecord": "worker_id",
+    "supervision_workloadconcern": "person_id",
+    "weighting_experiencefactor": "person_id",
+    "weighting_reduction": "person_id",
+}
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -158,6 +172,10 @@ SCOPED_FUNCTIONS = (
     # A case's old team loses it from its queue when it moves: both are named.
     _scoped_function("caseload_case", cases="id", people="", teams="team_id"),
     _scoped_function("weighting_rating", cases="case_id", people="", teams=""),
+    *(
+        _scoped_function(table, cases="", people=column, teams="")
+        for table, column in PERSON_SCOPED_TABLES.items()
+    ),
     _NOTE_MEMBERSHIP,
 )
 
@@ -180,7 +198,10 @@ def _triggers(table: str, function: str) -> list[str]:
 
 
 TRIGGERS_OF_SCOPED_TABLES = {
-    **{table: _triggers(table, f"caseload_note_{table}") for table in SCOPED_TABLES},
+    **{
+        table: _triggers(table, f"caseload_note_{table}")
+        for table in (*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES)
+    },
     "caseload_teammembership": _triggers("caseload_teammembership", "caseload_note_membership"),
 }
 

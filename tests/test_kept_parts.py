@@ -17,6 +17,7 @@ from django.urls import reverse
 from caseload import changes, services, views
 from caseload.models import Allocation, Case, Team
 from reports import dashboards, presenters
+from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
 from tests.factories import CaseFactory
 from weighting import services as weighting
@@ -135,10 +136,15 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     cache.clear()
     assert overview(client, service) == allocated  # the page worked out afresh
 
-    # A change to a table the team positions read, and no team: all again.
+    # A change to one person's records reaches their team.
     Reduction.objects.create(
         person=outsider, reason="training", hours_per_week=Decimal(7), start_date=days_ago(3)
     )
+    overview(client, service)
+    assert worked_out[-1] == [other_team.pk]
+
+    # A change that names no team (a move between teams): every team again.
+    services.membership_start(person=outsider, team=team, start_date=days_ago(0))
     overview(client, service)
     assert worked_out[-1] == sorted([team.pk, other_team.pk])
 
@@ -178,6 +184,15 @@ def test_the_kept_overview_is_always_the_overview_worked_out_afresh(
             case=across, to_team=team, on=days_ago(0), by=team_manager, reason="Reorganised"
         ),
         "an aspiration": lambda: Team.objects.filter(pk=other_team.pk).update(aspiration=4),
+        "a supervision whose next is overdue": lambda: SupervisionRecord.objects.create(
+            worker=social_worker,
+            supervisor=team_manager,
+            held_on=days_ago(40),
+            next_supervision=days_ago(12),
+        ),
+        "all of a worker's hours protected": lambda: Reduction.objects.create(
+            person=social_worker, reason="other", percentage=Decimal(100), start_date=days_ago(1)
+        ),
     }
     client.force_login(dmt_member.user)
     page = overview(client, service)
