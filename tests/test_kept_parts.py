@@ -96,6 +96,28 @@ def test_a_case_moved_between_teams_reaches_both(team, other_team, team_manager,
 
 
 @COMMITTED
+def test_one_teams_versions_are_the_same_read_alone_or_with_others(
+    team, other_team, social_worker, outsider, team_manager, case
+):
+    services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(1), allocated_by=team_manager
+    )
+    Reduction.objects.create(
+        person=outsider, reason="training", hours_per_week=Decimal(7), start_date=days_ago(3)
+    )
+    Team.objects.filter(pk=team.pk).update(aspiration=18)
+    together = changes.versions([team.pk, other_team.pk])
+    assert together.of("caseload_allocation", team.pk) != together.of(
+        "caseload_allocation", other_team.pk
+    )
+    for t in (team, other_team):
+        alone = changes.versions([t.pk])
+        for table in together.tables:
+            assert alone.of(table, t.pk) == together.of(table, t.pk), (table, t.name)
+    assert changes.versions().tables == together.tables
+
+
+@COMMITTED
 def test_folded_notes_count_as_a_change_to_every_table_and_team(team, held_case):
     before = versions_of("caseload_allocation", team)[team.pk]
     unread = changes.versions().of("reports_escalation")
