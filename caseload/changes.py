@@ -20,7 +20,8 @@ team's numbers today turn on also name the teams they reach
 (`caseload_note_teams`): a change to an allocation, a rating or a case names
 the teams of the case and of everyone who holds or held it; a change to one
 person's records (supervision, concerns, protected time, experience factor,
-escalations, over-maximum plans) names that person's teams. A team's part
+escalations, over-maximum plans) names that person's teams; a change to a
+membership or to a team names the teams. A team's part
 (`kept_for_teams`, or `kept_reading` with a team) is thrown away by those
 changes only when they name the team, and by any change to the other tables
 it read.
@@ -87,6 +88,10 @@ PERSON_SCOPED_TABLES = {
     "weighting_experiencefactor": "person_id",
     "weighting_reduction": "person_id",
 }
+# ... and those of teams: who is in them, and their own rows. (A person's own
+# row is not scoped: pages show people who are in no team they show, such as
+# a team's managers.)
+TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team")
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -123,48 +128,32 @@ def _scoped_function(table: str, cases: str, people: str, teams: str) -> str:
     """The trigger function of a scoped table: the cases, people and teams its
     changed rows (before and after the change) name."""
 
-    def ids(column: str, rows: str) -> str:
+    def ids(column: str, *rows: str) -> str:
         # Our own column and transition table names, not input.
-        return f"ARRAY(SELECT {column} FROM {rows})" if column else "'{}'::bigint[]"  # noqa: S608
+        if not column:
+            return "'{}'::bigint[]"
+        return " || ".join(f"ARRAY(SELECT {column} FROM {r})" for r in rows)  # noqa: S608
 
-    def of(rows: str) -> str:
-        return f"{ids(cases, rows)}, {ids(people, rows)}, {ids(teams, rows)}"
+    def of(*rows: str) -> str:
+        return f"{ids(cases, *rows)}, {ids(people, *rows)}, {ids(teams, *rows)}"
 
+    # One note a statement; an update's names both its rows before and after.
     return f"""
 CREATE OR REPLACE FUNCTION caseload_note_{table}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF TG_OP = 'INSERT' THEN
         PERFORM caseload_note_teams(TG_TABLE_NAME, {of("new_rows")});
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    ELSIF TG_OP = 'DELETE' THEN
         PERFORM caseload_note_teams(TG_TABLE_NAME, {of("old_rows")});
+    ELSE
+        PERFORM caseload_note_teams(TG_TABLE_NAME, {of("new_rows", "old_rows")});
     END IF;
     RETURN NULL;
 END;
 $$
 """
 
-
-# A membership is not scoped (a move reaches both teams and every kept part
-# that reads memberships), but it locks the person as the scoped notes do.
-_NOTE_MEMBERSHIP = """
-CREATE OR REPLACE FUNCTION caseload_note_membership() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        PERFORM 1 FROM caseload_person WHERE id IN (SELECT person_id FROM new_rows)
-        ORDER BY id FOR NO KEY UPDATE;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        PERFORM 1 FROM caseload_person WHERE id IN (SELECT person_id FROM old_rows)
-        ORDER BY id FOR NO KEY UPDATE;
-    END IF;
-    PERFORM caseload_note_table(TG_TABLE_NAME);
-    RETURN NULL;
-END;
-$$
-"""
 
 SCOPED_FUNCTIONS = (
     _NOTE_TEAMS,
@@ -176,7 +165,10 @@ SCOPED_FUNCTIONS = (
         _scoped_function(table, cases="", people=column, teams="")
         for table, column in PERSON_SCOPED_TABLES.items()
     ),
-    _NOTE_MEMBERSHIP,
+    # A move between teams names both teams (and the person's others).
+    _scoped_function("caseload_teammembership", cases="", people="person_id", teams="team_id"),
+    # A team's own row: its name and aspiration.
+    _scoped_function("caseload_team", cases="", people="", teams="id"),
 )
 
 
@@ -198,11 +190,8 @@ def _triggers(table: str, function: str) -> list[str]:
 
 
 TRIGGERS_OF_SCOPED_TABLES = {
-    **{
-        table: _triggers(table, f"caseload_note_{table}")
-        for table in (*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES)
-    },
-    "caseload_teammembership": _triggers("caseload_teammembership", "caseload_note_membership"),
+    table: _triggers(table, f"caseload_note_{table}")
+    for table in (*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES, *TEAM_SCOPED_TABLES)
 }
 
 

@@ -31,7 +31,7 @@ from caseload.forms import (
     posted_weight,
 )
 from caseload.middleware import renew_session
-from caseload.models import Allocation, Case, OverMaximum, Person, Team
+from caseload.models import Allocation, Case, OverMaximum, Person, Service, Team
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -83,7 +83,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "caseload/team_detail_content.html", _team_page(team, today, manages)
         ),
         team=team.pk,
-        also=[Team._meta.db_table],  # the team was read before
+        also=[Team._meta.db_table, Service._meta.db_table],  # read before, with the team
     )
     return render(
         request,

@@ -12,14 +12,15 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
+from django.test import Client
 from django.urls import reverse
 
 from caseload import changes, services, views
-from caseload.models import Allocation, Case, Team
+from caseload.models import Allocation, Case, Person, Service, Team
 from reports import dashboards, presenters
 from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, TeamFactory
 from weighting import services as weighting
 from weighting.models import Rating, Reduction
 
@@ -29,6 +30,11 @@ COMMITTED = pytest.mark.django_db(transaction=True)
 
 def overview(client, service) -> str:  # type: ignore[no-untyped-def]
     page = client.get(reverse("service_overview", args=[service.pk])).content.decode()
+    return page[page.index("<main") : page.index("</main>")]
+
+
+def team_page(client, team: Team) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
     return page[page.index("<main") : page.index("</main>")]
 
 
@@ -165,18 +171,27 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     overview(client, service)
     assert worked_out[-1] == [other_team.pk]
 
-    # A change that names no team (a move between teams): every team again.
+    # A move between teams reaches the two teams, not a third.
+    third = TeamFactory(service=service, name="Front Door")
+    overview(client, service)
+    assert worked_out[-1] == [third.pk]  # new: nothing kept for it yet
     services.membership_start(person=outsider, team=team, start_date=days_ago(0))
     overview(client, service)
     assert worked_out[-1] == sorted([team.pk, other_team.pk])
 
+    # A change that names no team (the service's bands): every team again.
+    Service.objects.filter(pk=service.pk).update(band_red_from=Decimal(120))
+    overview(client, service)
+    assert worked_out[-1] == sorted([team.pk, other_team.pk, third.pk])
+
 
 @COMMITTED
-def test_the_kept_overview_is_always_the_overview_worked_out_afresh(
-    client, service, team, other_team, social_worker, outsider, team_manager, dmt_member, case
-):
-    """After each kind of change, the page served from kept parts is the
-    page worked out from nothing."""
+def test_kept_pages_are_always_the_pages_worked_out_afresh(
+    client, service, team, other_team, social_worker, outsider, team_manager, other_manager,
+    dmt_member, case,
+):  # fmt: skip
+    """After each kind of change, the overview and each team's page served
+    from what was kept are the pages worked out from nothing."""
     across = CaseFactory(team=other_team, reference="LA-2001", people_count=3)
     changes_made = {
         "an allocation": lambda: services.allocation_create(
@@ -215,17 +230,36 @@ def test_the_kept_overview_is_always_the_overview_worked_out_afresh(
         "all of a worker's hours protected": lambda: Reduction.objects.create(
             person=social_worker, reason="other", percentage=Decimal(100), start_date=days_ago(1)
         ),
+        "a worker's hours, by SQL": lambda: Person.objects.filter(pk=outsider.pk).update(
+            fte=Decimal("0.5")
+        ),
+        "a manager's name, by SQL": lambda: Person.objects.filter(pk=other_manager.pk).update(
+            full_name="James Carter-Reid"
+        ),
+        "the service's name": lambda: Service.objects.filter(pk=service.pk).update(
+            name="Children's Services"
+        ),
     }
     client.force_login(dmt_member.user)
-    page = overview(client, service)
+    managers = {}
+    for their_team, manager in ((team, team_manager), (other_team, other_manager)):
+        managers[their_team] = Client()
+        managers[their_team].force_login(manager.user)
+
+    def pages() -> list[str]:
+        return [overview(client, service)] + [
+            team_page(managed, their_team) for their_team, managed in managers.items()
+        ]
+
+    seen = pages()
     for what, change in changes_made.items():
         change()
-        kept = overview(client, service)
+        kept = pages()
         cache.clear()
-        afresh = overview(client, service)
+        afresh = pages()
         assert kept == afresh, f"after {what}"
-        assert afresh != page, f"{what} changed nothing on the page"
-        page = afresh
+        assert afresh != seen, f"{what} changed nothing on the pages"
+        seen = afresh
 
 
 @COMMITTED
@@ -256,11 +290,6 @@ def test_a_change_to_a_case_locks_it_and_its_people_until_it_commits(held_case, 
             cursor.execute("ROLLBACK")
     finally:
         other.close()
-
-
-def team_page(client, team: Team) -> str:  # type: ignore[no-untyped-def]
-    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
-    return page[page.index("<main") : page.index("</main>")]
 
 
 @COMMITTED
