@@ -13,7 +13,6 @@ import pytest
 from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
 from django.test import Client
-from django.urls import reverse
 
 from caseload import changes, services, views
 from caseload.models import Allocation, Case, Person, Service, Team
@@ -21,21 +20,12 @@ from reports import dashboards, presenters
 from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory
+from tests.test_changes import overview, team_page
 from weighting import services as weighting
 from weighting.models import Rating, Reduction
 
 pytestmark = pytest.mark.postgres
 COMMITTED = pytest.mark.django_db(transaction=True)
-
-
-def overview(client, service) -> str:  # type: ignore[no-untyped-def]
-    page = client.get(reverse("service_overview", args=[service.pk])).content.decode()
-    return page[page.index("<main") : page.index("</main>")]
-
-
-def team_page(client, team: Team) -> str:  # type: ignore[no-untyped-def]
-    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
-    return page[page.index("<main") : page.index("</main>")]
 
 
 def versions_of(table: str, *teams: Team) -> dict[int, int]:
