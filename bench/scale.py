@@ -94,6 +94,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from caseload import changes  # noqa: E402
 from caseload.dates import Quarter  # noqa: E402
 from caseload.models import (  # noqa: E402
     Allocation,
@@ -354,10 +355,10 @@ def signed_in(person: Person) -> Client:
 def time_page(
     client: Client, url: str, *, kept: bool = False, after: Callable[[], None] | None = None
 ) -> tuple[int, list[float]]:
-    """Queries and times of `url`: worked out afresh each time (nothing kept:
-    the first view after a restart, or after a change that reaches every
-    part), with `after`, the first view after that change (committed, not
-    timed), or, with `kept`, straight after a view (nothing changed since)."""
+    """Queries and times of `url`: worked out afresh each time (nothing kept,
+    in memory or in the database: after a change that reaches every part),
+    with `after`, the first view after that change (committed, not timed),
+    or, with `kept`, straight after a view (nothing changed since)."""
     for _ in range(3):
         if client.get(url).status_code != 200:
             raise SystemExit(f"{url} did not answer 200")
@@ -366,7 +367,7 @@ def time_page(
         if after is not None:
             after()
         elif not kept:
-            cache.clear()
+            changes.forget()
 
     prepare()
     with CaptureQueriesContext(connection) as queries:
@@ -501,10 +502,12 @@ def measure_pages(today: datetime.date) -> dict:
     )
     say()
     say(
-        "Worked out: nothing kept (the first view after a restart, or after a change "
-        "that reaches every part of the page). Kept: a view with nothing changed since "
-        "the previous one. After a change that reaches one team: the overview's other "
-        "teams and its quarter are kept parts (ADR 0014)."
+        "Worked out: nothing kept (the first view after a change that reaches every "
+        "part of the page). Kept: a view with nothing changed since the previous one. "
+        "After a change that reaches one team: the overview's other teams and its "
+        "quarter are kept parts (ADR 0014). After a restart: the process keeps nothing, "
+        "the parts are kept in the database (ADR 0015), as for the day's first view "
+        "after the daily jobs."
     )
     say()
     say("| page | queries | p50 | p95 | kept: queries | p50 | p95 | requests |")
@@ -533,6 +536,12 @@ def measure_pages(today: datetime.date) -> dict:
         else:
             line += " — | — | — |"
         say(f"{line} {len(times)} |")
+        if is_kept:
+            queries, times = time_page(client, url, after=cache.clear)
+            say(
+                f"| {name}, after a restart | {queries} | {ms(statistics.median(times))} | "
+                f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
+            )
         if name.startswith("service overview"):
             queries, times = time_page(client, url, after=one_team_changes(team.service_id))
             say(

@@ -25,20 +25,34 @@ membership or to a team names the teams. A team's part
 (`kept_for_teams`, or `kept_reading` with a team) is thrown away by those
 changes only when they name the team, and by any change to the other tables
 it read.
+
+Kept parts are held twice (ADR 0015): in each process's memory, and in the
+database (`caseload_keptpart`), where every web process finds what another
+worked out, a restart loses nothing, and the daily jobs leave the parts of
+the day's first views. The database holds them beside the notes they are
+checked against, so a restored database restores both together.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import logging
+import pickle
 import re
+import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # Tables whose changes no kept page shows, and which are written when pages
 # are only read: noting them would throw kept pages away on every read.
@@ -46,6 +60,7 @@ NOT_NOTED = frozenset(
     {
         "caseload_datachange",  # the notes themselves
         "caseload_accessrecord",  # the access audit: a row for each case viewed
+        "caseload_keptpart",  # kept parts, written when pages are read
     }
 )
 NOTED_APPS = ("caseload", "weighting", "supervision", "reports")
@@ -261,6 +276,14 @@ def tidy_notes() -> None:
         total = sum(row[0] for row in cursor.fetchall())
         # This transaction counts as a change too, so the version still grows.
         cursor.execute("INSERT INTO caseload_datachange (weight) VALUES (%s)", [total + 1])
+        # Every version has grown: no kept part will stand again.
+        cursor.execute("DELETE FROM caseload_keptpart")
+
+
+def keeps() -> bool:
+    """Whether pages and parts are kept: on PostgreSQL, whose triggers note
+    the changes (SQLite works everything out every time, ADR 0012)."""
+    return connection.vendor == "postgresql"
 
 
 def kept(key: str, work_out: Callable[[], T]) -> T:
@@ -268,7 +291,7 @@ def kept(key: str, work_out: Callable[[], T]) -> T:
     version of the records: worked out again once any change is committed.
     Worked out every time on SQLite, and in a transaction that has changed
     records itself."""
-    if connection.vendor != "postgresql":
+    if not keeps():
         return work_out()
     version, changed_here = data_version()
     if changed_here:
@@ -288,7 +311,7 @@ def kept(key: str, work_out: Callable[[], T]) -> T:
 _TABLE = re.compile(r"\b(?:caseload|weighting|supervision|reports)_[a-z0-9_]+\b")
 
 
-@contextmanager
+@contextlib.contextmanager
 def tables_read() -> Iterator[set[str]]:
     """The tables of our apps that the queries made inside the block name.
     (A name that is a column's or an alias's would only make a kept part
@@ -397,7 +420,7 @@ def kept_reading(
     part that shows only that team's people and cases, the versions as the
     team sees them: changes that reach only other teams leave it kept.
     `now`: the versions, when the caller has read them already."""
-    if connection.vendor != "postgresql":
+    if not keeps():
         return work_out()
     if now is None:
         now = versions([] if team is None else [team])
@@ -407,10 +430,15 @@ def kept_reading(
     entry = cache.get(name)
     if entry is not None and now.still(entry[0], team):
         return entry[1]
+    entry = _stored([name]).get(name)
+    if entry is not None and now.still(entry[0], team):
+        cache.set(name, entry, KEEP_SECONDS)
+        return entry[1]
     with tables_read() as tables:
         value = work_out()
-    kept_under = {table: now.of(table, team) for table in tables.union(also)}
-    cache.set(name, (kept_under, value), KEEP_SECONDS)
+    entry = ({table: now.of(table, team) for table in tables.union(also)}, value)
+    cache.set(name, entry, KEEP_SECONDS)
+    _store({name: entry})
     return value
 
 
@@ -427,30 +455,127 @@ def kept_for_teams(
     out: only the teams a committed change reaches are worked out again,
     together, in one call. `now`: the versions (as these teams see them),
     when the caller has read them already."""
-    if connection.vendor != "postgresql":
+    if not keeps():
         return work_out(team_ids)
     if now is None:
         now = versions(team_ids)
     if now.changed_here:
         return work_out(team_ids)
     names = {team: f"kept-team:{key}:{team}" for team in team_ids}
-    entries = cache.get_many(names.values())
     found: dict[int, T] = {}
-    for team, name in names.items():
-        entry = entries.get(name)
-        if entry is not None and now.still(entry[0], team):
-            found[team] = entry[1]
-    missing = [team for team in team_ids if team not in found]
+
+    def take(entries: dict[str, tuple[dict[str, int], T]]) -> list[int]:
+        """Take the entries still standing; the teams still missing."""
+        for team, name in names.items():
+            entry = entries.get(name)
+            if team not in found and entry is not None and now.still(entry[0], team):
+                found[team] = entry[1]
+        return [team for team in team_ids if team not in found]
+
+    missing = take(cache.get_many(names.values()))
+    if missing:
+        stored = _stored([names[team] for team in missing])
+        missing = take(stored)
+        cache.set_many(
+            {names[team]: stored[names[team]] for team in found if names[team] in stored},
+            KEEP_SECONDS,
+        )
     if missing:
         with tables_read() as tables:
             worked = work_out(missing)
         tables.update(also)
-        cache.set_many(
-            {
-                names[team]: ({table: now.of(table, team) for table in tables}, value)
-                for team, value in worked.items()
-            },
-            KEEP_SECONDS,
-        )
+        entries = {
+            names[team]: ({table: now.of(table, team) for table in tables}, value)
+            for team, value in worked.items()
+        }
+        cache.set_many(entries, KEEP_SECONDS)
+        _store(entries)
         found.update(worked)
     return found
+
+
+# Kept in the database ------------------------------------------------------------------
+
+
+def forget() -> None:
+    """Throw every kept page and part away, here and in the database: every
+    page is then worked out from the records (other processes still keep
+    theirs in memory, each for at most KEEP_SECONDS)."""
+    cache.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM caseload_keptpart")
+
+
+@functools.cache
+def release() -> str:
+    """What identifies this release of the code and templates: a part kept by
+    another release (its classes or markup may differ) is not used."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for path in sorted(
+        path
+        for folder in (*NOTED_APPS, "templates")
+        for path in (root / folder).rglob("*")
+        if path.suffix in (".py", ".html") and path.is_file()
+    ):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# What reading a part that is damaged, or pickled from classes since changed, raises.
+_UNREADABLE = (
+    zlib.error,
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    TypeError,
+    ValueError,
+)
+
+
+def _stored(names: list[str]) -> dict[str, tuple[dict[str, int], Any]]:
+    """The entries kept in the database under these names (by this release)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, entry FROM caseload_keptpart WHERE name = ANY(%s)",
+            [[f"{release()}:{name}" for name in names]],
+        )
+        rows = cursor.fetchall()
+    found = {}
+    for name, entry in rows:
+        try:
+            # Our own pickles, written by _store from values we worked out.
+            found[name.partition(":")[2]] = pickle.loads(zlib.decompress(entry))  # noqa: S301
+        except _UNREADABLE:
+            log.warning("A kept part could not be read: %s", name, exc_info=True)
+    return found
+
+
+_STORE = """
+INSERT INTO caseload_keptpart (name, entry, kept_at)
+SELECT name, entry, now() FROM unnest(%s::text[], %s::bytea[]) AS e(name, entry)
+ON CONFLICT (name) DO UPDATE SET entry = EXCLUDED.entry, kept_at = EXCLUDED.kept_at
+"""
+
+
+def _store(entries: dict[str, tuple[dict[str, int], Any]]) -> None:
+    """Keep these entries in the database too, in place of any under the same
+    names. A part that cannot be kept there is only worked out again later."""
+    if not entries:
+        return
+    names = list(entries)
+    stored_names = [f"{release()}:{name}" for name in names]
+    # Compressed here, quickly: the charts' markup shrinks tenfold.
+    pickles = [
+        zlib.compress(pickle.dumps(entries[name], pickle.HIGHEST_PROTOCOL), 1) for name in names
+    ]
+    # One statement: a transaction of its own, or a savepoint inside one (so
+    # that a failure here leaves the caller's transaction usable).
+    alone = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    try:
+        with alone, connection.cursor() as cursor:
+            cursor.execute(_STORE, [stored_names, pickles])
+    except DatabaseError:
+        log.warning("Kept parts could not be kept in the database", exc_info=True)

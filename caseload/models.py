@@ -788,3 +788,22 @@ class DataChange(models.Model):
 
     def __str__(self) -> str:
         return f"change note {self.pk} ({self.weight})"
+
+
+class KeptPart(models.Model):
+    """A part of a page as it was worked out, with the versions of the records
+    it was worked out from (caseload.changes): shared by every web process,
+    kept across restarts and warmed by the daily jobs (ADR 0015). Never a
+    record of its own: it is used only while those versions stand, and the
+    daily jobs empty it when they fold the notes."""
+
+    name = models.CharField(max_length=200, primary_key=True)
+    # (versions, value), pickled as Django's caches keep them, and compressed.
+    entry = models.BinaryField()
+    kept_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "caseload_keptpart"
+
+    def __str__(self) -> str:
+        return self.name

@@ -15,9 +15,10 @@ from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from caseload import changes
 from caseload.dates import Quarter
 from caseload.models import Service
-from reports import services
+from reports import presenters, services
 
 RELIABLE = {
     "acks_late": True,
@@ -41,7 +42,12 @@ def _day(value: str | None) -> datetime.date:
 def daily(day: str | None = None) -> dict[str, int]:
     """The day's jobs (see `services.daily_jobs`), with the analyses fanned
     out per team and each quarterly review its own task."""
-    return services.daily_jobs(_day(day), analyse_teams=_fan_out_analyses, review=_queue_review)
+    done = services.daily_jobs(_day(day), analyse_teams=_fan_out_analyses, review=_queue_review)
+    if changes.keeps():
+        # The day's first view of each overview finds its parts kept (ADR 0015).
+        for service_id in Service.objects.values_list("pk", flat=True):
+            warm_overview.delay(service_id, _day(day).isoformat())
+    return done
 
 
 def _fan_out_analyses(due: dict[int, list[int]], day: datetime.date) -> None:
@@ -57,6 +63,13 @@ def _queue_review(service: Service, quarter: Quarter) -> None:
 def recompute_stale_snapshots() -> int:
     """Bring snapshots up to date after back-dated changes (every few minutes)."""
     return services.recompute_stale()
+
+
+@shared_task(name="reports.warm_overview", **RELIABLE, **SHORT)
+def warm_overview(service_id: int, day: str) -> None:
+    """Work out the service overview of `day` and keep its parts in the
+    database: each team's position and the quarter asked by default."""
+    presenters.kept_overview(Service.objects.get(pk=service_id), None, _day(day))
 
 
 @shared_task(name="reports.analyse_team", **RELIABLE, **SHORT)

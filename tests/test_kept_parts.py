@@ -15,8 +15,9 @@ from django.db import OperationalError, connection, connections, transaction
 from django.test import Client
 
 from caseload import changes, services, views
-from caseload.models import Allocation, Case, Person, Service, Team
-from reports import dashboards, presenters
+from caseload.celery import app
+from caseload.models import Allocation, Case, KeptPart, Person, Service, Team
+from reports import dashboards, presenters, tasks
 from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory
@@ -151,7 +152,7 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     allocated = overview(client, service)
     assert worked_out[-1] == [team.pk]  # the other team's position was kept
     assert len(histories) == 1  # and so were the quarter and the past
-    cache.clear()
+    changes.forget()
     assert overview(client, service) == allocated  # the page worked out afresh
 
     # A change to one person's records reaches their team.
@@ -245,7 +246,7 @@ def test_kept_pages_are_always_the_pages_worked_out_afresh(
     for what, change in changes_made.items():
         change()
         kept = pages()
-        cache.clear()
+        changes.forget()
         afresh = pages()
         assert kept == afresh, f"after {what}"
         assert afresh != seen, f"{what} changed nothing on the pages"
@@ -314,5 +315,119 @@ def test_a_team_page_is_kept_while_changes_reach_only_other_teams(
     rating_by_sql(across, 9)
     rated = team_page(client, team)
     assert len(worked_out) == 3
-    cache.clear()
+    changes.forget()
     assert rated == team_page(client, team) != held
+
+
+# Kept in the database (ADR 0015) ------------------------------------------------------------
+
+
+@pytest.fixture
+def spied(monkeypatch):  # type: ignore[no-untyped-def]
+    """What the overview and the team page work out: the teams whose
+    positions, how many histories, which teams' pages."""
+    seen: dict[str, list] = {"positions": [], "histories": [], "team pages": []}
+    position, history, team_page_of = (
+        dashboards.current_position,
+        presenters.overview_history,
+        views._team_page,
+    )
+
+    def position_spy(service, day, team_ids=None):  # type: ignore[no-untyped-def]
+        seen["positions"].append(sorted(team_ids or []))
+        return position(service, day, team_ids)
+
+    def history_spy(*args):  # type: ignore[no-untyped-def]
+        seen["histories"].append(1)
+        return history(*args)
+
+    def team_page_spy(team, today, manages):  # type: ignore[no-untyped-def]
+        seen["team pages"].append(team.pk)
+        return team_page_of(team, today, manages)
+
+    monkeypatch.setattr(dashboards, "current_position", position_spy)
+    monkeypatch.setattr(presenters, "overview_history", history_spy)
+    monkeypatch.setattr(views, "_team_page", team_page_spy)
+    return seen
+
+
+@COMMITTED
+def test_a_restarted_process_finds_the_parts_another_worked_out(
+    client, service, team, other_team, social_worker, team_manager, dmt_member, case, spied
+):
+    client.force_login(dmt_member.user)
+    manager = Client()
+    manager.force_login(team_manager.user)
+    first, first_team_page = overview(client, service), team_page(manager, team)
+    cache.clear()  # what a restarted process, or another one, has in memory
+    assert overview(client, service) == first
+    assert team_page(manager, team) == first_team_page
+    assert spied["positions"] == [sorted([team.pk, other_team.pk])]
+    assert len(spied["histories"]) == 1
+    assert spied["team pages"] == [team.pk]
+
+    # A change that reaches one team: from the database, the other team's
+    # position and the quarter still stand.
+    services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(1), allocated_by=team_manager
+    )
+    cache.clear()
+    allocated = overview(client, service)
+    assert spied["positions"][-1] == [team.pk]
+    assert len(spied["histories"]) == 1
+    changes.forget()
+    assert overview(client, service) == allocated  # the page worked out afresh
+
+
+@COMMITTED
+def test_a_part_kept_by_another_release_or_unreadable_is_worked_out_again(
+    client, service, team, other_team, dmt_member, spied, monkeypatch
+):
+    client.force_login(dmt_member.user)
+    first = overview(client, service)
+    assert KeptPart.objects.count() == 3  # two teams' positions and the quarter
+    assert all(part.name.startswith(f"{changes.release()}:") for part in KeptPart.objects.all())
+
+    KeptPart.objects.update(entry=b"not what was kept")
+    cache.clear()
+    assert overview(client, service) == first
+    assert len(spied["positions"]) == len(spied["histories"]) == 2
+
+    with monkeypatch.context() as patched:
+        patched.setattr(changes, "release", lambda: "a-later-one")
+        cache.clear()
+        assert overview(client, service) == first
+        assert len(spied["positions"]) == len(spied["histories"]) == 3
+    assert KeptPart.objects.count() == 6  # each release's parts, until the daily jobs
+
+
+@COMMITTED
+def test_keeping_a_part_in_the_database_changes_no_version(client, service, team, dmt_member):
+    before = changes.versions([team.pk])
+    client.force_login(dmt_member.user)
+    overview(client, service)
+    assert KeptPart.objects.exists()
+    assert changes.versions([team.pk]) == before
+
+
+@COMMITTED
+def test_the_daily_jobs_leave_the_days_first_overview_kept(
+    client, service, team, other_team, dmt_member, spied
+):
+    client.force_login(dmt_member.user)
+    overview(client, service)
+    changes.tidy_notes()  # as the daily jobs do first: no part kept will stand again
+    assert not KeptPart.objects.exists()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True  # the warm-up runs here rather than on a worker
+    try:
+        tasks.daily.delay(days_ago(0).isoformat()).get()
+    finally:
+        app.conf.task_always_eager = eager
+    worked_out = len(spied["positions"]), len(spied["histories"])
+    assert worked_out == (2, 2)  # the first view, and the daily jobs' warm-up
+    cache.clear()
+    first_view = overview(client, service)
+    assert (len(spied["positions"]), len(spied["histories"])) == worked_out
+    changes.forget()
+    assert overview(client, service) == first_view  # the page worked out afresh
