@@ -523,6 +523,20 @@ def release() -> str:
     return digest.hexdigest()[:12]
 
 
+def _packed(entry: tuple[dict[str, int], Any]) -> bytes:
+    """An entry pickled, and compressed (quickly) if it is large: the charts'
+    markup shrinks tenfold; a team's position is not worth the time."""
+    packed = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
+    return zlib.compress(packed, 1) if len(packed) > 4096 else packed
+
+
+def _unpacked(packed: bytes) -> tuple[dict[str, int], Any]:
+    # A pickle starts with its protocol's opcode (0x80), a zlib stream with 0x78.
+    if packed[:1] == b"\x78":
+        packed = zlib.decompress(packed)
+    return pickle.loads(packed)  # noqa: S301 - our own, written by _store
+
+
 # What reading a part that is damaged, or pickled from classes since changed, raises.
 _UNREADABLE = (
     zlib.error,
@@ -546,8 +560,7 @@ def _stored(names: list[str]) -> dict[str, tuple[dict[str, int], Any]]:
     found = {}
     for name, entry in rows:
         try:
-            # Our own pickles, written by _store from values we worked out.
-            found[name.partition(":")[2]] = pickle.loads(zlib.decompress(entry))  # noqa: S301
+            found[name.partition(":")[2]] = _unpacked(bytes(entry))
         except _UNREADABLE:
             log.warning("A kept part could not be read: %s", name, exc_info=True)
     return found
@@ -567,10 +580,7 @@ def _store(entries: dict[str, tuple[dict[str, int], Any]]) -> None:
         return
     names = list(entries)
     stored_names = [f"{release()}:{name}" for name in names]
-    # Compressed here, quickly: the charts' markup shrinks tenfold.
-    pickles = [
-        zlib.compress(pickle.dumps(entries[name], pickle.HIGHEST_PROTOCOL), 1) for name in names
-    ]
+    pickles = [_packed(entries[name]) for name in names]
     # One statement: a transaction of its own, or a savepoint inside one (so
     # that a failure here leaves the caller's transaction usable).
     alone = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
