@@ -21,7 +21,7 @@ team's numbers today turn on also name the teams they reach
 the teams of the case and of everyone who holds or held it; a change to one
 person's records (supervision, concerns, protected time, experience factor,
 escalations, over-maximum plans) names that person's teams; a change to a
-membership or to a team names the teams. A team's part
+membership, to a team or to a DMT decision about a team names the teams. A team's part
 (`kept_for_teams`, or `kept_reading` with a team) is thrown away by those
 changes only when they name the team, and by any change to the other tables
 it read.
@@ -103,10 +103,10 @@ PERSON_SCOPED_TABLES = {
     "weighting_experiencefactor": "person_id",
     "weighting_reduction": "person_id",
 }
-# ... and those of teams: who is in them, and their own rows. (A person's own
-# row is not scoped: pages show people who are in no team they show, such as
-# a team's managers.)
-TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team")
+# ... and those of teams: who is in them, their own rows, and DMT's decisions
+# about them. (A person's own row is not scoped: pages show people who are in
+# no team they show, such as a team's managers.)
+TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team", "reports_dmtdecision")
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -184,6 +184,8 @@ SCOPED_FUNCTIONS = (
     _scoped_function("caseload_teammembership", cases="", people="person_id", teams="team_id"),
     # A team's own row: its name and aspiration.
     _scoped_function("caseload_team", cases="", people="", teams="id"),
+    # A decision about a team (an agreed deviation is part of its position).
+    _scoped_function("reports_dmtdecision", cases="", people="", teams="team_id"),
 )
 
 

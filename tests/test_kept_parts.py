@@ -16,8 +16,11 @@ from django.test import Client
 
 from caseload import changes, services, views
 from caseload.celery import app
+from caseload.dates import Quarter
 from caseload.models import Allocation, Case, KeptPart, Person, Service, Team
 from reports import dashboards, presenters, tasks
+from reports import services as reports
+from reports.models import DmtDecision
 from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory
@@ -90,6 +93,31 @@ def test_a_case_moved_between_teams_reaches_both(team, other_team, team_manager,
     after = versions_of("caseload_case", team, other_team)
     assert after[team.pk] > before[team.pk]
     assert after[other_team.pk] > before[other_team.pk]
+
+
+def agreement(team: Team, by: Person) -> None:
+    """DMT agrees the team may hold above its aspiration this quarter."""
+    reports.decision_record(
+        team=team,
+        quarter=Quarter.containing(days_ago(0)),
+        kind=DmtDecision.Kind.AGREED,
+        reason="Two workers back from leave next month",
+        actions="",
+        review_by=days_ago(-60),
+        meeting_on=days_ago(0),
+        minute_reference="DMT/12/4",
+        capacity_issue=None,
+        by=by,
+    )
+
+
+@COMMITTED
+def test_a_dmt_decision_reaches_its_own_team_only(team, other_team, dmt_member):
+    before = versions_of("reports_dmtdecision", team, other_team)
+    agreement(other_team, dmt_member)
+    after = versions_of("reports_dmtdecision", team, other_team)
+    assert after[other_team.pk] > before[other_team.pk]
+    assert after[team.pk] == before[team.pk]
 
 
 @COMMITTED
@@ -212,6 +240,7 @@ def test_kept_pages_are_always_the_pages_worked_out_afresh(
             case=across, to_team=team, on=days_ago(0), by=team_manager, reason="Reorganised"
         ),
         "an aspiration": lambda: Team.objects.filter(pk=other_team.pk).update(aspiration=4),
+        "DMT agreeing the team may hold above it": lambda: agreement(other_team, dmt_member),
         "a supervision whose next is overdue": lambda: SupervisionRecord.objects.create(
             worker=social_worker,
             supervisor=team_manager,

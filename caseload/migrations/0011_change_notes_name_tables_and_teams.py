@@ -13,6 +13,22 @@ from caseload.changes import (
 )
 
 
+# The tables this migration scoped (later migrations scope more).
+TABLES = (
+    "caseload_allocation",
+    "caseload_case",
+    "weighting_rating",
+    "caseload_overmaximum",
+    "reports_escalation",
+    "supervision_supervisionrecord",
+    "supervision_workloadconcern",
+    "weighting_experiencefactor",
+    "weighting_reduction",
+    "caseload_teammembership",
+    "caseload_team",
+)
+
+
 def scope(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -20,17 +36,17 @@ def scope(apps, schema_editor):  # type: ignore[no-untyped-def]
     note_changes_to(schema_editor, [])  # the function that now names the table
     for function in SCOPED_FUNCTIONS:
         schema_editor.execute(function)
-    for table, triggers in TRIGGERS_OF_SCOPED_TABLES.items():
+    for table in TABLES:
         name = schema_editor.quote_name(table)
         schema_editor.execute(f"DROP TRIGGER caseload_note_change ON {name}")
-        for trigger in triggers:
+        for trigger in TRIGGERS_OF_SCOPED_TABLES[table]:
             schema_editor.execute(trigger)
 
 
 def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in TRIGGERS_OF_SCOPED_TABLES:
+    for table in TABLES:
         name = schema_editor.quote_name(table)
         for event in ("insert", "update", "delete", "truncate"):
             schema_editor.execute(f"DROP TRIGGER IF EXISTS caseload_note_{event} ON {name}")
@@ -42,7 +58,7 @@ def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
         "INSERT INTO caseload_datachange (weight) VALUES (1); "
         "PERFORM set_config('caseload.change_noted', '1', true); END IF; RETURN NULL; END; $$"
     )
-    note_changes_to(schema_editor, TRIGGERS_OF_SCOPED_TABLES, function=False)
+    note_changes_to(schema_editor, TABLES, function=False)
 
 
 class Migration(migrations.Migration):
