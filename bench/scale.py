@@ -266,9 +266,9 @@ def measure_jobs(today: datetime.date) -> None:
         tasks.warm_overview(service_id, today.isoformat())
     seconds = time.perf_counter() - started
     say(
-        f"| the day's overviews worked out and kept, every service ({len(service_ids)} "
-        f"tasks, run one after another) | {Team.objects.count():,} teams | {seconds:.2f} s | "
-        f"{ms(seconds / workers)} |"
+        f"| the day's overviews worked out and kept, every service ({len(service_ids)}; "
+        f"a task each, run one after another) | {Team.objects.count():,} teams | "
+        f"{seconds:.2f} s | {ms(seconds / workers)} |"
     )
     say()
 
