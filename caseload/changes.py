@@ -238,6 +238,30 @@ def note_changes_to(  # type: ignore[no-untyped-def]
         )
 
 
+def scope_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
+    """Give each table, in place of its plain trigger, the triggers that name
+    the teams its changes reach (with the functions they call). For
+    migrations; PostgreSQL only."""
+    for function in SCOPED_FUNCTIONS:
+        schema_editor.execute(function)
+    for table in tables:
+        schema_editor.execute(
+            f"DROP TRIGGER caseload_note_change ON {schema_editor.quote_name(table)}"
+        )
+        for trigger in TRIGGERS_OF_SCOPED_TABLES[table]:
+            schema_editor.execute(trigger)
+
+
+def unscope_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
+    """Undo `scope_changes_to`: each table has the plain trigger again."""
+    tables = list(tables)
+    for table in tables:
+        for event in ("insert", "update", "delete", "truncate"):
+            name = schema_editor.quote_name(table)
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS caseload_note_{event} ON {name}")
+    note_changes_to(schema_editor, tables, function=False)
+
+
 def forget_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -435,18 +459,12 @@ def kept_reading(
     if now.changed_here:
         return work_out()
     name = f"kept-part:{key}"
-    entry = cache.get(name)
-    if entry is not None and now.still(entry[0], team):
-        return entry[1]
-    entry = _stored([name]).get(name)
-    if entry is not None and now.still(entry[0], team):
-        cache.set(name, entry, KEEP_SECONDS)
-        return entry[1]
+    found = _standing({name: name}, lambda _, kept_under: now.still(kept_under, team))
+    if name in found:
+        return found[name]
     with tables_read() as tables:
         value = work_out()
-    entry = ({table: now.of(table, team) for table in tables.union(also)}, value)
-    cache.set(name, entry, KEEP_SECONDS)
-    _store({name: entry})
+    _keep({name: ({table: now.of(table, team) for table in tables.union(also)}, value)})
     return value
 
 
@@ -470,36 +488,53 @@ def kept_for_teams(
     if now.changed_here:
         return work_out(team_ids)
     names = {team: f"kept-team:{key}:{team}" for team in team_ids}
-    found: dict[int, T] = {}
-
-    def take(entries: dict[str, tuple[dict[str, int], T]]) -> list[int]:
-        """Take the entries still standing; the teams still missing."""
-        for team, name in names.items():
-            entry = entries.get(name)
-            if team not in found and entry is not None and now.still(entry[0], team):
-                found[team] = entry[1]
-        return [team for team in team_ids if team not in found]
-
-    missing = take(cache.get_many(names.values()))
-    if missing:
-        stored = _stored([names[team] for team in missing])
-        missing = take(stored)
-        cache.set_many(
-            {names[team]: stored[names[team]] for team in found if names[team] in stored},
-            KEEP_SECONDS,
-        )
+    found = _standing(names, lambda team, kept_under: now.still(kept_under, team))
+    missing = [team for team in team_ids if team not in found]
     if missing:
         with tables_read() as tables:
             worked = work_out(missing)
         tables.update(also)
-        entries = {
-            names[team]: ({table: now.of(table, team) for table in tables}, value)
-            for team, value in worked.items()
-        }
-        cache.set_many(entries, KEEP_SECONDS)
-        _store(entries)
+        _keep(
+            {
+                names[team]: ({table: now.of(table, team) for table in tables}, value)
+                for team, value in worked.items()
+            }
+        )
         found.update(worked)
     return found
+
+
+Entry = tuple[dict[str, int], Any]  # the versions a value was worked out from, and the value
+K = TypeVar("K")
+
+
+def _standing(names: dict[K, str], stands: Callable[[K, dict[str, int]], bool]) -> dict[K, Any]:
+    """The values kept under these names whose versions still stand: from
+    this process's memory, else from the database (then remembered here)."""
+    found: dict[K, Any] = {}
+
+    def take(entries: dict[str, Entry]) -> None:
+        for key, name in names.items():
+            entry = entries.get(name)
+            if key not in found and entry is not None and stands(key, entry[0]):
+                found[key] = entry[1]
+
+    take(cache.get_many(names.values()))
+    missing = [name for key, name in names.items() if key not in found]
+    if missing:
+        stored = _stored(missing)
+        take(stored)
+        cache.set_many(
+            {names[key]: stored[names[key]] for key in found if names[key] in stored},
+            KEEP_SECONDS,
+        )
+    return found
+
+
+def _keep(entries: dict[str, Entry]) -> None:
+    """Keep these entries in this process's memory and in the database."""
+    cache.set_many(entries, KEEP_SECONDS)
+    _store(entries)
 
 
 # Kept in the database ------------------------------------------------------------------
@@ -531,14 +566,14 @@ def release() -> str:
     return digest.hexdigest()[:12]
 
 
-def _packed(entry: tuple[dict[str, int], Any]) -> bytes:
+def _packed(entry: Entry) -> bytes:
     """An entry pickled, and compressed (quickly) if it is large: the charts'
     markup shrinks tenfold; a team's position is not worth the time."""
     packed = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
     return zlib.compress(packed, 1) if len(packed) > 4096 else packed
 
 
-def _unpacked(packed: bytes) -> tuple[dict[str, int], Any]:
+def _unpacked(packed: bytes) -> Entry:
     # A pickle starts with its protocol's opcode (0x80), a zlib stream with 0x78.
     if packed[:1] == b"\x78":
         packed = zlib.decompress(packed)
@@ -557,7 +592,7 @@ _UNREADABLE = (
 )
 
 
-def _stored(names: list[str]) -> dict[str, tuple[dict[str, int], Any]]:
+def _stored(names: list[str]) -> dict[str, Entry]:
     """The entries kept in the database under these names (by this release)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -581,7 +616,7 @@ ON CONFLICT (name) DO UPDATE SET entry = EXCLUDED.entry, kept_at = EXCLUDED.kept
 """
 
 
-def _store(entries: dict[str, tuple[dict[str, int], Any]]) -> None:
+def _store(entries: dict[str, Entry]) -> None:
     """Keep these entries in the database too, in place of any under the same
     names. A part that cannot be kept there is only worked out again later."""
     if not entries:

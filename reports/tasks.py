@@ -42,11 +42,12 @@ def _day(value: str | None) -> datetime.date:
 def daily(day: str | None = None) -> dict[str, int]:
     """The day's jobs (see `services.daily_jobs`), with the analyses fanned
     out per team and each quarterly review its own task."""
-    done = services.daily_jobs(_day(day), analyse_teams=_fan_out_analyses, review=_queue_review)
+    on = _day(day)
+    done = services.daily_jobs(on, analyse_teams=_fan_out_analyses, review=_queue_review)
     if changes.keeps():
         # The day's first view of each overview finds its parts kept (ADR 0015).
         for service_id in Service.objects.values_list("pk", flat=True):
-            warm_overview.delay(service_id, _day(day).isoformat())
+            warm_overview.delay(service_id, on.isoformat())
     return done
 
 

@@ -6,11 +6,7 @@ count as a change to every table and every team."""
 
 from django.db import migrations, models
 
-from caseload.changes import (
-    SCOPED_FUNCTIONS,
-    TRIGGERS_OF_SCOPED_TABLES,
-    note_changes_to,
-)
+from caseload.changes import note_changes_to, scope_changes_to, unscope_changes_to
 
 
 # The tables this migration scoped (later migrations scope more).
@@ -34,22 +30,13 @@ def scope(apps, schema_editor):  # type: ignore[no-untyped-def]
         return
     schema_editor.execute("ALTER TABLE caseload_datachange ADD COLUMN teams bigint[]")
     note_changes_to(schema_editor, [])  # the function that now names the table
-    for function in SCOPED_FUNCTIONS:
-        schema_editor.execute(function)
-    for table in TABLES:
-        name = schema_editor.quote_name(table)
-        schema_editor.execute(f"DROP TRIGGER caseload_note_change ON {name}")
-        for trigger in TRIGGERS_OF_SCOPED_TABLES[table]:
-            schema_editor.execute(trigger)
+    scope_changes_to(schema_editor, TABLES)
 
 
 def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in TABLES:
-        name = schema_editor.quote_name(table)
-        for event in ("insert", "update", "delete", "truncate"):
-            schema_editor.execute(f"DROP TRIGGER IF EXISTS caseload_note_{event} ON {name}")
+    unscope_changes_to(schema_editor, TABLES)
     schema_editor.execute("ALTER TABLE caseload_datachange DROP COLUMN teams")
     schema_editor.execute(
         "CREATE OR REPLACE FUNCTION caseload_note_change() RETURNS trigger "
@@ -58,7 +45,6 @@ def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
         "INSERT INTO caseload_datachange (weight) VALUES (1); "
         "PERFORM set_config('caseload.change_noted', '1', true); END IF; RETURN NULL; END; $$"
     )
-    note_changes_to(schema_editor, TABLES, function=False)
 
 
 class Migration(migrations.Migration):

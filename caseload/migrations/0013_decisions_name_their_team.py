@@ -6,27 +6,19 @@ bulk write no longer compares every row of a table with every id."""
 
 from django.db import migrations
 
-from caseload.changes import SCOPED_FUNCTIONS, TRIGGERS_OF_SCOPED_TABLES, note_changes_to
+from caseload.changes import scope_changes_to, unscope_changes_to
 
 TABLE = "reports_dmtdecision"
 
 
 def scope(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for function in SCOPED_FUNCTIONS:
-        schema_editor.execute(function)
-    schema_editor.execute(f"DROP TRIGGER caseload_note_change ON {TABLE}")
-    for trigger in TRIGGERS_OF_SCOPED_TABLES[TABLE]:
-        schema_editor.execute(trigger)
+    if schema_editor.connection.vendor == "postgresql":
+        scope_changes_to(schema_editor, [TABLE])
 
 
 def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for event in ("insert", "update", "delete", "truncate"):
-        schema_editor.execute(f"DROP TRIGGER caseload_note_{event} ON {TABLE}")
-    note_changes_to(schema_editor, [TABLE], function=False)
+    if schema_editor.connection.vendor == "postgresql":
+        unscope_changes_to(schema_editor, [TABLE])
 
 
 class Migration(migrations.Migration):
