@@ -270,6 +270,26 @@ def measure_jobs(today: datetime.date) -> None:
         f"a task each, run one after another) | {Team.objects.count():,} teams | "
         f"{seconds:.2f} s | {ms(seconds / workers)} |"
     )
+    # Every minute: each overview's parts looked at, and worked out again
+    # where a change threw them away (here in the process that kept them, as
+    # the worker does).
+    started = time.perf_counter()
+    tasks.keep_overviews()
+    seconds = time.perf_counter() - started
+    say(
+        f"| the minute's look at every overview, nothing changed | {len(service_ids)} services | "
+        f"{seconds:.2f} s | {ms(seconds / workers)} |"
+    )
+    someone = Person.objects.filter(memberships__isnull=False).order_by("pk").first()
+    Person.objects.filter(pk=someone.pk).update(fte=F("fte"))
+    started = time.perf_counter()
+    tasks.keep_overviews()
+    seconds = time.perf_counter() - started
+    say(
+        f"| the minute's look at every overview, after a change to one person's own record "
+        f"(every team's position worked out again) | {len(service_ids)} services | "
+        f"{seconds:.2f} s | {ms(seconds / workers)} |"
+    )
     say()
 
 

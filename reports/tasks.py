@@ -73,6 +73,23 @@ def warm_overview(service_id: int, day: str) -> None:
     presenters.kept_overview(Service.objects.get(pk=service_id), None, _day(day))
 
 
+@shared_task(name="reports.keep_overviews", **RELIABLE, **SHORT)
+def keep_overviews() -> int:
+    """Every service's overview of today, its parts looked at and any that a
+    change has thrown away worked out again (every minute): after a change
+    that reaches every team (a person's record, a scheme, the service's
+    bands) or a new release, the DMT's next view finds the parts kept rather
+    than working them all out. Where nothing changed, the parts are only
+    checked. Returns the number of services looked at."""
+    if not changes.keeps():
+        return 0
+    today = timezone.localdate()
+    every = list(Service.objects.order_by("pk"))
+    for service in every:
+        presenters.kept_overview(service, None, today)
+    return len(every)
+
+
 @shared_task(name="reports.analyse_team", **RELIABLE, **SHORT)
 def analyse_team(person_ids: list[int], day: str) -> int:
     return services.analyse(person_ids, _day(day))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
 from django.test import Client
@@ -458,5 +459,29 @@ def test_the_daily_jobs_leave_the_days_first_overview_kept(
     cache.clear()
     first_view = overview(client, service)
     assert (len(spied["positions"]), len(spied["histories"])) == worked_out
+    changes.forget()
+    assert overview(client, service) == first_view  # the page worked out afresh
+
+
+@pytest.mark.redis
+@COMMITTED
+def test_the_minutes_job_works_out_again_what_a_change_to_every_team_threw_away(
+    client, service, team, other_team, social_worker, dmt_member, spied
+):
+    client.force_login(dmt_member.user)
+    before = overview(client, service)
+    # A person's own record is read for every team's numbers: the change
+    # throws every team's position away.
+    Person.objects.filter(pk=social_worker.pk).update(fte=Decimal("0.5"))
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        assert tasks.keep_overviews.delay().get(30) == 1  # one service looked at
+        assert spied["positions"] == [sorted([team.pk, other_team.pk])] * 2  # the view, the job
+        worked_out = len(spied["positions"]), len(spied["histories"])
+        tasks.keep_overviews.delay().get(30)  # nothing changed since: only checked
+        assert (len(spied["positions"]), len(spied["histories"])) == worked_out
+    cache.clear()  # a web process: what the worker kept is in the database
+    first_view = overview(client, service)
+    assert (len(spied["positions"]), len(spied["histories"])) == worked_out
+    assert first_view != before  # the team's FTE, now 0.5
     changes.forget()
     assert overview(client, service) == first_view  # the page worked out afresh
