@@ -1,6 +1,19 @@
-"""Database helpers shared by migrations."""
+"""Database helpers: for migrations, and for queries over many ids."""
 
-from django.db import migrations
+from collections.abc import Collection
+
+from django.db import connection, migrations
+from django.db.models.expressions import RawSQL
+
+
+def among(ids: Collection[int]) -> list[int] | RawSQL:
+    """The right-hand side of an `__in` filter over many ids (a service's
+    people): on PostgreSQL one array, unnested by the database, rather than a
+    placeholder per id that Django prepares and PostgreSQL parses one by one
+    (600 ids: 1–2.5 ms less a query)."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [list(ids)])
+    return list(ids)
 
 
 class PostgreSQLOnly(migrations.RunSQL):

@@ -18,6 +18,7 @@ from django.db.models import OuterRef, Subquery, Sum
 
 from caseload import changes
 from caseload.dates import Quarter, add_months, long_date
+from caseload.db import among
 from caseload.formatting import one_decimal
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from reports.models import (
@@ -330,14 +331,14 @@ def current_position(
 
     for person_id in (
         Escalation.objects.open()
-        .filter(person_id__in=list(people))
+        .filter(person_id__in=among(people))
         .values_list("person_id", flat=True)
     ):
         if team_of.get(person_id) in positions:
             positions[team_of[person_id]].open_escalations += 1
     for person_id, respond_by in (
         WorkloadConcern.objects.open()
-        .filter(person_id__in=list(people))
+        .filter(person_id__in=among(people))
         .values_list("person_id", "respond_by")
     ):
         if team_of.get(person_id) in positions:

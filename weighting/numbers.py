@@ -20,6 +20,7 @@ from django.db import connection
 from django.db.models import Max, Min, OuterRef, Q
 from django.utils.functional import cached_property
 
+from caseload.db import among
 from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
 from caseload.models import Allocation, Case, Person, Service, TeamMembership
 from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Scheme
@@ -389,7 +390,7 @@ def _people(person_ids: list[int]) -> list[_Person]:
             service_id=row["service_id"],
             bands=Bands(*(row[t] for t in thresholds)) if row["service_id"] else Bands(),
         )
-        for row in Person.objects.filter(pk__in=person_ids).values(
+        for row in Person.objects.filter(pk__in=among(person_ids)).values(
             "pk", "role", "fte", "service_id", *thresholds
         )
     ]
@@ -449,16 +450,22 @@ def _capacity_rows(
     person_ids: list[int], first: datetime.date, last: datetime.date
 ) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
     """Experience factors and reductions of these people that apply at some
-    point from `first` to `last`, by person."""
+    point from `first` to `last`, by person, in date order (not the models'
+    order by name, which would join every row to its person)."""
     overlapping = Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
+    people = among(person_ids)
     factors: dict[int, list[dict]] = defaultdict(list)
-    for row in ExperienceFactor.objects.filter(overlapping, person_id__in=person_ids).values(
-        "person_id", "factor", "start_date", "end_date"
+    for row in (
+        ExperienceFactor.objects.filter(overlapping, person_id__in=people)
+        .order_by("start_date")
+        .values("person_id", "factor", "start_date", "end_date")
     ):
         factors[row["person_id"]].append(row)
     reductions: dict[int, list[dict]] = defaultdict(list)
-    for row in Reduction.objects.filter(overlapping, person_id__in=person_ids).values(
-        "person_id", "hours_per_week", "percentage", "start_date", "end_date"
+    for row in (
+        Reduction.objects.filter(overlapping, person_id__in=people)
+        .order_by("start_date")
+        .values("person_id", "hours_per_week", "percentage", "start_date", "end_date")
     ):
         reductions[row["person_id"]].append(row)
     return factors, reductions
@@ -579,8 +586,10 @@ def caseload_series(
     overlapping = Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
     persons = _people(person_ids)
     memberships: dict[int, list[dict]] = defaultdict(list)
-    for row in TeamMembership.objects.filter(overlapping, person_id__in=person_ids).values(
-        "person_id", "team_id", "start_date", "end_date"
+    for row in (
+        TeamMembership.objects.filter(overlapping, person_id__in=among(person_ids))
+        .order_by("start_date")
+        .values("person_id", "team_id", "start_date", "end_date")
     ):
         memberships[row["person_id"]].append(row)
     held = _held(person_ids, days)
