@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from caseload import changes
 from caseload.dates import Quarter, add_months, long_date
+from caseload.db import among
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
 from caseload.notifications import Email, notify, notify_many, queue_emails
 from reports.models import (
@@ -357,9 +358,9 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
     analysis already stored for that day is left as it is. Returns how many
     were written."""
     done = set(
-        CaseloadAnalysis.objects.filter(person_id__in=person_ids, period_end=day).values_list(
-            "person_id", flat=True
-        )
+        CaseloadAnalysis.objects.filter(
+            person_id__in=among(person_ids), period_end=day
+        ).values_list("person_id", flat=True)
     )
     person_ids = [pk for pk in person_ids if pk not in done]
     if not person_ids:
@@ -368,7 +369,8 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
     weeks = [start + datetime.timedelta(weeks=n) for n in range(ANALYSIS_WEEKS + 1)]
     series = caseload_series(person_ids, weeks)
 
-    allocations = Allocation.objects.primary().filter(person_id__in=person_ids)
+    people = among(person_ids)
+    allocations = Allocation.objects.primary().filter(person_id__in=people)
     new_cases = _count_by_person(allocations.filter(start_date__gt=start, start_date__lte=day))
     closed_cases = _count_by_person(
         allocations.filter(
@@ -377,7 +379,7 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
     )
     views: dict[int, list[dict]] = defaultdict(list)
     for view in WorkloadView.objects.filter(
-        person_id__in=person_ids, recorded_at__date__gt=start, recorded_at__date__lte=day
+        person_id__in=people, recorded_at__date__gt=start, recorded_at__date__lte=day
     ).order_by("recorded_at"):
         views[view.person_id].append(
             {"day": view.recorded_at.date().isoformat(), "view": view.get_scale_display()}
@@ -433,7 +435,7 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
             on = long_date(day)
             emails = []
             for pk, name, address, supervisor_id, supervisor_address in Person.objects.filter(
-                pk__in=person_ids
+                pk__in=people
             ).values_list(
                 "pk", "full_name", "user__email", "supervisor_id", "supervisor__user__email"
             ):

@@ -335,6 +335,8 @@ class SchemesInForce:
             if scheme["agreed_on"] <= day:
                 self._in_force[owner] = scheme["pk"]
         self._terms = terms
+        # Each team's terms, once: an analysis of the country asks 860,000 times.
+        self._for_team: dict[tuple[int, int | None], SchemeTerms | None] = {}
 
     def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
         team, service = (service_id, team_id), (service_id, None)
@@ -346,10 +348,13 @@ class SchemesInForce:
         )
 
     def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
-        if self._terms is None:
-            self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
-        scheme_id = self.scheme_id_for(service_id, team_id)
-        return self._terms.get(scheme_id) if scheme_id else None
+        key = (service_id, team_id)
+        if key not in self._for_team:
+            if self._terms is None:
+                self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
+            scheme_id = self.scheme_id_for(service_id, team_id)
+            self._for_team[key] = self._terms.get(scheme_id) if scheme_id else None
+        return self._for_team[key]
 
 
 @dataclass
