@@ -715,6 +715,23 @@ def empty_the_queue() -> None:
     redis.Redis.from_url(os.environ["REDIS_URL"]).flushdb()
 
 
+def machine_speed() -> str:
+    """The same fixed work timed each run, so that runs on a machine whose
+    speed varies (a shared virtual machine) can be told apart: Python
+    arithmetic, and a PostgreSQL query that reads no table (best of three)."""
+    python, database = [], []
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(n * n for n in range(2_000_000))
+        python.append(time.perf_counter() - started)
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            cursor.execute("SELECT sum(n::bigint * n) FROM generate_series(1, 2000000) AS n")
+            cursor.fetchone()
+            database.append(time.perf_counter() - started)
+    return f"Python loop {ms(min(python))}, PostgreSQL query {ms(min(database))}"
+
+
 def main() -> None:
     # Jobs and pages are measured as a Celery or web worker runs them.
     tune_garbage_collection()
@@ -731,6 +748,7 @@ def main() -> None:
         f"{datetime.datetime.now():%Y-%m-%d %H:%M}"
     )
     say(f"Command: {' '.join(sys.argv)}")
+    say(f"Machine speed at the start (fixed work, less is faster): {machine_speed()}")
     say()
     describe_data()
     if not ARGS.skip_jobs:
@@ -739,6 +757,8 @@ def main() -> None:
     who = measure_pages(today)
     if not ARGS.skip_load:
         measure_load(who)
+    say()
+    say(f"Machine speed at the end: {machine_speed()}")
     empty_the_queue()
     out = ROOT / "bench" / "results" / f"{ARGS.scale}.md"
     out.parent.mkdir(exist_ok=True)
