@@ -524,6 +524,47 @@ def criteria_of(case: Case) -> list[int]:
     return [c.pk for c in _unrated_criteria(case, timezone.localdate())]
 
 
+# A busy day's change notes: each committed change writes one for each table
+# it touches (ADR 0014), most of them naming one or two teams.
+BUSY_DAY_NOTES = """
+INSERT INTO caseload_datachange (weight, table_name, teams)
+SELECT 1, (ARRAY['caseload_allocation', 'weighting_rating', 'caseload_case',
+                 'supervision_supervisionrecord'])[1 + n %% 4],
+       CASE WHEN n %% 4 < 3
+            THEN ARRAY[(%(teams)s::bigint[])[1 + n %% %(count)s],
+                       (%(teams)s::bigint[])[1 + (n * 7) %% %(count)s]]
+       END
+FROM generate_series(1, %(notes)s) AS n
+"""
+
+
+def busy_day(manager: Person, team: Team, notes: int = 50_000) -> None:
+    """The kept team page with a busy day's change notes (every view reads
+    them), then once the minute's job has folded them (ADR 0016)."""
+    client = signed_in(manager)
+    url = reverse("team_detail", args=[team.pk])
+    teams = list(Team.objects.filter(service=team.service).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(BUSY_DAY_NOTES, {"teams": teams, "count": len(teams), "notes": notes})
+    settle("caseload_datachange")
+    queries, times = time_page(client, url, kept=True)
+    say(
+        f"| team page, kept, with a busy day's {notes:,} change notes | {queries} | "
+        f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | — | — | — | "
+        f"{len(times)} |"
+    )
+    started = time.perf_counter()
+    before, after = changes.fold_notes()
+    seconds = time.perf_counter() - started
+    settle("caseload_datachange")
+    queries, times = time_page(client, url, kept=True)
+    say(
+        f"| team page, kept, the notes folded ({before:,} into {after:,} in "
+        f"{ms(seconds)}) | {queries} | {ms(statistics.median(times))} | "
+        f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
+    )
+
+
 def measure_pages(today: datetime.date) -> dict:
     who = principals(today)
     team = who["team"]
@@ -582,6 +623,7 @@ def measure_pages(today: datetime.date) -> dict:
                 f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | — | — | — | "
                 f"{len(times)} |"
             )
+    busy_day(who["manager"], team)
     times = allocation_posts(today)
     say(
         f"| allocation POST (manager) | {max(POST_QUERIES)} | {ms(statistics.median(times))} | "

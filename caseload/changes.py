@@ -31,6 +31,10 @@ database (`caseload_keptpart`), where every web process finds what another
 worked out, a restart loses nothing, and the daily jobs leave the parts of
 the day's first views. The database holds them beside the notes they are
 checked against, so a restored database restores both together.
+
+Every minute the notes are folded into one for each table and set of teams
+(`fold_notes`, ADR 0016): every version stays what it was, and the notes
+every view reads stay few however many changes the day brings.
 """
 
 from __future__ import annotations
@@ -310,6 +314,34 @@ def tidy_notes() -> None:
         cursor.execute("INSERT INTO caseload_datachange (weight) VALUES (%s)", [total + 1])
         # Every version has grown: no kept part will stand again.
         cursor.execute("DELETE FROM caseload_keptpart")
+
+
+# One note for each table and set of teams, of the weight of all of them.
+_FOLD = """
+WITH folded AS (DELETE FROM caseload_datachange RETURNING weight, table_name, teams),
+     written AS (
+         INSERT INTO caseload_datachange (weight, table_name, teams)
+         SELECT SUM(weight), table_name, teams FROM folded GROUP BY table_name, teams
+         RETURNING 1
+     )
+SELECT (SELECT count(*) FROM folded), (SELECT count(*) FROM written)
+"""
+
+
+def fold_notes() -> tuple[int, int]:
+    """Fold the notes of each table and set of teams into one of their summed
+    weight (every minute): each version is a sum of notes by table and team,
+    so every version stays what it was and no kept part is thrown away, while
+    the notes every view reads stay as few as the tables and teams, however
+    many changes the day brings (ADR 0016). Notes written meanwhile by
+    transactions not yet committed are left as they are. Returns how many
+    notes there were and how many there are."""
+    if connection.vendor != "postgresql":
+        return 0, 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_FOLD)
+        before, after = cursor.fetchone()
+    return int(before), int(after)
 
 
 def keeps() -> bool:

@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.recompute_stale_snapshots",
         "schedule": 10 * 60.0,
     },
+    # The change notes folded, so that the notes every view reads stay few.
+    "fold-change-notes": {"task": "caseload.fold_change_notes", "schedule": 60.0},
     # The overviews' parts worked out again soon after a change that reaches
     # every team, rather than at the DMT's next view (ADR 0015).
     "keep-overviews": {"task": "reports.keep_overviews", "schedule": 60.0},

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from caseload import notifications
+from caseload import changes, notifications
 
 
 @shared_task(name="caseload.probe", time_limit=30, soft_time_limit=20)
@@ -25,6 +25,20 @@ def probe() -> str:
 def send_notifications() -> int:
     """Sweep the outbox. Runs on every nudge and every minute."""
     return notifications.send_pending()
+
+
+@shared_task(
+    name="caseload.fold_change_notes",
+    acks_late=True,
+    autoretry_for=(DatabaseError,),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=300,
+    soft_time_limit=240,
+)
+def fold_change_notes() -> tuple[int, int]:
+    """Fold the day's change notes, keeping every version (every minute)."""
+    return changes.fold_notes()
 
 
 @shared_task(

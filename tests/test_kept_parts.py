@@ -13,6 +13,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import OperationalError, connection, connections, transaction
+from django.db.models import F
 from django.test import Client
 
 from caseload import changes, services, views
@@ -485,3 +486,31 @@ def test_the_minutes_job_works_out_again_what_a_change_to_every_team_threw_away(
     assert first_view != before  # the team's FTE, now 0.5
     changes.forget()
     assert overview(client, service) == first_view  # the page worked out afresh
+
+
+@COMMITTED
+def test_folding_the_days_notes_keeps_every_version_and_every_kept_part(
+    client, service, team, other_team, held_case, dmt_member, spied
+):
+    other_case = CaseFactory(team=other_team, reference="LA-2001")
+    for _ in range(5):  # a day's changes, each committed on its own
+        Allocation.objects.filter(case=held_case).update(reason=F("reason"))
+        Case.objects.filter(pk=other_case.pk).update(label=F("label"))
+    client.force_login(dmt_member.user)
+    first = overview(client, service)
+    teams = [team.pk, other_team.pk]
+    before, worked_out = changes.versions(teams), (len(spied["positions"]), len(spied["histories"]))
+
+    notes, folded = changes.fold_notes()
+    assert folded < notes
+    assert KeptPart.objects.count() == 3
+    assert changes.versions(teams) == before
+    cache.clear()  # memory too: the parts in the database still stand
+    assert overview(client, service) == first
+    assert (len(spied["positions"]), len(spied["histories"])) == worked_out
+    assert changes.fold_notes() == (folded, folded)  # nothing new to fold
+
+    # After the fold, a change still reaches its own team only.
+    Case.objects.filter(pk=other_case.pk).update(label="Sibling group, moved")
+    overview(client, service)
+    assert spied["positions"][-1] == [other_team.pk]

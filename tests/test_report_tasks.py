@@ -164,9 +164,12 @@ def test_with_redis_stopped_an_allocation_succeeds_and_its_email_goes_when_redis
 
 def test_the_schedules_avoid_the_hour_the_clocks_change_and_outlast_no_task():
     schedules = settings.CELERY_BEAT_SCHEDULE.values()
-    assert {"reports.daily", "reports.recompute_stale_snapshots", "reports.keep_overviews"} <= {
-        s["task"] for s in schedules
-    }
+    assert {
+        "reports.daily",
+        "reports.recompute_stale_snapshots",
+        "reports.keep_overviews",
+        "caseload.fold_change_notes",
+    } <= {s["task"] for s in schedules}
     for entry in schedules:
         if isinstance(entry["schedule"], crontab):
             assert 1 not in entry["schedule"].hour, entry["task"]
