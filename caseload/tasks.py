@@ -12,30 +12,26 @@ def probe() -> str:
     return "ok"
 
 
-@shared_task(
-    name="caseload.send_notifications",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=300,
-    soft_time_limit=240,
-)
+# A sweep that beat sends every minute: done once whatever the failures,
+# retried after a database error, never longer than a few minutes.
+SWEEP = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+    "time_limit": 300,
+    "soft_time_limit": 240,
+}
+
+
+@shared_task(name="caseload.send_notifications", **SWEEP)
 def send_notifications() -> int:
     """Sweep the outbox. Runs on every nudge and every minute."""
     return notifications.send_pending()
 
 
-@shared_task(
-    name="caseload.fold_change_notes",
-    acks_late=True,
-    autoretry_for=(DatabaseError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=300,
-    soft_time_limit=240,
-)
+@shared_task(name="caseload.fold_change_notes", **SWEEP)
 def fold_change_notes() -> tuple[int, int]:
     """Fold the day's change notes, keeping every version (every minute)."""
     return changes.fold_notes()
