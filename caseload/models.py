@@ -793,7 +793,8 @@ class DataChange(models.Model):
 class KeptPart(models.Model):
     """A part of a page as it was worked out, with the versions of the records
     it was worked out from (caseload.changes): shared by every web process,
-    kept across restarts and warmed by the daily jobs (ADR 0015). Never a
+    kept across restarts and worked out ahead by the scheduled jobs (ADR
+    0015). Never a
     record of its own: it is used only while those versions stand, and the
     daily jobs empty it when they fold the notes."""
 
