@@ -277,13 +277,23 @@ def measure_jobs(today: datetime.date) -> None:
     # Every minute: each overview's parts looked at, and worked out again
     # where a change threw them away (here in the process that kept them, as
     # the worker does): with nothing changed, then after a change to a
-    # person's own record, which every team's numbers read.
+    # person's hours, which reaches their teams, and to their name, which
+    # reaches every team (ADR 0014).
     someone = Person.objects.filter(memberships__isnull=False).order_by("pk").first()
+
+    def renamed() -> None:  # and named as before: each a change
+        for name in (f"{someone.full_name} ", someone.full_name):
+            Person.objects.filter(pk=someone.pk).update(full_name=name)
+
     for since, change in (
         ("nothing changed", None),
         (
-            "after a change to one person's own record (every team's position worked out again)",
+            "after a change to one person's hours (their team's position worked out again)",
             lambda: Person.objects.filter(pk=someone.pk).update(fte=F("fte")),
+        ),
+        (
+            "after a change to one person's name (every team's position worked out again)",
+            renamed,
         ),
     ):
         if change is not None:
@@ -454,6 +464,23 @@ def one_team_changes(service_id: int) -> Callable[[], None]:
 
     def change() -> None:
         Allocation.objects.filter(pk=next(allocations)).update(reason=F("reason"))
+
+    return change
+
+
+def one_persons_hours_change(service_id: int) -> Callable[[], None]:
+    """A change to one person's hours (written again), a person of a
+    different team each time: it reaches their team, and the DMT's agenda,
+    which names people (ADR 0014)."""
+    first_member = dict(
+        TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
+        .order_by("-person_id")  # the first of each team's, read last
+        .values_list("team_id", "person_id")
+    )
+    people = itertools.cycle(first_member.values())
+
+    def change() -> None:
+        Person.objects.filter(pk=next(people)).update(fte=F("fte"))
 
     return change
 
@@ -641,12 +668,16 @@ def measure_pages(today: datetime.date) -> dict:
                 f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
             )
         if name.startswith("service overview"):
-            queries, times = time_page(client, url, after=one_team_changes(team.service_id))
-            say(
-                f"| service overview, after a change that reaches one team | {queries} | "
-                f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | — | — | — | "
-                f"{len(times)} |"
-            )
+            for since, change in (
+                ("a change that reaches one team", one_team_changes(team.service_id)),
+                ("a change to one person's hours", one_persons_hours_change(team.service_id)),
+            ):
+                queries, times = time_page(client, url, after=change)
+                say(
+                    f"| service overview, after {since} | {queries} | "
+                    f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | "
+                    f"— | — | — | {len(times)} |"
+                )
     busy_day(who["manager"], team)
     times = allocation_posts(today)
     say(

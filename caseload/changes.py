@@ -20,8 +20,9 @@ team's numbers today turn on also name the teams they reach
 (`caseload_note_teams`): a change to an allocation, a rating or a case names
 the teams of the case and of everyone who holds or held it; a change to one
 person's records (supervision, concerns, protected time, experience factor,
-escalations, over-maximum plans) names that person's teams; a change to a
-membership, to a team or to a DMT decision about a team names the teams. A team's part
+escalations, over-maximum plans), or to their own row other than their name
+or service, names that person's teams; a change to a membership, to a team or
+to a DMT decision about a team names the teams. A team's part
 (`kept_for_teams`, or `kept_reading` with a team) is thrown away by those
 changes only when they name the team, and by any change to the other tables
 it read.
@@ -108,9 +109,14 @@ PERSON_SCOPED_TABLES = {
     "weighting_reduction": "person_id",
 }
 # ... and those of teams: who is in them, their own rows, and DMT's decisions
-# about them. (A person's own row is not scoped: pages show people who are in
-# no team they show, such as a team's managers.)
+# about them.
 TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team", "reports_dmtdecision")
+# A person's own row is scoped by what changed: pages show people by name in
+# teams they are not in (a team's managers, who recorded a decision), so a
+# new name, a move to another service, a new or deleted person reach every
+# team; their hours, role, supervisor or ASYE start reach the teams they are
+# or were in, whose numbers and rows show them.
+PERSON_TABLE = "caseload_person"
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -180,6 +186,31 @@ $$
 """
 
 
+_PERSON_FUNCTION = """
+CREATE OR REPLACE FUNCTION caseload_note_caseload_person() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- (Only an update's trigger has both transition tables to compare.)
+    IF TG_OP = 'UPDATE' THEN
+        IF NOT EXISTS (
+            SELECT 1 FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
+            WHERE n.id IS NULL
+               OR n.full_name IS DISTINCT FROM o.full_name
+               OR n.service_id IS DISTINCT FROM o.service_id
+        ) THEN
+            PERFORM caseload_note_teams(
+                TG_TABLE_NAME, '{}'::bigint[], ARRAY(SELECT id FROM new_rows), '{}'::bigint[]
+            );
+            RETURN NULL;
+        END IF;
+    END IF;
+    PERFORM caseload_note_table(TG_TABLE_NAME);
+    RETURN NULL;
+END;
+$$
+"""
+
+
 SCOPED_FUNCTIONS = (
     _NOTE_TEAMS,
     _scoped_function("caseload_allocation", cases="case_id", people="person_id", teams=""),
@@ -196,6 +227,7 @@ SCOPED_FUNCTIONS = (
     _scoped_function("caseload_team", cases="", people="", teams="id"),
     # A decision about a team (an agreed deviation is part of its position).
     _scoped_function("reports_dmtdecision", cases="", people="", teams="team_id"),
+    _PERSON_FUNCTION,
 )
 
 
@@ -218,7 +250,7 @@ def _triggers(table: str, function: str) -> list[str]:
 
 TRIGGERS_OF_SCOPED_TABLES = {
     table: _triggers(table, f"caseload_note_{table}")
-    for table in (*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES, *TEAM_SCOPED_TABLES)
+    for table in (*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES, *TEAM_SCOPED_TABLES, PERSON_TABLE)
 }
 
 

@@ -485,8 +485,6 @@ class OverviewHistory:
     at_quarter_end: ServicePosition | None
     tables: dict[str, Table]
     figures: dict[str, Figure]
-    decisions: list[DmtDecision]
-    issues: list[CapacityIssue]
 
 
 def overview_history(service: Service, asked: str | None, today: datetime.date) -> OverviewHistory:
@@ -513,6 +511,19 @@ def overview_history(service: Service, asked: str | None, today: datetime.date) 
         )
         figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
     figures["months"] = month_figure(dashboards.month_trend(service, today), service.name, term)
+    return OverviewHistory(reviews, review, quarter, at_quarter_end, tables, figures)
+
+
+@dataclass
+class Agenda:
+    """The service's recent DMT decisions and the capacity issues on its
+    agenda: with who recorded and raised them, by name."""
+
+    decisions: list[DmtDecision]
+    issues: list[CapacityIssue]
+
+
+def overview_agenda(service: Service) -> Agenda:
     decisions = list(
         DmtDecision.objects.filter(service=service)
         .select_related("team", "recorded_by")
@@ -524,9 +535,7 @@ def overview_history(service: Service, asked: str | None, today: datetime.date) 
         .select_related("team", "raised_by")
         .order_by("raised_on", "pk")
     )
-    return OverviewHistory(
-        reviews, review, quarter, at_quarter_end, tables, figures, decisions, issues
-    )
+    return Agenda(decisions, issues)
 
 
 def overview(
@@ -536,10 +545,13 @@ def overview(
     *,
     now: ServicePosition | None = None,
     history: OverviewHistory | None = None,
+    agenda: Agenda | None = None,
 ) -> Overview:
     """The service overview: the chosen quarter's stored review beside today."""
     if history is None:
         history = overview_history(service, asked, today)
+    if agenda is None:
+        agenda = overview_agenda(service)
     if now is None:
         now = dashboards.current_position(service, today)
     page = Overview(
@@ -551,8 +563,8 @@ def overview(
         at_quarter_end=history.at_quarter_end,
         now=now,
         figures=dict(history.figures),
-        decisions=history.decisions,
-        issues=history.issues,
+        decisions=agenda.decisions,
+        issues=agenda.issues,
     )
     page.tables.update(history.tables)
     page.tables["teams-today"] = teams_table(
@@ -572,8 +584,10 @@ def overview(
 
 def kept_overview(service: Service, asked: str | None, today: datetime.date) -> Overview:
     """The service overview from kept parts (ADR 0014): the quarter and the
-    past until a change to what they read, each team today until a change
-    that reaches it."""
+    past, and the DMT's agenda, each until a change to what it read; each
+    team today until a change that reaches it. (The agenda names people: it
+    is a part of its own, so that a change to someone's hours leaves the
+    quarter kept.)"""
     team_ids = dashboards.team_ids(service)
     versions = changes.versions(team_ids)
     history = changes.kept_reading(
@@ -582,8 +596,14 @@ def kept_overview(service: Service, asked: str | None, today: datetime.date) -> 
         also=[Service._meta.db_table],  # the service was read before
         now=versions,
     )
+    agenda = changes.kept_reading(
+        f"overview-agenda:{service.pk}",
+        lambda: overview_agenda(service),
+        also=[Service._meta.db_table],
+        now=versions,
+    )
     now = dashboards.kept_current_position(service, today, team_ids, versions)
-    return overview(service, asked, today, now=now, history=history)
+    return overview(service, asked, today, now=now, history=history, agenda=agenda)
 
 
 @dataclass(kw_only=True)

@@ -123,6 +123,32 @@ def test_a_dmt_decision_reaches_its_own_team_only(team, other_team, dmt_member):
 
 
 @COMMITTED
+def test_a_persons_hours_reach_their_teams_and_their_name_every_team(
+    team, other_team, social_worker, outsider, other_manager
+):
+    """Other teams' pages show a person by name only (as a team's manager, or
+    as who recorded a decision): their hours, role and supervisor reach the
+    teams they are in, a new name every team."""
+    before = versions_of("caseload_person", team, other_team)
+    social_worker.fte = Decimal("0.6")
+    social_worker.save()
+    hours = versions_of("caseload_person", team, other_team)
+    assert hours[team.pk] > before[team.pk]
+    assert hours[other_team.pk] == before[other_team.pk]
+
+    Person.objects.filter(pk=outsider.pk).update(role=Person.Role.ASYE, supervisor=None)
+    role = versions_of("caseload_person", team, other_team)
+    assert role[team.pk] == hours[team.pk]
+    assert role[other_team.pk] > hours[other_team.pk]
+
+    other_manager.full_name = "James Carter-Reid"  # he manages the other team, in neither
+    other_manager.save()
+    renamed = versions_of("caseload_person", team, other_team)
+    assert renamed[team.pk] > role[team.pk]
+    assert renamed[other_team.pk] > role[other_team.pk]
+
+
+@COMMITTED
 def test_one_teams_versions_are_the_same_read_alone_or_with_others(
     team, other_team, social_worker, outsider, team_manager, case
 ):
@@ -191,6 +217,11 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     )
     overview(client, service)
     assert worked_out[-1] == [other_team.pk]
+    quarters = len(histories)
+    Person.objects.filter(pk=outsider.pk).update(fte=Decimal("0.8"))
+    overview(client, service)
+    assert worked_out[-1] == [other_team.pk]
+    assert len(histories) == quarters  # the quarter reads no one's hours
 
     # A move between teams reaches the two teams, not a third.
     third = TeamFactory(service=service, name="Front Door")
@@ -255,9 +286,15 @@ def test_kept_pages_are_always_the_pages_worked_out_afresh(
         "a worker's hours, by SQL": lambda: Person.objects.filter(pk=outsider.pk).update(
             fte=Decimal("0.5")
         ),
+        "a worker's role, by SQL": lambda: Person.objects.filter(pk=social_worker.pk).update(
+            role=Person.Role.STUDENT
+        ),
         "a manager's name, by SQL": lambda: Person.objects.filter(pk=other_manager.pk).update(
             full_name="James Carter-Reid"
         ),
+        "the name of who recorded a decision": lambda: Person.objects.filter(
+            pk=dmt_member.pk
+        ).update(full_name="Dana Morris-Khan"),
         "the service's name": lambda: Service.objects.filter(pk=service.pk).update(
             name="Children's Services"
         ),
@@ -416,7 +453,7 @@ def test_a_part_kept_by_another_release_or_unreadable_is_worked_out_again(
 ):
     client.force_login(dmt_member.user)
     first = overview(client, service)
-    assert KeptPart.objects.count() == 3  # two teams' positions and the quarter
+    assert KeptPart.objects.count() == 4  # two teams' positions, the quarter, the agenda
     assert all(part.name.startswith(f"{changes.release()}:") for part in KeptPart.objects.all())
 
     KeptPart.objects.update(entry=b"not what was kept")
@@ -429,7 +466,7 @@ def test_a_part_kept_by_another_release_or_unreadable_is_worked_out_again(
         cache.clear()
         assert overview(client, service) == first
         assert len(spied["positions"]) == len(spied["histories"]) == 3
-    assert KeptPart.objects.count() == 6  # each release's parts, until the daily jobs
+    assert KeptPart.objects.count() == 8  # each release's parts, until the daily jobs
 
 
 @COMMITTED
@@ -471,9 +508,9 @@ def test_the_minutes_job_works_out_again_what_a_change_to_every_team_threw_away(
 ):
     client.force_login(dmt_member.user)
     before = overview(client, service)
-    # A person's own record is read for every team's numbers: the change
-    # throws every team's position away.
-    Person.objects.filter(pk=social_worker.pk).update(fte=Decimal("0.5"))
+    # A new name is shown wherever the person is (ADR 0014): the change throws
+    # every team's position away.
+    Person.objects.filter(pk=social_worker.pk).update(fte=Decimal("0.5"), full_name="Asha Rao")
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         assert tasks.keep_overviews.delay().get(30) == 1  # one service looked at
         assert spied["positions"] == [sorted([team.pk, other_team.pk])] * 2  # the view, the job
@@ -503,7 +540,7 @@ def test_folding_the_days_notes_keeps_every_version_and_every_kept_part(
 
     notes, folded = changes.fold_notes()
     assert folded < notes
-    assert KeptPart.objects.count() == 3
+    assert KeptPart.objects.count() == 4
     assert changes.versions(teams) == before
     cache.clear()  # memory too: the parts in the database still stand
     assert overview(client, service) == first

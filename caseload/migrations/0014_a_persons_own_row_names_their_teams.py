@@ -1,0 +1,25 @@
+"""A change to a person's own row names the teams they are or were in, unless
+it changes their name or their service (caseload.changes, ADR 0014): a new
+FTE works out again that person's teams on the service overview and their
+team pages, not every team of every service."""
+
+from django.db import migrations
+
+from caseload.changes import PERSON_TABLE, scope_changes_to, unscope_changes_to
+
+
+def scope(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor == "postgresql":
+        scope_changes_to(schema_editor, [PERSON_TABLE])
+
+
+def unscope(apps, schema_editor):  # type: ignore[no-untyped-def]
+    if schema_editor.connection.vendor == "postgresql":
+        unscope_changes_to(schema_editor, [PERSON_TABLE])
+        schema_editor.execute("DROP FUNCTION IF EXISTS caseload_note_caseload_person()")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("caseload", "0013_decisions_name_their_team")]
+
+    operations = [migrations.RunPython(scope, unscope)]
