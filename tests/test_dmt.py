@@ -3,6 +3,7 @@ agenda, who may see what, and queries that do not grow with the service."""
 
 import csv
 import io
+import pickle
 import re
 from decimal import Decimal
 
@@ -164,6 +165,26 @@ def test_text_a_spreadsheet_would_run_is_written_as_text():
     assert sheet["A2"].value == '\'=HYPERLINK("http://x","y")'
     assert sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 22.5 and sheet["C2"].value == -1.5  # numbers stay numbers
+
+
+def test_a_table_built_once_shows_what_it_shows_built_at_each_view():
+    """The overview's quarter keeps its tables with their rows' HTML built."""
+
+    def teams() -> Table:
+        return Table(
+            "t",
+            "Teams",
+            [Column("Team"), Column("Children per FTE", "decimal"), Column("Band")],
+            [["Fostering <North>", D("22.46"), "amber"], ["Leaving Care", None, ""]],
+            totals=["Service", D("20"), ""],
+        )
+
+    built = teams().built()
+    assert built.body_html == teams().body_html
+    assert "Fostering &lt;North&gt;" in built.body_html
+    assert "22.5" in built.body_html and "–" in built.body_html
+    kept = pickle.loads(pickle.dumps(built))  # noqa: S301 - as a part is kept: our own bytes
+    assert kept.body_html == built.body_html
 
 
 # Decisions and the agenda ---------------------------------------------------------
