@@ -470,8 +470,7 @@ def one_team_changes(service_id: int) -> Callable[[], None]:
 
 def one_persons_hours_change(service_id: int) -> Callable[[], None]:
     """A change to one person's hours (written again), a person of a
-    different team each time: it reaches their team, and the DMT's agenda,
-    which names people (ADR 0014)."""
+    different team each time: it reaches their teams (ADR 0014)."""
     first_member = dict(
         TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
         .order_by("-person_id")  # the first of each team's, read last

@@ -117,6 +117,10 @@ TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team", "reports_dmtde
 # team; their hours, role, supervisor or ASYE start reach the teams they are
 # or were in, whose numbers and rows show them.
 PERSON_TABLE = "caseload_person"
+# The version of the people table for a part that reads people only for their
+# names (`kept_reading(..., names_only=True)`): the notes that name no team,
+# since a change to a name reaches every team and the others name teams.
+NAMES_OF_PEOPLE = f"{PERSON_TABLE} (names)"
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -434,6 +438,8 @@ class Versions:
     changed_here: bool = False
 
     def of(self, table: str, team: int | None = None) -> int:
+        if table == NAMES_OF_PEOPLE:
+            return self.every + self.unscoped.get(PERSON_TABLE, 0)
         if team is None:
             return self.every + self.tables.get(table, 0)
         return self.every + self.unscoped.get(table, 0) + self.teams.get((table, team), 0)
@@ -509,13 +515,16 @@ def kept_reading(
     team: int | None = None,
     also: Iterable[str] = (),
     now: Versions | None = None,
+    names_only: bool = False,
 ) -> T:
     """What `work_out()` returns, kept with the versions of the tables it read
     (and of the tables `also` names: those of records handed to it): worked
     out again once a change to one of them is committed. With `team`, for a
     part that shows only that team's people and cases, the versions as the
     team sees them: changes that reach only other teams leave it kept.
-    `now`: the versions, when the caller has read them already."""
+    `now`: the versions, when the caller has read them already.
+    `names_only`: the part shows no more of people than their names, and is
+    kept through changes to their hours, roles and supervisors."""
     if not keeps():
         return work_out()
     if now is None:
@@ -528,7 +537,11 @@ def kept_reading(
         return found[name]
     with tables_read() as tables:
         value = work_out()
-    _keep({name: ({table: now.of(table, team) for table in tables.union(also)}, value)})
+    tables.update(also)
+    if names_only and PERSON_TABLE in tables:
+        tables.discard(PERSON_TABLE)
+        tables.add(NAMES_OF_PEOPLE)
+    _keep({name: ({table: now.of(table, team) for table in tables}, value)})
     return value
 
 

@@ -589,8 +589,8 @@ def kept_overview(service: Service, asked: str | None, today: datetime.date) -> 
     """The service overview from kept parts (ADR 0014): the quarter and the
     past, and the DMT's agenda, each until a change to what it read; each
     team today until a change that reaches it. (The agenda names people: it
-    is a part of its own, so that a change to someone's hours leaves the
-    quarter kept.)"""
+    is a part of its own, kept through changes to anything of theirs but
+    their names.)"""
     team_ids = dashboards.team_ids(service)
     versions = changes.versions(team_ids)
     history = changes.kept_reading(
@@ -604,6 +604,7 @@ def kept_overview(service: Service, asked: str | None, today: datetime.date) -> 
         lambda: overview_agenda(service),
         also=[Service._meta.db_table],
         now=versions,
+        names_only=True,  # who recorded and raised them
     )
     now = dashboards.kept_current_position(service, today, team_ids, versions)
     return overview(service, asked, today, now=now, history=history, agenda=agenda)

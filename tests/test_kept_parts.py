@@ -186,7 +186,9 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
 ):  # fmt: skip
     worked_out: list[list[int]] = []
     histories: list[int] = []
+    agendas: list[int] = []
     position, history = dashboards.current_position, presenters.overview_history
+    agenda = presenters.overview_agenda
 
     def position_spy(service, day, team_ids=None):  # type: ignore[no-untyped-def]
         worked_out.append(sorted(team_ids or []))
@@ -196,8 +198,13 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
         histories.append(1)
         return history(*args)
 
+    def agenda_spy(*args):  # type: ignore[no-untyped-def]
+        agendas.append(1)
+        return agenda(*args)
+
     monkeypatch.setattr(dashboards, "current_position", position_spy)
     monkeypatch.setattr(presenters, "overview_history", history_spy)
+    monkeypatch.setattr(presenters, "overview_agenda", agenda_spy)
     client.force_login(dmt_member.user)
     overview(client, service)
     assert worked_out == [sorted([team.pk, other_team.pk])]
@@ -217,11 +224,16 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     )
     overview(client, service)
     assert worked_out[-1] == [other_team.pk]
-    quarters = len(histories)
+    read = len(histories), len(agendas)
     Person.objects.filter(pk=outsider.pk).update(fte=Decimal("0.8"))
     overview(client, service)
     assert worked_out[-1] == [other_team.pk]
-    assert len(histories) == quarters  # the quarter reads no one's hours
+    # The quarter reads no one; the agenda only the names of who recorded
+    # decisions and raised issues.
+    assert (len(histories), len(agendas)) == read
+    Person.objects.filter(pk=dmt_member.pk).update(full_name="Dana Morris-Khan")
+    overview(client, service)
+    assert len(agendas) == read[1] + 1
 
     # A move between teams reaches the two teams, not a third.
     third = TeamFactory(service=service, name="Front Door")
