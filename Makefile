@@ -26,7 +26,8 @@ run: $(VENV)/.installed-base
 	@echo "Serving Caseload at http://$(HOST)/ (Ctrl+C to stop)"
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST)
 
-## test: install what is missing and run the whole suite
+## test: install what is missing and run the whole suite, a process per core (at most 4)
+PYTEST_ARGS ?= --numprocesses auto --maxprocesses 4 --dist loadfile
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

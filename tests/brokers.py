@@ -137,6 +137,8 @@ class WorkerProcess:
             "DATABASE_URL": database_url_of_the_tests(),
             "REDIS_URL": broker_url,
         }
+        # The broker's URL as given: not one of the test run's per-process databases.
+        env.pop("PYTEST_XDIST_WORKER", None)
         self.log = log.open("ab")
         self.process = subprocess.Popen(
             [

@@ -5,6 +5,16 @@ SQLite otherwise) and the broker (REDIS_URL).
 """
 
 import os
+from urllib.parse import urlsplit
+
+# Under pytest-xdist each worker process (gw0, gw1…) has a test database of
+# its own; it takes a Redis database of its own too, next to REDIS_URL's, so
+# that no worker's Celery tasks are ever taken by another's.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and os.environ.get("REDIS_URL"):
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _number = (int(_redis.path.strip("/") or 0) + int(_worker[2:])) % 16
+    os.environ["REDIS_URL"] = _redis._replace(path=f"/{_number}").geturl()
 
 os.environ.setdefault("SECRET_KEY", "test-suite-only-" + "k" * 48)
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
@@ -12,7 +22,7 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 
-from caseload.settings import *  # noqa: F403
+from caseload.settings import *  # noqa: E402, F403 - after the environment it reads
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {

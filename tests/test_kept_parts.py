@@ -7,11 +7,13 @@ transactions as in production."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.test import Client
@@ -535,6 +537,27 @@ def test_the_minutes_job_works_out_again_what_a_change_to_every_team_threw_away(
     assert first_view != before  # the team's FTE, now 0.5
     changes.forget()
     assert overview(client, service) == first_view  # the page worked out afresh
+
+
+@COMMITTED
+def test_a_release_keeps_every_overview_before_the_first_view(
+    client, service, team, other_team, dmt_member, spied, monkeypatch
+):
+    """The release step after `migrate`: the new release's parts are worked
+    out there, so the DMT's first view of it finds them kept."""
+    client.force_login(dmt_member.user)
+    before = overview(client, service)
+    monkeypatch.setattr(changes, "release", lambda: "the-next-one")
+    cache.clear()
+    output = io.StringIO()
+    call_command("keep_overviews", stdout=output)
+    assert "Kept the overviews of 1 service." in output.getvalue()
+    assert KeptPart.objects.filter(name__startswith="the-next-one:").count() == 4
+    worked_out = len(spied["positions"]), len(spied["histories"])
+    assert worked_out == (2, 2)  # the first release's view, the release step
+    cache.clear()  # a web process of the new release
+    assert overview(client, service) == before
+    assert (len(spied["positions"]), len(spied["histories"])) == worked_out
 
 
 @COMMITTED
