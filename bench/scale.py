@@ -277,7 +277,8 @@ def measure_jobs(today: datetime.date) -> None:
     # Every minute: each overview's parts looked at, and worked out again
     # where a change threw them away (here in the process that kept them, as
     # the worker does): with nothing changed, then after a change to a
-    # person's hours, which reaches their teams, and to their name, which
+    # person's hours, which reaches their teams, to their name, which reaches
+    # their teams and the DMT's agenda, and to the services' bands, which
     # reaches every team (ADR 0014).
     someone = Person.objects.filter(memberships__isnull=False).order_by("pk").first()
 
@@ -292,8 +293,13 @@ def measure_jobs(today: datetime.date) -> None:
             lambda: Person.objects.filter(pk=someone.pk).update(fte=F("fte")),
         ),
         (
-            "after a change to one person's name (every team's position worked out again)",
+            "after a change to one person's name (their team's position and the DMT's "
+            "agenda worked out again)",
             renamed,
+        ),
+        (
+            "after a change to the services' bands (every team's position worked out again)",
+            lambda: Service.objects.update(band_red_from=F("band_red_from")),
         ),
     ):
         if change is not None:
@@ -484,6 +490,28 @@ def one_persons_hours_change(service_id: int) -> Callable[[], None]:
     return change
 
 
+def one_persons_name_change(service_id: int) -> Callable[[], None]:
+    """A change to one person's name, a person of a different team each time
+    (a space added, then taken off again): it reaches their teams and every
+    page that names them (ADR 0014)."""
+    first_member = dict(
+        TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
+        .order_by("-person_id")
+        .values_list("team_id", "person_id")
+    )
+    people = itertools.cycle(first_member.values())
+    names = dict(Person.objects.filter(pk__in=first_member.values()).values_list("pk", "full_name"))
+    renamed: set[int] = set()
+
+    def change() -> None:
+        pk = next(people)
+        name = names[pk] if pk in renamed else f"{names[pk]} "
+        Person.objects.filter(pk=pk).update(full_name=name)
+        renamed.symmetric_difference_update({pk})
+
+    return change
+
+
 def principals(today: datetime.date) -> dict:
     sizes = {
         team_id: count
@@ -670,6 +698,7 @@ def measure_pages(today: datetime.date) -> dict:
             for since, change in (
                 ("a change that reaches one team", one_team_changes(team.service_id)),
                 ("a change to one person's hours", one_persons_hours_change(team.service_id)),
+                ("a change to one person's name", one_persons_name_change(team.service_id)),
             ):
                 queries, times = time_page(client, url, after=change)
                 say(

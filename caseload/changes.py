@@ -111,16 +111,21 @@ PERSON_SCOPED_TABLES = {
 # ... and those of teams: who is in them, their own rows, and DMT's decisions
 # about them.
 TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team", "reports_dmtdecision")
-# A person's own row is scoped by what changed: pages show people by name in
-# teams they are not in (a team's managers, who recorded a decision), so a
-# new name, a move to another service, a new or deleted person reach every
-# team; their hours, role, supervisor or ASYE start reach the teams they are
-# or were in, whose numbers and rows show them.
+# A person's own row is scoped by what changed: a move to another service, a
+# new or deleted person reach every team; their hours, role, supervisor or
+# ASYE start reach the teams they are or were in, whose numbers and rows show
+# them. Pages show people by name in teams they are not in (a team's
+# managers, who recorded a decision): a new name is noted apart, under a
+# table name of its own and naming no team, which counts as a change to the
+# people table wherever it is read.
 PERSON_TABLE = "caseload_person"
-# The version of the people table for a part that reads people only for their
-# names (`kept_reading(..., names_only=True)`): the notes that name no team,
-# since a change to a name reaches every team and the others name teams.
+NAMES_TABLE = "caseload_person_name"
+# The versions of the people table for a part that reads people only for
+# their names (`kept_reading(..., names_only=True)`: the notes that name no
+# team, new names among them), and for a part that shows no one's name
+# (`kept_for_teams(..., names_unread=True)`: every note but new names).
 NAMES_OF_PEOPLE = f"{PERSON_TABLE} (names)"
+PEOPLE_BUT_NAMES = f"{PERSON_TABLE} (but names)"
 
 _NOTE_TEAMS = """
 CREATE OR REPLACE FUNCTION caseload_note_teams(
@@ -190,7 +195,7 @@ $$
 """
 
 
-_PERSON_FUNCTION = """
+PERSON_FUNCTION = """
 CREATE OR REPLACE FUNCTION caseload_note_caseload_person() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -198,13 +203,17 @@ BEGIN
     IF TG_OP = 'UPDATE' THEN
         IF NOT EXISTS (
             SELECT 1 FROM old_rows o LEFT JOIN new_rows n ON n.id = o.id
-            WHERE n.id IS NULL
-               OR n.full_name IS DISTINCT FROM o.full_name
-               OR n.service_id IS DISTINCT FROM o.service_id
+            WHERE n.id IS NULL OR n.service_id IS DISTINCT FROM o.service_id
         ) THEN
             PERFORM caseload_note_teams(
                 TG_TABLE_NAME, '{}'::bigint[], ARRAY(SELECT id FROM new_rows), '{}'::bigint[]
             );
+            IF EXISTS (
+                SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                WHERE n.full_name IS DISTINCT FROM o.full_name
+            ) THEN
+                PERFORM caseload_note_table('caseload_person_name');
+            END IF;
             RETURN NULL;
         END IF;
     END IF;
@@ -231,7 +240,7 @@ SCOPED_FUNCTIONS = (
     _scoped_function("caseload_team", cases="", people="", teams="id"),
     # A decision about a team (an agreed deviation is part of its position).
     _scoped_function("reports_dmtdecision", cases="", people="", teams="team_id"),
-    _PERSON_FUNCTION,
+    PERSON_FUNCTION,
 )
 
 
@@ -439,10 +448,20 @@ class Versions:
 
     def of(self, table: str, team: int | None = None) -> int:
         if table == NAMES_OF_PEOPLE:
-            return self.every + self.unscoped.get(PERSON_TABLE, 0)
+            return (
+                self.every + self.unscoped.get(PERSON_TABLE, 0) + self.unscoped.get(NAMES_TABLE, 0)
+            )
+        if table == PEOPLE_BUT_NAMES:
+            return self.every + self._notes(PERSON_TABLE, team)
+        if table == PERSON_TABLE:
+            return self.every + self._notes(PERSON_TABLE, team) + self._notes(NAMES_TABLE, team)
+        return self.every + self._notes(table, team)
+
+    def _notes(self, table: str, team: int | None) -> int:
+        """The weight of the table's notes: all of them, or as the team sees them."""
         if team is None:
-            return self.every + self.tables.get(table, 0)
-        return self.every + self.unscoped.get(table, 0) + self.teams.get((table, team), 0)
+            return self.tables.get(table, 0)
+        return self.unscoped.get(table, 0) + self.teams.get((table, team), 0)
 
     def still(self, kept_under: dict[str, int], team: int | None = None) -> bool:
         return all(self.of(table, team) == version for table, version in kept_under.items())
@@ -552,12 +571,14 @@ def kept_for_teams(
     *,
     also: Iterable[str] = (),
     now: Versions | None = None,
+    names_unread: bool = False,
 ) -> dict[int, T]:
     """What `work_out(team_ids)` returns for each team, each team's kept with
     the versions, as that team sees them, of the tables read in working it
     out: only the teams a committed change reaches are worked out again,
     together, in one call. `now`: the versions (as these teams see them),
-    when the caller has read them already."""
+    when the caller has read them already. `names_unread`: the parts show no
+    one's name, and are kept through a new name."""
     if not keeps():
         return work_out(team_ids)
     if now is None:
@@ -571,6 +592,9 @@ def kept_for_teams(
         with tables_read() as tables:
             worked = work_out(missing)
         tables.update(also)
+        if names_unread and PERSON_TABLE in tables:
+            tables.discard(PERSON_TABLE)
+            tables.add(PEOPLE_BUT_NAMES)
         _keep(
             {
                 names[team]: ({table: now.of(table, team) for table in tables}, value)

@@ -371,6 +371,7 @@ def kept_current_position(
         lambda ids: {t.team_id: t for t in current_position(service, day, ids).teams},
         also=[Service._meta.db_table],  # the service was read before
         now=now,
+        names_unread=True,  # a team's numbers, not its people's names
     )
     return ServicePosition(day=day, teams=[teams[pk] for pk in team_ids if pk in teams])
 

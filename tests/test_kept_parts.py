@@ -143,11 +143,14 @@ def test_a_persons_hours_reach_their_teams_and_their_name_every_team(
     assert role[team.pk] == hours[team.pk]
     assert role[other_team.pk] > hours[other_team.pk]
 
+    positions = versions_of(changes.PEOPLE_BUT_NAMES, team, other_team)
     other_manager.full_name = "James Carter-Reid"  # he manages the other team, in neither
     other_manager.save()
     renamed = versions_of("caseload_person", team, other_team)
     assert renamed[team.pk] > role[team.pk]
     assert renamed[other_team.pk] > role[other_team.pk]
+    # Each team's position on the overview shows no one's name: it stands.
+    assert versions_of(changes.PEOPLE_BUT_NAMES, team, other_team) == positions
 
 
 @COMMITTED
@@ -233,9 +236,11 @@ def test_the_overview_works_out_again_only_the_teams_a_change_reaches(
     # The quarter reads no one; the agenda only the names of who recorded
     # decisions and raised issues.
     assert (len(histories), len(agendas)) == read
+    positions = len(worked_out)
     Person.objects.filter(pk=dmt_member.pk).update(full_name="Dana Morris-Khan")
     overview(client, service)
     assert len(agendas) == read[1] + 1
+    assert len(worked_out) == positions  # no team's position shows her name
 
     # A move between teams reaches the two teams, not a third.
     third = TeamFactory(service=service, name="Front Door")
@@ -305,6 +310,9 @@ def test_kept_pages_are_always_the_pages_worked_out_afresh(
         ),
         "a manager's name, by SQL": lambda: Person.objects.filter(pk=other_manager.pk).update(
             full_name="James Carter-Reid"
+        ),
+        "a worker's name, by SQL": lambda: Person.objects.filter(pk=social_worker.pk).update(
+            full_name="Asha Patel-Shah"
         ),
         "the name of who recorded a decision": lambda: Person.objects.filter(
             pk=dmt_member.pk
@@ -522,9 +530,10 @@ def test_the_minutes_job_works_out_again_what_a_change_to_every_team_threw_away(
 ):
     client.force_login(dmt_member.user)
     before = overview(client, service)
-    # A new name is shown wherever the person is (ADR 0014): the change throws
-    # every team's position away.
-    Person.objects.filter(pk=social_worker.pk).update(fte=Decimal("0.5"), full_name="Asha Rao")
+    # The service's bands reach every team (ADR 0014): the change throws every
+    # team's position away.
+    Person.objects.filter(pk=social_worker.pk).update(fte=Decimal("0.5"))
+    Service.objects.filter(pk=service.pk).update(band_red_from=Decimal(120))
     with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
         assert tasks.keep_overviews.delay().get(30) == 1  # one service looked at
         assert spied["positions"] == [sorted([team.pk, other_team.pk])] * 2  # the view, the job
