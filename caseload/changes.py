@@ -212,7 +212,7 @@ BEGIN
                 SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
                 WHERE n.full_name IS DISTINCT FROM o.full_name
             ) THEN
-                PERFORM caseload_note_table('caseload_person_name');
+                PERFORM caseload_note_table('caseload_person_name');  -- NAMES_TABLE
             END IF;
             RETURN NULL;
         END IF;
