@@ -474,15 +474,21 @@ def one_team_changes(service_id: int) -> Callable[[], None]:
     return change
 
 
+def first_member_of_each_team(service_id: int) -> list[int]:
+    """One person of each of the service's teams, each team once."""
+    return list(
+        dict(
+            TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
+            .order_by("-person_id")  # the first of each team's, read last
+            .values_list("team_id", "person_id")
+        ).values()
+    )
+
+
 def one_persons_hours_change(service_id: int) -> Callable[[], None]:
     """A change to one person's hours (written again), a person of a
     different team each time: it reaches their teams (ADR 0014)."""
-    first_member = dict(
-        TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
-        .order_by("-person_id")  # the first of each team's, read last
-        .values_list("team_id", "person_id")
-    )
-    people = itertools.cycle(first_member.values())
+    people = itertools.cycle(first_member_of_each_team(service_id))
 
     def change() -> None:
         Person.objects.filter(pk=next(people)).update(fte=F("fte"))
@@ -494,13 +500,9 @@ def one_persons_name_change(service_id: int) -> Callable[[], None]:
     """A change to one person's name, a person of a different team each time
     (a space added, then taken off again): it reaches their teams and every
     page that names them (ADR 0014)."""
-    first_member = dict(
-        TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
-        .order_by("-person_id")
-        .values_list("team_id", "person_id")
-    )
-    people = itertools.cycle(first_member.values())
-    names = dict(Person.objects.filter(pk__in=first_member.values()).values_list("pk", "full_name"))
+    members = first_member_of_each_team(service_id)
+    people = itertools.cycle(members)
+    names = dict(Person.objects.filter(pk__in=members).values_list("pk", "full_name"))
     renamed: set[int] = set()
 
     def change() -> None:

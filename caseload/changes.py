@@ -557,9 +557,8 @@ def kept_reading(
     with tables_read() as tables:
         value = work_out()
     tables.update(also)
-    if names_only and PERSON_TABLE in tables:
-        tables.discard(PERSON_TABLE)
-        tables.add(NAMES_OF_PEOPLE)
+    if names_only:
+        _people_read_as(tables, NAMES_OF_PEOPLE)
     _keep({name: ({table: now.of(table, team) for table in tables}, value)})
     return value
 
@@ -592,9 +591,8 @@ def kept_for_teams(
         with tables_read() as tables:
             worked = work_out(missing)
         tables.update(also)
-        if names_unread and PERSON_TABLE in tables:
-            tables.discard(PERSON_TABLE)
-            tables.add(PEOPLE_BUT_NAMES)
+        if names_unread:
+            _people_read_as(tables, PEOPLE_BUT_NAMES)
         _keep(
             {
                 names[team]: ({table: now.of(table, team) for table in tables}, value)
@@ -603,6 +601,14 @@ def kept_for_teams(
         )
         found.update(worked)
     return found
+
+
+def _people_read_as(tables: set[str], version: str) -> None:
+    """Where the people table was read, keep the part under that table's
+    version `version` (NAMES_OF_PEOPLE or PEOPLE_BUT_NAMES) instead."""
+    if PERSON_TABLE in tables:
+        tables.discard(PERSON_TABLE)
+        tables.add(version)
 
 
 Entry = tuple[dict[str, int], Any]  # the versions a value was worked out from, and the value
