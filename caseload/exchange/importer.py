@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from caseload import audit
+from caseload import audit, services
 from caseload.dates import long_date
 from caseload.exchange import format as fmt
 from caseload.exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
@@ -718,6 +718,11 @@ class Import:
                 continue
             if supervisor is person:
                 self._error("people", entry["row"], "nobody can supervise themselves")
+                continue
+            try:
+                services.check_supervisor(person=person, supervisor=supervisor)
+            except services.RuleBroken as error:
+                self._error("people", entry["row"], " ".join(error.messages))
                 continue
             if (
                 person.supervisor_id is not None
