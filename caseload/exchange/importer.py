@@ -692,6 +692,8 @@ class Import:
             self.saves.append(lambda user=person.user: user.save(update_fields=["email"]))
         if changed:
             self._save_later(person, changed)
+            if "role" in changed:  # an administrator's log-in is staff in their group
+                self.saves.append(lambda person=person: services.person_keep_access(person))
             if "fte" in changed:
                 self.stale[person.pk] = min(self.stale.get(person.pk, self.today), self.today)
         what = UPDATED if changed or email_changed else UNCHANGED
@@ -707,6 +709,9 @@ class Import:
                 person._new_user.save()
                 person.user = person._new_user
             Person.objects.bulk_create(new)
+            for person in new:
+                if person.role == Person.Role.ADMINISTRATOR:
+                    services.person_keep_access(person)
 
         self.saves.append(save_new)
         for username, entry in self.file_people.items():
