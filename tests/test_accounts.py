@@ -196,3 +196,14 @@ def test_an_emptied_database_gets_the_group_back_with_the_same_permissions(db):
     }
     wanted = {(app, code) for app, codes in ADMINISTRATOR_PERMISSIONS.items() for code in codes}
     assert granted == wanted
+
+
+def test_signing_in_is_not_kept_as_a_change_to_the_log_in(client, social_worker):
+    before = social_worker.user.history.count()
+    response = client.post(
+        reverse("login"), {"username": "worker", "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302
+    social_worker.user.refresh_from_db()
+    assert social_worker.user.last_login is not None
+    assert social_worker.user.history.count() == before

@@ -551,7 +551,7 @@ def every_admin_url(world_objects) -> list[str]:
     from django.contrib import admin
 
     urls = [reverse("admin:index")]
-    for model, _ in admin.site._registry.items():
+    for model in admin.site._registry:
         opts = model._meta
         urls.append(reverse("admin:app_list", args=[opts.app_label]))
         urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
@@ -579,3 +579,35 @@ def test_every_admin_url_is_refused_to_every_other_role(
                 assert response["Location"].startswith("/admin/login/"), (person, url)
     client.force_login(administrator.user)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_every_admin_page_answers_an_administrator_as_their_permissions_say(
+    admin_client, held_case, social_worker, default_scheme, administrator
+):
+    """Pages of the models their work needs open; the rest are refused (403),
+    and deleting is refused everywhere."""
+    from django.contrib import admin
+
+    from caseload.accounts import ADMINISTRATOR_PERMISSIONS
+
+    granted = {f"{app}.{c}" for app, codes in ADMINISTRATOR_PERMISSIONS.items() for c in codes}
+    wrong = []
+    for model in admin.site._registry:
+        opts = model._meta
+        label = f"{opts.app_label}.%s_{opts.model_name}"
+        may_view = label % "view" in granted
+        pages = {"changelist": (200 if may_view else 403, [])}
+        pages["add"] = (200 if label % "add" in granted else 403, [])
+        row = model._default_manager.first()
+        if row is not None:
+            pages |= {
+                "change": (200 if may_view else 403, [row.pk]),
+                "history": (200 if may_view else 403, [row.pk]),
+                "delete": (403, [row.pk]),
+            }
+        for page, (want, args) in pages.items():
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_{page}", args=args)
+            status = admin_client.get(url).status_code
+            if status != want:
+                wrong.append(f"{url}: {status}, expected {want}")
+    assert wrong == []
