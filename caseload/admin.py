@@ -159,6 +159,15 @@ class PersonAdmin(SimpleHistoryAdmin):
             kwargs["form"] = PersonAddForm
         return super().get_form(request, obj, change, **kwargs)
 
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "person" and request.GET.get("field_name") == (
+            "supervisor"
+        ):
+            # The supervisor box offers only people who may supervise.
+            found = found.exclude(role__in=services.CANNOT_SUPERVISE)
+        return found, duplicates
+
     def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         if obj is None:
             return list(PersonAddForm.Meta.fields)

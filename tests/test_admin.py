@@ -611,3 +611,15 @@ def test_every_admin_page_answers_an_administrator_as_their_permissions_say(
             if status != want:
                 wrong.append(f"{url}: {status}, expected {want}")
     assert wrong == []
+
+
+def test_the_supervisor_box_offers_only_people_who_may_supervise(
+    admin_client, team_manager, dmt_member, administrator, social_worker
+):
+    response = admin_client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "caseload", "model_name": "person", "field_name": "supervisor", "term": ""},
+    )
+    offered = {row["text"] for row in response.json()["results"]}
+    assert {"Claire Hughes", "Asha Patel"} <= offered
+    assert not {"Dana Morris", "Alex Morgan"} & offered
