@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
 from caseload import access, audit, services
 from caseload import admin_accounts as admin_accounts  # log-ins, groups, sign-in logs
+from caseload.admin_history import HistoryAdmin
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from weighting.services import scheme_create_default
 
@@ -26,7 +26,7 @@ def _acting_person(request: HttpRequest) -> Person | None:
 
 
 @admin.register(Service)
-class ServiceAdmin(SimpleHistoryAdmin):
+class ServiceAdmin(HistoryAdmin):
     list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
     search_fields = ["name"]
 
@@ -66,7 +66,7 @@ class TeamAdminForm(forms.ModelForm):
 
 
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(HistoryAdmin):
     form = TeamAdminForm
     list_display = ["name", "service", "aspiration"]
     list_filter = ["service"]
@@ -145,7 +145,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(HistoryAdmin):
     form = PersonAdminForm
     list_display = ["full_name", "role", "service", "fte", "supervisor"]
     list_filter = ["role", "service"]
@@ -239,7 +239,7 @@ class MembershipAddForm(forms.ModelForm):
 
 
 @admin.register(TeamMembership)
-class TeamMembershipAdmin(SimpleHistoryAdmin):
+class TeamMembershipAdmin(HistoryAdmin):
     """Moves between teams: adding a membership ends the person's current one."""
 
     list_display = ["person", "team", "start_date", "end_date"]
@@ -303,7 +303,7 @@ class CaseAdminForm(forms.ModelForm):
 
 
 @admin.register(Case)
-class CaseAdmin(SimpleHistoryAdmin):
+class CaseAdmin(HistoryAdmin):
     form = CaseAdminForm
     list_display = ["reference", "label", "team", "case_type", "people_count", "status"]
     list_filter = ["status", "case_type", "team"]
@@ -371,7 +371,7 @@ class AllocationAddForm(forms.ModelForm):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(SimpleHistoryAdmin):
+class AllocationAdmin(HistoryAdmin):
     list_display = ["case", "person", "kind", "start_date", "end_date"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "person__full_name"]

@@ -17,8 +17,8 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
+from caseload.admin_history import HistoryAdmin
 from caseload.models import SuperuserRequest
 
 
@@ -41,7 +41,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class LogInAdmin(SimpleHistoryAdmin, UserAdmin):
+class LogInAdmin(HistoryAdmin, UserAdmin):
     # What an administrator sees of a log-in: no password, and access shown only.
     administrator_fieldsets = (
         (None, {"fields": ("username", "email", "first_name", "last_name", "is_active")}),
@@ -90,7 +90,7 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class PermissionGroupAdmin(SimpleHistoryAdmin, GroupAdmin):
+class PermissionGroupAdmin(HistoryAdmin, GroupAdmin):
     pass
 
 

@@ -623,3 +623,15 @@ def test_the_supervisor_box_offers_only_people_who_may_supervise(
     offered = {row["text"] for row in response.json()["results"]}
     assert {"Claire Hughes", "Asha Patel"} <= offered
     assert not {"Dana Morris", "Alex Morgan"} & offered
+
+
+def test_history_is_shown_never_reverted(admin_client, case):
+    admin_client.post(
+        reverse("admin:caseload_case_change", args=[case.pk]), case_form(case, label="Referral")
+    )
+    first = case.history.earliest()
+    url = reverse("admin:caseload_case_simple_history", args=[case.pk, first.history_id])
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, case_form(case)).status_code == 403
+    case.refresh_from_db()
+    assert case.label == "Referral"
