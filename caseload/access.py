@@ -47,10 +47,8 @@ def person_of(user: User) -> Person | None:
 
 
 def is_administrator(user: User) -> bool:
-    if not user.is_authenticated:
-        return False
-    if getattr(user, "is_superuser", False):
-        return True
+    """Someone with the administrator role. Superuser status alone is not
+    enough: the break-glass superuser works in the admin only (README)."""
     person = person_of(user)
     return person is not None and person.role == Person.Role.ADMINISTRATOR
 
@@ -228,9 +226,16 @@ def get_allocation_for_manager(user: User, pk: int) -> Allocation:
     )
 
 
+def _supervises(person: Person) -> bool:
+    """Administrators and senior managers supervise nobody (the rule of
+    services.check_supervisor): a supervisor link recorded before that rule
+    gives them nothing a supervisor sees."""
+    return person.role not in (Person.Role.ADMINISTRATOR, Person.Role.SENIOR_MANAGER)
+
+
 def supervisees_of(user: User) -> QuerySet[Person]:
     person = person_of(user)
-    if person is None:
+    if person is None or not _supervises(person):
         return Person.objects.none()
     return Person.objects.filter(supervisor=person)
 
@@ -241,6 +246,8 @@ def supervision_records_visible_to(user: User) -> QuerySet[SupervisionRecord]:
     person = person_of(user)
     if person is None:
         return SupervisionRecord.objects.none()
+    if not _supervises(person):
+        return SupervisionRecord.objects.filter(worker=person)
     return SupervisionRecord.objects.filter(
         Q(worker=person) | Q(supervisor=person) | Q(worker__supervisor=person)
     )
@@ -260,6 +267,8 @@ def workload_views_visible_to(user: User) -> QuerySet[WorkloadView]:
     person = person_of(user)
     if person is None:
         return WorkloadView.objects.none()
+    if not _supervises(person):
+        return WorkloadView.objects.filter(person=person)
     return WorkloadView.objects.filter(Q(person=person) | Q(person__supervisor=person))
 
 
@@ -269,6 +278,8 @@ def concerns_visible_to(user: User) -> QuerySet[WorkloadConcern]:
     person = person_of(user)
     if person is None:
         return WorkloadConcern.objects.none()
+    if not _supervises(person):
+        return WorkloadConcern.objects.filter(person=person)
     in_managed_teams = _people_in_managed_teams(person)
     return WorkloadConcern.objects.filter(
         Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)

@@ -15,6 +15,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from caseload import access, audit, services
+from caseload import admin_accounts as admin_accounts  # log-ins, groups, sign-in logs
+from caseload.admin_history import HistoryAdmin
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from weighting.services import scheme_create_default
 
@@ -24,7 +26,7 @@ def _acting_person(request: HttpRequest) -> Person | None:
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(HistoryAdmin):
     list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
     search_fields = ["name"]
 
@@ -41,18 +43,49 @@ class ServiceAdmin(admin.ModelAdmin):
             )
 
 
+class TeamAdminForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["service", "name", "aspiration", "managers"]
+
+    def clean_service(self):  # type: ignore[no-untyped-def]
+        service = self.cleaned_data["service"]
+        try:
+            services.check_team_service(team=self.instance, service=service)
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return service
+
+    def clean_managers(self):  # type: ignore[no-untyped-def]
+        managers = self.cleaned_data["managers"]
+        try:
+            services.check_team_managers(team=self.instance, managers=managers)
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return managers
+
+
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(HistoryAdmin):
+    form = TeamAdminForm
     list_display = ["name", "service", "aspiration"]
     list_filter = ["service"]
     search_fields = ["name"]
     filter_horizontal = ["managers"]
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        if db_field.name == "managers":
+            kwargs["queryset"] = Person.objects.filter(role=Person.Role.TEAM_MANAGER)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
 
 class PersonAdminForm(forms.ModelForm):
+    """A person's details. Their log-in is fixed once made (moving the record
+    onto another log-in would let its holder sign in as them)."""
+
     class Meta:
         model = Person
-        fields = ["user", "full_name", "role", "service", "fte", "supervisor", "asye_start_date"]
+        fields = ["full_name", "role", "service", "fte", "supervisor", "asye_start_date"]
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]
@@ -62,6 +95,41 @@ class PersonAdminForm(forms.ModelForm):
             except services.RuleBroken as error:
                 raise forms.ValidationError(error.messages) from None
         return role
+
+    def clean_supervisor(self):  # type: ignore[no-untyped-def]
+        supervisor = self.cleaned_data["supervisor"]
+        try:
+            services.check_supervisor(person=self.instance, supervisor=supervisor)
+        except services.RuleBroken as error:
+            raise forms.ValidationError(error.messages) from None
+        return supervisor
+
+
+class PersonAddForm(PersonAdminForm):
+    """A new person with a log-in that has no password: they set their own
+    from the invitation, so nobody else ever knows it."""
+
+    username = forms.CharField(label="User name", max_length=150)
+    email = forms.EmailField(
+        label="Email address", required=False, help_text="Where the invitation goes."
+    )
+    send_invitation = forms.BooleanField(
+        label="Send an invitation to set a password",
+        required=False,
+        initial=True,
+        help_text="An email with a link that works once, for a few days.",
+    )
+
+    class Meta(PersonAdminForm.Meta):
+        fields = ["username", "email", *PersonAdminForm.Meta.fields, "send_invitation"]
+
+    def clean_username(self) -> str:
+        from django.contrib.auth import get_user_model
+
+        username = self.cleaned_data["username"].strip()
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(f"The user name {username} is already taken.")
+        return username
 
 
 class MembershipInline(admin.TabularInline):
@@ -77,13 +145,79 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(HistoryAdmin):
     form = PersonAdminForm
     list_display = ["full_name", "role", "service", "fte", "supervisor"]
     list_filter = ["role", "service"]
     search_fields = ["full_name", "user__username"]
-    autocomplete_fields = ["user", "supervisor"]
+    autocomplete_fields = ["supervisor"]
     inlines = [MembershipInline]
+    actions = ["send_invitation"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
+        if obj is None:
+            kwargs["form"] = PersonAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "person" and request.GET.get("field_name") == (
+            "supervisor"
+        ):
+            # The supervisor box offers only people who may supervise.
+            found = found.exclude(role__in=services.CANNOT_SUPERVISE)
+        return found, duplicates
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        if obj is None:
+            return list(PersonAddForm.Meta.fields)
+        return ["user", *PersonAdminForm.Meta.fields]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        if obj is None:
+            return []
+        if obj == _acting_person(request):
+            return ["user", "role"]  # another administrator changes your role
+        return ["user"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if change:
+            with transaction.atomic():
+                if "role" in form.changed_data:
+                    services.person_change_role(person=obj, role=obj.role)
+                super().save_model(request, obj, form, change)
+            return
+        data = form.cleaned_data
+        saved = services.person_create(
+            username=data["username"],
+            email=data["email"],
+            full_name=obj.full_name,
+            role=obj.role,
+            service=obj.service,
+            fte=obj.fte,
+            supervisor=obj.supervisor,
+            asye_start_date=obj.asye_start_date,
+        )
+        obj.pk, obj.user = saved.pk, saved.user
+        obj._state.adding = False
+        if data["send_invitation"]:
+            if services.people_invite(people=[saved], by=_acting_person(request)):
+                messages.info(request, f"An invitation to set a password is on its way to {obj}.")
+            else:
+                messages.warning(request, f"No invitation sent: {obj} has no email address.")
+
+    @admin.action(description="Send an invitation to set a password", permissions=["change"])
+    def send_invitation(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
+        people = list(queryset.select_related("user"))
+        sent = services.people_invite(people=people, by=_acting_person(request))
+        if sent:
+            messages.success(request, f"Sent {sent} invitation{'s' if sent != 1 else ''}.")
+        if len(people) > sent:
+            messages.warning(
+                request,
+                f"{len(people) - sent} not sent: only people with an email address who have "
+                "not yet set a password are invited.",
+            )
 
 
 class MembershipAddForm(forms.ModelForm):
@@ -105,7 +239,7 @@ class MembershipAddForm(forms.ModelForm):
 
 
 @admin.register(TeamMembership)
-class TeamMembershipAdmin(admin.ModelAdmin):
+class TeamMembershipAdmin(HistoryAdmin):
     """Moves between teams: adding a membership ends the person's current one."""
 
     list_display = ["person", "team", "start_date", "end_date"]
@@ -154,19 +288,22 @@ class CaseAdminForm(forms.ModelForm):
 
     def clean(self):  # type: ignore[no-untyped-def]
         cleaned = super().clean()
+        # On a change the team is read-only (not in the form): the case's own service.
         team, reference = cleaned.get("team"), cleaned.get("reference")
+        service_id = team.service_id if team else self.instance.service_id
         if (
-            team
+            service_id
             and reference
-            and not self.instance.pk
-            and Case.objects.filter(service_id=team.service_id, reference=reference).exists()
+            and Case.objects.filter(service_id=service_id, reference=reference)
+            .exclude(pk=self.instance.pk)
+            .exists()
         ):
             self.add_error("reference", f"There is already a case {reference} in this service.")
         return cleaned
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(HistoryAdmin):
     form = CaseAdminForm
     list_display = ["reference", "label", "team", "case_type", "people_count", "status"]
     list_filter = ["status", "case_type", "team"]
@@ -234,7 +371,7 @@ class AllocationAddForm(forms.ModelForm):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(admin.ModelAdmin):
+class AllocationAdmin(HistoryAdmin):
     list_display = ["case", "person", "kind", "start_date", "end_date"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "person__full_name"]

@@ -271,19 +271,15 @@ class _Builder:
         role: str,
         service: Service | None,
         fte: str = "1.00",
-        *,
-        staff: bool = False,
     ) -> Person:
         user = get_user_model().objects.create(
-            username=username,
-            password=self.password,
-            email=f"{username}@example.org",
-            is_staff=staff,
-            is_superuser=staff,
+            username=username, password=self.password, email=f"{username}@example.org"
         )
         person = Person.objects.create(
             user=user, full_name=full_name, role=role, service=service, fte=Decimal(fte)
         )
+        # The administrator is staff in the Administrators group, never a superuser.
+        services.person_keep_access(person)
         self.people[username] = person
         return person
 
@@ -300,7 +296,7 @@ class _Builder:
         self.person(
             "dmt.adults", "Rob Ellis", Person.Role.SENIOR_MANAGER, self.services[ADULTS_SERVICE]
         )
-        self.person("admin", "Alex Morgan", Person.Role.ADMINISTRATOR, None, staff=True)
+        self.person("admin", "Alex Morgan", Person.Role.ADMINISTRATOR, None)
         for service in self.services.values():
             weighting.scheme_create_default(service=service, agreed_on=self.days_ago(800))
         self.scheme_changes.append(self.days_ago(800))

@@ -87,3 +87,23 @@ def log_denials(get_response: Callable[[HttpRequest], HttpResponse]):  # type: i
         return response
 
     return middleware
+
+
+def audit_superusers(get_response: Callable[[HttpRequest], HttpResponse]):  # type: ignore[no-untyped-def]
+    """Every request the break-glass superuser makes is recorded first, in
+    its own transaction: a request that then fails or is rolled back is
+    still on record."""
+    from caseload.models import SuperuserRequest
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and user.is_superuser:
+            SuperuserRequest.objects.create(
+                user=user,
+                username=user.get_username(),
+                method=request.method or "",
+                path=request.get_full_path(),
+            )
+        return get_response(request)
+
+    return middleware

@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+import simple_history
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.db import models
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Greatest
@@ -276,6 +278,8 @@ class TeamMembership(models.Model):
         null=True, blank=True, help_text="The first day the person is no longer in the team."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Added and ended in the admin as on the pages: each change is kept, with who made it.
+    history = HistoricalRecords()
 
     objects = DatedQuerySet.as_manager()
 
@@ -360,6 +364,8 @@ class Case(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Reference, label, type, priority and status are changed in place: each change is kept.
+    history = HistoricalRecords()
 
     objects = CaseQuerySet.as_manager()
 
@@ -439,6 +445,8 @@ class Allocation(models.Model):
     percent_before = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
     percent_after = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Ending an allocation changes its row: each change is kept, with who made it.
+    history = HistoricalRecords()
 
     objects = AllocationQuerySet.as_manager()
 
@@ -769,6 +777,66 @@ class AccessRecord(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError("The audit cannot be deleted.")
+
+
+class SuperuserRequestQuerySet(models.QuerySet["SuperuserRequest"]):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The superuser audit cannot be changed.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise PermissionError("The superuser audit cannot be deleted.")
+
+
+class SuperuserRequest(models.Model):
+    """A request made by a superuser: the break-glass account, kept for
+    emergencies (README). Every one is recorded, whatever it asks for; rows
+    are only ever added, as in the access audit (and on PostgreSQL a trigger
+    refuses any change or deletion)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150)
+    method = models.CharField(max_length=10)
+    path = models.TextField(help_text="The path asked for, with its query string.")
+
+    objects = SuperuserRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "superuser request"
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.method} {self.path}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The superuser audit cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("The superuser audit cannot be deleted.")
+
+
+class _LogInHistory(HistoricalRecords):
+    """A sign-in saves only the log-in's `last_login`: that is no change to
+    the account, and is not kept as one."""
+
+    def post_save(self, instance, created, using=None, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs.get("update_fields") == frozenset({"last_login"}):
+            return
+        super().post_save(instance, created, using=using, **kwargs)
+
+
+# Log-ins and groups are changed in the admin too: each change is kept, with
+# who made it, as for people and teams (never a password's hash).
+simple_history.register(
+    User,
+    app="caseload",
+    records_class=_LogInHistory,
+    excluded_fields=["password", "last_login"],
+    m2m_fields=["groups", "user_permissions"],
+)
+simple_history.register(Group, app="caseload", m2m_fields=["permissions"])
 
 
 class DataChange(models.Model):

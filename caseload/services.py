@@ -11,14 +11,18 @@ constraints are the last guard.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from caseload import audit
+from caseload import accounts, audit
 from caseload.dates import add_months, long_date
 from caseload.models import (
     Allocation,
@@ -27,10 +31,11 @@ from caseload.models import (
     OverMaximum,
     OverMaximumReview,
     Person,
+    Service,
     Team,
     TeamMembership,
 )
-from caseload.notifications import case_url, notify
+from caseload.notifications import case_url, notify, notify_many
 from reports.stale import mark_stale
 from weighting.numbers import project_allocation
 
@@ -437,11 +442,27 @@ def case_close(*, case: Case, closed_on: datetime.date, by: Person | None) -> Ca
 
 
 def check_role_change(*, person: Person, role: str) -> None:
-    """Raise RuleBroken if `person`'s current cases forbid the new role."""
+    """Raise RuleBroken if `person`'s current cases, supervisees or teams
+    forbid the new role."""
     if role not in Person.Role.values:
         raise RuleBroken("Choose a role.")
-    open_allocations = person.allocations.open()
     new_role = Person.Role(role).label.lower()
+    if role in CANNOT_SUPERVISE and person.pk:
+        supervisees = list(person.supervisees.order_by("full_name")[:3])
+        if supervisees:
+            names = ", ".join(str(s) for s in supervisees)
+            raise RuleBroken(
+                f"{person} supervises {names}; a {new_role} supervises nobody. "
+                "Give them another supervisor first."
+            )
+    if role != Person.Role.TEAM_MANAGER and person.pk:
+        managed = list(person.managed_teams.order_by("name")[:3])
+        if managed:
+            raise RuleBroken(
+                f"{person} manages {', '.join(str(t) for t in managed)}; only team managers "
+                "manage a team. Give the team another manager first."
+            )
+    open_allocations = person.allocations.open()
     if (
         role not in Person.CASE_HOLDING_ROLES
         and open_allocations.filter(kind=Allocation.Kind.PRIMARY).exists()
@@ -464,8 +485,138 @@ def person_change_role(*, person: Person, role: str) -> Person:
         check_role_change(person=person, role=role)
         person.role = role
         person.save(update_fields=["role", "updated_at"])
+        person_keep_access(person)
         mark_stale([person.pk], timezone.localdate())  # roles are not dated: from today
     return person
+
+
+# Administrators and senior managers supervise nobody: a supervisor reads
+# their supervisees' supervision records, which DESIGN.md keeps from both.
+CANNOT_SUPERVISE = (Person.Role.ADMINISTRATOR, Person.Role.SENIOR_MANAGER)
+
+
+def check_supervisor(*, person: Person, supervisor: Person | None) -> None:
+    """Raise RuleBroken if `supervisor` may not supervise `person`: the one
+    rule for every path that sets a supervisor (the admin, imports)."""
+    if supervisor is None:
+        return
+    if person.pk is not None and supervisor.pk == person.pk:
+        raise RuleBroken("Nobody can supervise themselves.")
+    if supervisor.role in CANNOT_SUPERVISE:
+        role = supervisor.get_role_display()
+        article = "An" if role[0] in "AEIOU" else "A"
+        raise RuleBroken(
+            f"{article} {role[0].lower()}{role[1:]} cannot supervise anyone: {supervisor} is one. "
+            "Choose a social worker or team manager."
+        )
+
+
+def check_team_managers(*, team: Team, managers: Iterable[Person]) -> None:
+    """Raise RuleBroken unless every one of `managers` is a team manager."""
+    others = sorted(str(m) for m in managers if m.role != Person.Role.TEAM_MANAGER)
+    if others:
+        raise RuleBroken(
+            f"Only team managers manage a team: {', '.join(others)} "
+            f"{'is' if len(others) == 1 else 'are'} not."
+        )
+
+
+def check_team_service(*, team: Team, service: Service) -> None:
+    """Raise RuleBroken if `team` may not move to `service`.
+
+    A team that holds cases, open or closed, stays in its service: a case
+    belongs to the service of its team (its reference is unique there, and
+    the service's past numbers count it), so moving the team would move its
+    history into another service. Set up a team in the other service instead."""
+    if team.pk is None or team.service_id == service.pk:
+        return
+    if Case.objects.filter(team=team).exists():
+        raise RuleBroken(
+            f"{team} holds cases, open or closed, so it stays in {team.service}: its "
+            "history belongs there. Set up a new team in the other service instead."
+        )
+
+
+def person_keep_access(person: Person) -> None:
+    """Keep `person`'s log-in in step with their role: an administrator's is
+    staff and in the Administrators group (never a superuser for that);
+    anyone else's is neither. A superuser's staff status is left alone."""
+    user = person.user
+    administrator = person.role == Person.Role.ADMINISTRATOR
+    if user.is_staff != administrator and not user.is_superuser:
+        user.is_staff = administrator
+        user.save(update_fields=["is_staff"])
+    group = accounts.administrators_group()
+    is_member = user.groups.filter(pk=group.pk).exists()
+    if administrator and not is_member:
+        user.groups.add(group)
+    elif is_member and not administrator:
+        user.groups.remove(group)
+
+
+def person_create(
+    *,
+    username: str,
+    email: str,
+    full_name: str,
+    role: str,
+    service: Service | None = None,
+    fte: Decimal = Decimal("1.00"),
+    supervisor: Person | None = None,
+    asye_start_date: datetime.date | None = None,
+) -> Person:
+    """Add a person with a log-in that has no password yet: they set one from
+    their invitation (`people_invite`), so nobody else ever knows it."""
+    user_model = get_user_model()
+    username = username.strip()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise RuleBroken(f"The user name {username} is already taken.")
+    person = Person(
+        full_name=full_name.strip(),
+        role=role,
+        service=service,
+        fte=fte,
+        supervisor=supervisor,
+        asye_start_date=asye_start_date,
+    )
+    check_supervisor(person=person, supervisor=supervisor)
+    with transaction.atomic():
+        user = user_model(username=username, email=email.strip())
+        user.set_unusable_password()
+        user.save()
+        person.user = user
+        person.save()
+        person_keep_access(person)
+    return person
+
+
+def people_invite(*, people: Iterable[Person], by: Person | None) -> int:
+    """Email each new person among `people` a link to set their password,
+    through the outbox. A new person is one whose log-in is active, has an
+    email address and has no password yet; anyone who has set one is left
+    alone (an invitation is never a way into someone's account). The link
+    works once, for PASSWORD_RESET_TIMEOUT. Returns how many were invited."""
+    days = accounts.invitation_days()
+    messages = []
+    for person in people:
+        user = person.user
+        if not user.is_active or not user.email or user.has_usable_password():
+            continue
+        added_by = f"{by} has added you" if by else "You have been added"
+        messages.append(
+            (
+                person,
+                "Set your password for Caseload",
+                f"Hello {person},\n\n"
+                f"{added_by} to Caseload, the weighted caseload tool of "
+                f"{settings.COUNCIL_NAME}. Your user name is {user.get_username()}.\n\n"
+                f"To set your password, open this link within {days} "
+                f"day{'s' if days != 1 else ''}:\n{accounts.invitation_url(user)}\n\n"
+                "The link works once. If it has expired, ask the Caseload administrator "
+                "to send you a new invitation.\n",
+            )
+        )
+    return notify_many(messages)
 
 
 def check_membership_start(*, person: Person, team: Team, start_date: datetime.date) -> None:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from caseload import audit_views, import_views, views
+from caseload import account_views, audit_views, import_views, views
 
 admin.site.site_header = "Caseload administration"
 admin.site.site_title = "Caseload administration"
@@ -16,6 +16,11 @@ urlpatterns = [
         name="login",
     ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "invitation/<uidb64>/<token>/",
+        account_views.InvitationView.as_view(),
+        name="invitation",
+    ),
     path("session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),
     path("no-role/", views.no_role, name="no_role"),
     path("teams/", views.team_list, name="team_list"),

@@ -158,13 +158,12 @@ def other_dmt_member(db):
 
 @pytest.fixture
 def administrator(db):
-    return PersonFactory(
-        full_name="Alex Morgan",
-        role=Person.Role.ADMINISTRATOR,
-        user__username="admin",
-        user__is_staff=True,
-        user__is_superuser=True,
+    """Staff in the Administrators group, as the role makes them: never a superuser."""
+    person = PersonFactory(
+        full_name="Alex Morgan", role=Person.Role.ADMINISTRATOR, user__username="admin"
     )
+    services.person_keep_access(person)
+    return person
 
 
 @pytest.fixture

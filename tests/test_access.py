@@ -214,3 +214,29 @@ def test_people_visible_to_follows_the_policy(
     assert "Katie Lewis" not in names(team_manager)
     assert "Katie Lewis" in names(dmt_member)
     assert access.people_visible_to(administrator.user).count() == Person.objects.count()
+
+
+@pytest.mark.parametrize("fixture", ["administrator", "dmt_member"])
+def test_a_supervisor_link_from_before_the_rule_opens_no_supervision_record(
+    client_for, social_worker, team_manager, fixture, request
+):
+    """Administrators and senior managers supervise nobody: a link recorded
+    before that rule (here written past the rules) still gives them no
+    supervision record, view of workload or concern."""
+    from supervision import services as supervision
+
+    record = supervision.record_open(
+        worker=social_worker, supervisor=team_manager, held_on=days_ago(1)
+    )
+    supervision.workload_view_record(person=social_worker, scale=4, comment="Stretched")
+    supervision.concern_raise(person=social_worker, concern="Too many court reports")
+    legacy = request.getfixturevalue(fixture)
+    Person.objects.filter(pk=social_worker.pk).update(supervisor=legacy)
+    user = legacy.user
+    assert not access.supervision_records_visible_to(user).exists()
+    assert not access.workload_views_visible_to(user).exists()
+    assert not access.concerns_visible_to(user).exists()
+    assert not access.supervisees_of(user).exists()
+    client = client_for(legacy)
+    assert client.get(reverse("record_detail", args=[record.pk])).status_code == 404
+    assert client.get(reverse("record_new", args=[social_worker.pk])).status_code == 404

@@ -20,10 +20,14 @@ from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from caseload import accounts
 from caseload.models import ImportRun, OverMaximum
 from reports.models import Escalation
 from supervision import services as supervision
+from tests.factories import PersonFactory
 from weighting import services as weighting
 
 PRINCIPALS = [
@@ -49,6 +53,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "home": ("302 302 302 302 302 302 302 302", "302 405 405 405 405 405 405 405"),
     "logout": ("302 405 405 405 405 405 405 405", "302 302 302 302 302 302 302 302"),
     "session_keep_alive": ("302 405 405 405 405 405 405 405", "302 204 204 204 204 204 204 204"),
+    # An invitation's link (here a valid one): whoever holds it goes on to set the password.
+    "invitation": ("302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302"),
     "no_role": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "team_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "service_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
@@ -181,7 +187,14 @@ def world(
         over_since=datetime.date.today() - datetime.timedelta(days=120),
         escalated_on=datetime.date.today(),
     )
+    newcomer = PersonFactory(full_name="Nia Brown", user__username="nia")
+    newcomer.user.set_unusable_password()
+    newcomer.user.save()
     kwargs = {
+        "invitation": {
+            "uidb64": urlsafe_base64_encode(force_bytes(newcomer.user.pk)),
+            "token": accounts.invitation_tokens.make_token(newcomer.user),
+        },
         "team_detail": {"pk": team.pk},
         "team_scheme": {"team_pk": team.pk},
         "scheme_draft_create": {"team_pk": team.pk},

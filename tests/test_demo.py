@@ -68,6 +68,15 @@ def test_demo_log_ins_work_with_the_published_password(loaded, client):
         client.post(reverse("logout"))
 
 
+def test_the_demo_administrator_is_staff_in_the_group_and_no_superuser(loaded, client):
+    admin = Person.objects.get(user__username="admin").user
+    assert admin.is_staff and not admin.is_superuser
+    assert list(admin.groups.values_list("name", flat=True)) == ["Administrators"]
+    assert not Person.objects.filter(user__is_superuser=True).exists()
+    client.force_login(admin)
+    assert client.get(reverse("admin:caseload_person_changelist")).status_code == 200
+
+
 def test_the_demo_has_the_expected_shape(loaded):
     assert set(Service.objects.values_list("name", flat=True)) == {
         "Children's Social Care",

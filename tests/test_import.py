@@ -302,6 +302,46 @@ def test_an_unknown_supervisor_is_refused(team, unchanged):
     ]
 
 
+@pytest.mark.parametrize(
+    ("fixture", "role"),
+    [("dmt_member", "A senior manager (DMT)"), ("administrator", "An administrator")],
+)
+def test_a_senior_manager_or_administrator_as_supervisor_is_refused(
+    social_worker, unchanged, fixture, role, request
+):
+    """The one rule of services.check_supervisor, as in the admin."""
+    supervisor = request.getfixturevalue(fixture)
+    unchanged()
+    content = csv_file([PEOPLE, ["worker", "Asha Patel", "", "social_worker", SERVICE, 1,
+                                 supervisor.user.username, ""]])  # fmt: skip
+    outcome = apply("people.csv", content)
+    nothing_written(outcome)
+    assert said(outcome) == [
+        f"people, row 2: {role} cannot supervise anyone: {supervisor} is one. "
+        "Choose a social worker or team manager."
+    ]
+
+
+def test_an_import_keeps_administrators_log_ins_in_step_with_their_role(
+    social_worker, administrator
+):
+    content = csv_file([PEOPLE,
+                        ["worker", "Asha Patel", "", "administrator", "", 1, "", ""],
+                        ["admin", "Alex Morgan", "", "social_worker", SERVICE, 1, "", ""],
+                        ["new.admin", "Noor Ali", "", "administrator", "", 1, "", ""]])  # fmt: skip
+    outcome = apply("people.csv", content)
+    assert outcome.applied, said(outcome)
+    users = {
+        u.username: (u.is_staff, [g.name for g in u.groups.all()])
+        for u in get_user_model().objects.filter(username__in=["worker", "admin", "new.admin"])
+    }
+    assert users == {
+        "worker": (True, ["Administrators"]),
+        "admin": (False, []),
+        "new.admin": (True, ["Administrators"]),
+    }
+
+
 # Duplicates in the file ----------------------------------------------------------------
 
 

@@ -75,3 +75,35 @@ def test_team_day_totals_are_summed_from_the_snapshots_already_stored():
         ("South", day + datetime.timedelta(days=1)): (Decimal("1.00"), 3, 4, Decimal("12.00")),
     }
     assert snapshot.objects.count() == 4  # the snapshots themselves are untouched
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_administrators_stop_being_superusers_and_join_their_group():
+    from caseload.accounts import ADMINISTRATOR_PERMISSIONS
+
+    apps = migrate([("caseload", "0016_change_history_of_every_admin_write")])
+    user_model, person_model = apps.get_model("auth", "User"), apps.get_model("caseload", "Person")
+
+    def person(name, role, **flags):
+        user = user_model.objects.create(username=name, **flags)
+        return person_model.objects.create(user=user, full_name=name, role=role)
+
+    person("alex", "administrator", is_staff=True, is_superuser=True)
+    person("claire", "team_manager")
+    user_model.objects.create(username="breakglass", is_staff=True, is_superuser=True)
+
+    apps = migrate([("caseload", "0017_administrators_group")])
+    users = {
+        u.username: (u.is_staff, u.is_superuser, [g.name for g in u.groups.all()])
+        for u in apps.get_model("auth", "User").objects.all()
+    }
+    assert users == {
+        "alex": (True, False, ["Administrators"]),
+        "claire": (False, False, []),
+        "breakglass": (True, True, []),  # no person: the break-glass account, left alone
+    }
+    group = apps.get_model("auth", "Group").objects.get(name="Administrators")
+    granted = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
+    wanted = {(app, code) for app, codes in ADMINISTRATOR_PERMISSIONS.items() for code in codes}
+    assert granted == wanted

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from caseload import access
+from caseload.admin_history import HistoryAdmin
 from weighting import services
 from weighting.models import (
     Criterion,
@@ -113,7 +114,7 @@ class ExperienceFactorForm(forms.ModelForm):
 
 
 @admin.register(ExperienceFactor)
-class ExperienceFactorAdmin(admin.ModelAdmin):
+class ExperienceFactorAdmin(HistoryAdmin):
     """Adding a factor ends the person's current one: history is kept."""
 
     form = ExperienceFactorForm
@@ -172,7 +173,7 @@ class ReductionForm(forms.ModelForm):
 
 
 @admin.register(Reduction)
-class ReductionAdmin(admin.ModelAdmin):
+class ReductionAdmin(HistoryAdmin):
     form = ReductionForm
     list_display = ["person", "reason", "hours_per_week", "percentage", "start_date", "end_date"]
     list_filter = ["reason"]

@@ -285,6 +285,8 @@ class ExperienceFactor(models.Model):
         Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Added (ending the one before) in the admin as on the pages: each change is kept.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["person", "start_date"]
@@ -341,6 +343,8 @@ class Reduction(models.Model):
         Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Added (ending the one before) in the admin as on the pages: each change is kept.
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["person", "start_date"]

@@ -26,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from caseload import audit
+from caseload import audit, services
 from caseload.dates import long_date
 from caseload.exchange import format as fmt
 from caseload.exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
@@ -692,6 +692,8 @@ class Import:
             self.saves.append(lambda user=person.user: user.save(update_fields=["email"]))
         if changed:
             self._save_later(person, changed)
+            if "role" in changed:  # an administrator's log-in is staff in their group
+                self.saves.append(lambda person=person: services.person_keep_access(person))
             if "fte" in changed:
                 self.stale[person.pk] = min(self.stale.get(person.pk, self.today), self.today)
         what = UPDATED if changed or email_changed else UNCHANGED
@@ -707,6 +709,9 @@ class Import:
                 person._new_user.save()
                 person.user = person._new_user
             Person.objects.bulk_create(new)
+            for person in new:
+                if person.role == Person.Role.ADMINISTRATOR:
+                    services.person_keep_access(person)
 
         self.saves.append(save_new)
         for username, entry in self.file_people.items():
@@ -718,6 +723,11 @@ class Import:
                 continue
             if supervisor is person:
                 self._error("people", entry["row"], "nobody can supervise themselves")
+                continue
+            try:
+                services.check_supervisor(person=person, supervisor=supervisor)
+            except services.RuleBroken as error:
+                self._error("people", entry["row"], " ".join(error.messages))
                 continue
             if (
                 person.supervisor_id is not None
