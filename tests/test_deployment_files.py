@@ -72,3 +72,12 @@ def test_the_dockerfile_installs_the_lock_file_and_runs_the_web_command():
     lock = (ROOT / "requirements" / "base.txt").read_text()
     for package in ("gunicorn==", "celery==", "django==", "psycopg2-binary=="):
         assert package in lock
+
+
+def test_the_stack_says_which_proxies_it_trusts():
+    """Sign-in limits read the client's address; the compose stack has no
+    proxy in front, so it trusts none (and .env.example says how to)."""
+    environment = SERVICES["web"]["environment"]
+    assert (environment["TRUSTED_PROXY_COUNT"], environment["TRUSTED_PROXIES"]) == ("0", "")
+    example = (ROOT / ".env.example").read_text()
+    assert "\nTRUSTED_PROXY_COUNT=" in example and "\nTRUSTED_PROXIES=" in example
