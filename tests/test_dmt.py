@@ -23,7 +23,7 @@ from reports import dashboards
 from reports import services as reports
 from reports.models import DmtDecision
 from reports.tables import Column, Table, as_csv, as_xlsx
-from tests.factories import CaseFactory, TeamFactory, member
+from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
 from tests.scenarios import JAN_5, QUARTER, build_small_team, date
 
 D = Decimal
@@ -369,6 +369,34 @@ def test_the_dmt_pages_by_role(
     # A worker sees their own numbers, never a colleague's.
     assert status(client, asha, reverse("person_dashboard", args=[asha.pk])) == 200
     assert status(client, asha, reverse("person_dashboard", args=[small_team["ben"].pk])) == 404
+
+
+def test_the_numbers_of_someone_in_no_service_are_a_page_not_a_server_error(
+    client, team, team_manager, administrator
+):
+    """An administrator belongs to no service, nor does a new starter whose
+    service is not yet set: their numbers page says so (it was a 500)."""
+    new_starter = member(
+        team, full_name="Sam Newton", service=None, supervisor=team_manager, user__username="sam"
+    )
+    other_admin = PersonFactory(
+        full_name="Kim Lee", role=Person.Role.ADMINISTRATOR, user__username="admin2"
+    )
+    for viewer, person in [
+        (administrator, administrator),
+        (administrator, other_admin),
+        (administrator, new_starter),
+        (team_manager, new_starter),
+        (new_starter, new_starter),
+    ]:
+        client.force_login(viewer.user)
+        response = client.get(reverse("person_dashboard", args=[person.pk]))
+        assert response.status_code == 200, (viewer, person)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", response.content.decode()))
+        assert f"{person.full_name} is not in a service" in text, (viewer, person)
+        download = reverse("person_download", args=[person.pk, "case-types", "csv"])
+        assert client.get(download).status_code == 404
+        assert "/numbers/download/" not in response.content.decode()
 
 
 def test_dmt_sees_counts_and_weights_but_no_case_labels(
