@@ -1155,3 +1155,24 @@ def test_a_manager_s_export_holds_their_teams_only(client, team, other_team, tea
     references = [row[1] for row in book["cases"].iter_rows(min_row=2, values_only=True)]
     assert references == ["OURS-1"]
     assert [row[1] for row in book["teams"].iter_rows(min_row=2, values_only=True)] == [CP]
+
+
+@pytest.mark.parametrize("blank", ["\xa0", "\u200b", " \u3000\ufeff"], ids=repr)
+def test_an_imported_scheme_level_or_name_that_says_nothing_is_a_row_error(team, unchanged, blank):
+    """The import refuses what the scheme edit page refuses (caseload.fields.is_blank)."""
+    unchanged()
+    content = workbook(
+        schemes=[["service", "team", "version", "name", "benchmark", "agreed_on"],
+                 [SERVICE, "", 2, blank, 100, day(1)]],
+        criteria=[["service", "team", "version", "criterion", "description", "level",
+                   "descriptor"],
+                  [SERVICE, "", 2, "Travel", "", 0, blank],
+                  [SERVICE, "", 2, "Travel", "", 1, "Some"]],
+    )  # fmt: skip
+    outcome = apply("scheme.xlsx", content)
+    nothing_written(outcome)
+    assert said(outcome) == [
+        "schemes, row 2: Name is missing",
+        "criteria, row 2: Descriptor is missing",
+        "criteria, row 3: Version 2 is not in the schemes sheet",
+    ]
