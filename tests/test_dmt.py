@@ -167,6 +167,23 @@ def test_text_a_spreadsheet_would_run_is_written_as_text():
     assert sheet["B2"].value == 22.5 and sheet["C2"].value == -1.5  # numbers stay numbers
 
 
+# What OWASP lists as a formula's first character (CSV injection), and the
+# full-width forms a spreadsheet also reads as =, +, - and @.
+FORMULA_LEADS = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
+
+
+@pytest.mark.parametrize("lead", FORMULA_LEADS, ids=repr)
+def test_every_formula_start_is_written_as_text_in_a_table_download(lead):
+    table = Table("t", "Teams", [Column(f"{lead}Team"), Column("Cases", "integer")],
+                  [[f"{lead}1+1", 3]])  # fmt: skip
+    rows = list(csv.reader(io.StringIO(as_csv(table).decode().removeprefix("\ufeff"))))
+    assert rows == [[f"'{lead}Team", "Cases"], [f"'{lead}1+1", "3"]]
+    sheet = load_workbook(io.BytesIO(as_xlsx([table]))).active
+    lead = lead.replace("\r", "\n")  # XML reads a carriage return as a line feed
+    assert (sheet["A1"].value, sheet["A2"].value) == (f"'{lead}Team", f"'{lead}1+1")
+    assert sheet["A2"].data_type == "s" and sheet["B2"].value == 3
+
+
 def test_a_table_built_once_shows_what_it_shows_built_at_each_view():
     """The overview's quarter keeps its tables with their rows' HTML built."""
 
