@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import math
+from collections.abc import Callable
 from functools import cache
 
 from axes.helpers import get_client_ip_address, get_client_username
 from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -137,14 +138,23 @@ def address_slowed_until(address: str | None) -> datetime.datetime | None:
     return until if now < until else None
 
 
-class SignInView(auth_views.LoginView):
-    """Django's sign-in page, answering 429 to an address that failed too often."""
+@cache
+def _sign_in_paths() -> frozenset[str]:
+    return frozenset((reverse("login"), reverse("admin:login")))
 
-    redirect_authenticated_user = True
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        until = address_slowed_until(get_client_ip_address(request))
-        if until is not None:
-            response = render(request, "registration/slowed.html", _try_again(until), status=429)
-            return _retry_after(response, until)
-        return super().post(request, *args, **kwargs)
+def slow_failing_addresses(get_response: Callable[[HttpRequest], HttpResponse]):  # type: ignore[no-untyped-def]
+    """A sign-in (on our page or the admin's) from an address that failed too
+    often is answered 429, without checking the password."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path in _sign_in_paths():
+            until = address_slowed_until(get_client_ip_address(request))
+            if until is not None:
+                response = render(
+                    request, "registration/slowed.html", _try_again(until), status=429
+                )
+                return _retry_after(response, until)
+        return get_response(request)
+
+    return middleware

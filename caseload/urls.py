@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from caseload import audit_views, import_views, signin, views
+from caseload import audit_views, import_views, views
 
 admin.site.site_header = "Caseload administration"
 admin.site.site_title = "Caseload administration"
@@ -10,7 +10,11 @@ admin.site.site_title = "Caseload administration"
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
-    path("sign-in/", signin.SignInView.as_view(), name="login"),
+    path(
+        "sign-in/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
     path("session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),
     path("no-role/", views.no_role, name="no_role"),

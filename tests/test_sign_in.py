@@ -144,6 +144,20 @@ def test_thirty_failures_from_one_address_slow_that_address_and_no_other(
         assert sign_in(client, "worker", via=B).status_code == 302
 
 
+def test_the_admin_s_sign_in_page_is_slowed_too(client, one_proxy, administrator):
+    with time_machine.travel(TEN_PAST_TEN, tick=False):
+        for n in range(30):
+            sign_in(client, f"guess.{n}", "wrong", via=A)
+        slowed = client.post(
+            reverse("admin:login"),
+            {"username": "admin", "password": PASSWORD},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=A,
+        )
+    assert slowed.status_code == 429 and slowed["Retry-After"] == str(5 * 60)
+    assert slowed["Content-Security-Policy"] and slowed["X-Frame-Options"] == "DENY"
+
+
 def test_after_the_wait_the_address_may_try_again(client, one_proxy, team_manager):
     with time_machine.travel(TEN_PAST_TEN, tick=False) as clock:
         fail_all = [f"guess.{n}" for n in range(30)]
