@@ -1,11 +1,20 @@
 """Form fields in the GOV.UK patterns, with messages that say what to do."""
 
 import datetime
+import unicodedata
 
 from crispy_forms_gds.fields import DateInputField
 from django.core.exceptions import ValidationError
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+
+
+def is_blank(text: str | None) -> bool:
+    """Text that shows nothing: empty, or only whitespace of any kind (a
+    non-breaking space, an em space…) and invisible format characters (a
+    zero-width space, a byte-order mark). Forms and the import both refuse it
+    where a value is required."""
+    return not text or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 class DayMonthYearField(DateInputField):

@@ -6,6 +6,7 @@ SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and REDIS_URL.
 """
 
 import datetime
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -70,6 +71,9 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # 429 to an address that failed to sign in too often (its page gets the
+    # headers above).
+    "caseload.signin.slow_failing_addresses",
     # Last, as django-axes asks: it answers a locked-out sign-in.
     "axes.middleware.AxesMiddleware",
 ]
@@ -84,8 +88,38 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# A try while locked out is refused unchecked and does not restart the 30
+# minutes, so the lockout page's "try again after" holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "caseload.signin.locked_out"
 AXES_VERBOSE = False
+# The client's address: the one that connected, unless proxies stand in front.
+# Name them by how many there are (TRUSTED_PROXY_COUNT) or by their addresses
+# (TRUSTED_PROXIES); X-Forwarded-For is read only as far as they vouch for it.
+AXES_CLIENT_IP_CALLABLE = "caseload.signin.client_address"
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES must list addresses or networks (10.0.0.0/8), not {_proxy!r}."
+        ) from None
+if TRUSTED_PROXIES and TRUSTED_PROXY_COUNT:
+    raise ImproperlyConfigured("Set TRUSTED_PROXY_COUNT or TRUSTED_PROXIES, not both.")
+# Failed sign-ins from one address, whatever the user names: 30 within 10
+# minutes and that address waits 5 minutes before it may try again (429). A
+# council office shares one address, so this slows rather than locks; the
+# counts come from axes's failure log in the database.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+SIGN_IN_ADDRESS_LIMIT = env_int("SIGN_IN_ADDRESS_LIMIT", 30, minimum=1)
+SIGN_IN_ADDRESS_WINDOW = datetime.timedelta(
+    minutes=env_int("SIGN_IN_ADDRESS_WINDOW_MINUTES", 10, minimum=1)
+)
+SIGN_IN_ADDRESS_WAIT = datetime.timedelta(
+    minutes=env_int("SIGN_IN_ADDRESS_WAIT_MINUTES", 5, minimum=1)
+)
 
 ROOT_URLCONF = "caseload.urls"
 WSGI_APPLICATION = "caseload.wsgi.application"
@@ -244,6 +278,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# The CSRF secret lives in the session (no csrftoken cookie a sibling domain
+# could plant); pages carry the token in forms and a meta tag for scripts.
+CSRF_USE_SESSIONS = True
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

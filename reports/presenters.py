@@ -730,6 +730,10 @@ class PersonDashboard:
 
 
 def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
+    if person.service_id is None:
+        # An administrator, or someone whose service is not set yet: no
+        # scheme, bands or caseload to show, and no tables to download.
+        return PersonDashboard(person=person, team=None, today=today, now=None)
     rows = dashboards.people_rows([person], today)
     page = PersonDashboard(person=person, team=None, today=today, now=rows[0] if rows else None)
     trend = dashboards.weekly_trend(person, today)

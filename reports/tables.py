@@ -21,9 +21,11 @@ from openpyxl.styles import Font
 from caseload.dates import long_date
 from caseload.markup import escaped, format_html
 
-# A spreadsheet reads a cell starting with one of these as a formula; and an
-# apostrophe is doubled, so that reading the file back is exact.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP's
+# list for CSV injection, and the full-width ＝ ＋ － ＠ that spreadsheets read
+# as = + - @); and an apostrophe is doubled, so that reading the file back is
+# exact. Every CSV and XLSX file Caseload writes goes through escape_formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", "'")
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

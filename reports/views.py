@@ -295,6 +295,8 @@ def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 def person_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     person = access.get_person_for_dashboard(request.user, pk)
     page = presenters.person_dashboard(person, timezone.localdate())
+    if not page.tables:
+        raise Http404("No numbers for someone in no service.")
     return _download(page.tables, slug, file_format, slugify(person.full_name))
 
 

@@ -6,6 +6,7 @@ import importlib
 import re
 from pathlib import Path
 
+import django
 import pytest
 import yaml
 from celery import Celery
@@ -72,3 +73,22 @@ def test_the_dockerfile_installs_the_lock_file_and_runs_the_web_command():
     lock = (ROOT / "requirements" / "base.txt").read_text()
     for package in ("gunicorn==", "celery==", "django==", "psycopg2-binary=="):
         assert package in lock
+
+
+def test_the_stack_says_which_proxies_it_trusts():
+    """Sign-in limits read the client's address; the compose stack has no
+    proxy in front, so it trusts none (and .env.example says how to)."""
+    environment = SERVICES["web"]["environment"]
+    assert (environment["TRUSTED_PROXY_COUNT"], environment["TRUSTED_PROXIES"]) == ("0", "")
+    example = (ROOT / ".env.example").read_text()
+    assert "\nTRUSTED_PROXY_COUNT=" in example and "\nTRUSTED_PROXIES=" in example
+
+
+def test_django_is_the_pinned_5_2_patch_with_the_latest_security_fixes():
+    """Django 5.2 LTS at its latest patch (5.2.20), installed as both locks pin it."""
+    pins = {
+        re.search(r"^django==(\S+)$", (ROOT / "requirements" / name).read_text(), re.M).group(1)
+        for name in ("base.txt", "dev.txt")
+    }
+    assert pins == {django.__version__}
+    assert django.VERSION[:3] >= (5, 2, 20)

@@ -23,7 +23,7 @@ from reports import dashboards
 from reports import services as reports
 from reports.models import DmtDecision
 from reports.tables import Column, Table, as_csv, as_xlsx
-from tests.factories import CaseFactory, TeamFactory, member
+from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
 from tests.scenarios import JAN_5, QUARTER, build_small_team, date
 
 D = Decimal
@@ -165,6 +165,23 @@ def test_text_a_spreadsheet_would_run_is_written_as_text():
     assert sheet["A2"].value == '\'=HYPERLINK("http://x","y")'
     assert sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 22.5 and sheet["C2"].value == -1.5  # numbers stay numbers
+
+
+# What OWASP lists as a formula's first character (CSV injection), and the
+# full-width forms a spreadsheet also reads as =, +, - and @.
+FORMULA_LEADS = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
+
+
+@pytest.mark.parametrize("lead", FORMULA_LEADS, ids=repr)
+def test_every_formula_start_is_written_as_text_in_a_table_download(lead):
+    table = Table("t", "Teams", [Column(f"{lead}Team"), Column("Cases", "integer")],
+                  [[f"{lead}1+1", 3]])  # fmt: skip
+    rows = list(csv.reader(io.StringIO(as_csv(table).decode().removeprefix("\ufeff"))))
+    assert rows == [[f"'{lead}Team", "Cases"], [f"'{lead}1+1", "3"]]
+    sheet = load_workbook(io.BytesIO(as_xlsx([table]))).active
+    lead = lead.replace("\r", "\n")  # XML reads a carriage return as a line feed
+    assert (sheet["A1"].value, sheet["A2"].value) == (f"'{lead}Team", f"'{lead}1+1")
+    assert sheet["A2"].data_type == "s" and sheet["B2"].value == 3
 
 
 def test_a_table_built_once_shows_what_it_shows_built_at_each_view():
@@ -369,6 +386,34 @@ def test_the_dmt_pages_by_role(
     # A worker sees their own numbers, never a colleague's.
     assert status(client, asha, reverse("person_dashboard", args=[asha.pk])) == 200
     assert status(client, asha, reverse("person_dashboard", args=[small_team["ben"].pk])) == 404
+
+
+def test_the_numbers_of_someone_in_no_service_are_a_page_not_a_server_error(
+    client, team, team_manager, administrator
+):
+    """An administrator belongs to no service, nor does a new starter whose
+    service is not yet set: their numbers page says so (it was a 500)."""
+    new_starter = member(
+        team, full_name="Sam Newton", service=None, supervisor=team_manager, user__username="sam"
+    )
+    other_admin = PersonFactory(
+        full_name="Kim Lee", role=Person.Role.ADMINISTRATOR, user__username="admin2"
+    )
+    for viewer, person in [
+        (administrator, administrator),
+        (administrator, other_admin),
+        (administrator, new_starter),
+        (team_manager, new_starter),
+        (new_starter, new_starter),
+    ]:
+        client.force_login(viewer.user)
+        response = client.get(reverse("person_dashboard", args=[person.pk]))
+        assert response.status_code == 200, (viewer, person)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", response.content.decode()))
+        assert f"{person.full_name} is not in a service" in text, (viewer, person)
+        download = reverse("person_download", args=[person.pk, "case-types", "csv"])
+        assert client.get(download).status_code == 404
+        assert "/numbers/download/" not in response.content.decode()
 
 
 def test_dmt_sees_counts_and_weights_but_no_case_labels(

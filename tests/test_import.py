@@ -40,6 +40,7 @@ from caseload.services import allocation_end
 from tests.conftest import TODAY, days_ago, empty_the_database
 from tests.factories import CaseFactory
 from tests.scenarios import CLOSES_C2, END, JAN_5, RATES_C3, START, TAKES_C3, build_small_team
+from weighting import services as weighting
 from weighting.models import (
     Criterion,
     ExperienceFactor,
@@ -1128,6 +1129,68 @@ def test_text_that_starts_like_a_formula_comes_back_exactly_from_an_export(team,
     assert outcome.counts["cases"]["unchanged"] == len(labels)
 
 
+# What OWASP lists as a formula's first character (CSV injection), and the
+# full-width forms a spreadsheet also reads as =, +, - and @.
+FORMULA_LEADS = ["=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"]
+
+
+def _exported_with(lead: str, team, default_scheme) -> exporter.Sheets:  # type: ignore[no-untyped-def]
+    """A case label and a criterion's name (a ratings column) that start with
+    `lead`, and the case rated on that criterion."""
+    case = CaseFactory(team=team, reference="Q-1", label=f"{lead}1+1")
+    default_scheme.criteria.filter(name="Travel").update(name=f"{lead}Travel")
+    weighting.rating_create(
+        case=case,
+        levels={c.pk: c.levels.first().value for c in default_scheme.criteria.all()},
+        rated_on=days_ago(5),
+        rated_by=None,
+        status="provisional",
+    )
+    return exporter.collect()
+
+
+@pytest.mark.parametrize("lead", FORMULA_LEADS, ids=repr)
+def test_an_exported_workbook_writes_text_a_spreadsheet_would_run_as_text(
+    team, default_scheme, lead
+):
+    book = load_workbook(io.BytesIO(exporter.as_xlsx(_exported_with(lead, team, default_scheme))))
+    lead = lead.replace("\r", "\n")  # XML reads a carriage return as a line feed
+    cases = book["cases"]
+    label = cases.cell(2, [c.value for c in cases[1]].index("label") + 1)
+    assert (label.value, label.data_type) == (f"'{lead}1+1", "s")
+    travel = [(c.value, c.data_type) for c in book["ratings"][1] if "Travel" in str(c.value)]
+    assert travel == [(f"'{lead}Travel", "s"), (f"'{lead}Travel anticipated", "s")]
+
+
+@pytest.mark.parametrize("lead", FORMULA_LEADS, ids=repr)
+def test_exported_csv_files_write_text_a_spreadsheet_would_run_as_text(team, default_scheme, lead):
+    content = exporter.as_zip(_exported_with(lead, team, default_scheme))
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+
+        def rows(name: str) -> list[list[str]]:
+            text = archive.read(name).decode().removeprefix("\ufeff")
+            return list(csv.reader(io.StringIO(text, newline="")))
+
+        cases = rows("cases.csv")
+        assert cases[1][cases[0].index("label")] == f"'{lead}1+1"
+        assert f"'{lead}Travel" in rows("ratings.csv")[0]
+
+
+@pytest.mark.parametrize("lead", ["＝", "＋", "－", "＠"], ids=repr)
+@pytest.mark.parametrize("file_type", ["xlsx", "zip"])
+def test_full_width_formula_text_comes_back_exactly_from_an_export(
+    team, default_scheme, unchanged, lead, file_type
+):
+    sheets = _exported_with(lead, team, default_scheme)
+    unchanged()
+    content = exporter.as_xlsx(sheets) if file_type == "xlsx" else exporter.as_zip(sheets)
+    outcome = check(f"export.{file_type}", content)
+    assert outcome.errors == []
+    assert outcome.counts["cases"] == {"created": 0, "updated": 0, "unchanged": 1}
+    assert outcome.counts["schemes"]["unchanged"] == 1
+    assert outcome.counts["ratings"] == {"created": 0, "updated": 0, "unchanged": 1}
+
+
 def test_a_sheet_that_is_not_in_the_format_is_named_in_a_note(team, unchanged):
     unchanged()
     content = workbook(Case__list=[CASES, case_row("CP-1")], cases=[CASES])
@@ -1195,3 +1258,24 @@ def test_a_manager_s_export_holds_their_teams_only(client, team, other_team, tea
     references = [row[1] for row in book["cases"].iter_rows(min_row=2, values_only=True)]
     assert references == ["OURS-1"]
     assert [row[1] for row in book["teams"].iter_rows(min_row=2, values_only=True)] == [CP]
+
+
+@pytest.mark.parametrize("blank", ["\xa0", "\u200b", " \u3000\ufeff"], ids=repr)
+def test_an_imported_scheme_level_or_name_that_says_nothing_is_a_row_error(team, unchanged, blank):
+    """The import refuses what the scheme edit page refuses (caseload.fields.is_blank)."""
+    unchanged()
+    content = workbook(
+        schemes=[["service", "team", "version", "name", "benchmark", "agreed_on"],
+                 [SERVICE, "", 2, blank, 100, day(1)]],
+        criteria=[["service", "team", "version", "criterion", "description", "level",
+                   "descriptor"],
+                  [SERVICE, "", 2, "Travel", "", 0, blank],
+                  [SERVICE, "", 2, "Travel", "", 1, "Some"]],
+    )  # fmt: skip
+    outcome = apply("scheme.xlsx", content)
+    nothing_written(outcome)
+    assert said(outcome) == [
+        "schemes, row 2: Name is missing",
+        "criteria, row 2: Descriptor is missing",
+        "criteria, row 3: Version 2 is not in the schemes sheet",
+    ]

@@ -16,7 +16,7 @@ from django import forms
 from django.apps import apps
 from django.contrib.sessions.models import Session
 from django.db import DatabaseError, connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -345,13 +345,31 @@ def test_repeated_failures_lock_out_that_user_from_that_address_only(
     assert sign_in(client, "manager", "wrong").status_code == 429  # the third
     locked = sign_in(client, "manager")  # even the right password, now
     assert locked.status_code == 429
-    assert "Sign-in locked for 30 minutes" in locked.content.decode()
+    assert "Sign-in locked" in locked.content.decode()
+    assert locked["Retry-After"] == str(30 * 60)
     # Another user at the same address, and the same user elsewhere, are not.
     assert sign_in(client, "worker").status_code == 302
     elsewhere = client.post(
         reverse("login"), {"username": "manager", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9"
     )
     assert elsewhere.status_code == 302
+
+
+def test_a_csrf_token_is_bound_to_its_session(client, team_manager, team):
+    """The CSRF secret lives in the session, not in a cookie: a cookie and a
+    token of someone's choosing (planted through a sibling domain, say) do not
+    pass, and the page's own token does."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(team_manager.user)
+    page = client.get(reverse("team_detail", args=[team.pk]))
+    chosen = "x" * 32
+    client.cookies["csrftoken"] = chosen
+    url = reverse("session_keep_alive")
+    assert client.post(url, {"csrfmiddlewaretoken": chosen}).status_code == 403
+    assert client.post(url, HTTP_X_CSRFTOKEN=chosen).status_code == 403
+    token = page.content.decode().split('name="csrf-token" content="')[1].split('"')[0]
+    assert client.post(url, HTTP_X_CSRFTOKEN=token).status_code == 204
+    assert "csrftoken" not in page.cookies
 
 
 # Headers, settings and forms ---------------------------------------------------------

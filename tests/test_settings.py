@@ -55,6 +55,9 @@ def test_production_settings_pass_the_deploy_check():
         ({"REDIS_URL": "http://redis:6379"}, "REDIS_URL must be a redis://"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS must be at least 0"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be at least 0"),
+        ({"TRUSTED_PROXIES": "proxy.example.org"}, "TRUSTED_PROXIES must list addresses"),
+        ({"TRUSTED_PROXIES": "10.0.0.2", "TRUSTED_PROXY_COUNT": "1"}, "not both"),
     ],
 )
 def test_bad_settings_stop_the_application_with_a_clear_message(change, message):

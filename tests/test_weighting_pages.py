@@ -164,6 +164,55 @@ def test_a_bad_level_line_is_explained_and_saves_nothing(
     assert [c.name for c in draft.criteria.all()] == ["Complexity", "Risk", "Travel"]
 
 
+def draft_form(**changes: str) -> dict[str, str]:
+    """The scheme edit page's form with one criterion, Risk, 1 = Low / 2 = High."""
+    return {
+        "name": "Draft",
+        "benchmark": "100",
+        "criteria-TOTAL_FORMS": "1",
+        "criteria-INITIAL_FORMS": "0",
+        "criteria-MIN_NUM_FORMS": "0",
+        "criteria-MAX_NUM_FORMS": "12",
+        "criteria-0-name": "Risk",
+        "criteria-0-levels": "1 = Low\n2 = High",
+        **changes,
+    }
+
+
+# Text that shows nothing: a non-breaking space, an em space, an ideographic
+# space, a zero-width space, a byte-order mark, and a mixture.
+INVISIBLE = ["\xa0", "\u2003", "\u3000", "\u200b", "\ufeff", " \xa0\u200b\t"]
+
+
+@pytest.mark.parametrize("blank", INVISIBLE, ids=repr)
+def test_a_level_that_says_nothing_is_refused_and_saves_nothing(
+    client, team, team_manager, default_scheme, blank
+):
+    draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
+    form = draft_form(**{"criteria-0-levels": f"1 = {blank}\n2 = High"})
+    response = signed_in(client, team_manager).post(reverse("scheme_edit", args=[draft.pk]), form)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "There is a problem" in text
+    assert "Line 1: after the = write what level 1 means" in text
+    assert [c.name for c in draft.criteria.all()] == ["Complexity", "Risk", "Travel"]
+    assert all(level.descriptor.strip() for c in draft.criteria.all() for level in c.levels.all())
+
+
+@pytest.mark.parametrize("blank", INVISIBLE, ids=repr)
+def test_names_that_say_nothing_are_refused(client, team, team_manager, default_scheme, blank):
+    draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
+    url = reverse("scheme_edit", args=[draft.pk])
+    signed_in(client, team_manager)
+    response = client.post(url, draft_form(name=blank))
+    assert "Enter the name of the scheme" in response.content.decode()
+    response = client.post(url, draft_form(**{"criteria-0-name": blank}))
+    assert "Enter the criterion&#x27;s name" in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.name != blank.strip()
+    assert [c.name for c in draft.criteria.all()] == ["Complexity", "Risk", "Travel"]
+
+
 def test_a_zero_benchmark_is_refused(client, team, team_manager, default_scheme):
     draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
     form = {

@@ -10,7 +10,7 @@ from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
-from caseload.fields import date_field
+from caseload.fields import date_field, is_blank
 from caseload.formatting import plain_number
 from caseload.models import Case
 from weighting.models import Criterion, Scheme
@@ -147,6 +147,13 @@ class SchemeForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["benchmark"].widget.attrs["class"] = "govuk-input--width-5"
         self.fields["benchmark"].error_messages["required"] = "Enter the benchmark"
+        self.fields["name"].error_messages["required"] = "Enter the name of the scheme"
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if is_blank(name):
+            raise forms.ValidationError("Enter the name of the scheme")
+        return name
 
 
 class CriterionForm(forms.Form):
@@ -172,13 +179,16 @@ class CriterionForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        for name in ("name", "description"):
+            if is_blank(cleaned.get(name)):
+                cleaned[name] = ""
         if cleaned.get("remove") or not (cleaned.get("name") or cleaned.get("levels")):
             return cleaned
         if not cleaned.get("name"):
             self.add_error("name", "Enter the criterion's name")
         levels = []
         for number, line in enumerate((cleaned.get("levels") or "").splitlines(), start=1):
-            if not line.strip():
+            if is_blank(line):
                 continue
             if len(self.errors.get("levels", [])) >= MAX_LINE_ERRORS:
                 break  # enough to put the rest right
@@ -193,6 +203,11 @@ class CriterionForm(forms.Form):
                 value = Decimal(match.group(1))
             except InvalidOperation:
                 self.add_error("levels", f"Line {number}: {match.group(1)} is not a number")
+                continue
+            if is_blank(match.group(2)):
+                self.add_error(
+                    "levels", f"Line {number}: after the = write what level {match.group(1)} means"
+                )
                 continue
             levels.append((value, match.group(2)))
         if len(levels) < 2 and not self.has_error("levels"):

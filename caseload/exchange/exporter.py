@@ -261,7 +261,7 @@ def as_xlsx(sheets: Sheets) -> bytes:
         worksheet = book.create_sheet(spec.name)
         heading_cells = []
         for heading in headings:
-            cell = WriteOnlyCell(worksheet, value=heading)
+            cell = WriteOnlyCell(worksheet, value=escape_formula(heading))
             cell.font = bold
             heading_cells.append(cell)
         worksheet.append(heading_cells)
@@ -296,7 +296,7 @@ def as_zip(sheets: Sheets) -> bytes:
             headings, rows = sheets.get(spec.name, (list(spec.column_names), []))
             text = io.StringIO()
             writer = csv.writer(text)
-            writer.writerow(headings)
+            writer.writerow([escape_formula(h) for h in headings])
             writer.writerows([_csv_value(v) for v in row] for row in rows)
             archive.writestr(f"{spec.name}.csv", "\ufeff" + text.getvalue())
     return out.getvalue()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from caseload.fields import is_blank
 from caseload.models import AllocationKind, CaseType, Priority, Role, ServiceKind
 from weighting.models import RatingStatus, ReductionReason
 
@@ -237,7 +238,7 @@ class CellError(ValueError):
 
 
 def blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+    return value is None or (isinstance(value, str) and is_blank(value))
 
 
 def parse(col: Col, value: Any) -> Any:

@@ -10,13 +10,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from caseload.exchange.format import SHEETS, SheetSpec, column_key, sheet_for
+from reports.tables import FORMULA_STARTS as ESCAPED  # an export writes these behind a '
 
 logger = logging.getLogger(__name__)
 
 FORMULA_STARTS = ("=",)
-# An export writes text starting with one of these behind an apostrophe.
-ESCAPED = ("=", "+", "-", "@", "\t", "\r", "'")
 FORMULA = object()  # a workbook cell that holds a formula, not a value
+
+
+def _unescaped(value: Any) -> Any:
+    """Text as it was before an export wrote it behind an apostrophe."""
+    if isinstance(value, str) and value.startswith("'") and value[1:2] in ESCAPED:
+        return value[1:]
+    return value
 
 
 class FileRefused(ValueError):
@@ -113,6 +119,7 @@ def _read(name: str, content: bytes, *, max_rows: int, max_bytes: int | None) ->
 def _add(book: Workbook, spec: SheetSpec, headings: list[Any], rows, max_rows: int) -> None:  # type: ignore[no-untyped-def]
     if spec.name in book.sheets:
         raise FileRefused(f"The file has the {spec.name} sheet twice.")
+    headings = [_unescaped(h) for h in headings]
     keys = [column_key(h) for h in headings]
     while keys and not keys[-1]:
         keys.pop()
@@ -151,8 +158,8 @@ def _add(book: Workbook, spec: SheetSpec, headings: list[Any], rows, max_rows: i
                     (spec.name, number, f"The {key} cell holds a formula: type the value itself")
                 )
                 value = None
-            elif isinstance(value, str) and value.startswith("'") and value[1:2] in ESCAPED:
-                value = value[1:]  # written as text by an export
+            else:
+                value = _unescaped(value)  # written as text by an export
             cells[key] = value
         sheet.rows.append(Row(number, cells))
 

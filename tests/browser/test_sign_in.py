@@ -29,6 +29,33 @@ def test_a_wrong_password_shows_the_error_summary(sign_in, team_manager, assert_
     assert_accessible(page)
 
 
+def test_a_locked_out_person_is_told_when_to_try_again(
+    sign_in, settings, team_manager, assert_accessible
+):
+    settings.AXES_FAILURE_LIMIT = 2
+    sign_in("manager", "wrong")
+    page = sign_in("manager", "wrong")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in locked")
+    expect(page.locator(".govuk-inset-text")).to_contain_text(
+        re.compile(r"Try again after \d\d:\d\d \(in 30 minutes\)")
+    )
+    assert_accessible(page)
+
+
+def test_an_address_that_failed_too_often_is_told_when_to_try_again(
+    sign_in, settings, team_manager, assert_accessible
+):
+    settings.SIGN_IN_ADDRESS_LIMIT = 2
+    sign_in("someone", "wrong")
+    sign_in("someone.else", "wrong")
+    page = sign_in("manager")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Too many attempts to sign in")
+    expect(page.locator(".govuk-inset-text")).to_contain_text(
+        re.compile(r"Try again after \d\d:\d\d \(in 5 minutes\)")
+    )
+    assert_accessible(page)
+
+
 def test_sign_out_returns_to_sign_in(sign_in, live_server, team_manager, team):
     page = sign_in("manager")
     page.get_by_role("button", name="Sign out").click()
