@@ -7,11 +7,15 @@ ended by actions, never edited in place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from caseload import access, audit, services
@@ -21,6 +25,29 @@ from weighting.services import scheme_create_default
 
 def _acting_person(request: HttpRequest) -> Person | None:
     return access.person_of(request.user)
+
+
+def audit_changelist(
+    request: HttpRequest, response: HttpResponse, listing: str, case_of: Callable[[Any], int]
+) -> None:
+    """One audit row for a page of a change list that shows case references,
+    naming the cases of the rows shown (read once: the page reuses them)."""
+    change_list = (getattr(response, "context_data", None) or {}).get("cl")
+    if change_list is not None:
+        shown = [case_of(row) for row in change_list.result_list]
+        audit.record_listing(request.user, listing, shown)
+
+
+class CaseSearchView(AutocompleteJsonView):
+    """The admin's search-as-you-type (choosing an allocation's case): a
+    search that answers with cases writes one audit row naming them."""
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        context = super().get_context_data(**kwargs)
+        if self.model_admin.model is Case:
+            shown = [case.pk for case in context["object_list"]]
+            audit.record_listing(self.request.user, audit.Listing.ADMIN_CASE_SEARCH, shown)
+        return context
 
 
 @admin.register(Service)
@@ -191,6 +218,11 @@ class CaseAdmin(admin.ModelAdmin):
                 audit.record(request.user, audit.Action.VIEW, case)
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)
+        audit_changelist(request, response, audit.Listing.ADMIN_CASES, lambda case: case.pk)
+        return response
+
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -250,6 +282,18 @@ class AllocationAdmin(admin.ModelAdmin):
         if obj is None:
             return []
         return [field.name for field in Allocation._meta.fields]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)
+        audit_changelist(request, response, audit.Listing.ADMIN_ALLOCATIONS, lambda a: a.case_id)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        if request.method == "GET":
+            allocation = Allocation.objects.select_related("case").filter(pk=object_id).first()
+            if allocation is not None:
+                audit.record(request.user, audit.Action.VIEW, allocation)
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
