@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db import transaction
 from django.db.models import QuerySet
@@ -36,6 +37,15 @@ def audit_changelist(
     if change_list is not None:
         shown = [case_of(row) for row in change_list.result_list]
         audit.record_listing(request.user, listing, shown)
+
+
+def audit_one(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> None:
+    """The view row of a page about one record (its form, its history); none
+    for a record that is not there, which the admin then reports."""
+    if request.method == "GET":
+        record = model_admin.get_object(request, unquote(object_id))
+        if record is not None:
+            audit.record(request.user, audit.Action.VIEW, record)
 
 
 class CaseSearchView(AutocompleteJsonView):
@@ -212,11 +222,12 @@ class CaseAdmin(admin.ModelAdmin):
             audit.record(request.user, audit.Action.CHANGE if change else audit.Action.CREATE, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        if request.method == "GET":
-            case = Case.objects.filter(pk=object_id).first()
-            if case is not None:
-                audit.record(request.user, audit.Action.VIEW, case)
+        audit_one(self, request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
         response = super().changelist_view(request, extra_context)
@@ -289,11 +300,12 @@ class AllocationAdmin(admin.ModelAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        if request.method == "GET":
-            allocation = Allocation.objects.select_related("case").filter(pk=object_id).first()
-            if allocation is not None:
-                audit.record(request.user, audit.Action.VIEW, allocation)
+        audit_one(self, request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -421,6 +421,37 @@ def test_a_page_about_one_case_writes_its_view_row(
     assert row.record_id == (allocation.pk if record_type == "allocation" else held_case.pk)
 
 
+ADMIN_PAGES = ["change", "history"]
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+@pytest.mark.parametrize("model", ["caseload.case", "caseload.allocation", "weighting.rating"])
+def test_an_admin_page_about_one_record_writes_its_view_row(
+    client, model, page, listed, held_case, administrator
+):
+    record = {
+        "caseload.case": held_case,
+        "caseload.allocation": held_case.allocations.get(),
+        "weighting.rating": held_case.ratings.get(),
+    }[model]
+    client.force_login(administrator.user)
+    before = last_pk()
+    url = reverse(f"admin:{model.replace('.', '_')}_{page}", args=[record.pk])
+    assert client.get(url).status_code == 200
+    row = only_new_row(before)
+    assert (row.action, row.record_type, row.record_id) == ("view", model.split(".")[1], record.pk)
+    assert row.case_reference == held_case.reference
+    assert_no_case_text(row)
+
+
+def test_an_admin_page_for_a_case_that_is_not_there_is_not_a_server_error(client, administrator):
+    client.force_login(administrator.user)
+    for page in ADMIN_PAGES:
+        for pk in ("999999", "not-a-number"):
+            response = client.get(reverse(f"admin:caseload_case_{page}", args=[pk]))
+            assert response.status_code in (302, 404), (page, pk, response.status_code)
+
+
 def test_pages_without_case_references_write_no_audit_row(
     client, listed, team, service, team_manager, dmt_member
 ):

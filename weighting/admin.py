@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from caseload import access, audit
-from caseload.admin import audit_changelist
+from caseload.admin import audit_changelist, audit_one
 from weighting import services
 from weighting.models import (
     Criterion,
@@ -98,11 +98,12 @@ class RatingAdmin(ReadOnlyAdmin):
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        if request.method == "GET":
-            rating = Rating.objects.select_related("case").filter(pk=object_id).first()
-            if rating is not None:
-                audit.record(request.user, audit.Action.VIEW, rating)
+        audit_one(self, request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
 
 class ExperienceFactorForm(forms.ModelForm):
