@@ -81,7 +81,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
     # The queue's cases, read by the database inside the audit's insert: the
-    # page itself may come kept, without reading them.
+    # page itself may come from the cache, without reading them.
     audit.record_listing(request.user, audit.Listing.TEAM, _queue(team))
     today = timezone.localdate()
     manages = team.managed_by_user

@@ -338,7 +338,7 @@ def test_a_listing_with_no_cases_still_says_who_opened_it(client, team, team_man
     assert (row.listing, row.case_ids) == ("team", [])
 
 
-def test_a_kept_team_page_is_audited_as_each_view_opens_it(client, listed, team, team_manager):
+def test_a_cached_team_page_is_audited_as_each_view_opens_it(client, listed, team, team_manager):
     client.force_login(team_manager.user)
     url = reverse("team_detail", args=[team.pk])
     client.get(url)
