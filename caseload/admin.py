@@ -7,11 +7,16 @@ ended by actions, never edited in place.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from caseload import access, audit, services
@@ -23,6 +28,38 @@ from weighting.services import scheme_create_default
 
 def _acting_person(request: HttpRequest) -> Person | None:
     return access.person_of(request.user)
+
+
+def audit_changelist(
+    request: HttpRequest, response: HttpResponse, listing: str, case_of: Callable[[Any], int]
+) -> None:
+    """One audit row for a page of a change list that shows case references,
+    naming the cases of the rows shown (read once: the page reuses them)."""
+    change_list = (getattr(response, "context_data", None) or {}).get("cl")
+    if change_list is not None:
+        shown = [case_of(row) for row in change_list.result_list]
+        audit.record_listing(request.user, listing, shown)
+
+
+def audit_one(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: str) -> None:
+    """The view row of a page about one record (its form, its history); none
+    for a record that is not there, which the admin then reports."""
+    if request.method == "GET":
+        record = model_admin.get_object(request, unquote(object_id))
+        if record is not None:
+            audit.record(request.user, audit.Action.VIEW, record)
+
+
+class CaseSearchView(AutocompleteJsonView):
+    """The admin's search-as-you-type (choosing an allocation's case): a
+    search that answers with cases writes one audit row naming them."""
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        context = super().get_context_data(**kwargs)
+        if self.model_admin.model is Case:
+            shown = [case.pk for case in context["object_list"]]
+            audit.record_listing(self.request.user, audit.Listing.ADMIN_CASE_SEARCH, shown)
+        return context
 
 
 @admin.register(Service)
@@ -322,11 +359,21 @@ class CaseAdmin(HistoryAdmin):
             audit.record(request.user, audit.Action.CHANGE if change else audit.Action.CREATE, obj)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        if request.method == "GET":
-            case = Case.objects.filter(pk=object_id).first()
-            if case is not None:
-                audit.record(request.user, audit.Action.VIEW, case)
+        audit_one(self, request, object_id)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)
+        audit_changelist(request, response, audit.Listing.ADMIN_CASES, lambda case: case.pk)
+        return response
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -387,6 +434,23 @@ class AllocationAdmin(HistoryAdmin):
         if obj is None:
             return []
         return [field.name for field in Allocation._meta.fields]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)
+        audit_changelist(request, response, audit.Listing.ADMIN_ALLOCATIONS, lambda a: a.case_id)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

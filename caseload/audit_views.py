@@ -1,9 +1,12 @@
-"""The access audit, for administrators: search by person or case, export."""
+"""The access audit, for administrators: search by person or case, export.
+Reading it writes no audit row: it shows only what the audit holds, to
+administrators, and a row a view would move the pages being read."""
 
 from __future__ import annotations
 
 import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -12,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from caseload import access
-from caseload.models import AccessRecord
+from caseload.models import AccessRecord, Case
 from reports.tables import Column, Table, download
 
 
@@ -33,7 +36,11 @@ def _search(request: HttpRequest) -> tuple[QuerySet[AccessRecord], dict[str, str
             | Q(subject__user__username__iexact=person)
         )
     if terms["case"]:
-        records = records.filter(case_reference__iexact=terms["case"])
+        # Rows about the case, and listings that showed it (they hold ids).
+        cases = Case.objects.filter(reference__iexact=terms["case"]).values_list("pk", flat=True)
+        records = records.filter(
+            Q(case_reference__iexact=terms["case"]) | Q(case_ids__holds_any_of=list(cases))
+        )
     return records.order_by("-at", "-pk"), terms
 
 
@@ -45,7 +52,12 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "caseload/audit_list.html",
-        {"page": page, "terms": terms, "query": query},
+        {
+            "page": page,
+            "terms": terms,
+            "query": query,
+            "retention_years": settings.AUDIT_RETENTION_YEARS,
+        },
     )
 
 
@@ -63,16 +75,20 @@ def audit_download(request: HttpRequest) -> HttpResponse:
             Column("Record id", "integer"),
             Column("Case reference"),
             Column("Whose record"),
+            Column("Cases listed", "integer"),
+            Column("Case ids"),
         ],
         [
             [
                 r.at.astimezone(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S"),
                 r.username or "system",
                 r.get_action_display(),
-                r.get_record_type_display(),
+                r.get_listing_display() if r.listing else r.get_record_type_display(),
                 r.record_id,
                 r.case_reference,
                 r.subject.full_name if r.subject else "",
+                r.cases_listed,
+                " ".join(str(pk) for pk in r.case_ids),
             ]
             for r in records[:100_000]
         ],

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access
+from caseload import access, audit
 from caseload.exchange import exporter, runs
 from caseload.forms import ImportForm
 from caseload.services import RuleBroken
@@ -104,6 +104,7 @@ def export_download(request: HttpRequest) -> HttpResponse:
     """Everything the numbers depend on, for the user's scope, in the format."""
     scope = _scope(request)
     sheets = exporter.collect(teams=scope)
+    audit.record_listing(request.user, audit.Listing.EXPORT, exporter.cases_exported(scope))
     stamp = timezone.localdate().isoformat()
     if request.GET.get("format") == "zip":
         response = HttpResponse(exporter.as_zip(sheets), content_type="application/zip")

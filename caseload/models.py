@@ -710,6 +710,49 @@ class AuditRecordType(models.TextChoices):
     ALLOCATION = "allocation", "Allocation"
     RATING = "rating", "Rating"
     SUPERVISION_RECORD = "supervision_record", "Supervision record"
+    LISTING = "listing", "List of cases"
+
+
+class AuditListing(models.TextChoices):
+    """The pages and files that list cases: each view writes one audit row."""
+
+    TEAM = "team", "Team page"
+    MY_CASELOAD = "my_caseload", "My caseload"
+    OVER_MAXIMUM = "over_maximum", "Over-maximum list"
+    EXPORT = "export", "Full export"
+    ADMIN_CASES = "admin_cases", "Admin case list"
+    ADMIN_ALLOCATIONS = "admin_allocations", "Admin allocation list"
+    ADMIN_RATINGS = "admin_ratings", "Admin rating list"
+    ADMIN_CASE_SEARCH = "admin_case_search", "Admin case search"
+
+
+class HoldsAnyOf(models.Lookup):
+    """`ids__holds_any_of=[3, 7]`: a JSON list of ids holding any of these,
+    on PostgreSQL and SQLite alike (JSONField's `contains` is PostgreSQL's)."""
+
+    lookup_name = "holds_any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+        lhs, params = self.process_lhs(compiler, connection)
+        wanted: list[int | str] = [int(pk) for pk in self.rhs]
+        if not wanted:
+            return "1 = 0", params
+        if connection.vendor == "postgresql":
+            elements, wanted = f"jsonb_array_elements_text({lhs})", [str(pk) for pk in wanted]
+        else:
+            elements = f"json_each({lhs})"
+        marks = ", ".join(["%s"] * len(wanted))
+        # Only the column and placeholders are written into the SQL: the ids are parameters.
+        sql = f"EXISTS (SELECT 1 FROM {elements} AS listed WHERE listed.value IN ({marks}))"  # noqa: S608
+        return sql, [*params, *wanted]
+
+
+class IdListField(models.JSONField):
+    """A JSON list of record ids, searchable with `holds_any_of`."""
+
+
+IdListField.register_lookup(HoldsAnyOf)
 
 
 class AccessRecordQuerySet(models.QuerySet["AccessRecord"]):
@@ -721,13 +764,16 @@ class AccessRecordQuerySet(models.QuerySet["AccessRecord"]):
 
 
 class AccessRecord(models.Model):
-    """Who viewed, created, changed or ended which record, and when (UTC).
-    No case text: references and ids only. Rows are only ever added: the
-    application cannot change or delete them (and on PostgreSQL, nor can
-    anything else short of dropping a trigger)."""
+    """Who viewed, created, changed or ended which record, or opened which
+    listing of cases, and when (UTC). No case text: references and ids only.
+    Rows are only ever added: the application cannot change them, and deletes
+    them only when they pass the retention period (`caseload.audit.
+    delete_expired`); on PostgreSQL a trigger refuses anything else short of
+    dropping it."""
 
     Action = AuditAction
     RecordType = AuditRecordType
+    Listing = AuditListing
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(
@@ -741,8 +787,22 @@ class AccessRecord(models.Model):
     username = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=10, choices=AuditAction.choices)
     record_type = models.CharField(max_length=20, choices=AuditRecordType.choices)
-    record_id = models.PositiveBigIntegerField()
+    record_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Empty for a listing, which names its cases' ids."
+    )
     case_reference = models.CharField(max_length=40, blank=True, db_index=True)
+    listing = models.CharField(
+        max_length=20,
+        choices=AuditListing.choices,
+        blank=True,
+        help_text="Which page or file listed cases (a listing's row only).",
+    )
+    case_ids = IdListField(
+        default=list,
+        blank=True,
+        help_text="The ids of the cases a listing showed, or that a record's page "
+        "showed besides its own case (a supervision record's cases).",
+    )
     subject = models.ForeignKey(
         Person,
         on_delete=models.PROTECT,
@@ -765,10 +825,22 @@ class AccessRecord(models.Model):
                 condition=_in_choices("record_type", AuditRecordType),
                 name="audit_record_type_valid",
             ),
+            # A listing names its kind and its cases' ids; any other row, its record.
+            models.CheckConstraint(
+                condition=(
+                    Q(record_type=AuditRecordType.LISTING, record_id__isnull=True)
+                    & _in_choices("listing", AuditListing)
+                )
+                | (
+                    ~Q(record_type=AuditRecordType.LISTING) & Q(record_id__isnull=False, listing="")
+                ),
+                name="audit_listing_or_record",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.username or 'system'} {self.action} {self.record_type} {self.record_id}"
+        what = self.listing or f"{self.record_type} {self.record_id}"
+        return f"{self.username or 'system'} {self.action} {what}"
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.pk is not None and not self._state.adding:
@@ -777,6 +849,11 @@ class AccessRecord(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise PermissionError("The audit cannot be deleted.")
+
+    @property
+    def cases_listed(self) -> int | None:
+        """How many cases a listing showed, or a record's page besides its own."""
+        return len(self.case_ids) if self.listing or self.case_ids else None
 
 
 class SuperuserRequestQuerySet(models.QuerySet["SuperuserRequest"]):

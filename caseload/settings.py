@@ -219,6 +219,10 @@ CELERY_BEAT_SCHEDULE = {
     # every team, rather than at the DMT's next view (ADR 0015).
     "keep-overviews": {"task": "reports.keep_overviews", "schedule": 60.0},
     "daily-analyses": {"task": "reports.daily", "schedule": crontab(hour=3, minute=15)},
+    "delete-expired-audit": {
+        "task": "caseload.delete_expired_audit",
+        "schedule": crontab(hour=4, minute=30),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -296,6 +300,9 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_MINUTES", 30, minimum=1) * 60
 SESSION_RENEW_SECONDS = 60
 SESSION_ABSOLUTE_SECONDS = env_int("SESSION_ABSOLUTE_HOURS", 12, minimum=1) * 60 * 60
 X_FRAME_OPTIONS = "DENY"
+
+# The access audit keeps each row this many years; a daily job deletes older ones.
+AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 6, minimum=1)
 
 # Imports: the most rows one file may hold, and the largest upload in MB.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000, minimum=1)

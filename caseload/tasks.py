@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from caseload import changes, notifications
+from caseload import audit, changes, notifications
 
 
 @shared_task(name="caseload.probe", time_limit=30, soft_time_limit=20)
@@ -35,6 +35,12 @@ def send_notifications() -> int:
 def fold_change_notes() -> tuple[int, int]:
     """Fold the day's change notes, keeping every version (every minute)."""
     return changes.fold_notes()
+
+
+@shared_task(name="caseload.delete_expired_audit", **SWEEP)
+def delete_expired_audit() -> int:
+    """Delete the audit rows past the retention period (daily)."""
+    return audit.delete_expired()
 
 
 @shared_task(

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from caseload import account_views, audit_views, import_views, views
+from caseload.admin import CaseSearchView
 
 admin.site.site_header = "Caseload administration"
 admin.site.site_title = "Caseload administration"
@@ -48,6 +49,12 @@ urlpatterns = [
     path("", include("weighting.urls")),
     path("", include("supervision.urls")),
     path("", include("reports.urls")),
+    # The admin's search-as-you-type, audited when it answers with cases.
+    path(
+        "admin/autocomplete/",
+        admin.site.admin_view(CaseSearchView.as_view(admin_site=admin.site)),
+        name="admin_autocomplete",
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -31,7 +31,15 @@ from caseload.forms import (
     posted_weight,
 )
 from caseload.middleware import renew_session
-from caseload.models import Allocation, Case, OverMaximum, Person, Service, Team
+from caseload.models import (
+    Allocation,
+    Case,
+    CaseQuerySet,
+    OverMaximum,
+    Person,
+    Service,
+    Team,
+)
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -66,12 +74,15 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
+@transaction.non_atomic_requests  # it reads, and writes one audit row: no BEGIN and COMMIT
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if access.is_senior_manager(request.user):
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
+    # The queue's cases, read by the database inside the audit's insert: the
+    # page itself may come from the cache, without reading them.
+    audit.record_listing(request.user, audit.Listing.TEAM, _queue(team))
     today = timezone.localdate()
     manages = team.managed_by_user
     # The same for everyone who sees it, but for the team's own managers'
@@ -92,6 +103,11 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _queue(team: Team) -> CaseQuerySet:
+    """The cases waiting in the team's queue, the only cases its page shows."""
+    return Case.objects.unallocated().for_team(team)
+
+
 def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     """What the team page shows: its people's numbers today, their
     supervision and concerns, the queue of cases waiting, DMT decisions."""
@@ -103,8 +119,7 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     )
     queue = [
         (case, (today - case.waiting_since).days)
-        for case in Case.objects.unallocated()
-        .for_team(team)
+        for case in _queue(team)
         .with_waiting_since()
         .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
         .order_by("priority", "waiting_since", "reference")
@@ -303,13 +318,18 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = access.get_allocation_for_manager(request.user, pk)
-    audit.record(request.user, audit.Action.VIEW, allocation)
     next_case = (
         Case.objects.unallocated()
         .for_team(allocation.case.team_id)
         .with_waiting_since()
         .order_by("priority", "waiting_since", "reference")
         .first()
+    )
+    audit.record(
+        request.user,
+        audit.Action.VIEW,
+        allocation,
+        also_shown=[next_case.pk] if next_case else [],
     )
     return render(
         request,
@@ -494,6 +514,9 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
         .select_related("person", "allocation__case", "created_by")
         .order_by("review_by", "pk")
     )
+    audit.record_listing(
+        request.user, audit.Listing.OVER_MAXIMUM, [r.allocation.case_id for r in records]
+    )
     return render(
         request,
         "caseload/over_maximum_list.html",
@@ -508,6 +531,8 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def over_maximum_review(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_over_maximum_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, record.allocation)
     form = OverMaximumReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -69,6 +69,7 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
         .select_related("case")
         .order_by("kind", "case__reference")
     )
+    audit.record_listing(request.user, audit.Listing.MY_CASELOAD, [a.case_id for a in allocations])
     latest: dict[int, RatingView] = {}
     for view in ratings_of([a.case_id for a in allocations], today):
         latest.setdefault(view.rating.case_id, view)
@@ -157,6 +158,8 @@ def case_propose(request: HttpRequest, pk: int) -> HttpResponse:
     if scheme is None:
         messages.error(request, f"{case.team} has no agreed weighting scheme yet.")
         return redirect("my_caseload")
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     criteria = list(
         scheme.criteria.prefetch_related(
             Prefetch("levels", queryset=Level.objects.order_by("value"))
@@ -330,13 +333,21 @@ def _record_context(record: SupervisionRecord) -> dict:
     }
 
 
+def _audit_view(request: HttpRequest, context: dict) -> None:
+    """The record's view row, naming the cases its page lists: its items and
+    the over-maximum allocations."""
+    shown = [item.case_id for item in context["items"]]
+    shown += [over.allocation.case_id for over in context["over_maximum"]]
+    audit.record(request.user, audit.Action.VIEW, context["record"], also_shown=shown)
+
+
 @require_http_methods(["GET", "POST"])
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, record)
     person = _person(request)
     context = _record_context(record)
+    if request.method == "GET":
+        _audit_view(request, context)
     if record.is_draft and person.pk == record.supervisor_id:
         form = RecordForm(
             request.POST or None,
@@ -437,8 +448,9 @@ def record_print(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
-    audit.record(request.user, audit.Action.VIEW, record)
-    return render(request, "supervision/record_print.html", _record_context(record))
+    context = _record_context(record)
+    _audit_view(request, context)
+    return render(request, "supervision/record_print.html", context)
 
 
 @require_GET
@@ -446,12 +458,11 @@ def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
-    audit.record(request.user, audit.Action.VIEW, record)
+    context = _record_context(record)
+    _audit_view(request, context)
     from caseload.pdf import html_to_pdf  # WeasyPrint loads only when a PDF is asked for
 
-    html = render_to_string(
-        "supervision/record_print.html", {**_record_context(record), "for_pdf": True}, request
-    )
+    html = render_to_string("supervision/record_print.html", {**context, "for_pdf": True}, request)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="supervision-{record.held_on:%Y-%m-%d}-{record.worker_id}.pdf"'

@@ -103,6 +103,10 @@ def forget_broker_connections() -> None:
     (the connection pools are kept per broker address)."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # And the result store it made at the old address (kept per thread), or a
+    # later test's `.get()` would wait on a Redis that has gone.
+    vars(celery_app._local).pop("backend", None)
+    celery_app._backend_cache = None
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = [("reports", "0002_dmt_decisions")]
@@ -107,3 +107,26 @@ def test_administrators_stop_being_superusers_and_join_their_group():
     granted = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
     wanted = {(app, code) for app, codes in ADMINISTRATOR_PERMISSIONS.items() for code in codes}
     assert granted == wanted
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_the_audit_keeps_its_rows_and_its_guard_when_it_learns_listings():
+    apps = migrate([("caseload", "0017_administrators_group")])
+    user = apps.get_model("auth", "User").objects.create(username="manager")
+    apps.get_model("caseload", "AccessRecord").objects.create(
+        user=user, username="manager", action="view", record_type="case", record_id=7,
+        case_reference="CP-1042",
+    )  # fmt: skip
+    migrate([("caseload", "0018_audit_listings_and_retention")])
+    from caseload.models import AccessRecord
+
+    row = AccessRecord.objects.get()
+    assert (row.record_id, row.case_reference, row.listing, row.case_ids) == (7, "CP-1042", "", [])
+    # The table was rebuilt on SQLite: its trigger still refuses a change.
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE caseload_accessrecord SET record_id = 8")
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM caseload_accessrecord")
+    assert AccessRecord.objects.get().record_id == 7

@@ -169,6 +169,7 @@ def test_the_schedules_avoid_the_hour_the_clocks_change_and_outlast_no_task():
         "reports.recompute_stale_snapshots",
         "reports.keep_overviews",
         "caseload.fold_change_notes",
+        "caseload.delete_expired_audit",
     } <= {s["task"] for s in schedules}
     for entry in schedules:
         if isinstance(entry["schedule"], crontab):

@@ -12,18 +12,23 @@ import time
 from decimal import Decimal
 
 import pytest
+from celery.contrib.testing.worker import start_worker
 from django import forms
 from django.apps import apps
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
 from caseload import services
+from caseload import tasks as caseload_tasks
+from caseload.celery import app as celery_app
 from caseload.middleware import RENEWED_AT, SIGNED_IN_AT
-from caseload.models import AccessRecord, Allocation, Case, Person, Team
+from caseload.models import AccessRecord, Allocation, Case, OverMaximum, Person, Team
 from supervision import services as supervision
+from tests.brokers import own_redis, publishing_to, wait_for
 from tests.factories import CaseFactory
 from weighting import services as weighting
 
@@ -216,6 +221,352 @@ def test_an_administrator_searches_the_audit_by_person_or_case_and_exports_it(
     ]
     client.force_login(team_manager.user)
     assert client.get(reverse("audit_list")).status_code == 403
+
+
+# Listings of cases in the audit ----------------------------------------------------------
+
+LISTING_LABEL = "Parental mental health, private"
+
+
+def only_new_row(before: int) -> AccessRecord:
+    rows = new_rows(before)
+    assert len(rows) == 1, f"{len(rows)} audit rows: {rows}"
+    return rows[0]
+
+
+def assert_no_case_text(row: AccessRecord) -> None:
+    """No case's label in the row; no reference but the one a record's own row names."""
+    values = AccessRecord.objects.filter(pk=row.pk).values()[0]
+    own = values.pop("case_reference")
+    text = " ".join(str(value) for value in values.values())
+    for reference, label in Case.objects.values_list("reference", "label"):
+        assert label not in text, f"case text in the audit: {label}"
+        assert reference not in text or reference == own, f"a reference in the audit: {reference}"
+
+
+@pytest.fixture
+def listed(held_case, team, other_team, team_manager, social_worker):
+    """Two cases waiting in the team's queue, one in another team's, and an
+    over-maximum record and a rating for the held case."""
+    allocation = held_case.allocations.get()
+    OverMaximum.objects.create(
+        allocation=allocation,
+        person=social_worker,
+        reason="Court work",
+        reprioritisation="Paperwork later",
+        review_by=timezone.localdate() + datetime.timedelta(days=20),
+    )
+    weighting.rating_create(
+        case=held_case,
+        levels={c.pk: 2 for c in weighting.scheme_in_force(team).criteria.all()},
+        rated_on=timezone.localdate(),
+        rated_by=team_manager,
+        status="interim",
+    )
+    queued = [
+        CaseFactory(team=team, reference="CP-2001", label=LISTING_LABEL),
+        CaseFactory(team=team, reference="CP-2002", label=LISTING_LABEL),
+    ]
+    elsewhere = CaseFactory(team=other_team, reference="LA-3001", label=LISTING_LABEL)
+    return {"held": held_case, "queued": queued, "elsewhere": elsewhere}
+
+
+def ids(*cases: Case) -> list[int]:
+    return sorted(case.pk for case in cases)
+
+
+# Each listing: who opens it, how, the kind the audit should name, and the cases it shows.
+LISTINGS = {
+    "team page": ("manager", lambda team: reverse("team_detail", args=[team.pk]), {}, "team",
+                  lambda w: ids(*w["queued"])),
+    "my caseload": ("worker", lambda team: reverse("my_caseload"), {}, "my_caseload",
+                    lambda w: ids(w["held"])),
+    "over-maximum list": ("manager", lambda team: reverse("over_maximum_list"), {},
+                          "over_maximum", lambda w: ids(w["held"])),
+    "full export (xlsx)": ("manager", lambda team: reverse("export_download"), {}, "export",
+                           lambda w: ids(w["held"], *w["queued"])),
+    "full export (zip)": ("admin", lambda team: reverse("export_download"), {"format": "zip"},
+                          "export", lambda w: ids(w["held"], *w["queued"], w["elsewhere"])),
+    "admin case list": ("admin", lambda team: reverse("admin:caseload_case_changelist"), {},
+                        "admin_cases", lambda w: ids(w["held"], *w["queued"], w["elsewhere"])),
+    "admin case list, searched": ("admin", lambda team: reverse("admin:caseload_case_changelist"),
+                                  {"q": "CP-200"}, "admin_cases", lambda w: ids(*w["queued"])),
+    "admin allocation list": ("admin",
+                              lambda team: reverse("admin:caseload_allocation_changelist"), {},
+                              "admin_allocations", lambda w: ids(w["held"])),
+    "admin rating list": ("admin", lambda team: reverse("admin:weighting_rating_changelist"), {},
+                          "admin_ratings", lambda w: ids(w["held"])),
+    "admin case search": ("admin", lambda team: reverse("admin:autocomplete"),
+                          {"app_label": "caseload", "model_name": "allocation",
+                           "field_name": "case", "term": "CP-"},
+                          "admin_case_search", lambda w: ids(w["held"], *w["queued"])),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", LISTINGS)
+def test_a_listing_of_cases_writes_one_audit_row_with_their_ids_and_no_case_text(
+    client, name, listed, team, team_manager, social_worker, administrator
+):
+    who, url, params, kind, shown = LISTINGS[name]
+    person = {"manager": team_manager, "worker": social_worker, "admin": administrator}[who]
+    client.force_login(person.user)
+    before = last_pk()
+    response = client.get(url(team), params)
+    assert response.status_code == 200
+    row = only_new_row(before)
+    assert (row.user, row.username, row.action) == (person.user, person.user.username, "view")
+    assert (row.record_type, row.listing, row.record_id) == ("listing", kind, None)
+    assert sorted(row.case_ids) == shown(listed)
+    assert_no_case_text(row)
+    assert timezone.now() - row.at < datetime.timedelta(minutes=1)
+
+
+def test_the_export_command_writes_one_audit_row_for_the_system(listed, tmp_path):
+    before = last_pk()
+    call_command("export_caseload", str(tmp_path / "caseload.xlsx"), stdout=io.StringIO())
+    row = only_new_row(before)
+    assert (row.user, row.username, row.record_type, row.listing) == (None, "", "listing", "export")
+    assert sorted(row.case_ids) == ids(listed["held"], *listed["queued"], listed["elsewhere"])
+    assert_no_case_text(row)
+
+
+def test_a_listing_with_no_cases_still_says_who_opened_it(client, team, team_manager):
+    client.force_login(team_manager.user)
+    before = last_pk()
+    assert client.get(reverse("team_detail", args=[team.pk])).status_code == 200
+    row = only_new_row(before)
+    assert (row.listing, row.case_ids) == ("team", [])
+
+
+def test_a_cached_team_page_is_audited_as_each_view_opens_it(client, listed, team, team_manager):
+    client.force_login(team_manager.user)
+    url = reverse("team_detail", args=[team.pk])
+    client.get(url)
+    before = last_pk()
+    client.get(url)
+    assert sorted(only_new_row(before).case_ids) == ids(*listed["queued"])
+
+
+def _signed(record):  # type: ignore[no-untyped-def]
+    supervision.record_save_draft(
+        record=record,
+        change=supervision.RecordChange(
+            caseload_discussion="Court work dominates",
+            deviation_agreed=False,
+            time_for_direct_work="Half the week",
+            other_demands="Reports",
+            next_supervision=timezone.localdate() + datetime.timedelta(days=28),
+        ),
+    )
+    supervision.record_sign_supervisor(record=record, by=record.supervisor)
+    return record
+
+
+@pytest.mark.parametrize("url_name", ["record_detail", "record_print", "record_pdf"])
+def test_a_supervision_records_row_names_the_cases_its_page_lists(
+    client, url_name, listed, team, team_manager, social_worker
+):
+    second = CaseFactory(team=team, reference="CP-2003", label=LISTING_LABEL)
+    services.allocation_create(
+        case=second, person=social_worker, start_date=timezone.localdate(), allocated_by=None
+    )
+    record = supervision.record_open(
+        worker=social_worker, supervisor=team_manager, held_on=timezone.localdate()
+    )
+    if url_name != "record_detail":
+        _signed(record)
+    client.force_login(team_manager.user)
+    before = last_pk()
+    assert client.get(reverse(url_name, args=[record.pk])).status_code == 200
+    row = only_new_row(before)
+    assert (row.record_type, row.record_id, row.listing) == ("supervision_record", record.pk, "")
+    assert sorted(row.case_ids) == ids(listed["held"], second)
+    assert_no_case_text(row)
+
+
+def test_the_allocation_done_row_names_the_next_case_it_offers(
+    client, listed, team_manager, held_case
+):
+    client.force_login(team_manager.user)
+    before = last_pk()
+    page = client.get(reverse("allocation_done", args=[held_case.allocations.get().pk]))
+    assert "CP-2001" in page.content.decode()
+    row = only_new_row(before)
+    assert (row.record_type, row.case_reference) == ("allocation", held_case.reference)
+    assert row.case_ids == [listed["queued"][0].pk]
+
+
+@pytest.mark.parametrize(
+    ("url_name", "who", "record_type"),
+    [
+        ("case_rate", "manager", "case"),
+        ("case_propose", "worker", "case"),
+        ("over_maximum_review", "manager", "allocation"),
+    ],
+)
+def test_a_page_about_one_case_writes_its_view_row(
+    client, url_name, who, record_type, listed, team_manager, social_worker, held_case
+):
+    allocation = held_case.allocations.get()
+    pk = allocation.over_maximum.pk if url_name == "over_maximum_review" else held_case.pk
+    client.force_login((team_manager if who == "manager" else social_worker).user)
+    before = last_pk()
+    assert client.get(reverse(url_name, args=[pk])).status_code == 200
+    row = only_new_row(before)
+    assert (row.action, row.record_type, row.case_reference) == (
+        "view",
+        record_type,
+        held_case.reference,
+    )
+    assert row.record_id == (allocation.pk if record_type == "allocation" else held_case.pk)
+
+
+ADMIN_PAGES = ["change", "history"]
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+@pytest.mark.parametrize("model", ["caseload.case", "caseload.allocation", "weighting.rating"])
+def test_an_admin_page_about_one_record_writes_its_view_row(
+    client, model, page, listed, held_case, administrator
+):
+    record = {
+        "caseload.case": held_case,
+        "caseload.allocation": held_case.allocations.get(),
+        "weighting.rating": held_case.ratings.get(),
+    }[model]
+    client.force_login(administrator.user)
+    before = last_pk()
+    url = reverse(f"admin:{model.replace('.', '_')}_{page}", args=[record.pk])
+    assert client.get(url).status_code == 200
+    row = only_new_row(before)
+    assert (row.action, row.record_type, row.record_id) == ("view", model.split(".")[1], record.pk)
+    assert row.case_reference == held_case.reference
+    assert_no_case_text(row)
+
+
+@pytest.mark.parametrize("model", ["caseload.case", "caseload.allocation"])
+def test_an_admin_page_of_a_past_version_writes_its_view_row(
+    client, model, listed, held_case, administrator
+):
+    record = held_case if model == "caseload.case" else held_case.allocations.get()
+    version = record.history.earliest()
+    client.force_login(administrator.user)
+    before = last_pk()
+    url = reverse(
+        f"admin:{model.replace('.', '_')}_simple_history",
+        args=[record.pk, version.history_id],
+    )
+    assert client.get(url).status_code == 200
+    row = only_new_row(before)
+    assert (row.action, row.record_type, row.record_id) == ("view", model.split(".")[1], record.pk)
+    assert_no_case_text(row)
+
+
+def test_an_admin_page_for_a_case_that_is_not_there_is_not_a_server_error(client, administrator):
+    client.force_login(administrator.user)
+    for page in ADMIN_PAGES:
+        for pk in ("999999", "not-a-number"):
+            response = client.get(reverse(f"admin:caseload_case_{page}", args=[pk]))
+            assert response.status_code in (302, 404), (page, pk, response.status_code)
+
+
+def test_pages_without_case_references_write_no_audit_row(
+    client, listed, team, service, team_manager, dmt_member
+):
+    client.force_login(dmt_member.user)
+    before = last_pk()
+    for url in (
+        reverse("service_overview", args=[service.pk]),
+        reverse("team_dashboard", args=[team.pk]),
+        reverse("team_detail", args=[team.pk]),  # DMT: sent to the dashboard
+    ):
+        client.get(url)
+    client.force_login(team_manager.user)
+    client.get(reverse("team_list"))
+    client.get(reverse("person_dashboard", args=[team_manager.pk]))
+    assert new_rows(before) == []
+
+
+def test_the_audit_page_shows_listings_and_finds_them_by_a_case_they_held(
+    client, listed, team, team_manager, administrator
+):
+    client.force_login(team_manager.user)
+    client.get(reverse("team_detail", args=[team.pk]))
+    client.force_login(administrator.user)
+    page = client.get(reverse("audit_list"), {"case": "cp-2002"}).content.decode()
+    assert "Team page" in page and "2 cases" in page
+    assert (
+        "Team page" not in client.get(reverse("audit_list"), {"case": "CP-1042"}).content.decode()
+    )
+    exported = client.get(reverse("audit_download"), {"case": "CP-2001"}).content.decode()
+    rows = list(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))
+    assert [(r["Who"], r["Record"], r["Cases listed"]) for r in rows] == [
+        ("manager", "Team page", "2")
+    ]
+    assert rows[0]["Case ids"] == " ".join(str(pk) for pk in ids(*listed["queued"]))
+
+
+# Retention: the one deletion the audit allows ----------------------------------------------
+
+
+def years_before(when: datetime.datetime, years: int) -> datetime.datetime:
+    return when.replace(year=when.year - years, day=min(when.day, 28))
+
+
+def audit_row(at: datetime.datetime, user) -> int:  # type: ignore[no-untyped-def]
+    return AccessRecord.objects.create(
+        user=user, username=user.username, action="view", record_type="case", record_id=1, at=at
+    ).pk
+
+
+def test_the_daily_job_deletes_audit_rows_past_the_retention_period_and_no_others(
+    settings, team_manager
+):
+    assert settings.AUDIT_RETENTION_YEARS == 6  # the default
+    limit = years_before(timezone.now(), 6)
+    old = audit_row(limit - datetime.timedelta(hours=1), team_manager.user)
+    kept = audit_row(limit + datetime.timedelta(hours=1), team_manager.user)
+    recent = audit_row(timezone.now(), team_manager.user)
+    assert caseload_tasks.delete_expired_audit() == 1
+    left = set(AccessRecord.objects.values_list("pk", flat=True))
+    assert old not in left and {kept, recent} <= left
+    # Any other deletion is still refused, even in the job's own transaction.
+    with pytest.raises(PermissionError):
+        AccessRecord.objects.filter(pk=kept).delete()
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM caseload_accessrecord WHERE id = %s", [kept])
+    assert AccessRecord.objects.filter(pk=kept).exists()
+    settings.AUDIT_RETENTION_YEARS = 1
+    assert caseload_tasks.delete_expired_audit() == 1
+    assert set(AccessRecord.objects.values_list("pk", flat=True)) >= {recent}
+
+
+def test_run_due_jobs_deletes_the_audit_past_its_retention(team_manager):
+    old = audit_row(years_before(timezone.now(), 7), team_manager.user)
+    out = io.StringIO()
+    call_command("run_due_jobs", stdout=out)
+    assert "1 audit row past the 6-year retention deleted" in out.getvalue()
+    assert not AccessRecord.objects.filter(pk=old).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_retention_job_on_a_worker_deletes_old_rows_and_leaves_the_guard_on(
+    team_manager, tmp_path
+):
+    old = audit_row(years_before(timezone.now(), 7), team_manager.user)
+    kept = audit_row(timezone.now(), team_manager.user)
+    with (
+        own_redis(tmp_path) as redis,
+        publishing_to(redis.url),
+        start_worker(celery_app, pool="solo", perform_ping_check=False, loglevel="WARNING"),
+    ):
+        celery_app.send_task("caseload.delete_expired_audit")
+        wait_for(lambda: not AccessRecord.objects.filter(pk=old).exists(), 30, "the old audit row")
+    with pytest.raises(DatabaseError), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM caseload_accessrecord WHERE id = %s", [kept])
+    assert AccessRecord.objects.filter(pk=kept).exists()
 
 
 # Change history of records edited in place -------------------------------------------

@@ -8,7 +8,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from caseload import access
+from caseload import access, audit
+from caseload.admin import audit_changelist, audit_one
 from caseload.admin_history import HistoryAdmin
 from weighting import services
 from weighting.models import (
@@ -91,6 +92,19 @@ class RatingAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["case__reference"]
     inlines = [RatingLevelInline]
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)
+        audit_changelist(request, response, audit.Listing.ADMIN_RATINGS, lambda r: r.case_id)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)
+        return super().history_view(request, object_id, extra_context)
 
 
 class ExperienceFactorForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from caseload import access
+from caseload import access, audit
 from caseload.formatting import plain_number
 from caseload.services import RuleBroken
 from weighting import services
@@ -144,6 +144,8 @@ def case_rate(request: HttpRequest, pk: int) -> HttpResponse:
     if scheme is None:
         messages.error(request, f"{case.team} has no agreed weighting scheme yet.")
         return redirect("case_detail", pk=case.pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
     criteria = _criteria(scheme)
     form = RatingForm(request.POST or None, case=case, criteria=criteria)
     if request.method == "POST" and form.is_valid():

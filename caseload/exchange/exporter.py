@@ -18,7 +18,16 @@ from openpyxl.styles import Font
 
 from caseload.exchange import format as fmt
 from caseload.exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
-from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
+from caseload.models import (
+    Allocation,
+    Case,
+    CaseQuerySet,
+    CaseTeamMove,
+    Person,
+    Service,
+    Team,
+    TeamMembership,
+)
 from reports.tables import escape_formula
 from weighting.models import (
     Criterion,
@@ -39,6 +48,11 @@ def _number(value: Decimal | None) -> Decimal | None:
         return None
     normal = value.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+def cases_exported(teams: Iterable[int] | None = None) -> CaseQuerySet:
+    """The cases an export of these teams (or the whole council) holds."""
+    return Case.objects.all() if teams is None else Case.objects.filter(team_id__in=list(teams))
 
 
 def collect(teams: Iterable[int] | None = None) -> Sheets:
@@ -116,10 +130,10 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
     memberships = TeamMembership.objects.select_related("person__user", "team__service").order_by(
         "person__user__username", "start_date"
     )
-    cases = Case.objects.select_related("service", "team").order_by("service__name", "reference")
+    cases = cases_exported(None if teams is None else team_ids).select_related("service", "team")
+    cases = cases.order_by("service__name", "reference")
     if teams is not None:
         memberships = memberships.filter(team_id__in=team_ids)
-        cases = cases.filter(team_id__in=team_ids)
     memberships = list(memberships)
     cases = list(cases)
     case_ids = [c.pk for c in cases]

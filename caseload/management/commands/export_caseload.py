@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from caseload import audit
 from caseload.exchange import exporter
 
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, **options) -> None:  # type: ignore[no-untyped-def]
         sheets = exporter.collect()
+        audit.record_listing(None, audit.Listing.EXPORT, exporter.cases_exported())
         if file.suffix.lower() == ".xlsx":
             file.write_bytes(exporter.as_xlsx(sheets))
         elif file.suffix.lower() == ".zip":

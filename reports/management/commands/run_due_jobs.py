@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from caseload import audit
 from reports import services
 from reports.management.options import add_day_option, day_or_today
 
@@ -11,9 +13,9 @@ from reports.management.options import add_day_option, day_or_today
 class Command(BaseCommand):
     help = (
         "Run the day's jobs in this process: snapshots (catching up missed days), "
-        "recomputes after back-dated changes, escalations, the 12-week analyses due "
-        "and any quarterly review due. The embedded first run calls it at start-up, "
-        "as it has no scheduler."
+        "recomputes after back-dated changes, escalations, the 12-week analyses due, "
+        "any quarterly review due, and the deletion of audit rows past their retention. "
+        "The embedded first run calls it at start-up, as it has no scheduler."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -22,10 +24,15 @@ class Command(BaseCommand):
     def handle(self, *args, day, **options) -> None:
         day = day_or_today(day)
         done = services.daily_jobs(day)
+        deleted = audit.delete_expired()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Jobs for {day}: {done['snapshots']} snapshots, {done['recomputed']} "
                 f"recomputed, {done['escalations']} escalations, {done['analyses']} "
                 f"analyses due, {done['reviews']} quarterly reviews."
             )
+        )
+        self.stdout.write(
+            f"{deleted} audit row{'s' if deleted != 1 else ''} past the "
+            f"{settings.AUDIT_RETENTION_YEARS}-year retention deleted."
         )
