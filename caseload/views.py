@@ -32,6 +32,7 @@ from caseload.forms import (
 )
 from caseload.middleware import renew_session
 from caseload.models import Allocation, Case, OverMaximum, Person, Service, Team
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -242,6 +243,7 @@ def _unrated_criteria(case: Case, day: datetime.date) -> list:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -330,6 +332,7 @@ def _percent(value: Decimal | None, person: Person) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -366,6 +369,7 @@ def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -389,6 +393,7 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -413,6 +418,7 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -447,6 +453,7 @@ def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@once_per_form
 def allocation_end_involved(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = access.get_allocation_for_manager(request.user, pk)
     if allocation.kind != Allocation.Kind.INVOLVED:
@@ -506,6 +513,7 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def over_maximum_review(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_over_maximum_for_manager(request.user, pk)
     form = OverMaximumReviewForm(request.POST or None)
