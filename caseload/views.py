@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -17,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access, audit, changes, services
+from caseload import access, audit, broker, changes, services
 from caseload.forms import (
     AllocateForm,
     Candidate,
@@ -204,11 +205,20 @@ def session_keep_alive(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @never_cache
 @require_GET
+@transaction.non_atomic_requests  # a database that is down is answered, not a 500
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and the compose stack: is the database answering?"""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"database": "ok"})
+    """For load balancers and the compose stack: is the database answering,
+    and Redis? The site works without Redis (its sweeps catch up later), so
+    Redis down is reported but answered 200; the database down is 503."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"database": "down"}, status=503)
+    answer = {"database": "ok"}
+    if settings.REDIS_URL:
+        answer["redis"] = "ok" if broker.redis_answers() else "down"
+    return JsonResponse(answer)
 
 
 # The allocation journey ------------------------------------------------------

@@ -83,9 +83,19 @@ class OwnRedis:
 
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # a stopped process ignores SIGTERM until it runs again
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def pause(self) -> None:
+        """Hang the server (SIGSTOP): connections open, nothing answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
 
 
 @contextlib.contextmanager
@@ -103,6 +113,9 @@ def forget_broker_connections() -> None:
     (the connection pools are kept per broker address)."""
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # The result backend too: it is made once per thread from result_backend.
+    celery_app._backend_cache = None
+    celery_app._local.__dict__.pop("backend", None)
 
 
 @contextlib.contextmanager
@@ -117,6 +130,12 @@ def publishing_to(url: str, **conf) -> Iterator[None]:
     finally:
         celery_app.conf.update(**saved)
         forget_broker_connections()
+
+
+def result_of(task, *args: object, timeout: float = 30) -> object:  # type: ignore[no-untyped-def]
+    """Send `task` to a worker and wait for what it returns: tasks keep no
+    result unless the sender asks for one."""
+    return task.apply_async(args, ignore_result=False).get(timeout=timeout)
 
 
 def database_url_of_the_tests() -> str:
