@@ -22,6 +22,7 @@ from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
+    DailyRun,
     Escalation,
     QuarterlyReview,
     SnapshotRecompute,
@@ -163,6 +164,27 @@ def test_the_days_jobs_fill_a_day_missing_in_the_middle_of_their_window(small_te
     assert CaseloadSnapshot.objects.filter(
         person=ben, day=gap + datetime.timedelta(days=1)
     ).exists()
+
+
+def test_the_day_whose_jobs_were_missed_is_handed_out_once(db):
+    """The sweep of the day's jobs: the day due is today from 03:15 and
+    yesterday before; a day whose jobs ended, or began a moment ago, is not
+    missed; one begun longer ago than they may run, and not ended, is."""
+    london = timezone.get_current_timezone()
+    at = lambda day, hour, minute=0: datetime.datetime(2026, 12, day, hour, minute, tzinfo=london)  # noqa: E731
+    limit = datetime.timedelta(minutes=5)
+    assert reports.day_due(at(7, 3, 14)) == datetime.date(2026, 12, 6)
+    assert reports.day_due(at(7, 3, 15)) == datetime.date(2026, 12, 7)
+
+    assert reports.day_missed(at(7, 4), running_for=limit) == datetime.date(2026, 12, 7)
+    assert reports.day_missed(at(7, 4, 1), running_for=limit) is None  # handed out at 04:00
+    assert reports.day_missed(at(7, 4, 6), running_for=limit) == datetime.date(2026, 12, 7)
+    reports.daily_jobs(datetime.date(2026, 12, 7))
+    assert reports.day_missed(at(7, 23), running_for=limit) is None
+    run = DailyRun.objects.get(day=datetime.date(2026, 12, 7))
+    assert run.started_at <= run.finished_at
+    # Before 03:15 the next morning: yesterday's jobs, done.
+    assert reports.day_missed(at(8, 2), running_for=limit) is None
 
 
 def test_filling_the_window_takes_the_same_queries_for_few_people_or_many(small_team, team):
