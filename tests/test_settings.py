@@ -55,6 +55,8 @@ def test_production_settings_pass_the_deploy_check():
         ({"REDIS_URL": "http://redis:6379"}, "REDIS_URL must be a redis://"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT must be a whole number"),
         ({"SECURE_HSTS_SECONDS": "-1"}, "SECURE_HSTS_SECONDS must be at least 0"),
+        # Below the longest task's time limit, a running task would be handed out twice.
+        ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be at least 301"),
     ],
 )
 def test_bad_settings_stop_the_application_with_a_clear_message(change, message):
