@@ -88,6 +88,9 @@ class OwnRedis:
             self.process.wait(timeout=10)
             self.process = None
 
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=1)
+
     def pause(self) -> None:
         """Hang the server (SIGSTOP): connections open, nothing answered."""
         assert self.process is not None

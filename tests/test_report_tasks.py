@@ -124,6 +124,9 @@ def test_a_worker_killed_during_a_back_fill_leaves_every_snapshot_once(small_tea
         with worker_process(redis.url, log) as worker:
             tasks.backfill_snapshots.delay(first.isoformat(), last.isoformat())
             wait_for(lambda: CaseloadSnapshot.objects.exists(), 60, "the first month")
+            # Killed once it holds a chunk (Redis notes it as unacknowledged),
+            # not in the instant between taking one and noting it.
+            wait_for(lambda: redis.client().hlen("unacked") > 0, 30, "a chunk held")
             worker.kill()
         killed_at = time.monotonic()
         when_killed = CaseloadSnapshot.objects.count()

@@ -5,6 +5,17 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from caseload.changes import forget_changes_to, note_changes_to
+
+
+def note(apps, schema_editor):  # type: ignore[no-untyped-def]
+    # Every table of our apps notes its changes (caseload.changes).
+    note_changes_to(schema_editor, ["caseload_formsubmission"], function=False)
+
+
+def forget(apps, schema_editor):  # type: ignore[no-untyped-def]
+    forget_changes_to(schema_editor, ["caseload_formsubmission"])
+
 
 class Migration(migrations.Migration):
 
@@ -23,4 +34,5 @@ class Migration(migrations.Migration):
                 ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
         ),
+        migrations.RunPython(note, forget),
     ]

@@ -2,10 +2,22 @@
 
 from django.db import migrations, models
 
+from caseload.changes import forget_changes_to, note_changes_to
+
+
+def note(apps, schema_editor):  # type: ignore[no-untyped-def]
+    # Every table of our apps notes its changes (caseload.changes).
+    note_changes_to(schema_editor, ["reports_dailyrun"], function=False)
+
+
+def forget(apps, schema_editor):  # type: ignore[no-untyped-def]
+    forget_changes_to(schema_editor, ["reports_dailyrun"])
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('caseload', '0015_a_new_name_is_noted_apart'),
         ('reports', '0003_team_day_totals'),
     ]
 
@@ -22,4 +34,5 @@ class Migration(migrations.Migration):
                 'ordering': ['day'],
             },
         ),
+        migrations.RunPython(note, forget),
     ]
