@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caseload import access, audit
 from caseload.exchange import exporter, runs
 from caseload.forms import ImportForm
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -26,6 +27,7 @@ def _scope(request: HttpRequest) -> list[int] | None:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def import_start(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     form = ImportForm(request.POST or None, request.FILES or None)
@@ -81,6 +83,7 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @require_POST
+@once_per_form
 def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _scope(request)
     run = access.get_import_for_user(request.user, pk)

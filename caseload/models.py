@@ -653,6 +653,22 @@ class Notification(models.Model):
         return f"{self.subject} to {self.email}"
 
 
+class FormSubmission(models.Model):
+    """A form's single-use token (caseload.resubmission), written in the same
+    transaction as what the form saved, with where its answer sent the
+    person: the same form sent again (a double click, a retry after a
+    timeout) is sent there too and saves nothing more. Forgotten after a
+    week by the day's jobs."""
+
+    token = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    answer = models.CharField(max_length=2000, blank=True)
+
+    def __str__(self) -> str:
+        return f"form {self.token} sent at {self.sent_at}"
+
+
 class ImportStatus(models.TextChoices):
     INVALID = "invalid", "Problems found"
     PREVIEWED = "previewed", "Ready to confirm"

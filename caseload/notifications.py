@@ -1,7 +1,8 @@
 """The outbox: every email is first a row, written in the same transaction as
 its cause, then sent by a task that sweeps unsent rows. The request that wrote
-the row only nudges the task after commit, and never fails if the broker is
-down: the next sweep (every minute) delivers what is waiting."""
+the row only nudges the task after commit (`caseload.broker`), and never
+fails or waits if the broker is down: the next sweep (every minute) delivers
+what is waiting."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.utils import timezone
 
+from caseload.broker import nudge
 from caseload.models import Notification, Person
 
 logger = logging.getLogger(__name__)
@@ -94,7 +96,7 @@ def queue_emails(emails: list[Email]) -> int:
 def _nudge() -> None:
     from caseload.tasks import send_notifications  # the task module imports this one
 
-    send_notifications.delay()
+    nudge(send_notifications)
 
 
 def send_pending(limit: int = 200) -> int:

@@ -184,25 +184,55 @@ CACHES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run in-process.
+# Redis carries only nudges (ADR 0018): whatever must happen is first a row in
+# the database, and a sweep does it, so that nothing waits on Redis for long.
+# Every Redis client gives up after REDIS_TIMEOUT seconds (a stopped Redis
+# refuses at once, a hung one is waited for this long), a task is published
+# once or not at all (the next sweep does its work), and no task keeps a
+# result but `manage.py check_services`' probe, whose result is read.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in ("redis", "rediss"):
     raise ImproperlyConfigured(f"REDIS_URL must be a redis:// or rediss:// URL, not {REDIS_URL!r}.")
+REDIS_TIMEOUT = 1.0
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_TIMEOUT
+CELERY_REDIS_SOCKET_TIMEOUT = REDIS_TIMEOUT
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1}}
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Europe/London"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_TASK_TIME_LIMIT = 30 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+# A task's work takes seconds at a council's scale (docs/benchmarks.md); none
+# may run longer than five minutes, so that a dead worker's task is soon
+# done again (below).
+CELERY_TASK_TIME_LIMIT = 5 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 4 * 60
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
-# Redis redelivers a task not acknowledged within this many seconds (a worker
-# died mid-task); it must exceed the longest task's time limit (30 minutes).
+# Redis hands a task not acknowledged within the visibility timeout (its
+# worker died) to another worker, looking for such tasks every minute: the
+# timeout must exceed the longest task's time limit, and a dead worker's task
+# is done again within timeout + a minute + the task's own time (ten minutes).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60, minimum=1)
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 30, minimum=CELERY_TASK_TIME_LIMIT + 1
+    ),
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 6,
+    "socket_connect_timeout": REDIS_TIMEOUT,
+    "socket_timeout": REDIS_TIMEOUT,
+    # A publish finding no connection fails at once instead of connecting
+    # again for seconds (a worker's own connection retries on its own terms).
+    "max_retries": 0,
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The day's jobs (reports.daily) fall due at this time each day; a sweep runs
+# them for a day whose run beat could not send (reports.run_missed_day).
+DAILY_JOBS_AT = datetime.time(3, 15)
 # Schedules live in code, in Europe/London time, clear of 01:00-02:00 (the
 # clocks change then). Sweeps catch up whatever a nudge or a missed day left.
 CELERY_BEAT_SCHEDULE = {
@@ -218,7 +248,11 @@ CELERY_BEAT_SCHEDULE = {
     # The overviews' parts worked out again soon after a change that reaches
     # every team, rather than at the DMT's next view (ADR 0015).
     "keep-overviews": {"task": "reports.keep_overviews", "schedule": 60.0},
-    "daily-analyses": {"task": "reports.daily", "schedule": crontab(hour=3, minute=15)},
+    "daily-analyses": {
+        "task": "reports.daily",
+        "schedule": crontab(hour=DAILY_JOBS_AT.hour, minute=DAILY_JOBS_AT.minute),
+    },
+    "run-missed-day": {"task": "reports.run_missed_day", "schedule": 10 * 60.0},
     "delete-expired-audit": {
         "task": "caseload.delete_expired_audit",
         "schedule": crontab(hour=4, minute=30),

@@ -6,19 +6,22 @@ from django.db import DatabaseError
 from caseload import audit, changes, notifications
 
 
-@shared_task(name="caseload.probe", time_limit=30, soft_time_limit=20)
+@shared_task(name="caseload.probe", ignore_result=False, time_limit=30, soft_time_limit=20)
 def probe() -> str:
-    """A round trip through the broker and a worker, for `manage.py check_services`."""
+    """A round trip through the broker and a worker, for `manage.py
+    check_services`: the one task whose result is kept, as it is read."""
     return "ok"
 
 
 # A sweep that beat sends every minute: done once whatever the failures,
-# retried after a database error, never longer than a few minutes.
+# retried after a database error (within a minute), never longer than five
+# minutes (200 emails to a slow mail server).
 SWEEP = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (DatabaseError,),
     "retry_backoff": True,
+    "retry_backoff_max": 60,
     "max_retries": 5,
     "time_limit": 300,
     "soft_time_limit": 240,
@@ -43,10 +46,12 @@ def delete_expired_audit() -> int:
     return audit.delete_expired()
 
 
+# An import may run longer than Redis waits for a dead worker's task (the
+# visibility timeout): it is acknowledged when taken, never handed out twice,
+# and a confirmed import not yet taken is found by the sweep below.
 @shared_task(
     name="caseload.apply_import",
-    acks_late=True,
-    reject_on_worker_lost=True,
+    acks_late=False,
     time_limit=60 * 60,
     soft_time_limit=55 * 60,
 )
@@ -57,7 +62,12 @@ def apply_import(run_id: int) -> str:
     return runs.import_apply(run_id)
 
 
-@shared_task(name="caseload.apply_queued_imports", time_limit=60 * 60, soft_time_limit=55 * 60)
+@shared_task(
+    name="caseload.apply_queued_imports",
+    acks_late=False,
+    time_limit=60 * 60,
+    soft_time_limit=55 * 60,
+)
 def apply_queued_imports() -> int:
     from caseload.exchange import runs
 

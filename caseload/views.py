@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection, transaction
@@ -17,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access, audit, changes, services
+from caseload import access, audit, broker, changes, services
 from caseload.forms import (
     AllocateForm,
     Candidate,
@@ -40,6 +41,7 @@ from caseload.models import (
     Service,
     Team,
 )
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -219,10 +221,15 @@ def session_keep_alive(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and the compose stack: is the database answering?"""
+    """For load balancers and the compose stack: is the database answering,
+    and Redis? The site works without Redis (its sweeps catch up later), so
+    Redis down is reported, within REDIS_TIMEOUT, and answered 200."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"database": "ok"})
+    answer = {"database": "ok"}
+    if settings.REDIS_URL:
+        answer["redis"] = "ok" if broker.redis_answers() else "down"
+    return JsonResponse(answer)
 
 
 # The allocation journey ------------------------------------------------------
@@ -257,6 +264,7 @@ def _unrated_criteria(case: Case, day: datetime.date) -> list:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -350,6 +358,7 @@ def _percent(value: Decimal | None, person: Person) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -386,6 +395,7 @@ def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -409,6 +419,7 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -433,6 +444,7 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     if request.method == "GET":
@@ -467,6 +479,7 @@ def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@once_per_form
 def allocation_end_involved(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = access.get_allocation_for_manager(request.user, pk)
     if allocation.kind != Allocation.Kind.INVOLVED:
@@ -529,6 +542,7 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def over_maximum_review(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_over_maximum_for_manager(request.user, pk)
     if request.method == "GET":

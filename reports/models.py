@@ -98,6 +98,22 @@ class SnapshotRecompute(models.Model):
         return f"Recompute {self.person} from {self.from_day}"
 
 
+class DailyRun(models.Model):
+    """The day's jobs (`services.daily_jobs`) for one day: when they last began
+    and when they ended. The database, not the scheduler, says whether a day's
+    jobs were done: a sweep runs those of a day that beat could not send."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"The jobs of {self.day}"
+
+
 class CaseloadAnalysis(models.Model):
     """The 12-week caseload analysis of a worker, for their next supervision."""
 

@@ -10,11 +10,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
-from caseload import changes
+from caseload import changes, resubmission
 from caseload.dates import Quarter, add_months, long_date
 from caseload.db import among
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
@@ -23,6 +24,7 @@ from reports.models import (
     CapacityIssue,
     CaseloadAnalysis,
     CaseloadSnapshot,
+    DailyRun,
     DmtDecision,
     Escalation,
     QuarterlyReview,
@@ -37,6 +39,9 @@ from weighting.numbers import Band, CaseloadNumbers, caseload_series
 ZERO = Decimal(0)
 ANALYSIS_WEEKS = 12
 BACKFILL_CHUNK_DAYS = 31
+# The day's jobs fill any snapshot missing from this many days before the day
+# (a back-fill chunk's worth of work); a quarter's review fills its own days.
+CATCH_UP_DAYS = 31
 OVER = (Band.AMBER, Band.RED)
 
 Progress = Callable[[int, int], None]
@@ -278,12 +283,11 @@ def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_id
     return write_snapshots(sorted(short), missing_days)
 
 
-def catch_up_snapshots(day: datetime.date, *, limit_days: int = 400) -> int:
-    """Today's snapshots, and those of any day missed since the last stored
-    one (the scheduler was down), up to `limit_days` back."""
-    last = CaseloadSnapshot.objects.filter(day__lte=day).aggregate(last=Max("day"))["last"]
-    first = day if last is None else max(last, day - datetime.timedelta(days=limit_days))
-    return backfill_snapshots(min(first + datetime.timedelta(days=1), day), day)
+def catch_up_snapshots(day: datetime.date, *, window_days: int = CATCH_UP_DAYS) -> int:
+    """The day's snapshots, and any missing from the `window_days` before it
+    (a day whose jobs never ran, a back-fill chunk lost with its worker), in a
+    fixed number of queries whatever the number of people or days."""
+    return fill_missing_snapshots(day - datetime.timedelta(days=window_days), day)
 
 
 def recompute_stale() -> int:
@@ -841,10 +845,14 @@ def daily_jobs(
     analyse_teams: Callable[[dict[int, list[int]], datetime.date], None] = _analyse_teams,
     review: Callable[[Service, Quarter], None] = _review,
 ) -> dict[str, int]:
-    """The day's jobs in order: snapshots (catching up missed days), the
-    recompute of back-dated changes, escalations, the analyses due and any
-    quarterly review due. The Celery task passes functions that fan the
-    analyses and reviews out to workers; commands run them here."""
+    """The day's jobs in order: snapshots (filling any day missing from the
+    month before), the recompute of back-dated changes, escalations, the
+    analyses due and any quarterly review due; each run is recorded as a
+    `DailyRun`. The Celery task passes functions that fan the analyses and
+    reviews out to workers; commands run them here."""
+    DailyRun.objects.update_or_create(
+        day=day, defaults={"started_at": timezone.now(), "finished_at": None}
+    )
     written = catch_up_snapshots(day)
     recomputed = recompute_stale()
     escalated = escalate(day)
@@ -854,6 +862,8 @@ def daily_jobs(
     for service in services:
         review(service, quarter)
     changes.tidy_notes()
+    resubmission.forget_old()
+    DailyRun.objects.filter(day=day).update(finished_at=timezone.now())
     return {
         "snapshots": written,
         "recomputed": recomputed,
@@ -861,6 +871,28 @@ def daily_jobs(
         "analyses": sum(len(ids) for ids in due.values()),
         "reviews": len(services),
     }
+
+
+def day_due(now: datetime.datetime) -> datetime.date:
+    """The last day whose jobs were due by `now` (at DAILY_JOBS_AT each day)."""
+    local = timezone.localtime(now)
+    if local.time() >= settings.DAILY_JOBS_AT:
+        return local.date()
+    return local.date() - datetime.timedelta(days=1)
+
+
+def day_missed(now: datetime.datetime, *, running_for: datetime.timedelta) -> datetime.date | None:
+    """The day whose jobs were due by `now` if they have not been done and are
+    not being done: never begun, or begun more than `running_for` ago (the
+    longest they may run) and not ended (their worker died). The day is
+    marked as begun now, so that it is handed out once."""
+    day = day_due(now)
+    with transaction.atomic():
+        run = DailyRun.objects.select_for_update().filter(day=day).first()
+        if run is not None and (run.finished_at or run.started_at > now - running_for):
+            return None
+        DailyRun.objects.update_or_create(day=day, defaults={"started_at": now})
+    return day
 
 
 # DMT decisions and the agenda -----------------------------------------------------

@@ -25,20 +25,24 @@ RELIABLE = {
     "reject_on_worker_lost": True,
     "autoretry_for": (DatabaseError, BrokerError),
     "retry_backoff": True,
-    "retry_backoff_max": 600,
+    # A retry waits in its worker, unacknowledged: well within the broker's
+    # visibility timeout (settings), or Redis would hand it out twice.
+    "retry_backoff_max": 60,
     "retry_jitter": True,
     "max_retries": 5,
 }
-# A day's work for the whole council, or a month of back-fill for a service.
-LONG = {"time_limit": 30 * 60, "soft_time_limit": 25 * 60}
-SHORT = {"time_limit": 10 * 60, "soft_time_limit": 9 * 60}
+# Each task takes seconds at a council's scale (docs/benchmarks.md, a large
+# council: the day's snapshots 0.16 s, a month of back-fill 3 s, a quarterly
+# review 0.13 s); five minutes is ample, and keeps a dead worker's task
+# waiting for another at most ten minutes (settings, the visibility timeout).
+LIMITS = {"time_limit": 5 * 60, "soft_time_limit": 4 * 60}
 
 
 def _day(value: str | None) -> datetime.date:
     return datetime.date.fromisoformat(value) if value else timezone.localdate()
 
 
-@shared_task(name="reports.daily", **RELIABLE, **LONG)
+@shared_task(name="reports.daily", **RELIABLE, **LIMITS)
 def daily(day: str | None = None) -> dict[str, int]:
     """The day's jobs (see `services.daily_jobs`), with the analyses fanned
     out per team and each quarterly review its own task."""
@@ -51,6 +55,19 @@ def daily(day: str | None = None) -> dict[str, int]:
     return done
 
 
+@shared_task(name="reports.run_missed_day", **RELIABLE, **LIMITS)
+def run_missed_day() -> str | None:
+    """The sweep of the day's jobs (every ten minutes): if the jobs of the day
+    now due were never sent (beat could not reach Redis at 03:15) or their
+    worker died, send them now. Returns the day sent, if any."""
+    running_for = datetime.timedelta(seconds=daily.time_limit or 0)
+    day = services.day_missed(timezone.now(), running_for=running_for)
+    if day is None:
+        return None
+    daily.delay(day.isoformat())
+    return day.isoformat()
+
+
 def _fan_out_analyses(due: dict[int, list[int]], day: datetime.date) -> None:
     if due:
         group(analyse_team.s(ids, day.isoformat()) for ids in due.values()).apply_async()
@@ -60,20 +77,20 @@ def _queue_review(service: Service, quarter: Quarter) -> None:
     quarterly_review.delay(service.pk, quarter.start.isoformat())
 
 
-@shared_task(name="reports.recompute_stale_snapshots", **RELIABLE, **SHORT)
+@shared_task(name="reports.recompute_stale_snapshots", **RELIABLE, **LIMITS)
 def recompute_stale_snapshots() -> int:
     """Bring snapshots up to date after back-dated changes (every few minutes)."""
     return services.recompute_stale()
 
 
-@shared_task(name="reports.warm_overview", **RELIABLE, **SHORT)
+@shared_task(name="reports.warm_overview", **RELIABLE, **LIMITS)
 def warm_overview(service_id: int, day: str) -> None:
     """Work out the service overview of `day` and keep its parts in the
     database: each team's position and the quarter asked by default."""
     presenters.kept_overview(Service.objects.get(pk=service_id), None, _day(day))
 
 
-@shared_task(name="reports.keep_overviews", **RELIABLE, **SHORT)
+@shared_task(name="reports.keep_overviews", **RELIABLE, **LIMITS)
 def keep_overviews() -> int:
     """Every service's overview of today, its parts looked at and any that a
     change has thrown away worked out again (every minute): after a change
@@ -90,12 +107,12 @@ def keep_overviews() -> int:
     return len(every)
 
 
-@shared_task(name="reports.analyse_team", **RELIABLE, **SHORT)
+@shared_task(name="reports.analyse_team", **RELIABLE, **LIMITS)
 def analyse_team(person_ids: list[int], day: str) -> int:
     return services.analyse(person_ids, _day(day))
 
 
-@shared_task(name="reports.quarterly_review", **RELIABLE, **LONG)
+@shared_task(name="reports.quarterly_review", **RELIABLE, **LIMITS)
 def quarterly_review(service_id: int, quarter_start: str, rerun: bool = False) -> int:
     review = services.quarterly_review(
         Service.objects.get(pk=service_id),
@@ -105,7 +122,7 @@ def quarterly_review(service_id: int, quarter_start: str, rerun: bool = False) -
     return review.pk
 
 
-@shared_task(name="reports.backfill_snapshots", **RELIABLE, **SHORT)
+@shared_task(name="reports.backfill_snapshots", **RELIABLE, **LIMITS)
 def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = None) -> int:
     """Fan a back-fill out in month-long chunks; each chunk is its own task,
     so a worker lost mid-way costs one chunk, done again on redelivery."""
@@ -114,6 +131,6 @@ def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = No
     return len(chunks)
 
 
-@shared_task(name="reports.snapshot_chunk", **RELIABLE, **LONG)
+@shared_task(name="reports.snapshot_chunk", **RELIABLE, **LIMITS)
 def snapshot_chunk(first: str, last: str, service_ids: list[int] | None = None) -> int:
     return services.backfill_snapshots(_day(first), _day(last), service_ids=service_ids)

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from caseload import access, changes
 from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from reports import dashboards, presenters, services
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
@@ -105,6 +106,7 @@ def escalation_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     escalation = access.get_escalation_for_user(request.user, pk)
     is_open = escalation.status == Escalation.Status.OPEN
@@ -301,6 +303,7 @@ def person_download(request: HttpRequest, pk: int, slug: str, file_format: str) 
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if not access.may_record_decision(request.user, team):
@@ -350,6 +353,7 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def capacity_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_capacity_issue(request.user, pk)
     form = CapacityIssueForm(request.POST or None)

@@ -17,6 +17,7 @@ from caseload import access, audit
 from caseload.charts import Series, line_chart
 from caseload.dates import long_date
 from caseload.models import Allocation, Case, Person, TeamMembership
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from supervision import services
 from supervision.forms import (
@@ -136,6 +137,7 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def workload_view(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     form = WorkloadViewForm(request.POST or None)
@@ -150,6 +152,7 @@ def workload_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_propose(request: HttpRequest, pk: int) -> HttpResponse:
     person = _person(request)
     held = Allocation.objects.primary().open().filter(person=person).values("case_id")
@@ -188,6 +191,7 @@ def case_propose(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def concern_raise(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     form = ConcernForm(request.POST or None)
@@ -220,6 +224,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def concern_respond(request: HttpRequest, pk: int) -> HttpResponse:
     concern = access.get_concern_to_answer(request.user, pk)
     form = ConcernResponseForm(request.POST or None)
@@ -280,6 +285,7 @@ def supervision_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def record_new(request: HttpRequest, worker_pk: int) -> HttpResponse:
     worker = get_object_or_404(access.supervisees_of(request.user), pk=worker_pk)
     form = OpenRecordForm(request.POST or None)
@@ -396,6 +402,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@once_per_form
 def record_sign(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     form = WorkerSignForm(request.POST)
@@ -423,6 +430,7 @@ def record_sign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@once_per_form
 def record_addendum(request: HttpRequest, pk: int) -> HttpResponse:
     record = access.get_record_for_user(request.user, pk)
     form = AddendumForm(request.POST)

@@ -83,9 +83,22 @@ class OwnRedis:
 
     def stop(self) -> None:
         if self.process is not None:
+            self.resume()  # a stopped process ignores SIGTERM until it runs again
             self.process.terminate()
             self.process.wait(timeout=10)
             self.process = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=1)
+
+    def pause(self) -> None:
+        """Hang the server (SIGSTOP): connections open, nothing answered."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
 
 
 @contextlib.contextmanager
@@ -121,6 +134,12 @@ def publishing_to(url: str, **conf) -> Iterator[None]:
     finally:
         celery_app.conf.update(**saved)
         forget_broker_connections()
+
+
+def result_of(task, *args: object, timeout: float = 30) -> object:  # type: ignore[no-untyped-def]
+    """Send `task` to a worker and wait for what it returns: tasks keep no
+    result unless the sender asks for one."""
+    return task.apply_async(args, ignore_result=False).get(timeout=timeout)
 
 
 def database_url_of_the_tests() -> str:

@@ -12,6 +12,7 @@ import yaml
 from celery import Celery
 from celery.bin.celery import celery as celery_cli
 from django.core.management import get_commands
+from gunicorn.config import Config as GunicornConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -24,11 +25,15 @@ def check_command(command: list[str]) -> None:
     if program == "gunicorn":
         module_name, attribute = args[0].split(":")
         assert callable(getattr(importlib.import_module(module_name), attribute))
+        GunicornConfig().parser().parse_args(args)  # every option is gunicorn's
     elif program == "celery":
         assert args[0] == "--app"
         app = importlib.import_module(args[1]).celery_app
         assert isinstance(app, Celery)
         assert args[2] in celery_cli.commands, f"celery has no {args[2]!r} command"
+        known = {o for p in celery_cli.commands[args[2]].params for o in p.opts}
+        for arg in args[3:]:
+            assert not arg.startswith("--") or arg in known, f"celery {args[2]} has no {arg}"
     elif program == "python" and args[0] == "manage.py":
         assert args[1] in get_commands(), f"manage.py has no {args[1]!r} command"
     elif program == "python" and args[0] == "-c":
@@ -92,3 +97,27 @@ def test_django_is_the_pinned_5_2_patch_with_the_latest_security_fixes():
     }
     assert pins == {django.__version__}
     assert django.VERSION[:3] >= (5, 2, 20)
+
+
+def option(command: list[str], name: str) -> int:
+    assert name in command, f"{name} missing from {command}"
+    return int(command[command.index(name) + 1])
+
+
+def test_web_processes_are_replaced_after_some_requests_not_all_at_once():
+    """A gunicorn worker that read a large upload keeps its memory until it
+    exits: each is replaced after a few hundred requests, at different times."""
+    command = SERVICES["web"]["command"]
+    requests = option(command, "--max-requests")
+    jitter = option(command, "--max-requests-jitter")
+    assert 100 <= requests <= 2000
+    assert requests // 20 <= jitter < requests
+
+
+def test_task_processes_are_replaced_when_they_grow_or_grow_old():
+    """A Celery child that has done a large import is replaced after it (a
+    child of a few hundred MB at most), and every child after many tasks."""
+    command = SERVICES["worker"]["command"]
+    kilobytes = option(command, "--max-memory-per-child")
+    assert 200_000 <= kilobytes <= 600_000
+    assert 100 <= option(command, "--max-tasks-per-child") <= 10_000

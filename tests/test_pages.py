@@ -82,10 +82,13 @@ def test_no_crown_and_no_gds_transport(client, team_manager):
     assert "govuk-crest.svg" not in css
 
 
-def test_health_is_public_and_checks_the_database(client, db):
+def test_health_is_public_and_checks_the_database_and_redis(client, db, settings):
+    """Redis down is answered too (tests/test_broker_faults.py)."""
     response = client.get(reverse("health"))
     assert response.status_code == 200
-    assert response.json() == {"database": "ok"}
+    assert response.json() == {"database": "ok", **({"redis": "ok"} if settings.REDIS_URL else {})}
+    settings.REDIS_URL = ""  # tasks run in-process: no Redis to ask
+    assert client.get(reverse("health")).json() == {"database": "ok"}
 
 
 def test_the_team_page_lists_members_and_the_queue(client, team, team_manager, held_case):

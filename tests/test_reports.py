@@ -22,6 +22,7 @@ from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
+    DailyRun,
     Escalation,
     QuarterlyReview,
     SnapshotRecompute,
@@ -139,11 +140,66 @@ def test_someone_put_in_a_team_back_dated_gets_their_past_days(small_team, team)
     assert days == {date(2026, 5, 20) + datetime.timedelta(days=n) for n in range(6)}
 
 
-def test_a_missed_day_is_caught_up(small_team):
+def test_missed_days_are_caught_up_over_the_month_before(small_team):
+    day = START + datetime.timedelta(days=14)
     reports.backfill_snapshots(START, START + datetime.timedelta(days=9))
-    reports.catch_up_snapshots(START + datetime.timedelta(days=14))
+    reports.catch_up_snapshots(day)
     stored = set(CaseloadSnapshot.objects.values_list("day", flat=True))
-    assert stored == {START + datetime.timedelta(days=n) for n in range(15)}
+    assert stored == {day - datetime.timedelta(days=n) for n in range(reports.CATCH_UP_DAYS + 1)}
+
+
+def test_the_days_jobs_fill_a_day_missing_in_the_middle_of_their_window(small_team):
+    """A back-fill chunk lost with its worker, or a day whose jobs never ran,
+    leaves a gap before the last stored day: the next day's jobs fill it."""
+    asha, ben = small_team["asha"], small_team["ben"]
+    reports.backfill_snapshots(END - datetime.timedelta(days=20), END - datetime.timedelta(days=1))
+    gap = END - datetime.timedelta(days=10)
+    CaseloadSnapshot.objects.filter(day=gap).delete()
+    CaseloadSnapshot.objects.filter(person=ben, day=gap + datetime.timedelta(days=1)).delete()
+
+    reports.daily_jobs(END)
+
+    assert CaseloadSnapshot.objects.filter(day=gap).count() == 4
+    assert loads(asha, [gap, END]) == [12, 12]
+    assert CaseloadSnapshot.objects.filter(
+        person=ben, day=gap + datetime.timedelta(days=1)
+    ).exists()
+
+
+def test_the_day_whose_jobs_were_missed_is_handed_out_once(db):
+    """The sweep of the day's jobs: the day due is today from 03:15 and
+    yesterday before; a day whose jobs ended, or began a moment ago, is not
+    missed; one begun longer ago than they may run, and not ended, is."""
+    london = timezone.get_current_timezone()
+    at = lambda day, hour, minute=0: datetime.datetime(2026, 12, day, hour, minute, tzinfo=london)  # noqa: E731
+    limit = datetime.timedelta(minutes=5)
+    assert reports.day_due(at(7, 3, 14)) == datetime.date(2026, 12, 6)
+    assert reports.day_due(at(7, 3, 15)) == datetime.date(2026, 12, 7)
+
+    assert reports.day_missed(at(7, 4), running_for=limit) == datetime.date(2026, 12, 7)
+    assert reports.day_missed(at(7, 4, 1), running_for=limit) is None  # handed out at 04:00
+    assert reports.day_missed(at(7, 4, 6), running_for=limit) == datetime.date(2026, 12, 7)
+    reports.daily_jobs(datetime.date(2026, 12, 7))
+    assert reports.day_missed(at(7, 23), running_for=limit) is None
+    run = DailyRun.objects.get(day=datetime.date(2026, 12, 7))
+    assert run.started_at <= run.finished_at
+    # Before 03:15 the next morning: yesterday's jobs, done.
+    assert reports.day_missed(at(8, 2), running_for=limit) is None
+
+
+def test_filling_the_window_takes_the_same_queries_for_few_people_or_many(small_team, team):
+    def queries() -> int:
+        CaseloadSnapshot.objects.all().delete()
+        reports.backfill_snapshots(END - datetime.timedelta(days=20), END)
+        CaseloadSnapshot.objects.filter(day=END - datetime.timedelta(days=10)).delete()
+        with CaptureQueriesContext(connection) as captured:
+            assert reports.catch_up_snapshots(END) > 0
+        return len(captured)
+
+    few = queries()
+    for n in range(12):
+        member(team, since=JAN_5, full_name=f"Worker {n}")
+    assert queries() == few
 
 
 # The 12-week analysis ------------------------------------------------------------------
@@ -493,8 +549,8 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
     escalated, analysed, jobs, audit = out.getvalue().splitlines()
     assert escalated == "1 new escalation(s) on 2026-06-17."
     assert analysed == "3 caseload analyses to 2026-05-25."
-    # Missed days caught up: 18 June to 1 July, 14 days of 4 people.
-    assert jobs.startswith("Jobs for 2026-07-01: 56 snapshots, ")
+    # Missed days caught up over the month before: 31 May to 1 July, 32 days of 4 people.
+    assert jobs.startswith("Jobs for 2026-07-01: 128 snapshots, ")
     assert jobs.endswith(" 0 escalations, 0 analyses due, 1 quarterly reviews.")
     assert audit == "0 audit rows past the 6-year retention deleted."
 

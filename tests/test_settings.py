@@ -58,6 +58,8 @@ def test_production_settings_pass_the_deploy_check():
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT must be at least 0"),
         ({"TRUSTED_PROXIES": "proxy.example.org"}, "TRUSTED_PROXIES must list addresses"),
         ({"TRUSTED_PROXIES": "10.0.0.2", "TRUSTED_PROXY_COUNT": "1"}, "not both"),
+        # Below the longest task's time limit, a running task would be handed out twice.
+        ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be at least 301"),
     ],
 )
 def test_bad_settings_stop_the_application_with_a_clear_message(change, message):

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from caseload import access, audit
 from caseload.formatting import plain_number
+from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from weighting import services
 from weighting.forms import AgreeSchemeForm, CriterionForm, CriterionFormSet, RatingForm, SchemeForm
@@ -55,6 +56,7 @@ def team_scheme(request: HttpRequest, team_pk: int) -> HttpResponse:
 
 
 @require_POST
+@once_per_form
 def scheme_draft_create(request: HttpRequest, team_pk: int) -> HttpResponse:
     team = access.get_team_for_scheme_page(request.user, team_pk)
     if not access.manages_team(request.user, team):
@@ -97,6 +99,7 @@ def scheme_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def scheme_agree(request: HttpRequest, pk: int) -> HttpResponse:
     draft = access.get_draft_scheme_for_manager(request.user, pk)
     form = AgreeSchemeForm(request.POST or None)
@@ -138,6 +141,7 @@ def scheme_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@once_per_form
 def case_rate(request: HttpRequest, pk: int) -> HttpResponse:
     case = access.get_case_for_manager(request.user, pk)
     scheme = services.scheme_in_force(case.team)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from caseload import broker
 from caseload.tasks import probe
 
 
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(f"tasks: {result} (run in-process: no broker is configured)")
             return
         try:
-            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=timeout).ping()
+            broker.redis_client(timeout).ping()
         except redis.RedisError as error:
             raise CommandError(f"broker: not answering at {settings.REDIS_URL} ({error})") from None
         self.stdout.write("broker: ok")
