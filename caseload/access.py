@@ -64,6 +64,7 @@ def is_senior_manager_of(user: User, service_id: int) -> bool:
     return (
         person is not None
         and person.role == Person.Role.SENIOR_MANAGER
+        and person.service_id is not None
         and person.service_id == service_id
     )
 
@@ -81,6 +82,14 @@ def _people_in_managed_teams(person: Person) -> QuerySet:
     )
 
 
+def _of_own_service(queryset: QuerySet, person: Person) -> QuerySet:
+    """A senior manager's scope: their service's records, and none while they
+    have no service (not everyone else's who has none)."""
+    if person.service_id is None:
+        return queryset.none()
+    return queryset.filter(service_id=person.service_id)
+
+
 def teams_visible_to(user: User) -> QuerySet[Team]:
     """Teams whose pages the user may open: managers their own, DMT the service's."""
     if is_administrator(user):
@@ -89,7 +98,7 @@ def teams_visible_to(user: User) -> QuerySet[Team]:
     if person is None:
         return Team.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return Team.objects.filter(service_id=person.service_id)
+        return _of_own_service(Team.objects.all(), person)
     return Team.objects.filter(managers=person)
 
 
@@ -111,7 +120,7 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     if person is None:
         return Person.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return Person.objects.filter(service_id=person.service_id)
+        return _of_own_service(Person.objects.all(), person)
     today = timezone.localdate()
     in_managed_teams = (
         TeamMembership.objects.active_on(today)
@@ -304,7 +313,7 @@ def escalations_visible_to(user: User) -> QuerySet[Escalation]:
     if person is None:
         return Escalation.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return Escalation.objects.filter(service_id=person.service_id)
+        return _of_own_service(Escalation.objects.all(), person)
     in_managed_teams = _people_in_managed_teams(person)
     return Escalation.objects.filter(
         Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
@@ -386,7 +395,7 @@ def _for_dmt_and_managers(user: User, model: type[DmtDecision] | type[CapacityIs
     if person is None:
         return model.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return model.objects.filter(service_id=person.service_id)
+        return _of_own_service(model.objects.all(), person)
     return model.objects.filter(team__in=_managed_team_ids(person))
 
 

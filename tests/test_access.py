@@ -216,6 +216,22 @@ def test_people_visible_to_follows_the_policy(
     assert access.people_visible_to(administrator.user).count() == Person.objects.count()
 
 
+def test_a_senior_manager_in_no_service_sees_no_one_s_records(
+    client_for, dmt_member, administrator, social_worker, team
+):
+    """A senior manager not yet given a service sees nothing, not the records
+    of everyone else who has no service (administrators, new starters)."""
+    Person.objects.filter(pk=dmt_member.pk).update(service=None)
+    user = Person.objects.get(pk=dmt_member.pk).user
+    assert not access.people_visible_to(user).exists()
+    assert not access.teams_visible_to(user).exists()
+    assert not access.services_visible_to(user).exists()
+    assert not access.escalations_visible_to(user).exists()
+    assert not access.decisions_visible_to(user).exists()
+    response = client_for(dmt_member).get(reverse("person_dashboard", args=[administrator.pk]))
+    assert response.status_code == 404
+
+
 @pytest.mark.parametrize("fixture", ["administrator", "dmt_member"])
 def test_a_supervisor_link_from_before_the_rule_opens_no_supervision_record(
     client_for, social_worker, team_manager, fixture, request
