@@ -1,12 +1,18 @@
-"""A new person sets their own password from the link in their invitation."""
+"""A new person sets their own password from the link in their invitation;
+someone who has forgotten theirs asks for such a link by email."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.views.decorators.http import require_GET
 
-from caseload import accounts
+from caseload import accounts, services
 
 
 class InvitationView(auth_views.PasswordResetConfirmView):
@@ -29,3 +35,30 @@ class InvitationView(auth_views.PasswordResetConfirmView):
             self.request, "Your password is set. Sign in with your user name and new password."
         )
         return response
+
+
+class PasswordLinkForm(forms.Form):
+    email = forms.EmailField(
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address in the correct format, like name@example.org",
+        },
+    )
+
+
+@login_not_required
+def password_reset(request: HttpRequest) -> HttpResponse:
+    """Ask for a link to set a new password. The answer is the same whether
+    or not the address is known, so the page tells nobody who has a log-in."""
+    form = PasswordLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_link_send(email=form.cleaned_data["email"])
+        return redirect("password_reset_sent")
+    return render(request, "registration/password_reset.html", {"form": form})
+
+
+@login_not_required
+@require_GET
+def password_reset_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/password_reset_sent.html")

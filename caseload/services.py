@@ -28,6 +28,7 @@ from caseload.models import (
     Allocation,
     Case,
     CaseTeamMove,
+    Notification,
     OverMaximum,
     OverMaximumReview,
     Person,
@@ -617,6 +618,45 @@ def people_invite(*, people: Iterable[Person], by: Person | None) -> int:
             )
         )
     return notify_many(messages)
+
+
+PASSWORD_LINK_SUBJECT = "Set a new password for Caseload"  # noqa: S105 - an email subject
+# One link a person in this time, however often the form is sent.
+PASSWORD_LINK_INTERVAL = datetime.timedelta(minutes=15)
+
+
+def password_link_send(*, email: str) -> int:
+    """Email a link to set a new password to each active person whose log-in
+    has this address (someone who has forgotten theirs), through the
+    outbox. The link is the invitation's: it works once, for
+    PASSWORD_RESET_TIMEOUT. At most one such email a person in 15 minutes,
+    so that nobody can fill a colleague's inbox. Returns how many were sent,
+    which the page never says."""
+    since = timezone.now() - PASSWORD_LINK_INTERVAL
+    recently_sent = Notification.objects.filter(
+        subject=PASSWORD_LINK_SUBJECT, created_at__gte=since
+    ).values("recipient_id")
+    people = (
+        Person.objects.filter(user__email__iexact=email.strip(), user__is_active=True)
+        .exclude(pk__in=recently_sent)
+        .select_related("user")
+    )
+    days = accounts.invitation_days()
+    return notify_many(
+        [
+            (
+                person,
+                PASSWORD_LINK_SUBJECT,
+                f"Hello {person},\n\n"
+                f"Someone asked for a link to set a new password for your Caseload log-in "
+                f"({person.user.get_username()}). To set one, open this link within {days} "
+                f"day{'s' if days != 1 else ''}:\n{accounts.invitation_url(person.user)}\n\n"
+                "The link works once. If you did not ask for it, you need do nothing: "
+                "your password has not changed.\n",
+            )
+            for person in people
+        ]
+    )
 
 
 def check_membership_start(*, person: Person, team: Team, start_date: datetime.date) -> None:

@@ -22,6 +22,8 @@ urlpatterns = [
         account_views.InvitationView.as_view(),
         name="invitation",
     ),
+    path("password/", account_views.password_reset, name="password_reset"),
+    path("password/sent/", account_views.password_reset_sent, name="password_reset_sent"),
     path("session/keep-alive/", views.session_keep_alive, name="session_keep_alive"),
     path("no-role/", views.no_role, name="no_role"),
     path("teams/", views.team_list, name="team_list"),

@@ -57,6 +57,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "session_keep_alive": ("302 405 405 405 405 405 405 405", "302 204 204 204 204 204 204 204"),
     # An invitation's link (here a valid one): whoever holds it goes on to set the password.
     "invitation": ("302 302 302 302 302 302 302 302", "302 302 302 302 302 302 302 302"),
+    # Asking for a link to set a new password, and its answer: open to all.
+    "password_reset": ("200 200 200 200 200 200 200 200", "200 200 200 200 200 200 200 200"),
+    "password_reset_sent": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
     "no_role": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "team_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "service_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),

@@ -207,3 +207,85 @@ def test_signing_in_is_not_kept_as_a_change_to_the_log_in(client, social_worker)
     social_worker.user.refresh_from_db()
     assert social_worker.user.last_login is not None
     assert social_worker.user.history.count() == before
+
+
+# Forgotten passwords: the person asks for a link by their email address.
+
+
+def ask_for_a_link(client, email: str):
+    return client.post(reverse("password_reset"), {"email": email}, follow=True)
+
+
+def test_a_person_who_forgot_their_password_sets_a_new_one_from_an_emailed_link(
+    client, social_worker
+):
+    social_worker.user.email = "asha.patel@example.org"
+    social_worker.user.set_password("an-old-password-1")
+    social_worker.user.save()
+    sign_in = client.get(reverse("login"))
+    assert reverse("password_reset") in sign_in.content.decode()
+
+    response = ask_for_a_link(client, "Asha.Patel@example.org")
+    assert "Check your email" in response.content.decode()
+    link = invitation_link(social_worker)
+    assert social_worker.user.username not in Notification.objects.get().subject
+
+    page = client.get(link, follow=True)
+    assert "Set your password" in page.content.decode()
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": "a-new-password-9", "new_password2": "a-new-password-9"},
+    )
+    signed_in = client.post(
+        reverse("login"), {"username": "worker", "password": "a-new-password-9"}
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == reverse("home")
+    client.post(reverse("logout"))
+    used = client.get(link, follow=True)
+    assert "already been used or has expired" in used.content.decode()
+
+
+@pytest.mark.parametrize("case", ["unknown address", "inactive", "no person"])
+def test_a_link_goes_to_no_one_else_and_the_page_says_the_same(
+    client, social_worker, django_user_model, case
+):
+    social_worker.user.email = "asha.patel@example.org"
+    social_worker.user.save()
+    email = "asha.patel@example.org"
+    if case == "unknown address":
+        email = "nobody@example.org"
+    elif case == "inactive":
+        social_worker.user.is_active = False
+        social_worker.user.save()
+    else:
+        django_user_model.objects.create_superuser("breakglass", "root@example.org", "x-9-y-8-z")
+        email = "root@example.org"
+    response = ask_for_a_link(client, email)
+    assert "Check your email" in response.content.decode()
+    assert Notification.objects.count() == 0
+
+
+def test_asking_again_soon_sends_no_second_email(client, social_worker):
+    social_worker.user.email = "asha.patel@example.org"
+    social_worker.user.save()
+    ask_for_a_link(client, "asha.patel@example.org")
+    ask_for_a_link(client, "asha.patel@example.org")
+    assert Notification.objects.count() == 1
+    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(minutes=16)
+    with time_machine.travel(later):
+        ask_for_a_link(client, "asha.patel@example.org")
+    assert Notification.objects.count() == 2
+
+
+def test_an_empty_or_malformed_address_is_an_error_on_the_page(client, db):
+    response = client.post(reverse("password_reset"), {"email": "not an address"})
+    assert response.status_code == 200
+    assert "Enter an email address in the correct format" in response.content.decode()
+    assert Notification.objects.count() == 0
+
+
+def test_the_locked_out_page_offers_a_new_password(client, social_worker, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "worker", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "worker", "password": "wrong"})
+    assert reverse("password_reset") in response.content.decode()

@@ -75,6 +75,21 @@ def test_sign_in_and_home_pages_have_no_wcag_violations(
     assert_accessible(page)
 
 
+def test_someone_who_forgot_their_password_asks_for_a_link(
+    page, live_server, assert_accessible, social_worker
+):
+    page.goto(f"{live_server.url}/sign-in/")
+    page.get_by_role("link", name="Forgotten your password?").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set a new password")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter your email address")
+    assert_accessible(page)
+    page.get_by_label("Email address").fill("asha.patel@example.org")
+    page.get_by_role("button", name="Email me a link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    assert_accessible(page)
+
+
 def test_each_role_home_has_no_wcag_violations(
     sign_in, assert_accessible, held_case, social_worker, dmt_member, administrator, colleague
 ):
