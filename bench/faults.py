@@ -223,9 +223,6 @@ class Run:
     def browser(self) -> Browser:
         return Browser(self.stack.address)
 
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
-
 
 def sign_in(address: str, username: str) -> Browser:
     """A new browser signed in through the form; a server error (say, while
@@ -432,8 +429,8 @@ def killed_backfill(run: Run) -> Row:
     run.stack.worker.kill()
     killed = time.monotonic()
     row.notes.append(
-        f"{days} days from {first} in month-long chunks; worker killed {stored:.1f} s after "
-        f"the first chunk was queued, with {len(now)} days stored"
+        f"{days} days from {first} in month-long chunks; the worker was killed "
+        f"{stored:.1f} s after the back-fill was queued, with {len(now)} days stored"
     )
     run.stack.start_worker()  # its start is part of the recovery
 
@@ -445,14 +442,12 @@ def killed_backfill(run: Run) -> Row:
 
     def finish() -> None:
         row.lost, row.duplicated = gaps()
-        if row.lost:
-            row.notes.append(f"{row.lost} days without their snapshots")
 
     def explain() -> str:
         timeout = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
         return (
-            f"{gaps()[0]} days still missing; Redis hands a dead worker's tasks back "
-            f"after the visibility timeout, {timeout} s"
+            f"{gaps()[0]} days still without their snapshots; Redis hands a dead worker's "
+            f"tasks back after the broker's visibility timeout, {timeout} s"
         )
 
     run.recoveries["backfill"] = run.watcher.add(
@@ -548,14 +543,7 @@ def killed_import(run: Run) -> Row:
         )
 
     run.recoveries["import"] = run.watcher.add(
-        Recovery(
-            row,
-            check,
-            killed,
-            WORKER_RECOVERY,
-            finish,
-            lambda: f"the import is still {ImportRun.objects.get(pk=run_id).status}",
-        )
+        Recovery(row, check, killed, WORKER_RECOVERY, finish)
     )
     return row
 
@@ -951,6 +939,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_term)
     rows: list[Row] = []
     code = 2
+    stopped_by = ""
     watcher = Watcher()
     pool = concurrent.futures.ThreadPoolExecutor(3, thread_name_prefix="sign-in")
     began = time.monotonic()
@@ -1007,8 +996,10 @@ def main() -> int:
         code = 1 if any(row.failures for row in rows) else 0
     except TimeLimit:
         print("The hard time limit was reached: stopping.", file=sys.stderr)
+        stopped_by = "stopped at the hard time limit"
     except KeyboardInterrupt:
         print("Interrupted: stopping.", file=sys.stderr)
+        stopped_by = "interrupted"
     finally:
         signal.alarm(0)
         watcher.stopping.set()
@@ -1017,6 +1008,9 @@ def main() -> int:
         stack.stop()
         print(f"Stopped the stack in {time.monotonic() - stopping:.0f} s.", flush=True)
     took = time.monotonic() - began
+    if stopped_by:
+        for row in rows:
+            row.failures.append(f"not finished: the run was {stopped_by}")
     rows.sort(key=lambda r: SHOWN.index(r.name) if r.name in SHOWN else len(SHOWN))
     lines = [
         f"make faults on {datetime.datetime.now():%Y-%m-%d %H:%M}, {where}; "
