@@ -46,6 +46,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from faults_browser import Answer, Browser, Form, PageError
 from faults_stack import (
@@ -64,6 +65,7 @@ from faults_stack import (
 )
 
 sys.path.insert(0, str(ROOT))
+T = TypeVar("T")
 
 RESULTS = ROOT / "bench" / "results" / "faults"
 PASSWORD = "demo"  # noqa: S105 - the demo's published password (README)
@@ -72,6 +74,8 @@ NOTIFIED_WITHIN = 90.0  # queued notifications reach the mail sink within this o
 WORKER_RECOVERY = 600.0  # a killed worker's work is taken up again within ten minutes (item 10)
 HANG = 35.0  # seconds Redis stays stopped: longer than gunicorn's default 30 s worker timeout
 FLT_CASES = 40  # open, unallocated cases added to Child Protection for the allocations
+RACE_CASE = f"FLT-{FLT_CASES:04}"  # the one the simultaneous allocations are for
+STOPPING = threading.Event()  # the run is over: work in the background gives up
 IMPORT_ROWS = 5_000  # the killed import: long enough to kill the worker while it writes
 MEMORY_ROWS = 120_000
 
@@ -224,19 +228,28 @@ class Run:
         return Browser(self.stack.address)
 
 
-def sign_in(address: str, username: str) -> Browser:
-    """A new browser signed in through the form; a server error (say, while
-    connections are being dropped) is tried again, a refusal is not."""
+def again(work: Callable[[], T]) -> T:
+    """`work`, tried again after a server error (say, while connections are
+    being dropped); a refusal is not tried again."""
     for attempt in range(10):
-        browser = Browser(address)
         try:
-            browser.sign_in(username, PASSWORD)
-            return browser
+            return work()
         except PageError:
-            if attempt == 9:
+            if attempt == 9 or STOPPING.is_set():
                 raise
             time.sleep(1)
     raise AssertionError("unreachable")
+
+
+def sign_in(address: str, username: str) -> Browser:
+    """A new browser, signed in through the form."""
+
+    def attempt() -> Browser:
+        browser = Browser(address)
+        browser.sign_in(username, PASSWORD)
+        return browser
+
+    return again(attempt)
 
 
 # Writes that notify --------------------------------------------------------------------------
@@ -314,6 +327,7 @@ def unallocated_cases(count: int) -> list[int]:
     cases = (
         Case.objects.filter(reference__startswith="FLT-", status=Case.Status.OPEN)
         .exclude(pk__in=held.values("case_id"))
+        .exclude(reference=RACE_CASE)
         .order_by("reference")
         .values_list("pk", flat=True)[:count]
     )
@@ -584,9 +598,9 @@ def memory(run: Run) -> Row:
         f"{before[pid]:.0f}/{peak[pid]:.0f}/" + (f"{after[pid]:.0f}" if pid in after else "ended")
         for pid in sorted(before)
     )
-    new = [f"{after[pid]:.0f}" for pid in sorted(after) if pid not in before]
+    new = [f"{peak[pid]:.0f}/{after[pid]:.0f}" for pid in sorted(after) if pid not in before]
     if new:
-        shown += "; started meanwhile, after: " + ", ".join(new)
+        shown += "; started meanwhile, at most/after: " + ", ".join(new)
     row.notes.append(
         f"{len(content) / 1e6:.1f} MB CSV file; the previews answered "
         + ", ".join(f"{a.status or 'nothing'} in {a.seconds:.1f} s" for a in answers)
@@ -603,17 +617,34 @@ def memory(run: Run) -> Row:
     return row
 
 
+def race_forms(address: str, count: int) -> list[Write]:
+    """The managers' sessions of the simultaneous allocations, each signed
+    in and on the allocation page of the same case (in the background)."""
+    from django.db import connection
+
+    from caseload.models import Case
+
+    case_id = Case.objects.get(reference=RACE_CASE).pk
+    connection.close()
+
+    def ready(_: int) -> Write:
+        if STOPPING.is_set():
+            raise RuntimeError("the run is over")
+        return again(lambda: allocation(sign_in(address, "manager"), case_id))
+
+    with concurrent.futures.ThreadPoolExecutor(3, thread_name_prefix="race") as pool:
+        return list(pool.map(ready, range(count)))
+
+
 def simultaneous_allocations(run: Run) -> Row:
     """The same unallocated case, allocated by many managers' sessions at once."""
     from caseload.models import Allocation
 
     row = Row(f"{run.race_size} simultaneous allocations of one case")
     waited = time.monotonic()
-    browsers: list[Browser] = run.race.result(timeout=300)
+    forms: list[Write] = run.race.result(timeout=300)
     waited = time.monotonic() - waited
-    case_id = unallocated_cases(1)[0]
-    with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        forms = list(pool.map(lambda b: allocation(b, case_id), browsers))
+    case_id = forms[0].key
     barrier = threading.Barrier(len(forms))
 
     def post(write: Write) -> None:
@@ -627,7 +658,6 @@ def simultaneous_allocations(run: Run) -> Row:
         thread.join()
     answers = [w.answers[0] for w in forms]
     row.count(answers)
-    row.requests = 2 * len(forms)  # each page, then its form
     held = Allocation.objects.filter(
         case_id=case_id, kind=Allocation.Kind.PRIMARY, end_date__isnull=True
     ).count()
@@ -641,8 +671,9 @@ def simultaneous_allocations(run: Run) -> Row:
     refused = len(forms) - told - row.errors
     row.notes.append(
         f"{held} allocation held; {told} told it was made, {refused} refused, "
-        f"{row.errors} server errors or no answer (each session signed in through the form "
-        f"beforehand; the last sign-in came {waited:.0f} s after the fault was due)"
+        f"{row.errors} server errors or no answer. Each session signed in through the form "
+        f"and opened the allocation page beforehand (the last was ready {waited:.0f} s "
+        "after the fault was due)"
     )
     return row
 
@@ -794,16 +825,17 @@ def hung_redis(run: Run) -> Row:
 
 
 # Run in this order. The killed worker's work is watched while the rest
-# run. The simultaneous allocations' hundred sessions sign in meanwhile,
-# from the start: the faults before them measure no speed.
+# run. The simultaneous allocations' hundred sessions sign in from the start,
+# meanwhile, for the faults before them measure no speed; the previews come
+# last, with the machine to themselves.
 FAULTS = {
     "killed_backfill": killed_backfill,
     "killed_import": killed_import,
     "dropped_connections": dropped_connections,
-    "memory": memory,
     "simultaneous_allocations": simultaneous_allocations,
     "broker_outage": broker_outage,
     "hung_redis": hung_redis,
+    "memory": memory,
 }
 
 
@@ -967,11 +999,10 @@ def main() -> int:
         people = ["manager", "op.manager", "worker", "chloe.evans", "daniel.reid"]
         manager, op_manager, *workers = pool.map(lambda u: sign_in(address, u), people)
 
-        def race_sessions() -> list[Browser]:
-            return list(pool.map(lambda _: sign_in(address, "manager"), range(args.race)))
-
         race = concurrent.futures.Future()
-        threading.Thread(target=lambda: _resolve(race, race_sessions), daemon=True).start()
+        threading.Thread(
+            target=lambda: _resolve(race, lambda: race_forms(address, args.race)), daemon=True
+        ).start()
         run = Run(stack, deadline, watcher, manager, op_manager, workers, race, args.race,
                   last_notification())  # fmt: skip
         print(f"Stack up in {time.monotonic() - began:.0f} s at http://{address}/.", flush=True)
@@ -1002,6 +1033,7 @@ def main() -> int:
         stopped_by = "interrupted"
     finally:
         signal.alarm(0)
+        STOPPING.set()
         watcher.stopping.set()
         pool.shutdown(wait=False, cancel_futures=True)
         stopping = time.monotonic()

@@ -204,10 +204,15 @@ class Child:
         )
 
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        """Still running (asked without reaping it, so its group can still be
+        signalled by its id)."""
+        if self.process is None or self.process.returncode is not None:
+            return False
+        return not os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
 
     def signal(self, number: int) -> None:
-        if self.process is not None:
+        """Signal the process's group, while its leader is not yet reaped."""
+        if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, number)
 
@@ -217,17 +222,26 @@ class Child:
         if self.process is not None:
             self.process.wait(timeout=10)
 
+    def exited(self, timeout: float) -> bool:
+        """Wait for the process to exit without reaping it: while it is not
+        reaped, its id (and so its group's) cannot be given to another."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                return True
+            time.sleep(0.05)
+        return False
+
     def stop(self) -> None:
         if self.process is None:
             return
-        self.signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-        self.signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        # Whatever of its group outlived it (a pool child, say).
-        self.signal(signal.SIGKILL)
+        if self.process.returncode is None:
+            self.signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            self.signal(signal.SIGTERM)
+            self.exited(15)
+            # Whatever of its group is left (a pool child, say), or all of it.
+            self.signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
         self.process = None
         if self.log_file is not None:
             self.log_file.close()
