@@ -1,8 +1,8 @@
 """`make faults`: the production-like stack on loopback, each fault injected
-and measured.
+and measured (docs/faults.md).
 
     make faults
-    python bench/faults.py [--time-limit 290] [--rebuild] [--only hung_redis,…]
+    python bench/faults.py [--time-limit 240] [--rebuild] [--only hung_redis,…]
 
 It starts its own redis-server on a spare port, gunicorn serving
 caseload.wsgi (DEBUG off), a Celery worker and Celery beat (the commands and
@@ -11,19 +11,19 @@ kept as a template (`<database>_faults_template`, built once with migrate and
 load_demo; built again when a migration or the demo changes). Then, signed in
 as the demo users through the sign-in form:
 
-- killed worker during a back-fill of snapshots, and during an import;
-- three previews of a 120,000-row file, and the memory each process keeps;
-- 100 simultaneous allocations of one case;
+- a worker killed during a back-fill of snapshots, and during an import;
 - database connections ended while requests run;
+- 100 simultaneous allocations of one case;
 - Redis stopped while writes that notify are made, then started again;
+- three previews of a 120,000-row file, and the memory each process keeps;
 - Redis hung (SIGSTOP) while writes are made, then resumed (SIGCONT).
 
 It prints a table (fault, requests, lost, duplicated, 5xx, slowest, seconds
 to recover) and exits 1 if a saved write was lost, duplicated or answered
-with a server error, or a fault did not recover within its bound; 2 if the
-run itself could not be made. Loopback only; every process it starts is
-stopped by its own process group id, also on Ctrl+C and on the time limit.
-Logs: bench/results/faults/.
+with an error, a preview failed, or a fault did not recover within its
+bound; 2 if the run itself failed or was stopped. Loopback only; every
+process it starts is stopped by its own process group id, also on Ctrl+C
+and at the hard time limit. Logs: bench/results/faults/.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class Row:
     lost: int = 0
     duplicated: int = 0
     errors: int = 0  # answers that were a server error, or no answer at all
-    errors_saved: int = 0  # writes that were saved and yet answered with one
+    errors_saved: int = 0  # writes that were saved and yet answered with one (or a 4xx)
+    client_errors: int = 0  # answers 400-499
     slowest: float | None = None
     recovered: float | None = None
     bound: float | None = None
@@ -119,6 +120,7 @@ class Row:
     def count(self, answers: list[Answer]) -> None:
         self.requests = (self.requests or 0) + len(answers)
         self.errors += sum(a.failed for a in answers)
+        self.client_errors += sum(400 <= a.status < 500 for a in answers)
         if answers:
             slowest = max(a.seconds for a in answers)
             self.slowest = max(self.slowest or 0, slowest)
@@ -129,7 +131,9 @@ class Row:
         if self.duplicated:
             self.failures.append(f"{self.duplicated} {self.unit} duplicated")
         if self.errors_saved:
-            self.failures.append(f"{self.errors_saved} saved writes answered with a 5xx")
+            self.failures.append(f"{self.errors_saved} saved writes answered with an error")
+        if self.client_errors:
+            self.notes.append(f"{self.client_errors} answers 4xx")
 
 
 @dataclass
@@ -350,14 +354,15 @@ def send_all(writes: list[Write], timeout: float = 60, stagger: float = 0) -> li
 
 def tally(row: Row, writes: list[Write]) -> None:
     """Lost: told it was saved, and it was not. Duplicated: saved more than
-    once. A 5xx for a saved write: its first answer was one, yet it was saved."""
+    once. An error for a saved write: its first answer was a 5xx, a 4xx or
+    nothing, yet it was saved."""
     for write in writes:
         saved = write.saved()
         first = write.saved_first if write.saved_first is not None else saved
         if write.told_saved() and saved == 0:
             row.lost += 1
         row.duplicated += max(0, saved - 1)
-        if first and write.answers and write.answers[0].failed:
+        if first and write.answers and (write.answers[0].failed or write.answers[0].status >= 400):
             row.errors_saved += 1
 
 
@@ -826,16 +831,16 @@ def hung_redis(run: Run) -> Row:
 
 # Run in this order. The killed worker's work is watched while the rest
 # run. The simultaneous allocations' hundred sessions sign in from the start,
-# meanwhile, for the faults before them measure no speed; the previews come
-# last, with the machine to themselves.
+# meanwhile, for the faults before them measure no speed. The previews, which
+# do not use Redis, run while the broker outage's notifications are awaited.
 FAULTS = {
     "killed_backfill": killed_backfill,
     "killed_import": killed_import,
     "dropped_connections": dropped_connections,
     "simultaneous_allocations": simultaneous_allocations,
     "broker_outage": broker_outage,
-    "hung_redis": hung_redis,
     "memory": memory,
+    "hung_redis": hung_redis,
 }
 
 
@@ -993,16 +998,17 @@ def main() -> int:
         django.setup()
         if stack.collect_static():
             print("Collected the static files.", flush=True)
-        stack.start()
+        stack.start()  # once the web server answers, people sign in
         watcher.start()
         address = stack.address
         people = ["manager", "op.manager", "worker", "chloe.evans", "daniel.reid"]
-        manager, op_manager, *workers = pool.map(lambda u: sign_in(address, u), people)
-
+        signed_in = pool.map(lambda u: sign_in(address, u), people)
         race = concurrent.futures.Future()
         threading.Thread(
             target=lambda: _resolve(race, lambda: race_forms(address, args.race)), daemon=True
         ).start()
+        stack.wait_worker_ready()
+        manager, op_manager, *workers = signed_in
         run = Run(stack, deadline, watcher, manager, op_manager, workers, race, args.race,
                   last_notification())  # fmt: skip
         print(f"Stack up in {time.monotonic() - began:.0f} s at http://{address}/.", flush=True)
@@ -1055,7 +1061,10 @@ def main() -> int:
         for note in row.notes:
             lines.append(f"- {row.fault}: {note}")
     lines.append("")
-    lines.append("5xx counts server errors and requests that got no answer at all.")
+    lines.append(
+        "5xx counts server errors and requests that got no answer at all; (n saved): writes "
+        "saved although their first answer was an error (5xx, 4xx or none)."
+    )
     text = "\n".join(lines)
     print()
     print(text)

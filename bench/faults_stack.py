@@ -519,7 +519,6 @@ class Stack:
         self.beat = Child("beat", program(self.commands["beat"]), self.env, self.folder)
         self.beat.start()
         wait_until(self.web_answers, 60, "gunicorn to answer /health/", step=0.25)
-        self.wait_worker_ready()
 
     def start_worker(self) -> None:
         self.worker = Child("worker", program(self.commands["worker"]), self.env, self.folder)
