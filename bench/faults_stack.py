@@ -14,6 +14,7 @@ import email
 import email.policy
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -265,7 +266,10 @@ def compose_stack() -> tuple[dict[str, str], dict[str, list[str]]]:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     environment = {k: str(v) for k, v in (services["web"].get("environment") or {}).items()}
-    commands = {name: list(services[name]["command"]) for name in ("web", "worker", "beat")}
+    commands = {}
+    for name in ("web", "worker", "beat"):
+        command = services[name]["command"]
+        commands[name] = shlex.split(command) if isinstance(command, str) else list(command)
     return environment, commands
 
 
