@@ -441,15 +441,24 @@ def killed_backfill(run: Run) -> Row:
     days = len(before)
     CaseloadSnapshot.objects.filter(day__range=(first, last)).delete()
     backfill_snapshots.delay(first.isoformat(), last.isoformat(), None)
-    stored = wait_until(lambda: len(per_day()) > 0, 60, "the back-fill's first chunk", step=0.02)
-    now = per_day()
-    if len(now) >= days:
-        row.failures.append("not measured: the back-fill finished before the kill")
+    # Once a chunk is stored, kill the worker while it writes another.
+    queued = time.monotonic()
+    wait_until(lambda: len(per_day()) > 0, 60, "the back-fill's first chunk", step=0.02)
+    table = CaseloadSnapshot._meta.db_table
+    caught = True
+    try:
+        wait_until(lambda: writing(table), 10, "the back-fill to write", step=0.01)
+    except RuntimeError:
+        caught = False
     run.stack.worker.kill()
     killed = time.monotonic()
+    now = per_day()
+    if not caught or len(now) >= days:
+        row.failures.append("not measured: the worker was not killed while it wrote")
     row.notes.append(
-        f"{days} days from {first} in month-long chunks; the worker was killed "
-        f"{stored:.1f} s after the back-fill was queued, with {len(now)} days stored"
+        f"{days} days from {first} in month-long chunks; the worker was killed while it "
+        f"wrote one, {killed - queued:.1f} s after the back-fill was queued, with "
+        f"{len(now)} days stored"
     )
     run.stack.start_worker()  # its start is part of the recovery
 
@@ -485,18 +494,16 @@ def cases_file(rows: int, prefix: str, service: str, team: str, kind: str) -> by
     return out.getvalue().encode()
 
 
-def writing_cases() -> bool:
-    """Is a process of the stack in a transaction that writes cases?"""
+def writing(table: str) -> bool:
+    """Is a process of the stack in a transaction that writes to `table`?"""
     from django.db import connection
-
-    from caseload.models import Case
 
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
             "WHERE a.datname = current_database() AND a.application_name <> %s "
             "AND l.relation = %s::regclass AND l.mode = 'RowExclusiveLock' AND l.granted",
-            [HARNESS, Case._meta.db_table],
+            [HARNESS, table],
         )
         return cursor.fetchone() is not None
 
@@ -525,7 +532,7 @@ def killed_import(run: Run) -> Row:
     browser.submit(browser.form(detail, "/confirm/"))
     caught = True
     try:
-        wait_until(writing_cases, 90, "the import to write", step=0.02)
+        wait_until(lambda: writing(Case._meta.db_table), 90, "the import to write", step=0.02)
     except RuntimeError:
         caught = False
     status = ImportRun.objects.get(pk=run_id).status
