@@ -72,6 +72,7 @@ PASSWORD = "demo"  # noqa: S105 - the demo's published password (README)
 FAST = 1.0  # a write with Redis down answers within this many seconds (issue item 7)
 NOTIFIED_WITHIN = 90.0  # queued notifications reach the mail sink within this of the fault's end
 WORKER_RECOVERY = 600.0  # a killed worker's work is taken up again within ten minutes (item 10)
+OUTAGE = 10.0  # seconds Redis stays down at least
 HANG = 35.0  # seconds Redis stays stopped: longer than gunicorn's default 30 s worker timeout
 FLT_CASES = 40  # open, unallocated cases added to Child Protection for the allocations
 RACE_CASE = f"FLT-{FLT_CASES:04}"  # the one the simultaneous allocations are for
@@ -779,6 +780,7 @@ def broker_outage(run: Run) -> Row:
         probe.start()
         for thread in [*threads, probe]:
             thread.join()
+        time.sleep(max(0.0, stopped + OUTAGE - time.monotonic()))
     finally:
         down = time.monotonic() - stopped
         run.stack.redis.start()
