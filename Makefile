@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint audit pip-audit format lock frontend migrations-check bench bench-national bench-import clean
+.PHONY: run test lint audit pip-audit format lock frontend migrations-check bench bench-national bench-import faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench-national: $(VENV)/.installed-base
 bench-import: $(VENV)/.installed-base
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/import_rows.py
+
+## faults: the production-like stack on loopback ports of its own, each fault injected and measured (docs/faults.md; needs PostgreSQL and redis-server)
+faults: $(VENV)/.installed-dev
+	$(BIN)/python bench/faults.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
