@@ -253,6 +253,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=DAILY_JOBS_AT.hour, minute=DAILY_JOBS_AT.minute),
     },
     "run-missed-day": {"task": "reports.run_missed_day", "schedule": 10 * 60.0},
+    # Back-fills whose chunks a dead worker took with it.
+    "finish-backfills": {"task": "reports.finish_backfills", "schedule": 60.0},
     "delete-expired-audit": {
         "task": "caseload.delete_expired_audit",
         "schedule": crontab(hour=4, minute=30),

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from caseload.models import Person, Service, Team
 
@@ -112,6 +113,25 @@ class DailyRun(models.Model):
 
     def __str__(self) -> str:
         return f"The jobs of {self.day}"
+
+
+class SnapshotBackfill(models.Model):
+    """A back-fill of snapshots that was asked for (days `first` to `last`,
+    of these services or all). Its chunks are tasks that a broker can lose
+    with their worker; the every-minute sweep fills what the days still lack
+    a few minutes after it was asked for, then marks it finished."""
+
+    first = models.DateField()
+    last = models.DateField()
+    service_ids = models.JSONField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"Snapshots from {self.first} to {self.last}"
 
 
 class CaseloadAnalysis(models.Model):

@@ -6,6 +6,7 @@ nothing new), and is called alike by tasks, commands and tests."""
 from __future__ import annotations
 
 import datetime
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
@@ -29,6 +30,7 @@ from reports.models import (
     Escalation,
     QuarterlyReview,
     QuarterlyTeamRow,
+    SnapshotBackfill,
     SnapshotRecompute,
     TeamDay,
 )
@@ -42,6 +44,11 @@ BACKFILL_CHUNK_DAYS = 31
 # The day's jobs fill any snapshot missing from this many days before the day
 # (a back-fill chunk's worth of work); a quarter's review fills its own days.
 CATCH_UP_DAYS = 31
+# A back-fill's chunks take seconds each; one not finished this long after it
+# was asked for has lost a chunk with its worker, and the sweep fills it.
+BACKFILL_GRACE = datetime.timedelta(minutes=2)
+# The sweep's share of a minute: it goes on from there at its next run.
+BACKFILL_SWEEP_SECONDS = 60
 OVER = (Band.AMBER, Band.RED)
 
 Progress = Callable[[int, int], None]
@@ -281,6 +288,43 @@ def fill_missing_snapshots(first: datetime.date, last: datetime.date, service_id
         if day not in stored[pk]
     }
     return write_snapshots(sorted(short), missing_days)
+
+
+def backfill_record(
+    first: datetime.date, last: datetime.date, service_ids: list[int] | None = None
+) -> SnapshotBackfill:
+    """Note a back-fill asked for, before its chunks go to the broker. A
+    redelivered request notes nothing new."""
+    unfinished = SnapshotBackfill.objects.filter(first=first, last=last, finished_at=None)
+    # A JSON field's None in a filter is JSON's null; the column holds SQL's.
+    if service_ids is None:
+        unfinished = unfinished.filter(service_ids__isnull=True)
+    else:
+        unfinished = unfinished.filter(service_ids=service_ids)
+    return unfinished.first() or SnapshotBackfill.objects.create(
+        first=first, last=last, service_ids=service_ids
+    )
+
+
+def finish_backfills(now: datetime.datetime | None = None) -> int:
+    """Fill what each back-fill asked for more than BACKFILL_GRACE ago still
+    lacks, a chunk at a time, and mark it finished (the every-minute sweep).
+    Snapshots already there cost a count per chunk. Returns how many
+    back-fills it finished."""
+    now = now or timezone.now()
+    started = time.monotonic()
+    finished = 0
+    due = SnapshotBackfill.objects.filter(finished_at=None, requested_at__lte=now - BACKFILL_GRACE)
+    for backfill in due:
+        for start, end in chunks(backfill.first, backfill.last):
+            if time.monotonic() - started > BACKFILL_SWEEP_SECONDS:
+                return finished  # the next sweep goes on, the done chunks now cheap
+            with transaction.atomic():
+                fill_missing_snapshots(start, end, backfill.service_ids)
+        backfill.finished_at = timezone.now()
+        backfill.save(update_fields=["finished_at"])
+        finished += 1
+    return finished
 
 
 def catch_up_snapshots(day: datetime.date, *, window_days: int = CATCH_UP_DAYS) -> int:

@@ -125,7 +125,9 @@ def quarterly_review(service_id: int, quarter_start: str, rerun: bool = False) -
 @shared_task(name="reports.backfill_snapshots", **RELIABLE, **LIMITS)
 def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = None) -> int:
     """Fan a back-fill out in month-long chunks; each chunk is its own task,
-    so a worker lost mid-way costs one chunk, done again on redelivery."""
+    so a worker lost mid-way costs one chunk, done again on redelivery or,
+    if the broker lost it, by the sweep below."""
+    services.backfill_record(_day(first), _day(last), service_ids)
     chunks = services.chunks(_day(first), _day(last))
     group(snapshot_chunk.s(a.isoformat(), b.isoformat(), service_ids) for a, b in chunks)()
     return len(chunks)
@@ -134,3 +136,11 @@ def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = No
 @shared_task(name="reports.snapshot_chunk", **RELIABLE, **LIMITS)
 def snapshot_chunk(first: str, last: str, service_ids: list[int] | None = None) -> int:
     return services.backfill_snapshots(_day(first), _day(last), service_ids=service_ids)
+
+
+@shared_task(name="reports.finish_backfills", **RELIABLE, **LIMITS)
+def finish_backfills() -> int:
+    """Fill what each back-fill still lacks a few minutes after it was asked
+    for (every minute): its chunks lost with a worker never wait for the
+    broker's visibility timeout, nor are lost with it."""
+    return services.finish_backfills()

@@ -2,17 +2,26 @@
 end on a real Redis and worker, and through a worker killed in the middle of
 a back-fill (Redis stopped or hung: tests/test_broker_faults.py)."""
 
+import datetime
 import time
 
 import pytest
+import time_machine
 from celery.contrib.testing.worker import start_worker
 from celery.schedules import crontab
 from django.conf import settings
+from django.utils import timezone
 
 from caseload.celery import app
-from caseload.models import Notification, Person
-from reports import tasks
-from reports.models import CaseloadAnalysis, CaseloadSnapshot, Escalation, QuarterlyReview
+from caseload.models import Notification, Person, TeamMembership
+from reports import services, tasks
+from reports.models import (
+    CaseloadAnalysis,
+    CaseloadSnapshot,
+    Escalation,
+    QuarterlyReview,
+    SnapshotBackfill,
+)
 from tests import settings_fault_worker as fault_worker_settings
 from tests.brokers import (
     own_redis,
@@ -98,6 +107,39 @@ def test_each_task_runs_end_to_end_on_a_real_worker(small_team, default_scheme):
         result_of(tasks.backfill_snapshots, START.isoformat(), END.isoformat())
         result_of(tasks.recompute_stale_snapshots)
     assert stored() == first
+
+
+def test_a_back_fill_whose_chunks_were_lost_is_finished_by_the_minutes_sweep(
+    small_team, team, in_process
+):
+    """Redis can lose a chunk outright (a worker killed in the instant after
+    taking it), and hands back one held by a dead worker only after its
+    visibility timeout. The database holds each back-fill asked for, so the
+    every-minute sweep fills whatever a back-fill still lacks a few minutes
+    after it was asked for, and then marks it finished."""
+    first, last = date(2026, 1, 1), date(2026, 6, 30)
+    asked = services.backfill_record(first, last)  # its chunks lost with their worker
+    assert tasks.finish_backfills.delay().get() == 0  # too soon: its chunks may be running
+    assert not CaseloadSnapshot.objects.exists()
+    later = timezone.now() + services.BACKFILL_GRACE + datetime.timedelta(seconds=1)
+    with time_machine.travel(later):
+        assert tasks.finish_backfills.delay().get() == 1
+        assert tasks.finish_backfills.delay().get() == 0  # finished: not looked at again
+    asked.refresh_from_db()
+    assert asked.finished_at is not None
+    expected = sum(
+        (last - max(first, membership.start_date)).days + 1
+        for membership in TeamMembership.objects.filter(start_date__lte=last)
+    )
+    assert CaseloadSnapshot.objects.filter(day__range=(first, last)).count() == expected
+
+
+def test_the_back_fill_task_records_what_was_asked(small_team, in_process):
+    first, last = date(2026, 1, 1), date(2026, 3, 31)
+    tasks.backfill_snapshots.delay(first.isoformat(), last.isoformat()).get()
+    tasks.backfill_snapshots.delay(first.isoformat(), last.isoformat()).get()  # redelivered
+    asked = SnapshotBackfill.objects.get()
+    assert (asked.first, asked.last, asked.service_ids) == (first, last, None)
 
 
 # Faults ---------------------------------------------------------------------------------
