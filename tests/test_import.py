@@ -38,7 +38,7 @@ from caseload.models import (
 )
 from caseload.services import allocation_end
 from tests.conftest import TODAY, days_ago, empty_the_database
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, member
 from tests.scenarios import CLOSES_C2, END, JAN_5, RATES_C3, START, TAKES_C3, build_small_team
 from weighting.models import (
     Criterion,
@@ -802,6 +802,212 @@ def test_a_manager_s_import_can_add_a_worker_to_their_team(team, team_manager, s
     outcome = apply("extract.xlsx", content, teams={team.pk}, by=team_manager)
     assert said(outcome) == [] and outcome.applied
     assert TeamMembership.objects.get(person__user__username="noor.ali").team == team
+
+
+# A manager's import reaches only the people already in their teams ----------------------
+
+FACTORS = ["username", "factor", "start_date", "end_date", "reason"]
+REDUCTIONS = ["username", "reason", "detail", "hours_per_week", "percentage", "start_date",
+              "end_date"]  # fmt: skip
+
+
+def upload_and_confirm(client, name: str, content: bytes) -> ImportRun:
+    """What a person does on the Import page: check the file, then confirm
+    it if the check lets them, and the worker writes it."""
+    client.post(reverse("import_start"), {"file": SimpleUploadedFile(name, content)})
+    run = ImportRun.objects.latest("pk")
+    if run.status == ImportRun.Status.PREVIEWED:
+        client.post(reverse("import_confirm", args=[run.pk]))
+        runs.apply_queued()
+        run.refresh_from_db()
+    return run
+
+
+def as_stored(person: Person) -> tuple:
+    person = Person.objects.select_related("user").get(pk=person.pk)
+    return (person.role, person.user.email, person.supervisor_id, person.fte,
+            list(person.memberships.values_list("team__name", flat=True)))  # fmt: skip
+
+
+@pytest.fixture
+def target(request, dmt_member, other_manager, outsider, administrator) -> Person:
+    return {"dmt": dmt_member, "other.manager": other_manager, "outsider": outsider,
+            "admin": administrator}[request.param]  # fmt: skip
+
+
+REFUSALS = {
+    "dmt": "Dana Morris is a senior manager: only administrators change their records",
+    "other.manager": "James Carter is a team manager: only administrators change their records",
+    "admin": "Alex Morgan is an administrator: only administrators change their records",
+    "outsider": "Katie Lewis is not in one of your teams",
+}
+
+
+@pytest.mark.parametrize("target", ["dmt", "other.manager", "admin"], indirect=True)
+def test_a_manager_cannot_bring_a_senior_manager_into_their_team_and_demote_them(
+    client, team, team_manager, target
+):
+    """The attack of issue 22, step by step through the Import page, against
+    the senior manager, another team's manager and an administrator."""
+    before = as_stored(target)
+    username = target.user.username
+    client.force_login(team_manager.user)
+    first = upload_and_confirm(
+        client, "memberships.csv", csv_file([MEMBERSHIPS, [username, SERVICE, CP, day(0), ""]])
+    )
+    demoted = [username, target.full_name, "someone@example.org", "social_worker", SERVICE, 1,
+               "manager", ""]  # fmt: skip
+    second = upload_and_confirm(client, "people.csv", csv_file([PEOPLE, demoted]))
+    assert as_stored(target) == before
+    assert first.status == second.status == ImportRun.Status.INVALID
+    refusal = REFUSALS[username]
+    assert first.summary["errors"] == [["memberships", 2, refusal]]
+    assert second.summary["errors"] == [["people", 2, refusal]]
+    page = client.get(reverse("import_detail", args=[first.pk])).content.decode()
+    assert refusal in page.replace("&#x27;", "'")
+
+
+@pytest.mark.parametrize("target", list(REFUSALS), indirect=True)
+def test_a_manager_s_import_cannot_add_someone_from_outside_their_teams_to_them(
+    team, team_manager, target, unchanged
+):
+    unchanged()
+    username = target.user.username
+    content = csv_file([MEMBERSHIPS, [username, SERVICE, CP, day(0), ""]])
+    outcome = apply("memberships.csv", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    assert said(outcome) == [f"memberships, row 2: {REFUSALS[username]}"]
+
+
+@pytest.mark.parametrize("target", list(REFUSALS), indirect=True)
+def test_a_membership_row_in_the_same_file_brings_no_one_into_a_manager_s_scope(
+    team, team_manager, target, unchanged
+):
+    """The membership, and everything else the file says about them, is
+    refused row by row: the person was not in the team before the import."""
+    unchanged()
+    username = target.user.username
+    content = workbook(
+        people=[PEOPLE, [username, target.full_name, "someone@example.org", "social_worker",
+                         SERVICE, "0.5", "manager", ""]],
+        memberships=[MEMBERSHIPS, [username, SERVICE, CP, day(10), ""]],
+        experience_factors=[FACTORS, [username, "0.5", day(5), "", "Step down"]],
+        reductions=[REDUCTIONS, [username, "training", "", "7.4", "", day(5), ""]],
+    )  # fmt: skip
+    outcome = apply("extract.xlsx", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    refusal = REFUSALS[username]
+    assert said(outcome) == [
+        f"people, row 2: {refusal}",
+        f"memberships, row 2: {refusal}",
+        f"experience_factors, row 2: {refusal}",
+        f"reductions, row 2: {refusal}",
+    ]
+
+
+@pytest.mark.parametrize("target", ["dmt", "other.manager", "admin"], indirect=True)
+def test_a_manager_s_import_never_changes_a_manager_or_administrator_in_their_team(
+    team, team_manager, target, unchanged
+):
+    """Someone of a managing role is out of reach even when they are a member
+    of the manager's team: their email, their supervisor, their time."""
+    TeamMembership.objects.create(person=target, team=team, start_date=days_ago(200))
+    unchanged()
+    username = target.user.username
+    content = workbook(
+        people=[PEOPLE, [username, target.full_name, "someone@example.org", target.role,
+                         SERVICE, 1, "", ""]],
+        reductions=[REDUCTIONS, [username, "training", "", "7.4", "", day(5), ""]],
+        memberships=[MEMBERSHIPS, [username, SERVICE, CP, day(200), day(1)]],
+    )  # fmt: skip
+    outcome = apply("extract.xlsx", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    refusal = REFUSALS[username]
+    assert said(outcome) == [
+        f"people, row 2: {refusal}",
+        f"memberships, row 2: {refusal}",
+        f"reductions, row 2: {refusal}",
+    ]
+
+
+def test_a_manager_s_import_sets_supervisors_only_from_their_teams(
+    team, team_manager, social_worker, colleague, dmt_member, outsider, unchanged
+):
+    unchanged()
+    content = csv_file([
+        PEOPLE,
+        ["worker", "Asha Patel", "", "social_worker", SERVICE, 1, "dmt", ""],
+        ["colleague", "Daniel Reid", "", "social_worker", SERVICE, 1, "outsider", ""],
+    ])  # fmt: skip
+    outcome = apply("people.csv", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    assert said(outcome) == [
+        "people, row 2: Dana Morris is a senior manager: only administrators make them "
+        "a supervisor",
+        "people, row 3: Katie Lewis is not in one of your teams: only administrators make "
+        "them a supervisor",
+    ]
+
+
+def test_a_manager_s_import_changes_their_own_people_and_themselves(
+    team, team_manager, social_worker, colleague
+):
+    content = workbook(
+        people=[
+            PEOPLE,
+            ["manager", "Claire Hughes", "claire@example.org", "team_manager", SERVICE,
+             "0.8", "", ""],
+            ["worker", "Asha Patel", "asha@example.org", "asye", SERVICE, 1, "colleague",
+             day(20)],
+            ["noor.ali", "Noor Ali", "", "social_worker", SERVICE, 1, "worker", ""],
+        ],
+        memberships=[MEMBERSHIPS, ["noor.ali", SERVICE, CP, day(3), ""],
+                     ["manager", SERVICE, CP, day(3), ""]],
+        reductions=[REDUCTIONS, ["worker", "training", "", "3.7", "", day(5), ""]],
+    )  # fmt: skip
+    outcome = apply("extract.xlsx", content, teams={team.pk}, by=team_manager)
+    assert said(outcome) == [] and outcome.applied
+    asha = Person.objects.select_related("user", "supervisor").get(pk=social_worker.pk)
+    assert (asha.role, asha.user.email, asha.supervisor) == ("asye", "asha@example.org", colleague)
+    assert Person.objects.get(pk=team_manager.pk).fte == D("0.8")
+    assert Person.objects.get(user__username="noor.ali").supervisor == social_worker
+
+
+def test_a_manager_s_import_cannot_change_the_manager_s_own_role(team, team_manager, unchanged):
+    unchanged()
+    content = csv_file([PEOPLE, ["manager", "Claire Hughes", "", "social_worker", SERVICE, 1,
+                                 "", ""]])  # fmt: skip
+    outcome = apply("people.csv", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    assert said(outcome) == ["people, row 2: Only administrators change the role of a team manager"]
+
+
+def test_a_manager_s_import_allocates_no_case_to_someone_who_has_left_their_team(
+    team, other_team, team_manager, unchanged
+):
+    """Katie was in Child Protection until 100 days ago: an open allocation
+    from then would load her caseload in Looked After Children today."""
+    katie = member(team, since=days_ago(300), full_name="Katie Lewis", user__username="katie")
+    TeamMembership.objects.filter(person=katie).update(end_date=days_ago(100))
+    TeamMembership.objects.create(person=katie, team=other_team, start_date=days_ago(100))
+    CaseFactory(team=team, reference="CP-9", opened_on=days_ago(200))
+    unchanged()
+    content = csv_file([ALLOCATIONS, allocation_row("CP-9", "katie", start=150)])
+    outcome = apply("allocations.csv", content, teams={team.pk}, by=team_manager)
+    nothing_written(outcome)
+    assert said(outcome) == ["allocations, row 2: Katie Lewis is not in one of your teams"]
+
+
+def test_an_administrator_s_import_still_changes_anyone(client, team, administrator, dmt_member):
+    client.force_login(administrator.user)
+    upload_and_confirm(
+        client, "memberships.csv", csv_file([MEMBERSHIPS, ["dmt", SERVICE, CP, day(0), ""]])
+    )
+    demoted = ["dmt", "Dana Morris", "someone@example.org", "social_worker", SERVICE, 1, "", ""]
+    run = upload_and_confirm(client, "people.csv", csv_file([PEOPLE, demoted]))
+    assert run.status == ImportRun.Status.DONE
+    assert as_stored(dmt_member)[:2] == ("social_worker", "someone@example.org")
+    assert as_stored(dmt_member)[-1] == [CP]
 
 
 # Log-ins of imported people ------------------------------------------------------------

@@ -54,6 +54,12 @@ from weighting.models import (
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 MAX_PEOPLE = 99  # children (or adults) one case covers
+# Roles whose records only an administrator's import changes.
+MANAGING_ROLES = {
+    Person.Role.TEAM_MANAGER: "a team manager",
+    Person.Role.SENIOR_MANAGER: "a senior manager",
+    Person.Role.ADMINISTRATOR: "an administrator",
+}
 
 
 @dataclass
@@ -279,6 +285,7 @@ class Import:
         self.memberships: dict[int, list[TeamMembership]] = defaultdict(list)
         for m in TeamMembership.objects.all():
             self.memberships[m.person_id].append(m)
+        self.reachable = self._reachable()
         self.factors = {(f.person_id, f.start_date): f for f in ExperienceFactor.objects.all()}
         self.reductions = {
             (r.person_id, r.reason, r.start_date): r for r in Reduction.objects.all()
@@ -662,18 +669,24 @@ class Import:
             "asye_start_date": v["asye_start_date"],
         }
         if self.scope is not None:
+            differs = person is not None and (
+                any(getattr(person, k) != value for k, value in wanted.items())
+                or bool(v["email"] and person.user.email != v["email"])
+            )
+            if differs and self._refused_change("people", row, person):
+                return
             if v["role"] not in Person.INVOLVED_ROLES and (
                 person is None or person.role != v["role"]
             ):
                 label = Person.Role(v["role"]).label.lower()
                 self._error("people", row, f"only administrators make someone a {label}")
                 return
-            differs = person is not None and (
-                any(getattr(person, k) != value for k, value in wanted.items())
-                or bool(v["email"] and person.user.email != v["email"])
-            )
-            if differs and not self._may_change(person):
-                self._error("people", row, f"{person} is not in one of your teams")
+            if person is not None and person.role in MANAGING_ROLES and person.role != v["role"]:
+                self._error(
+                    "people",
+                    row,
+                    f"only administrators change the role of {MANAGING_ROLES[person.role]}",
+                )
                 return
         self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
         if person is None:
@@ -727,8 +740,15 @@ class Import:
                 continue
             if person.pk and person.supervisor_id is None and supervisor is None:
                 continue
-            if not self._may_change(person):
-                self._error("people", entry["row"], f"{person} is not in one of your teams")
+            if self._refused_change("people", entry["row"], person):
+                continue
+            reason = self._outside(supervisor)
+            if reason is not None:
+                self._error(
+                    "people",
+                    entry["row"],
+                    f"{supervisor} {reason}: only administrators make them a supervisor",
+                )
                 continue
             if person.pk and entry["what"] == UNCHANGED:
                 entry["what"] = UPDATED
@@ -740,15 +760,45 @@ class Import:
                 ).update(supervisor=supervisor.pk if supervisor else None)
             )
 
-    def _may_change(self, person: Person) -> bool:
-        """A manager's import changes only the people in their teams now, and
-        those it adds."""
-        if self.scope is None or person.pk is None:
-            return True
-        return any(
-            m.team_id in self.scope and (m.end_date is None or m.end_date > self.today)
-            for m in self.memberships[person.pk]
-        )
+    def _reachable(self) -> set[int] | None:
+        """The stored people a manager's import may change (None: anyone, for
+        an administrator's): the workers in the manager's teams today, before
+        anything in the file, and the manager themself. A membership the file
+        adds brings no one in, nor does one added by an earlier import of a
+        person who was not theirs: such a membership is refused."""
+        if self.scope is None:
+            return None
+        reachable = {
+            person.pk
+            for person in self.people.values()
+            if person.role in Person.INVOLVED_ROLES
+            and any(
+                m.team_id in self.scope and Interval(m.start_date, m.end_date).covers(self.today)
+                for m in self.memberships[person.pk]
+            )
+        }
+        if self.by is not None and self.by.pk:
+            reachable.add(self.by.pk)
+        return reachable
+
+    def _outside(self, person: Person) -> str | None:
+        """Why a manager's import may not change this stored person ("is a
+        senior manager", "is not in one of your teams"), or None if it may."""
+        if self.reachable is None or person.pk is None or person.pk in self.reachable:
+            return None
+        if person.role in MANAGING_ROLES:
+            return f"is {MANAGING_ROLES[person.role]}"
+        return "is not in one of your teams"
+
+    def _refused_change(self, sheet: str, row: Row, person: Person) -> bool:
+        """Refuse, on its row, a change to a person outside a manager's reach."""
+        reason = self._outside(person)
+        if reason is None:
+            return False
+        if person.role in MANAGING_ROLES:
+            reason += ": only administrators change their records"
+        self._error(sheet, row, f"{person} {reason}")
+        return True
 
     def _dated(
         self,
@@ -822,6 +872,8 @@ class Import:
         what = self._dated("memberships", row, existing, v["start_date"], v["end_date"])
         if what is None:
             return
+        if what != UNCHANGED and self._refused_change("memberships", row, person):
+            return
         interval = Interval(v["start_date"], v["end_date"])
         for other in self.memberships[person.pk] if person.pk else []:
             if other is existing:
@@ -874,6 +926,10 @@ class Import:
             "experience_factors", row, existing, v["start_date"], v["end_date"],
             same=existing is None or existing.factor == v["factor"],
         )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change(
+            "experience_factors", row, person
+        ):
+            return
         if what == CREATED and self._overlapping(
             "experience_factors", row, person,
             [(f.start_date, f.end_date) for (pk, _), f in self.factors.items() if pk == person.pk],
@@ -881,9 +937,6 @@ class Import:
         ):  # fmt: skip
             return
         if what is None:
-            return
-        if what != UNCHANGED and not self._may_change(person):
-            self._error("experience_factors", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("experience_factors", what)
         if what == CREATED:
@@ -926,6 +979,8 @@ class Import:
             same=existing is None
             or (existing.hours_per_week, existing.percentage) == (hours, percentage),
         )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change("reductions", row, person):
+            return
         if what == CREATED and self._overlapping(
             "reductions", row, person,
             [(r.start_date, r.end_date) for (pk, reason, _), r in self.reductions.items()
@@ -934,9 +989,6 @@ class Import:
         ):  # fmt: skip
             return
         if what is None:
-            return
-        if what != UNCHANGED and not self._may_change(person):
-            self._error("reductions", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("reductions", what)
         if what == CREATED:
@@ -1155,6 +1207,10 @@ class Import:
         )
         what = self._dated("allocations", row, existing, start, end)
         if what is None:
+            return
+        # A new allocation loads the worker's caseload: only someone in the
+        # manager's teams now. Ending one on the team's case is the team's.
+        if what == CREATED and self._refused_change("allocations", row, person):
             return
         if what == CREATED:
             allocation = Allocation(
