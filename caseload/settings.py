@@ -171,8 +171,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # clocks change then). Sweeps catch up whatever a nudge or a missed day left.
 CELERY_BEAT_SCHEDULE = {
     "send-notifications": {"task": "caseload.send_notifications", "schedule": 60.0},
-    # Imports confirmed while the broker was away.
+    # Imports confirmed while the broker was away, or whose worker died.
     "apply-queued-imports": {"task": "caseload.apply_queued_imports", "schedule": 60.0},
+    # Import previews never confirmed: their files deleted after a day.
+    "expire-import-previews": {"task": "caseload.expire_import_previews", "schedule": 60 * 60.0},
     "recompute-stale-snapshots": {
         "task": "reports.recompute_stale_snapshots",
         "schedule": 10 * 60.0,

@@ -74,6 +74,7 @@ class Outcome:
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     applied: bool = False
+    teams: list[tuple[str, str]] = field(default_factory=list)  # the teams sheet's teams
 
     @property
     def valid(self) -> bool:
@@ -122,15 +123,14 @@ class Import:
         teams: set[int] | None = None,
         by: Person | None = None,
         today: datetime.date | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.book = book
         self.scope = teams
         self.by = by
         self.today = today or timezone.localdate()
-        self.progress = progress or (lambda done, total: None)
-        self.outcome = Outcome(errors=list(book.errors))
-        self.unreadable = {(sheet, number) for sheet, number, _ in book.errors}
+        self.progress = progress or (lambda done: None)
+        self.outcome = Outcome()
         self.saves: list[Callable[[], None]] = []
         self.stale: dict[int, datetime.date] = {}
         self._done = 0
@@ -167,8 +167,7 @@ class Import:
                 self._save_new_cases()
             if spec is fmt.ALLOCATIONS:
                 self._finish_cases()
-            sheet = self.book.sheets.get(spec.name)
-            for row in sheet.rows if sheet else []:
+            for row in self.book.rows(spec.name):
                 values = self._values(spec, row)
                 if values is not None:
                     try:
@@ -185,8 +184,10 @@ class Import:
             )
         return self.outcome
 
-    def apply(self) -> Outcome:
-        """Check, then write everything in one transaction if nothing is wrong."""
+    def apply(self, written: Callable[[Outcome], None] | None = None) -> Outcome:
+        """Check, then write everything in one transaction if nothing is wrong.
+        `written` is called in that transaction, after the writes: what it
+        writes is committed with them, or not at all."""
         self.check()
         if not self.outcome.valid:
             return self.outcome
@@ -199,12 +200,14 @@ class Import:
                     by_day[day].append(person_id)
                 for day, people in by_day.items():
                     mark_stale(people, day)
+                self.outcome.applied = True
+                if written is not None:
+                    written(self.outcome)
         except IntegrityError as error:
             # A rule the checks above missed, or a change made meanwhile:
             # the database refuses, and nothing is written.
+            self.outcome.applied = False
             self.outcome.errors.append(("", 0, f"The database refused the import: {error}"))
-            return self.outcome
-        self.outcome.applied = True
         return self.outcome
 
     # Reading rows -----------------------------------------------------------------
@@ -212,15 +215,17 @@ class Import:
     def _tick(self) -> None:
         self._done += 1
         if self._done % 500 == 0:
-            self.progress(self._done, self.book.row_count)
+            self.progress(self._done)
 
     def _error(self, sheet: str, row: Row | int, message: str) -> None:
         number = row.number if isinstance(row, Row) else row
         self.outcome.errors.append((sheet, number, message[:1].upper() + message[1:]))
 
     def _values(self, spec: fmt.SheetSpec, row: Row) -> dict[str, Any] | None:
-        if (spec.name, row.number) in self.unreadable:
-            return None  # its problem is reported already
+        if row.problems:  # cells the reader could not take: the rest is not read
+            for problem in row.problems:
+                self._error(spec.name, row, problem)
+            return None
         values, problems = {}, []
         for col in spec.columns:
             try:
@@ -317,9 +322,10 @@ class Import:
         self.file_people: dict[str, dict] = {}
         self.file_cases: set[tuple] = set()
         self.file_managers: dict[int, tuple] = {}
-        self.pending_allocations: list[tuple[Row, Allocation]] = []
-        self.ended: list[tuple[Row, Allocation, datetime.date]] = []
-        self.membership_rows: dict[str, list[tuple[Row, Any, Interval]]] = defaultdict(list)
+        # Rows are kept by their numbers: a row's cells are not kept once read.
+        self.pending_allocations: list[tuple[int, Allocation]] = []
+        self.ended: list[tuple[int, Allocation, datetime.date]] = []
+        self.membership_rows: dict[str, list[tuple[Team, int, Interval]]] = defaultdict(list)
 
     # Scope -----------------------------------------------------------------------------
 
@@ -349,7 +355,9 @@ class Import:
             return None
         return team
 
-    def _person_of(self, sheet: str, row: Row, username: str, what: str = "") -> Person | None:
+    def _person_of(
+        self, sheet: str, row: Row | int, username: str, what: str = ""
+    ) -> Person | None:
         person = self.people.get(username)
         if person is None:
             self._error(sheet, row, f"there is no person with user name {username!r}{what}")
@@ -414,6 +422,7 @@ class Import:
         pass
 
     def _team(self, row: Row, v: dict) -> None:
+        self.outcome.teams.append((v["service"], v["team"]))
         if self._duplicate(fmt.TEAMS, row, v):
             return
         service = self.services.get(v["service"])
@@ -688,7 +697,7 @@ class Import:
                     f"only administrators change the role of {MANAGING_ROLES[person.role]}",
                 )
                 return
-        self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
+        self.file_people[v["username"]] = {"row": row.number, "values": v, "service": service}
         if person is None:
             person = Person(**wanted)
             person._new_user = get_user_model()(username=v["username"], email=v["email"] or "")
@@ -790,7 +799,7 @@ class Import:
             return f"is {MANAGING_ROLES[person.role]}"
         return "is not in one of your teams"
 
-    def _refused_change(self, sheet: str, row: Row, person: Person) -> bool:
+    def _refused_change(self, sheet: str, row: Row | int, person: Person) -> bool:
         """Refuse, on its row, a change to a person outside a manager's reach."""
         reason = self._outside(person)
         if reason is None:
@@ -890,10 +899,10 @@ class Import:
                 self._error(
                     "memberships",
                     row,
-                    f"{person} is in two teams at once (see row {other_row.number})",
+                    f"{person} is in two teams at once (see row {other_row})",
                 )
                 return
-        self.membership_rows[v["username"]].append((team, row, interval))
+        self.membership_rows[v["username"]].append((team, row.number, interval))
         self.outcome.count("memberships", what)
         if what == CREATED:
             membership = TeamMembership(
@@ -1217,15 +1226,15 @@ class Import:
                 case=case, person=person, kind=v["kind"], start_date=start, end_date=end,
                 allocated_by=self.by, reason="Imported",
             )  # fmt: skip
-            self.pending_allocations.append((row, allocation))
+            self.pending_allocations.append((row.number, allocation))
         elif what == UPDATED:
-            self.ended.append((row, existing, end))
+            self.ended.append((row.number, existing, end))
         self.outcome.count("allocations", what)
 
     def _finish_allocations(self) -> None:
         """The rules over all allocations at once: who may hold a case, in
         which team, and one primary worker at a time."""
-        by_case: dict[int, list[tuple[Row | None, Allocation, Interval]]] = defaultdict(list)
+        by_case: dict[int, list[tuple[int | None, Allocation, Interval]]] = defaultdict(list)
         for case_id, stored in self.allocations.items():
             for allocation in stored:
                 end = next((e for r, a, e in self.ended if a is allocation), allocation.end_date)
@@ -1257,10 +1266,8 @@ class Import:
                 if row is None:
                     continue
                 for other_row, other, other_interval in primaries[:index] + primaries[index + 1 :]:
-                    if interval.overlaps(other_interval) and (
-                        other_row is None or other_row.number < row.number
-                    ):
-                        where = f"row {other_row.number}" if other_row else "already recorded"
+                    if interval.overlaps(other_interval) and (other_row is None or other_row < row):
+                        where = f"row {other_row}" if other_row else "already recorded"
                         self._error(
                             "allocations",
                             row,
@@ -1551,7 +1558,17 @@ def run(
     dry_run: bool,
     teams: Iterable[int] | None = None,
     by: Person | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    written: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
+    """Check a file read by `reader.read` (a dry run), or check and write it.
+    `progress` is told every 500 rows how many have been checked; `written`,
+    see `Import.apply`. Raises reader.FileRefused if the file turns out to be
+    unreadable, or too long, as its rows are read."""
     job = Import(book, teams=set(teams) if teams is not None else None, by=by, progress=progress)
-    return job.check() if dry_run else job.apply()
+    try:
+        return job.check() if dry_run else job.apply(written)
+    finally:
+        # The saves refer back to the job: let everything it holds (a record
+        # for each row) go at once, not at the collector's next full pass.
+        job.saves.clear()
