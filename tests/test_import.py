@@ -3,8 +3,11 @@ a file is wrong, and that a wrong file changes nothing at all.
 
 Every file here is built in the test: CSV bytes, a workbook made with
 openpyxl in memory, or a zip of CSV files. A file that cannot be read at all
-is refused by `reader.read` (FileRefused); a file that can be read is checked
-row by row by `importer.run`, and written only if no row is wrong.
+is refused (FileRefused) by `reader.read` as it opens it, or as its rows are
+read; a file that can be read is checked row by row by `importer.run`, and
+written only if no row is wrong. Then: a manager's import and the people it
+may reach, a confirmed import whose worker dies, and the memory a large
+upload takes.
 """
 
 from __future__ import annotations
