@@ -321,6 +321,11 @@ class Import:
         self.seen: dict[str, set] = defaultdict(set)
         self.file_people: dict[str, dict] = {}
         self.file_cases: set[tuple] = set()
+        # A case's team in the file, and its moves there, by the case's id():
+        # kept beside the cases, as an attribute set on each would make every
+        # case's own attributes take several times the memory.
+        self.team_now: dict[int, Team] = {}
+        self.file_moves: dict[int, list[tuple[Team, Team, datetime.date]]] = defaultdict(list)
         self.file_managers: dict[int, tuple] = {}
         # Rows are kept by their numbers: a row's cells are not kept once read.
         self.pending_allocations: list[tuple[int, Allocation]] = []
@@ -1058,14 +1063,14 @@ class Import:
             case = Case(service=team.service, team=team, reference=v["reference"], **fields)
             if v["closed_on"]:
                 case.closed_on, case.status = v["closed_on"], Case.Status.CLOSED
-            case._team_now = team
+            self.team_now[id(case)] = team
             self.cases[key] = case
             self.outcome.count("cases", CREATED)
             return
         if not self._in_scope(case.team):
             self._error("cases", row, f"case {case.reference} is in another team")
             return
-        case._team_now = team
+        self.team_now[id(case)] = team
         if case.opened_on != v["opened_on"]:
             self._error("cases", row, "the opening date differs from the one recorded")
             return
@@ -1095,9 +1100,9 @@ class Import:
 
     def _finish_cases(self) -> None:
         for case in self.cases.values():
-            team_now = getattr(case, "_team_now", None)
+            team_now = self.team_now.get(id(case))
             if case.pk and team_now is not None and team_now.pk != case.team_id:
-                moved = [m for m in self.file_moves_of(case) if m[1].pk == team_now.pk]
+                moved = [m for m in self.file_moves[id(case)] if m[1].pk == team_now.pk]
                 if not moved:
                     self._error(
                         "cases",
@@ -1111,9 +1116,6 @@ class Import:
                 self.saves.append(
                     lambda case=case: audit.record(self.by, audit.Action.CHANGE, case)
                 )
-
-    def file_moves_of(self, case: Case) -> list:
-        return getattr(case, "_file_moves", [])
 
     def _move(self, row: Row, v: dict) -> None:
         if self._duplicate(fmt.CASE_MOVES, row, v):
@@ -1153,7 +1155,7 @@ class Import:
             moved_by=self.by,
             reason=v["reason"],
         )
-        case._file_moves = [*getattr(case, "_file_moves", []), (from_team, to_team, v["moved_on"])]
+        self.file_moves[id(case)].append((from_team, to_team, v["moved_on"]))
         self.moves[case.pk or id(case)].append(move)
         self.saves.append(lambda m=move: m.save())
         self.outcome.count("case_moves", CREATED)
@@ -1164,7 +1166,7 @@ class Import:
         later = [m for m in moves if m.moved_on > day]
         if later:
             return later[0].from_team.pk if later[0].from_team.pk else id(later[0].from_team)
-        team = getattr(case, "_team_now", None) or case.team
+        team = self.team_now.get(id(case)) or case.team
         return team.pk or id(team)
 
     def _member_on(self, person: Person, team_id: int, day: datetime.date) -> bool:
@@ -1188,7 +1190,7 @@ class Import:
             self._error("allocations", row, f"there is no case {v['reference']!r}")
         if case is None or person is None:
             return
-        if not self._in_scope(getattr(case, "_team_now", None) or case.team):
+        if not self._in_scope(self.team_now.get(id(case)) or case.team):
             self._error("allocations", row, f"case {case.reference} is in another team")
             return
         start, end = v["start_date"], v["end_date"]
@@ -1354,7 +1356,7 @@ class Import:
         if case is None:
             self._error("ratings", row, f"there is no case {v['reference']!r}")
             return
-        if not self._in_scope(getattr(case, "_team_now", None) or case.team):
+        if not self._in_scope(self.team_now.get(id(case)) or case.team):
             self._error("ratings", row, f"case {case.reference} is in another team")
             return
         if v["rated_on"] > self.today:
@@ -1532,7 +1534,9 @@ class Import:
         covered = {
             team.pk
             for key in self.file_cases
-            if (team := getattr(self.cases.get(key), "_team_now", None)) is not None and team.pk
+            if (case := self.cases.get(key)) is not None
+            and (team := self.team_now.get(id(case))) is not None
+            and team.pk
         }
         missing = sorted(
             reference
