@@ -1,4 +1,4 @@
-"""Redis, the broker, which carries only nudges (ADR 0018).
+"""Redis, the broker, which carries only nudges (ADR 0019).
 
 What a task must do is first a row in the database, written with its cause;
 the task is only sent to get it done sooner, after the commit. If Redis is

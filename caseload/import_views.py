@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caseload import access, audit
 from caseload.exchange import exporter, runs
 from caseload.forms import ImportForm
+from caseload.models import ImportRun
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 
@@ -49,6 +50,19 @@ def import_start(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _progress(run: ImportRun) -> dict:
+    """How far a confirmed import has got, in words: its rows are checked,
+    then written in one go."""
+    percent = (100 * run.rows_done // run.row_count) if run.row_count else 0
+    if run.status == ImportRun.Status.QUEUED:
+        text = "Waiting to start."
+    elif run.rows_done >= run.row_count:
+        text = f"Checked all {run.row_count:,} rows: writing them."
+    else:
+        text = f"Checked {run.rows_done:,} of {run.row_count:,} rows ({percent}%)."
+    return {"percent": percent, "progress_text": text}
+
+
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = access.get_import_for_user(request.user, pk)
@@ -63,7 +77,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "error_count": summary.get("error_count", 0),
             "notes": summary.get("notes", []),
             "teams": summary.get("teams", []),
-            "percent": (100 * run.rows_done // run.row_count) if run.row_count else 0,
+            "preview_hours": runs.PREVIEW_HOURS,
+            **_progress(run),
         },
     )
 
@@ -77,7 +92,7 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "in_progress": run.in_progress,
             "rows_done": run.rows_done,
             "row_count": run.row_count,
-            "percent": (100 * run.rows_done // run.row_count) if run.row_count else 0,
+            **_progress(run),
         }
     )
 

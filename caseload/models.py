@@ -676,11 +676,13 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Importing"
     DONE = "done", "Imported"
     FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired"
 
 
 class ImportRun(models.Model):
     """One upload of the whole-caseload format: checked first (the preview),
-    then written when confirmed. The file is kept only until it is imported."""
+    then written when confirmed. The file is kept only until the run ends
+    (imported, invalid, failed) or its preview expires."""
 
     Status = ImportStatus
 
@@ -696,6 +698,11 @@ class ImportRun(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Each start of the write: a worker that dies leaves the run to the sweep,
+    # which starts it again, a few times at most (caseload.exchange.runs).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True)  # why a failed run failed
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

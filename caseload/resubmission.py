@@ -1,4 +1,4 @@
-"""A form sent twice saves once (ADR 0018).
+"""A form sent twice saves once (ADR 0019).
 
 Each form that creates something carries a single-use token (the
 `{% form_token %}` tag, a new one each time the form is shown). Its view,

@@ -184,7 +184,7 @@ CACHES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run in-process.
-# Redis carries only nudges (ADR 0018): whatever must happen is first a row in
+# Redis carries only nudges (ADR 0019): whatever must happen is first a row in
 # the database, and a sweep does it, so that nothing waits on Redis for long.
 # Every Redis client gives up after REDIS_TIMEOUT seconds (a stopped Redis
 # refuses at once, a hung one is waited for this long), a task is published
@@ -237,8 +237,10 @@ DAILY_JOBS_AT = datetime.time(3, 15)
 # clocks change then). Sweeps catch up whatever a nudge or a missed day left.
 CELERY_BEAT_SCHEDULE = {
     "send-notifications": {"task": "caseload.send_notifications", "schedule": 60.0},
-    # Imports confirmed while the broker was away.
+    # Imports confirmed while the broker was away, or whose worker died.
     "apply-queued-imports": {"task": "caseload.apply_queued_imports", "schedule": 60.0},
+    # Import previews never confirmed: their files deleted after a day.
+    "expire-import-previews": {"task": "caseload.expire_import_previews", "schedule": 60 * 60.0},
     "recompute-stale-snapshots": {
         "task": "reports.recompute_stale_snapshots",
         "schedule": 10 * 60.0,

@@ -54,6 +54,12 @@ from weighting.models import (
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 MAX_PEOPLE = 99  # children (or adults) one case covers
+# Roles whose records only an administrator's import changes.
+MANAGING_ROLES = {
+    Person.Role.TEAM_MANAGER: "a team manager",
+    Person.Role.SENIOR_MANAGER: "a senior manager",
+    Person.Role.ADMINISTRATOR: "an administrator",
+}
 
 
 @dataclass
@@ -68,6 +74,7 @@ class Outcome:
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     applied: bool = False
+    teams: list[tuple[str, str]] = field(default_factory=list)  # the teams sheet's teams
 
     @property
     def valid(self) -> bool:
@@ -116,15 +123,14 @@ class Import:
         teams: set[int] | None = None,
         by: Person | None = None,
         today: datetime.date | None = None,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> None:
         self.book = book
         self.scope = teams
         self.by = by
         self.today = today or timezone.localdate()
-        self.progress = progress or (lambda done, total: None)
-        self.outcome = Outcome(errors=list(book.errors))
-        self.unreadable = {(sheet, number) for sheet, number, _ in book.errors}
+        self.progress = progress or (lambda done: None)
+        self.outcome = Outcome()
         self.saves: list[Callable[[], None]] = []
         self.stale: dict[int, datetime.date] = {}
         self._done = 0
@@ -161,8 +167,7 @@ class Import:
                 self._save_new_cases()
             if spec is fmt.ALLOCATIONS:
                 self._finish_cases()
-            sheet = self.book.sheets.get(spec.name)
-            for row in sheet.rows if sheet else []:
+            for row in self.book.rows(spec.name):
                 values = self._values(spec, row)
                 if values is not None:
                     try:
@@ -179,8 +184,10 @@ class Import:
             )
         return self.outcome
 
-    def apply(self) -> Outcome:
-        """Check, then write everything in one transaction if nothing is wrong."""
+    def apply(self, written: Callable[[Outcome], None] | None = None) -> Outcome:
+        """Check, then write everything in one transaction if nothing is wrong.
+        `written` is called in that transaction, after the writes: what it
+        writes is committed with them, or not at all."""
         self.check()
         if not self.outcome.valid:
             return self.outcome
@@ -193,12 +200,14 @@ class Import:
                     by_day[day].append(person_id)
                 for day, people in by_day.items():
                     mark_stale(people, day)
+                self.outcome.applied = True
+                if written is not None:
+                    written(self.outcome)
         except IntegrityError as error:
             # A rule the checks above missed, or a change made meanwhile:
             # the database refuses, and nothing is written.
+            self.outcome.applied = False
             self.outcome.errors.append(("", 0, f"The database refused the import: {error}"))
-            return self.outcome
-        self.outcome.applied = True
         return self.outcome
 
     # Reading rows -----------------------------------------------------------------
@@ -206,15 +215,17 @@ class Import:
     def _tick(self) -> None:
         self._done += 1
         if self._done % 500 == 0:
-            self.progress(self._done, self.book.row_count)
+            self.progress(self._done)
 
     def _error(self, sheet: str, row: Row | int, message: str) -> None:
         number = row.number if isinstance(row, Row) else row
         self.outcome.errors.append((sheet, number, message[:1].upper() + message[1:]))
 
     def _values(self, spec: fmt.SheetSpec, row: Row) -> dict[str, Any] | None:
-        if (spec.name, row.number) in self.unreadable:
-            return None  # its problem is reported already
+        if row.problems:  # cells the reader could not take: the rest is not read
+            for problem in row.problems:
+                self._error(spec.name, row, problem)
+            return None
         values, problems = {}, []
         for col in spec.columns:
             try:
@@ -279,6 +290,7 @@ class Import:
         self.memberships: dict[int, list[TeamMembership]] = defaultdict(list)
         for m in TeamMembership.objects.all():
             self.memberships[m.person_id].append(m)
+        self.reachable = self._reachable()
         self.factors = {(f.person_id, f.start_date): f for f in ExperienceFactor.objects.all()}
         self.reductions = {
             (r.person_id, r.reason, r.start_date): r for r in Reduction.objects.all()
@@ -309,10 +321,16 @@ class Import:
         self.seen: dict[str, set] = defaultdict(set)
         self.file_people: dict[str, dict] = {}
         self.file_cases: set[tuple] = set()
+        # A case's team in the file, and its moves there, by the case's id():
+        # kept beside the cases, as an attribute set on each would make every
+        # case's own attributes take several times the memory.
+        self.team_now: dict[int, Team] = {}
+        self.file_moves: dict[int, list[tuple[Team, Team, datetime.date]]] = defaultdict(list)
         self.file_managers: dict[int, tuple] = {}
-        self.pending_allocations: list[tuple[Row, Allocation]] = []
-        self.ended: list[tuple[Row, Allocation, datetime.date]] = []
-        self.membership_rows: dict[str, list[tuple[Row, Any, Interval]]] = defaultdict(list)
+        # Rows are kept by their numbers: a row's cells are not kept once read.
+        self.pending_allocations: list[tuple[int, Allocation]] = []
+        self.ended: list[tuple[int, Allocation, datetime.date]] = []
+        self.membership_rows: dict[str, list[tuple[Team, int, Interval]]] = defaultdict(list)
 
     # Scope -----------------------------------------------------------------------------
 
@@ -342,7 +360,9 @@ class Import:
             return None
         return team
 
-    def _person_of(self, sheet: str, row: Row, username: str, what: str = "") -> Person | None:
+    def _person_of(
+        self, sheet: str, row: Row | int, username: str, what: str = ""
+    ) -> Person | None:
         person = self.people.get(username)
         if person is None:
             self._error(sheet, row, f"there is no person with user name {username!r}{what}")
@@ -407,6 +427,7 @@ class Import:
         pass
 
     def _team(self, row: Row, v: dict) -> None:
+        self.outcome.teams.append((v["service"], v["team"]))
         if self._duplicate(fmt.TEAMS, row, v):
             return
         service = self.services.get(v["service"])
@@ -662,20 +683,26 @@ class Import:
             "asye_start_date": v["asye_start_date"],
         }
         if self.scope is not None:
+            differs = person is not None and (
+                any(getattr(person, k) != value for k, value in wanted.items())
+                or bool(v["email"] and person.user.email != v["email"])
+            )
+            if differs and self._refused_change("people", row, person):
+                return
             if v["role"] not in Person.INVOLVED_ROLES and (
                 person is None or person.role != v["role"]
             ):
                 label = Person.Role(v["role"]).label.lower()
                 self._error("people", row, f"only administrators make someone a {label}")
                 return
-            differs = person is not None and (
-                any(getattr(person, k) != value for k, value in wanted.items())
-                or bool(v["email"] and person.user.email != v["email"])
-            )
-            if differs and not self._may_change(person):
-                self._error("people", row, f"{person} is not in one of your teams")
+            if person is not None and person.role in MANAGING_ROLES and person.role != v["role"]:
+                self._error(
+                    "people",
+                    row,
+                    f"only administrators change the role of {MANAGING_ROLES[person.role]}",
+                )
                 return
-        self.file_people[v["username"]] = {"row": row, "values": v, "service": service}
+        self.file_people[v["username"]] = {"row": row.number, "values": v, "service": service}
         if person is None:
             person = Person(**wanted)
             person._new_user = get_user_model()(username=v["username"], email=v["email"] or "")
@@ -737,8 +764,15 @@ class Import:
                 continue
             if person.pk and person.supervisor_id is None and supervisor is None:
                 continue
-            if not self._may_change(person):
-                self._error("people", entry["row"], f"{person} is not in one of your teams")
+            if self._refused_change("people", entry["row"], person):
+                continue
+            reason = self._outside(supervisor)
+            if reason is not None:
+                self._error(
+                    "people",
+                    entry["row"],
+                    f"{supervisor} {reason}: only administrators make them a supervisor",
+                )
                 continue
             if person.pk and entry["what"] == UNCHANGED:
                 entry["what"] = UPDATED
@@ -750,15 +784,45 @@ class Import:
                 ).update(supervisor=supervisor.pk if supervisor else None)
             )
 
-    def _may_change(self, person: Person) -> bool:
-        """A manager's import changes only the people in their teams now, and
-        those it adds."""
-        if self.scope is None or person.pk is None:
-            return True
-        return any(
-            m.team_id in self.scope and (m.end_date is None or m.end_date > self.today)
-            for m in self.memberships[person.pk]
-        )
+    def _reachable(self) -> set[int] | None:
+        """The stored people a manager's import may change (None: anyone, for
+        an administrator's): the workers in the manager's teams today, before
+        anything in the file, and the manager themself. A membership the file
+        adds brings no one in, nor does one added by an earlier import of a
+        person who was not theirs: such a membership is refused."""
+        if self.scope is None:
+            return None
+        reachable = {
+            person.pk
+            for person in self.people.values()
+            if person.role in Person.INVOLVED_ROLES
+            and any(
+                m.team_id in self.scope and Interval(m.start_date, m.end_date).covers(self.today)
+                for m in self.memberships[person.pk]
+            )
+        }
+        if self.by is not None and self.by.pk:
+            reachable.add(self.by.pk)
+        return reachable
+
+    def _outside(self, person: Person) -> str | None:
+        """Why a manager's import may not change this stored person ("is a
+        senior manager", "is not in one of your teams"), or None if it may."""
+        if self.reachable is None or person.pk is None or person.pk in self.reachable:
+            return None
+        if person.role in MANAGING_ROLES:
+            return f"is {MANAGING_ROLES[person.role]}"
+        return "is not in one of your teams"
+
+    def _refused_change(self, sheet: str, row: Row | int, person: Person) -> bool:
+        """Refuse, on its row, a change to a person outside a manager's reach."""
+        reason = self._outside(person)
+        if reason is None:
+            return False
+        if person.role in MANAGING_ROLES:
+            reason += ": only administrators change their records"
+        self._error(sheet, row, f"{person} {reason}")
+        return True
 
     def _dated(
         self,
@@ -832,6 +896,8 @@ class Import:
         what = self._dated("memberships", row, existing, v["start_date"], v["end_date"])
         if what is None:
             return
+        if what != UNCHANGED and self._refused_change("memberships", row, person):
+            return
         interval = Interval(v["start_date"], v["end_date"])
         for other in self.memberships[person.pk] if person.pk else []:
             if other is existing:
@@ -848,10 +914,10 @@ class Import:
                 self._error(
                     "memberships",
                     row,
-                    f"{person} is in two teams at once (see row {other_row.number})",
+                    f"{person} is in two teams at once (see row {other_row})",
                 )
                 return
-        self.membership_rows[v["username"]].append((team, row, interval))
+        self.membership_rows[v["username"]].append((team, row.number, interval))
         self.outcome.count("memberships", what)
         if what == CREATED:
             membership = TeamMembership(
@@ -884,6 +950,10 @@ class Import:
             "experience_factors", row, existing, v["start_date"], v["end_date"],
             same=existing is None or existing.factor == v["factor"],
         )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change(
+            "experience_factors", row, person
+        ):
+            return
         if what == CREATED and self._overlapping(
             "experience_factors", row, person,
             [(f.start_date, f.end_date) for (pk, _), f in self.factors.items() if pk == person.pk],
@@ -891,9 +961,6 @@ class Import:
         ):  # fmt: skip
             return
         if what is None:
-            return
-        if what != UNCHANGED and not self._may_change(person):
-            self._error("experience_factors", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("experience_factors", what)
         if what == CREATED:
@@ -936,6 +1003,8 @@ class Import:
             same=existing is None
             or (existing.hours_per_week, existing.percentage) == (hours, percentage),
         )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change("reductions", row, person):
+            return
         if what == CREATED and self._overlapping(
             "reductions", row, person,
             [(r.start_date, r.end_date) for (pk, reason, _), r in self.reductions.items()
@@ -944,9 +1013,6 @@ class Import:
         ):  # fmt: skip
             return
         if what is None:
-            return
-        if what != UNCHANGED and not self._may_change(person):
-            self._error("reductions", row, f"{person} is not in one of your teams")
             return
         self.outcome.count("reductions", what)
         if what == CREATED:
@@ -1007,14 +1073,14 @@ class Import:
             case = Case(service=team.service, team=team, reference=v["reference"], **fields)
             if v["closed_on"]:
                 case.closed_on, case.status = v["closed_on"], Case.Status.CLOSED
-            case._team_now = team
+            self.team_now[id(case)] = team
             self.cases[key] = case
             self.outcome.count("cases", CREATED)
             return
         if not self._in_scope(case.team):
             self._error("cases", row, f"case {case.reference} is in another team")
             return
-        case._team_now = team
+        self.team_now[id(case)] = team
         if case.opened_on != v["opened_on"]:
             self._error("cases", row, "the opening date differs from the one recorded")
             return
@@ -1044,9 +1110,9 @@ class Import:
 
     def _finish_cases(self) -> None:
         for case in self.cases.values():
-            team_now = getattr(case, "_team_now", None)
+            team_now = self.team_now.get(id(case))
             if case.pk and team_now is not None and team_now.pk != case.team_id:
-                moved = [m for m in self.file_moves_of(case) if m[1].pk == team_now.pk]
+                moved = [m for m in self.file_moves[id(case)] if m[1].pk == team_now.pk]
                 if not moved:
                     self._error(
                         "cases",
@@ -1060,9 +1126,6 @@ class Import:
                 self.saves.append(
                     lambda case=case: audit.record(self.by, audit.Action.CHANGE, case)
                 )
-
-    def file_moves_of(self, case: Case) -> list:
-        return getattr(case, "_file_moves", [])
 
     def _move(self, row: Row, v: dict) -> None:
         if self._duplicate(fmt.CASE_MOVES, row, v):
@@ -1102,7 +1165,7 @@ class Import:
             moved_by=self.by,
             reason=v["reason"],
         )
-        case._file_moves = [*getattr(case, "_file_moves", []), (from_team, to_team, v["moved_on"])]
+        self.file_moves[id(case)].append((from_team, to_team, v["moved_on"]))
         self.moves[case.pk or id(case)].append(move)
         self.saves.append(lambda m=move: m.save())
         self.outcome.count("case_moves", CREATED)
@@ -1113,7 +1176,7 @@ class Import:
         later = [m for m in moves if m.moved_on > day]
         if later:
             return later[0].from_team.pk if later[0].from_team.pk else id(later[0].from_team)
-        team = getattr(case, "_team_now", None) or case.team
+        team = self.team_now.get(id(case)) or case.team
         return team.pk or id(team)
 
     def _member_on(self, person: Person, team_id: int, day: datetime.date) -> bool:
@@ -1137,7 +1200,7 @@ class Import:
             self._error("allocations", row, f"there is no case {v['reference']!r}")
         if case is None or person is None:
             return
-        if not self._in_scope(getattr(case, "_team_now", None) or case.team):
+        if not self._in_scope(self.team_now.get(id(case)) or case.team):
             self._error("allocations", row, f"case {case.reference} is in another team")
             return
         start, end = v["start_date"], v["end_date"]
@@ -1166,20 +1229,24 @@ class Import:
         what = self._dated("allocations", row, existing, start, end)
         if what is None:
             return
+        # A new allocation loads the worker's caseload: only someone in the
+        # manager's teams now. Ending one on the team's case is the team's.
+        if what == CREATED and self._refused_change("allocations", row, person):
+            return
         if what == CREATED:
             allocation = Allocation(
                 case=case, person=person, kind=v["kind"], start_date=start, end_date=end,
                 allocated_by=self.by, reason="Imported",
             )  # fmt: skip
-            self.pending_allocations.append((row, allocation))
+            self.pending_allocations.append((row.number, allocation))
         elif what == UPDATED:
-            self.ended.append((row, existing, end))
+            self.ended.append((row.number, existing, end))
         self.outcome.count("allocations", what)
 
     def _finish_allocations(self) -> None:
         """The rules over all allocations at once: who may hold a case, in
         which team, and one primary worker at a time."""
-        by_case: dict[int, list[tuple[Row | None, Allocation, Interval]]] = defaultdict(list)
+        by_case: dict[int, list[tuple[int | None, Allocation, Interval]]] = defaultdict(list)
         for case_id, stored in self.allocations.items():
             for allocation in stored:
                 end = next((e for r, a, e in self.ended if a is allocation), allocation.end_date)
@@ -1211,10 +1278,8 @@ class Import:
                 if row is None:
                     continue
                 for other_row, other, other_interval in primaries[:index] + primaries[index + 1 :]:
-                    if interval.overlaps(other_interval) and (
-                        other_row is None or other_row.number < row.number
-                    ):
-                        where = f"row {other_row.number}" if other_row else "already recorded"
+                    if interval.overlaps(other_interval) and (other_row is None or other_row < row):
+                        where = f"row {other_row}" if other_row else "already recorded"
                         self._error(
                             "allocations",
                             row,
@@ -1301,7 +1366,7 @@ class Import:
         if case is None:
             self._error("ratings", row, f"there is no case {v['reference']!r}")
             return
-        if not self._in_scope(getattr(case, "_team_now", None) or case.team):
+        if not self._in_scope(self.team_now.get(id(case)) or case.team):
             self._error("ratings", row, f"case {case.reference} is in another team")
             return
         if v["rated_on"] > self.today:
@@ -1479,7 +1544,9 @@ class Import:
         covered = {
             team.pk
             for key in self.file_cases
-            if (team := getattr(self.cases.get(key), "_team_now", None)) is not None and team.pk
+            if (case := self.cases.get(key)) is not None
+            and (team := self.team_now.get(id(case))) is not None
+            and team.pk
         }
         missing = sorted(
             reference
@@ -1505,7 +1572,17 @@ def run(
     dry_run: bool,
     teams: Iterable[int] | None = None,
     by: Person | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    written: Callable[[Outcome], None] | None = None,
 ) -> Outcome:
+    """Check a file read by `reader.read` (a dry run), or check and write it.
+    `progress` is told every 500 rows how many have been checked; `written`,
+    see `Import.apply`. Raises reader.FileRefused if the file turns out to be
+    unreadable, or too long, as its rows are read."""
     job = Import(book, teams=set(teams) if teams is not None else None, by=by, progress=progress)
-    return job.check() if dry_run else job.apply()
+    try:
+        return job.check() if dry_run else job.apply(written)
+    finally:
+        # The saves refer back to the job: let everything it holds (a record
+        # for each row) go at once, not at the collector's next full pass.
+        job.saves.clear()

@@ -76,7 +76,7 @@ function followImport(element) {
     }
     bar.max = run.row_count;
     bar.value = run.rows_done;
-    text.textContent = `Checked ${run.rows_done} of ${run.row_count} rows (${run.percent}%).`;
+    text.textContent = run.progress_text;
     setTimeout(poll, 2000);
   };
   setTimeout(poll, 2000);

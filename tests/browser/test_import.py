@@ -1,13 +1,16 @@
 """An administrator's first upload, in a real browser: the template filled
 with a new team, the preview, the confirmation and the new team's page."""
 
+import datetime
 import io
 
+from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from caseload.exchange import exporter, runs
-from caseload.models import Team
+from caseload.models import ImportRun, Team
 
 
 def filled_template(service_name: str) -> bytes:
@@ -85,3 +88,37 @@ def test_an_administrator_imports_a_new_team_from_the_template(
     omar = page.get_by_role("row").filter(has_text="Omar Farah")
     expect(omar).to_contain_text("8")  # AS-2001 rated 3 + 3 + 2
     page.screenshot(path=str(tmp_path / "imported-team.png"), full_page=True)
+
+
+def test_an_import_whose_worker_keeps_dying_fails_with_a_way_to_upload_it_again(
+    sign_in, live_server, team, administrator, assert_accessible
+):
+    """The page follows a running import; when the sweep gives up on it, the
+    page says why and asks for the file again."""
+    content = (
+        "service,reference,label,type,people,team,opened_on\n"
+        f"{team.service.name},CP-1,Family,cp,1,{team.name},2026-10-01\n"
+    )
+    run = runs.import_preview(
+        user=administrator.user, name="cases.csv", content=content.encode(), team_ids=None
+    )
+    runs.import_confirm(run=run)
+    # Its worker died twice already, and again.
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.RUNNING,
+        attempts=runs.MAX_ATTEMPTS,
+        started_at=timezone.now() - datetime.timedelta(days=1),
+    )
+    page = sign_in("admin")
+    page.goto(f"{live_server.url}{reverse('import_detail', args=[run.pk])}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Importing")
+    expect(page.get_by_role("status")).to_have_text("Checked 0 of 1 rows (0%).")
+    assert_accessible(page)
+
+    assert runs.apply_queued() == 1  # the sweep gives up
+    # The page asks how far it has got every two seconds, and shows the end.
+    expect(page.get_by_role("heading", level=1)).to_have_text("The import failed")
+    expect(page.get_by_text("The import stopped 3 times before it finished")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Upload the file again").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Import")

@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from caseload.exchange import importer, runs
 from caseload.exchange.reader import FileRefused, read
 from caseload.models import Person
-from reports.management.options import ProgressBar
 
 
 class Command(BaseCommand):
@@ -41,13 +40,16 @@ class Command(BaseCommand):
             if person is None:
                 raise CommandError(f"There is no person with user name {by!r}.")
         started = time.monotonic()
+
+        def progress(done: int) -> None:
+            if done % 10_000 == 0:
+                self.stdout.write(f"Checked {done:,} rows…")
+
         try:
             book = read(file.name, file.read_bytes(), **runs.limits())
+            outcome = importer.run(book, dry_run=dry_run, by=person, progress=progress)
         except FileRefused as error:
             raise CommandError(f"{file.name}: {error} Nothing was imported.") from None
-        outcome = importer.run(
-            book, dry_run=dry_run, by=person, progress=ProgressBar(self.stdout, unit="rows")
-        )
         for sheet, created, updated, unchanged in outcome.rows:
             self.stdout.write(
                 f"{sheet}: {created} created, {updated} updated, {unchanged} unchanged"
