@@ -77,6 +77,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "error_count": summary.get("error_count", 0),
             "notes": summary.get("notes", []),
             "teams": summary.get("teams", []),
+            "new_with_email": summary.get("new_with_email", 0),
+            "invited": summary.get("invited"),
             "preview_hours": runs.PREVIEW_HOURS,
             **_progress(run),
         },
@@ -103,7 +105,7 @@ def import_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     _scope(request)
     run = access.get_import_for_user(request.user, pk)
     try:
-        runs.import_confirm(run=run)
+        runs.import_confirm(run=run, invite=request.POST.get("invite") == "yes")
     except RuleBroken as error:
         messages.error(request, error.messages[0])
     return redirect("import_detail", pk=run.pk)

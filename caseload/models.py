@@ -703,6 +703,8 @@ class ImportRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=500, blank=True)  # why a failed run failed
+    # Whether its new people with an email are invited to set their password.
+    invite = models.BooleanField(default=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

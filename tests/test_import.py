@@ -38,6 +38,7 @@ from caseload.models import (
     Case,
     CaseTeamMove,
     ImportRun,
+    Notification,
     Person,
     Service,
     Team,
@@ -1756,3 +1757,58 @@ def test_a_large_upload_is_checked_a_row_at_a_time_and_nothing_of_it_is_kept(
     per_row = (peak - small) / (rows - 100) / 1024
     assert per_row < peak_kb, f"{per_row:.1f} kB a row at the peak"
     assert held < 2 * 2**20, f"{held / 2**20:.1f} MB held after the preview"
+
+
+# New people with an email are invited to set their password ------------------------------
+
+
+def new_people_file() -> bytes:
+    return workbook(
+        people=[
+            PEOPLE,
+            ["noor.ali", "Noor Ali", "noor.ali@example.org", "social_worker", SERVICE, 1, "", ""],
+            ["sam.green", "Sam Green", "", "social_worker", SERVICE, 1, "", ""],
+        ],
+        memberships=[MEMBERSHIPS, ["noor.ali", SERVICE, CP, day(3), ""],
+                     ["sam.green", SERVICE, CP, day(3), ""]],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("invite", [True, False])
+def test_an_import_offers_to_invite_new_people_with_an_email(
+    client, team, team_manager, administrator, invite
+):
+    client.force_login(team_manager.user)
+    upload = SimpleUploadedFile("people.xlsx", new_people_file())
+    response = client.post(reverse("import_start"), {"file": upload})
+    preview = client.get(response["Location"]).content.decode()
+    assert "1 new person has an email address" in preview
+    run = ImportRun.objects.get()
+    client.post(reverse("import_confirm", args=[run.pk]), {"invite": "yes"} if invite else {})
+    runs.apply_queued()
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE
+    sent = list(Notification.objects.values_list("recipient__full_name", "subject"))
+    if invite:
+        assert sent == [("Noor Ali", "Set your password for Caseload")]
+        assert (
+            "Invitations sent to 1 new person" in client.get(response["Location"]).content.decode()
+        )
+    else:
+        assert sent == []
+
+
+def test_an_import_invites_nobody_who_already_has_a_log_in(client, team, team_manager, colleague):
+    colleague.user.email = "daniel@example.org"
+    colleague.user.save()
+    client.force_login(team_manager.user)
+    content = csv_file([PEOPLE, ["colleague", "Daniel Reid", "daniel.reid@example.org",
+                                 "social_worker", SERVICE, 1, "", ""]])  # fmt: skip
+    response = client.post(
+        reverse("import_start"), {"file": SimpleUploadedFile("people.csv", content)}
+    )
+    assert "new person has an email" not in client.get(response["Location"]).content.decode()
+    run = ImportRun.objects.get()
+    client.post(reverse("import_confirm", args=[run.pk]), {"invite": "yes"})
+    runs.apply_queued()
+    assert Notification.objects.count() == 0

@@ -75,6 +75,12 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     applied: bool = False
     teams: list[tuple[str, str]] = field(default_factory=list)  # the teams sheet's teams
+    new_people: list[Person] = field(default_factory=list)  # saved, once applied
+
+    @property
+    def new_with_email(self) -> int:
+        """New people whom an invitation to set their password can reach."""
+        return sum(1 for person in self.new_people if person.user.email)
 
     @property
     def valid(self) -> bool:
@@ -711,6 +717,7 @@ class Import:
             self.people[v["username"]] = person
             self.file_people[v["username"]]["what"] = CREATED
             self.outcome.count("people", CREATED)
+            self.outcome.new_people.append(person)
             return
         changed = self._changed(person, wanted)
         email_changed = v["email"] and person.user.email != v["email"]

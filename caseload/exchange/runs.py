@@ -22,7 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from caseload import access
+from caseload import access, services
 from caseload.exchange import importer
 from caseload.exchange.reader import FileRefused, read
 from caseload.models import ImportRun, Team
@@ -65,6 +65,7 @@ def _summary(outcome: importer.Outcome) -> dict:
         "errors": [list(e) for e in outcome.errors[:ERRORS_KEPT]],
         "error_count": len(outcome.errors),
         "notes": outcome.notes,
+        "new_with_email": outcome.new_with_email,
     }
 
 
@@ -102,8 +103,9 @@ def _hand_back_memory(rows: int) -> None:
         gc.collect()
 
 
-def import_confirm(*, run: ImportRun) -> ImportRun:
-    """Queue a previewed import; the task writes it."""
+def import_confirm(*, run: ImportRun, invite: bool = False) -> ImportRun:
+    """Queue a previewed import; the task writes it, and with `invite` sends
+    the new people it makes an invitation to set their password."""
     from caseload.tasks import apply_import
 
     with transaction.atomic():
@@ -115,8 +117,8 @@ def import_confirm(*, run: ImportRun) -> ImportRun:
             )
         if run.status != Status.PREVIEWED:
             raise RuleBroken("This import has already been confirmed, or needs a new upload.")
-        run.status = Status.QUEUED
-        run.save(update_fields=["status"])
+        run.status, run.invite = Status.QUEUED, invite
+        run.save(update_fields=["status", "invite"])
         transaction.on_commit(lambda: apply_import.delay(run.pk), robust=True)
     return run
 
@@ -205,6 +207,7 @@ def import_apply(run_id: int) -> str:
 
 def _write(run: ImportRun) -> str:
     run_id, attempt = run.pk, run.attempts
+    by = access.person_of(run.uploaded_by)
     mine = ImportRun.objects.filter(pk=run_id, status=Status.RUNNING, attempts=attempt)
 
     def progress(done: int) -> None:
@@ -214,6 +217,9 @@ def _write(run: ImportRun) -> str:
         # In the import's own transaction: done, and the file deleted, with
         # the records it wrote or not at all.
         summary = {**_summary(outcome), "teams": _teams_named(outcome.teams)}
+        if run.invite:
+            # Queued in the outbox with the import: sent once it is written.
+            summary["invited"] = services.people_invite(people=outcome.new_people, by=by)
         done = mine.update(
             status=Status.DONE,
             summary=summary,
@@ -232,7 +238,7 @@ def _write(run: ImportRun) -> str:
             book,
             dry_run=False,
             teams=run.team_ids,
-            by=access.person_of(run.uploaded_by),
+            by=by,
             progress=progress,
             written=written,
         )
