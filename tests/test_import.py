@@ -1812,3 +1812,17 @@ def test_an_import_invites_nobody_who_already_has_a_log_in(client, team, team_ma
     client.post(reverse("import_confirm", args=[run.pk]), {"invite": "yes"})
     runs.apply_queued()
     assert Notification.objects.count() == 0
+
+
+def test_an_import_changes_a_role_only_as_the_admin_would(team, team_manager, social_worker):
+    """The rules on a new role (services.check_role_change) hold in an import:
+    someone who supervises people or manages a team keeps a role that may."""
+    content = csv_file([PEOPLE, ["manager", "Claire Hughes", "", "senior_manager", SERVICE, 1,
+                                 "", ""]])  # fmt: skip
+    outcome = apply("people.csv", content)
+    nothing_written(outcome)
+    assert said(outcome) == [
+        "people, row 2: Claire Hughes supervises Asha Patel; a senior manager (dmt) "
+        "supervises nobody. Give them another supervisor first."
+    ]
+    assert Person.objects.get(pk=team_manager.pk).role == Person.Role.TEAM_MANAGER

@@ -719,6 +719,14 @@ class Import:
             self.outcome.count("people", CREATED)
             self.outcome.new_people.append(person)
             return
+        if person.role != v["role"]:
+            # As in the admin: a new role that the person's cases, supervisees
+            # or teams forbid is refused (a query or two, for the rare row).
+            try:
+                services.check_role_change(person=person, role=v["role"])
+            except services.RuleBroken as error:
+                self._error("people", row, " ".join(error.messages))
+                return
         changed = self._changed(person, wanted)
         email_changed = v["email"] and person.user.email != v["email"]
         if email_changed:
