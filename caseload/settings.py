@@ -169,18 +169,6 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
 _database["ATOMIC_REQUESTS"] = True
 DATABASES = {"default": _database}
 
-# Kept pages and their parts (caseload.changes) live in each web process's
-# memory: each is filed with the versions of the records it was worked out
-# from, so processes need not tell each other when one goes out of date. A
-# large council's team pages, overviews and team positions (90 of each, a
-# kilobyte to tens of kilobytes apiece), with the pages of earlier versions
-# until they expire, fit in 2,000 entries.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "OPTIONS": {"MAX_ENTRIES": 2000},
-    }
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Celery: Redis when REDIS_URL is set; otherwise tasks run in-process.
@@ -245,11 +233,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.recompute_stale_snapshots",
         "schedule": 10 * 60.0,
     },
-    # The change notes folded, so that the notes every view reads stay few.
-    "fold-change-notes": {"task": "caseload.fold_change_notes", "schedule": 60.0},
-    # The overviews' parts worked out again soon after a change that reaches
-    # every team, rather than at the DMT's next view (ADR 0015).
-    "keep-overviews": {"task": "reports.keep_overviews", "schedule": 60.0},
     "daily-analyses": {
         "task": "reports.daily",
         "schedule": crontab(hour=DAILY_JOBS_AT.hour, minute=DAILY_JOBS_AT.minute),

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from caseload import audit, changes, notifications
+from caseload import audit, notifications
 
 
 @shared_task(name="caseload.probe", ignore_result=False, time_limit=30, soft_time_limit=20)
@@ -32,12 +32,6 @@ SWEEP = {
 def send_notifications() -> int:
     """Sweep the outbox. Runs on every nudge and every minute."""
     return notifications.send_pending()
-
-
-@shared_task(name="caseload.fold_change_notes", **SWEEP)
-def fold_change_notes() -> tuple[int, int]:
-    """Fold the day's change notes, keeping every version (every minute)."""
-    return changes.fold_notes()
 
 
 @shared_task(name="caseload.delete_expired_audit", **SWEEP)

@@ -12,13 +12,11 @@ from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from caseload import access, audit, broker, changes, services
+from caseload import access, audit, broker, services
 from caseload.forms import (
     AllocateForm,
     Candidate,
@@ -38,7 +36,6 @@ from caseload.models import (
     CaseQuerySet,
     OverMaximum,
     Person,
-    Service,
     Team,
 )
 from caseload.resubmission import once_per_form
@@ -82,27 +79,10 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if access.is_senior_manager(request.user):
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
-    # The queue's cases, read by the database inside the audit's insert: the
-    # page itself may come from the cache, without reading them.
+    # The queue's cases, read by the database inside the audit's insert.
     audit.record_listing(request.user, audit.Listing.TEAM, _queue(team))
-    today = timezone.localdate()
-    manages = team.managed_by_user
-    # The same for everyone who sees it, but for the team's own managers'
-    # buttons; kept until a change that reaches the team (ADR 0014): it
-    # shows only the team's people and the cases they hold or it holds.
-    content = changes.kept_reading(
-        f"team:{team.pk}:{today.isoformat()}:{int(manages)}",
-        lambda: render_to_string(
-            "caseload/team_detail_content.html", _team_page(team, today, manages)
-        ),
-        team=team.pk,
-        also=[Team._meta.db_table, Service._meta.db_table],  # read before, with the team
-    )
-    return render(
-        request,
-        "caseload/team_detail.html",
-        {"team": team, "content": mark_safe(content)},  # noqa: S308 - our own template
-    )
+    context = _team_page(team, timezone.localdate(), team.managed_by_user)
+    return render(request, "caseload/team_detail.html", context)
 
 
 def _queue(team: Team) -> CaseQuerySet:

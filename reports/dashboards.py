@@ -16,7 +16,6 @@ from types import SimpleNamespace
 
 from django.db.models import OuterRef, Subquery, Sum
 
-from caseload import changes
 from caseload.dates import Quarter, add_months, long_date
 from caseload.db import among
 from caseload.formatting import one_decimal
@@ -349,31 +348,6 @@ def current_position(
     for team_id, team in positions.items():
         team.agreement = agreements.get(team_id)
     return ServicePosition(day=day, teams=list(positions.values()))
-
-
-def team_ids(service: Service) -> list[int]:
-    """The service's teams, in the order the pages list them (by name)."""
-    return list(Team.objects.filter(service=service).order_by("name").values_list("pk", flat=True))
-
-
-def kept_current_position(
-    service: Service,
-    day: datetime.date,
-    team_ids: list[int],
-    now: changes.Versions | None = None,
-) -> ServicePosition:
-    """The teams today (`team_ids`, in order), each team's kept until a change
-    reaches it (ADR 0014): after an allocation or a rating only the teams it
-    reaches are worked out again."""
-    teams = changes.kept_for_teams(
-        f"position:{day.isoformat()}",
-        team_ids,
-        lambda ids: {t.team_id: t for t in current_position(service, day, ids).teams},
-        also=[Service._meta.db_table],  # the service was read before
-        now=now,
-        names_unread=True,  # a team's numbers, not its people's names
-    )
-    return ServicePosition(day=day, teams=[teams[pk] for pk in team_ids if pk in teams])
 
 
 # Trends --------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from caseload import changes
 from caseload.charts import (
     BAND_SEGMENTS,
     Bar,
@@ -474,31 +473,39 @@ class Overview(QuarterPage):
         return self._tables("teams-quarter", "teams-today")
 
 
-@dataclass
-class OverviewHistory:
-    """What the service overview shows of the chosen quarter and of the past:
-    nothing in it turns on today's allocations and ratings."""
-
-    reviews: list[QuarterlyReview]
-    review: QuarterlyReview | None
-    quarter: str
-    at_quarter_end: ServicePosition | None
-    tables: dict[str, Table]
-    figures: dict[str, Figure]
-
-
-def overview_history(service: Service, asked: str | None, today: datetime.date) -> OverviewHistory:
+def overview(service: Service, asked: str | None, today: datetime.date) -> Overview:
+    """The service overview: the chosen quarter's stored review beside today.
+    The page, its downloads and the DMT pack all show what this returns."""
     term = service.people_term
     reviews = dashboards.reviews_of(service)
     review = dashboards.chosen_review(reviews, asked)
     quarter = dashboards.quarter_key(review)
     at_quarter_end = dashboards.stored_position(review) if review else None
-    tables: dict[str, Table] = {}
-    figures: dict[str, Figure] = {}
+    now = dashboards.current_position(service, today)
+    page = Overview(
+        service=service,
+        today=today,
+        reviews=reviews,
+        review=review,
+        quarter=quarter,
+        at_quarter_end=at_quarter_end,
+        now=now,
+        decisions=list(
+            DmtDecision.objects.filter(service=service)
+            .select_related("team", "recorded_by")
+            .order_by("-meeting_on", "-pk")[:10]
+        ),
+        issues=list(
+            CapacityIssue.objects.open()
+            .filter(service=service)
+            .select_related("team", "raised_by")
+            .order_by("raised_on", "pk")
+        ),
+    )
     if review and at_quarter_end:
         label = dashboards.quarter_of(review).label
-        figures["children"] = children_figure(at_quarter_end, label, term)
-        tables["teams-quarter"] = teams_table(
+        page.figures["children"] = children_figure(at_quarter_end, label, term)
+        page.tables["teams-quarter"] = teams_table(
             at_quarter_end,
             slug="teams-quarter",
             caption=f"Teams at the end of {label}",
@@ -506,108 +513,26 @@ def overview_history(service: Service, asked: str | None, today: datetime.date) 
             live=False,
             term=term,
         )
-        figures["trend"] = trend_figure(
+        page.figures["trend"] = trend_figure(
             dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
         )
-        figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
-    figures["months"] = month_figure(dashboards.month_trend(service, today), service.name, term)
-    # Kept with their rows' HTML: 400 rows at 90 teams, not built at each view.
-    for table in [*tables.values(), *(figure.table for figure in figures.values())]:
-        table.built()
-    return OverviewHistory(reviews, review, quarter, at_quarter_end, tables, figures)
-
-
-@dataclass
-class Agenda:
-    """The service's recent DMT decisions and the capacity issues on its
-    agenda: with who recorded and raised them, by name."""
-
-    decisions: list[DmtDecision]
-    issues: list[CapacityIssue]
-
-
-def overview_agenda(service: Service) -> Agenda:
-    decisions = list(
-        DmtDecision.objects.filter(service=service)
-        .select_related("team", "recorded_by")
-        .order_by("-meeting_on", "-pk")[:10]
+        page.figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
+    page.figures["months"] = month_figure(
+        dashboards.month_trend(service, today), service.name, term
     )
-    issues = list(
-        CapacityIssue.objects.open()
-        .filter(service=service)
-        .select_related("team", "raised_by")
-        .order_by("raised_on", "pk")
-    )
-    return Agenda(decisions, issues)
-
-
-def overview(
-    service: Service,
-    asked: str | None,
-    today: datetime.date,
-    *,
-    now: ServicePosition | None = None,
-    history: OverviewHistory | None = None,
-    agenda: Agenda | None = None,
-) -> Overview:
-    """The service overview: the chosen quarter's stored review beside today."""
-    if history is None:
-        history = overview_history(service, asked, today)
-    if agenda is None:
-        agenda = overview_agenda(service)
-    if now is None:
-        now = dashboards.current_position(service, today)
-    page = Overview(
-        service=service,
-        today=today,
-        reviews=history.reviews,
-        review=history.review,
-        quarter=history.quarter,
-        at_quarter_end=history.at_quarter_end,
-        now=now,
-        figures=dict(history.figures),
-        decisions=agenda.decisions,
-        issues=agenda.issues,
-    )
-    page.tables.update(history.tables)
     page.tables["teams-today"] = teams_table(
         now,
         slug="teams-today",
         caption=f"Teams today, {long_date(today)}",
-        quarter=history.quarter,
+        quarter=quarter,
         live=True,
-        term=service.people_term,
+        term=term,
     )
     for figure in page.figures.values():
         page.tables[figure.table.slug] = figure.table
     page.tables["decisions"] = decisions_table(page.decisions, "Recent DMT decisions")
     page.tables["capacity-issues"] = issues_table(page.issues, "Capacity issues on the agenda")
     return page
-
-
-def kept_overview(service: Service, asked: str | None, today: datetime.date) -> Overview:
-    """The service overview from kept parts (ADR 0014): the quarter and the
-    past, and the DMT's agenda, each until a change to what it read; each
-    team today until a change that reaches it. (The agenda names people: it
-    is a part of its own, kept through changes to anything of theirs but
-    their names.)"""
-    team_ids = dashboards.team_ids(service)
-    versions = changes.versions(team_ids)
-    history = changes.kept_reading(
-        f"overview-history:{service.pk}:{today.isoformat()}:{dashboards.quarter_asked(asked)}",
-        lambda: overview_history(service, asked, today),
-        also=[Service._meta.db_table],  # the service was read before
-        now=versions,
-    )
-    agenda = changes.kept_reading(
-        f"overview-agenda:{service.pk}",
-        lambda: overview_agenda(service),
-        also=[Service._meta.db_table],
-        now=versions,
-        names_only=True,  # who recorded and raised them
-    )
-    now = dashboards.kept_current_position(service, today, team_ids, versions)
-    return overview(service, asked, today, now=now, history=history, agenda=agenda)
 
 
 @dataclass(kw_only=True)

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet, Sum
 from django.utils import timezone
 
-from caseload import changes, resubmission
+from caseload import resubmission
 from caseload.dates import Quarter, add_months, long_date
 from caseload.db import among
 from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
@@ -905,7 +905,6 @@ def daily_jobs(
     quarter, services = reviews_missing(day)
     for service in services:
         review(service, quarter)
-    changes.tidy_notes()
     resubmission.forget_old()
     DailyRun.objects.filter(day=day).update(finished_at=timezone.now())
     return {

@@ -75,27 +75,15 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
     totals: list[Any] | None = None
     empty: str = "Nothing to show."
-    built_body: str | None = field(default=None, repr=False, compare=False)
 
     def cells(self, row: list[Any]) -> list[tuple[Column, Any]]:
         return list(zip(self.columns, row, strict=True))
-
-    def built(self) -> Table:
-        """The table with its rows' HTML built now, once: a kept part that
-        holds it is shown again without building it again."""
-        self.built_body = self._body_html()
-        return self
 
     @property
     def body_html(self) -> SafeString:
         """The table's rows as the page shows them. Built here rather than
         cell by cell in the template: the DMT tables of a large service have
         thousands of cells, and this is several times faster."""
-        if self.built_body is not None:
-            return mark_safe(self.built_body)  # noqa: S308 - built by _body_html
-        return self._body_html()
-
-    def _body_html(self) -> SafeString:
         if not self.rows:
             return format_html(
                 '<tr class="govuk-table__row"><td class="govuk-table__cell" colspan="{}">{}</td>'

@@ -15,10 +15,9 @@ from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
-from caseload import changes
 from caseload.dates import Quarter
 from caseload.models import Service
-from reports import presenters, services
+from reports import services
 
 RELIABLE = {
     "acks_late": True,
@@ -47,12 +46,7 @@ def daily(day: str | None = None) -> dict[str, int]:
     """The day's jobs (see `services.daily_jobs`), with the analyses fanned
     out per team and each quarterly review its own task."""
     on = _day(day)
-    done = services.daily_jobs(on, analyse_teams=_fan_out_analyses, review=_queue_review)
-    if changes.keeps():
-        # The day's first view of each overview finds its parts kept (ADR 0015).
-        for service_id in Service.objects.values_list("pk", flat=True):
-            warm_overview.delay(service_id, on.isoformat())
-    return done
+    return services.daily_jobs(on, analyse_teams=_fan_out_analyses, review=_queue_review)
 
 
 @shared_task(name="reports.run_missed_day", **RELIABLE, **LIMITS)
@@ -81,30 +75,6 @@ def _queue_review(service: Service, quarter: Quarter) -> None:
 def recompute_stale_snapshots() -> int:
     """Bring snapshots up to date after back-dated changes (every few minutes)."""
     return services.recompute_stale()
-
-
-@shared_task(name="reports.warm_overview", **RELIABLE, **LIMITS)
-def warm_overview(service_id: int, day: str) -> None:
-    """Work out the service overview of `day` and keep its parts in the
-    database: each team's position and the quarter asked by default."""
-    presenters.kept_overview(Service.objects.get(pk=service_id), None, _day(day))
-
-
-@shared_task(name="reports.keep_overviews", **RELIABLE, **LIMITS)
-def keep_overviews() -> int:
-    """Every service's overview of today, its parts looked at and any that a
-    change has thrown away worked out again (every minute): after a change
-    that reaches every team (a person's record, a scheme, the service's
-    bands) or a new release, the DMT's next view finds the parts kept rather
-    than working them all out. Where nothing changed, the parts are only
-    checked. Returns the number of services looked at."""
-    if not changes.keeps():
-        return 0
-    today = timezone.localdate()
-    every = list(Service.objects.order_by("pk"))
-    for service in every:
-        presenters.kept_overview(service, None, today)
-    return len(every)
 
 
 @shared_task(name="reports.analyse_team", **RELIABLE, **LIMITS)

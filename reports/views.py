@@ -13,11 +13,10 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
-from caseload import access, changes
+from caseload import access
 from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
@@ -194,31 +193,16 @@ def _stem(name: str, quarter: str) -> str:
 @transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    asked = request.GET.get("quarter")
-    today = timezone.localdate()
-    may_record = access.is_senior_manager(request.user)
-
-    def work_out() -> tuple[str, str]:
-        page = presenters.kept_overview(service, asked, today)
-        title = f"{service.name}, {page.quarter_label}" if page.review else service.name
-        context = {
-            "page": page,
-            "service": service,
-            "may_record": may_record,
-            **_downloads("service_download", service.pk, page.quarter),
-        }
-        return title, render_to_string("reports/service_overview_content.html", context)
-
-    # Kept until the records change: the same for every DMT member of the
-    # service (administrators see it without the decision links).
-    title, content = changes.kept(
-        f"overview:{service.pk}:{today.isoformat()}:{dashboards.quarter_asked(asked)}:{int(may_record)}",
-        work_out,
-    )
+    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
     return render(
         request,
         "reports/service_overview.html",
-        {"title": title, "content": mark_safe(content)},  # noqa: S308 - our templates
+        {
+            "page": page,
+            "service": service,
+            "may_record": access.is_senior_manager(request.user),
+            **_downloads("service_download", service.pk, page.quarter),
+        },
     )
 
 

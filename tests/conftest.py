@@ -5,7 +5,6 @@ import os
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -34,13 +33,6 @@ def _required_services(request: pytest.FixtureRequest) -> None:
         skip_or_fail("needs PostgreSQL: set DATABASE_URL=postgres://…")
     if request.node.get_closest_marker("redis") and not os.environ.get("REDIS_URL"):
         skip_or_fail("needs Redis: set REDIS_URL=redis://…")
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_pages() -> None:
-    """Kept pages are filed under the version of the records, which starts
-    again with every test's rolled-back database: none outlives its test."""
-    cache.clear()
 
 
 @pytest.fixture(autouse=True)

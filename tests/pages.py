@@ -34,3 +34,52 @@ def hidden_fields(response, action: str = "") -> dict[str, str]:  # type: ignore
             fields.pop("csrfmiddlewaretoken", None)
             return fields
     raise AssertionError(f"no form posting to {action!r} on the page")
+
+
+ROWS = ("thead", "tbody", "tfoot")
+
+
+class _Tables(HTMLParser):
+    """Each table's caption and rows (headings, body and footer), as the text
+    of each cell with its white space collapsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[tuple[str, list[list[str]]]] = []
+        self._text: list[str] | None = None
+        self._in: str = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append(("", []))
+        elif tag in ("caption", "thead", "tbody", "tfoot"):
+            self._in = tag
+            if tag == "caption":
+                self._text = []
+        elif tag == "tr" and self._in in ROWS:
+            self.tables[-1][1].append([])
+        elif tag in ("td", "th") and self._in in ROWS:
+            self._text = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption" and self._text is not None:
+            self.tables[-1] = (" ".join("".join(self._text).split()), self.tables[-1][1])
+            self._text, self._in = None, ""
+        elif tag in ("td", "th") and self._text is not None and self._in in ROWS:
+            self.tables[-1][1][-1].append(" ".join("".join(self._text).split()))
+            self._text = None
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+
+def table_rows(response, caption: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The rows of the page's table whose caption starts with `caption`: its
+    headings first."""
+    parser = _Tables()
+    parser.feed(response.content.decode())
+    for found, rows in parser.tables:
+        if found.startswith(caption):
+            return rows
+    raise AssertionError(f"no table captioned {caption!r} on the page")

@@ -17,7 +17,7 @@ from gunicorn.config import Config as GunicornConfig
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP_SERVICES = ["migrate", "keep-overviews", "web", "worker", "beat"]
+APP_SERVICES = ["migrate", "web", "worker", "beat"]
 
 
 def check_command(command: list[str]) -> None:

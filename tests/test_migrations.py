@@ -130,3 +130,92 @@ def test_the_audit_keeps_its_rows_and_its_guard_when_it_learns_listings():
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM caseload_accessrecord")
     assert AccessRecord.objects.get().record_id == 7
+
+
+CACHE_TABLES = ("caseload_datachange", "caseload_keptpart")
+
+
+def change_triggers() -> set[tuple[str, str, str]]:
+    """The change triggers there are: (table, trigger, function)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, t.tgname, p.proname FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE t.tgname LIKE 'caseload\\_note\\_%%' AND NOT t.tgisinternal"
+        )
+        return set(cursor.fetchall())
+
+
+def functions() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'caseload\\_%%'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def tables_there(*names: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NOT NULL", [list(names)]
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def rows(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - our own table names
+        return cursor.fetchone()[0]
+
+
+BEFORE_THE_CACHE_WENT = [("caseload", "0021_import_runs_may_invite")]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_the_cache_tables_triggers_and_functions_go_and_the_records_stay():
+    apps = migrate(BEFORE_THE_CACHE_WENT)
+    triggers_of_the_last_release = change_triggers()
+    assert len(triggers_of_the_last_release) == 43 + 13 * 4  # plain, and naming teams
+    service = apps.get_model("caseload", "Service").objects.create(name="Children's services")
+    team = apps.get_model("caseload", "Team").objects.create(service=service, name="North")
+    person = apps.get_model("caseload", "Person").objects.create(
+        user=apps.get_model("auth", "User").objects.create(username="asha"),
+        full_name="Asha Patel",
+        role="social_worker",
+    )
+    apps.get_model("caseload", "TeamMembership").objects.create(
+        team=team, person=person, start_date=datetime.date(2026, 1, 5)
+    )
+    apps.get_model("caseload", "DataChange").objects.create(weight=5000)  # as the daily job left it
+    apps.get_model("caseload", "KeptPart").objects.create(
+        name="3f2a1c:team:1", entry=b"\x80\x05N.", kept_at=datetime.datetime.now(datetime.UTC)
+    )
+    assert rows("caseload_datachange") > 4  # the triggers recorded every insert
+    assert "caseload_note_teams" in functions()
+
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    assert tables_there(*CACHE_TABLES) == set()
+    assert change_triggers() == set()
+    assert functions() == {"caseload_audit_is_append_only"}  # the audit's guard stays
+    from caseload.models import Person, Team, TeamMembership
+
+    assert [(t.name, t.service.name) for t in Team.objects.all()] == [
+        ("North", "Children's services")
+    ]
+    assert TeamMembership.objects.get().person == Person.objects.get(full_name="Asha Patel")
+    Team.objects.update(name="North West")  # a write needs no trigger's table
+
+    # Backwards: the last release's triggers on the empty tables, recording again.
+    migrate(BEFORE_THE_CACHE_WENT)
+    assert tables_there(*CACHE_TABLES) == set(CACHE_TABLES)
+    assert change_triggers() == triggers_of_the_last_release
+    assert rows("caseload_keptpart") == 0
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE caseload_team SET aspiration = aspiration")
+        cursor.execute("SELECT table_name, teams FROM caseload_datachange")
+        assert cursor.fetchall() == [("caseload_team", [team.pk])]
+
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    assert tables_there(*CACHE_TABLES) == set()
+    assert change_triggers() == set()
+    assert Team.objects.get().name == "North West"

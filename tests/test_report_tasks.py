@@ -196,8 +196,6 @@ def test_the_schedules_avoid_the_hour_the_clocks_change():
     assert {
         "reports.daily",
         "reports.recompute_stale_snapshots",
-        "reports.keep_overviews",
-        "caseload.fold_change_notes",
         "caseload.delete_expired_audit",
     } <= {s["task"] for s in schedules}
     for entry in schedules:

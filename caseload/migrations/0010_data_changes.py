@@ -1,10 +1,10 @@
 """The change notes behind kept pages: a table, and a trigger on every table
-of our apps that there is at this point (caseload.changes.note_changes_to).
+of our apps that there is at this point (note_changes_to, caseload/migrations/_change_triggers.py).
 A migration that adds a table to these apps gives it the trigger too."""
 
 from django.db import migrations, models
 
-from caseload.changes import forget_changes_to, note_changes_to
+from caseload.migrations._change_triggers import forget_changes_to, note_changes_to
 
 TABLES = [
     "caseload_historicalservice",

@@ -1,12 +1,12 @@
 """Change notes that say which table changed and, for the changes a team's
 numbers today turn on (allocations, ratings, cases), which teams: kept parts
 of a page are then thrown away only by the changes that reach them
-(caseload.changes, ADR 0014). Notes written before this say neither, and
+(ADR 0014, since superseded by ADR 0021). Notes written before this say neither, and
 count as a change to every table and every team."""
 
 from django.db import migrations, models
 
-from caseload.changes import note_changes_to, scope_changes_to, unscope_changes_to
+from caseload.migrations._change_triggers import note_changes_to, scope_changes_to, unscope_changes_to
 
 
 # The tables this migration scoped (later migrations scope more).

@@ -1,4 +1,4 @@
-"""DMT's decisions name the team they are about (caseload.changes, ADR 0014):
+"""DMT's decisions name the team they are about (ADR 0014, since superseded by ADR 0021):
 a decision recorded in a meeting works out again that team's position on
 the service overview, not every team's. The functions that name teams are
 written again too: they read the rows a statement changed as a set, so a
@@ -6,7 +6,7 @@ bulk write no longer compares every row of a table with every id."""
 
 from django.db import migrations
 
-from caseload.changes import scope_changes_to, unscope_changes_to
+from caseload.migrations._change_triggers import scope_changes_to, unscope_changes_to
 
 TABLE = "reports_dmtdecision"
 

@@ -1,11 +1,11 @@
 """A change to a person's own row names the teams they are or were in, unless
-it changes their name or their service (caseload.changes, ADR 0014): a new
+it changes their name or their service (ADR 0014, since superseded by ADR 0021): a new
 FTE works out again that person's teams on the service overview and their
 team pages, not every team of every service."""
 
 from django.db import migrations
 
-from caseload.changes import PERSON_TABLE, scope_changes_to, unscope_changes_to
+from caseload.migrations._change_triggers import PERSON_TABLE, scope_changes_to, unscope_changes_to
 
 
 def scope(apps, schema_editor):  # type: ignore[no-untyped-def]

@@ -1,11 +1,11 @@
 """A person's new name is noted apart from the rest of their row, under a
-table name of its own (caseload.changes, ADR 0014): a page that shows people
+table name of its own (ADR 0014, since superseded by ADR 0021): a page that shows people
 counts it as a change to the people table, and each team's position on the
 service overview, which shows no one's name, stands through it."""
 
 from django.db import migrations
 
-from caseload import changes
+from caseload.migrations import _change_triggers as changes
 
 # The function as migration 0014 made it: a new name noted as a change to
 # every team's people.

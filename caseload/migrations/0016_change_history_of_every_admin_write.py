@@ -7,7 +7,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
-from caseload.changes import forget_changes_to, note_changes_to
+from caseload.migrations._change_triggers import forget_changes_to, note_changes_to
 
 
 class Migration(migrations.Migration):
@@ -208,7 +208,7 @@ class Migration(migrations.Migration):
     ]
 
 
-# Every new table of our apps notes its changes (caseload.changes).
+# Every new table of our apps notes its changes (caseload/migrations/_change_triggers.py).
 NEW_TABLES = [
     "caseload_historicalallocation",
     "caseload_historicalcase",

@@ -5,11 +5,11 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from caseload.changes import forget_changes_to, note_changes_to
+from caseload.migrations._change_triggers import forget_changes_to, note_changes_to
 
 
 def note(apps, schema_editor):  # type: ignore[no-untyped-def]
-    # Every table of our apps notes its changes (caseload.changes).
+    # Every table of our apps notes its changes (caseload/migrations/_change_triggers.py).
     note_changes_to(schema_editor, ["caseload_formsubmission"], function=False)
 
 
