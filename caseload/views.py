@@ -48,9 +48,9 @@ from weighting import services as weighting
 from weighting.history import rating_history
 from weighting.models import Rating
 from weighting.numbers import (
-    Band,
     Bands,
     SchemesInForce,
+    TeamTotals,
     caseload_numbers,
     latest_rating,
     project_allocation,
@@ -142,6 +142,7 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
             next_due=Subquery(latest.values("next_supervision")[:1]),
         )
     }
+    totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
     concerns = (
         WorkloadConcern.objects.open()
         .filter(person__in=members)
@@ -162,9 +163,9 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
             (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
             for person, numbers in rows
         ],
-        "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
+        "over_maximum_count": totals.over_maximum,
         "today": today,
-        "totals": team_totals(numbers.values(), members),
+        "totals": totals,
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,
         "longest_wait": max((days for _, days in queue), default=None),
@@ -351,10 +352,7 @@ def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _percent(value: Decimal | None, person: Person) -> str:
-    if value is None:
-        return "No capacity"
-    bands = Bands.of(person.service)
-    return f"{bands.displayed_percent(value)}%"
+    return Bands.of(person.service).percent_display(value)
 
 
 @require_http_methods(["GET", "POST"])

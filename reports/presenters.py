@@ -14,9 +14,9 @@ from django.utils.safestring import SafeString
 
 from caseload import changes
 from caseload.charts import (
-    BAND_SEGMENTS,
     Bar,
     Series,
+    band_segments,
     bar_chart,
     line_chart,
     sparkline,
@@ -34,8 +34,7 @@ from reports.dashboards import (
 )
 from reports.models import CapacityIssue, DmtDecision, QuarterlyReview
 from reports.tables import Column, Link, Table, Tag
-
-BAND_HEADINGS = ("Under 95%", "95–100%", "Over 100%", "110% or more")
+from weighting.numbers import Band, Bands
 
 
 def with_quarter(url: str, quarter: str) -> str:
@@ -57,11 +56,12 @@ def teams_table(
     caption: str,
     quarter: str,
     live: bool,
+    bands: Bands,
     term: str = "children",
 ) -> Table:
-    """Per team: FTE, averages per FTE against the aspiration, band mix,
-    unallocated work, people over maximum, escalations, concerns and the
-    DMT decision status."""
+    """Per team: FTE, averages per FTE against the aspiration, band mix (by
+    the service's thresholds), unallocated work, people over maximum,
+    escalations, concerns and the DMT decision status."""
     columns = [
         Column("Team"),
         Column("Case-holding FTE", "decimal", 2),
@@ -74,7 +74,7 @@ def teams_table(
         Column("Weight per FTE", "decimal"),
         Column("Aspiration", "decimal"),
         Column("DMT decision"),
-        *(Column(h, "integer") for h in BAND_HEADINGS),
+        *(Column(h, "integer") for h in bands.headings),
         Column("Unallocated", "integer"),
         Column("Longest wait (days)", "integer"),
         Column("Over maximum", "integer"),
@@ -144,7 +144,7 @@ def teams_table(
             "mean": position.review.mean_people_per_fte if position.review else None,
             "load_per_fte": position.load_per_fte,
             "aspiration": None,
-            "bands": [sum(t.bands[b] for t in position.teams) for b in dashboards.BANDS],
+            "bands": [position.totals.in_band(band) for band in Band],
             "unallocated": position.unallocated,
             "wait": position.longest_wait_days,
             "over_maximum": position.over_maximum,
@@ -204,13 +204,13 @@ def children_figure(
     return Figure(chart, table)
 
 
-def bands_figure(position: ServicePosition, when: str) -> Figure:
+def bands_figure(position: ServicePosition, when: str, bands: Bands) -> Figure:
     table = Table(
         "bands",
         f"People in each band by team, {when}",
         [
             Column("Team"),
-            *(Column(h, "integer") for h in BAND_HEADINGS),
+            *(Column(h, "integer") for h in bands.headings),
             Column("People", "integer"),
         ],
         [
@@ -220,7 +220,7 @@ def bands_figure(position: ServicePosition, when: str) -> Figure:
     )
     chart = stacked_bar_chart(
         [(t.team_name, [t.bands[b] for b in dashboards.BANDS]) for t in position.teams],
-        BAND_SEGMENTS,
+        band_segments(bands.headings),
         title=table.caption,
         description="Case-holding practitioners in each capacity band, one bar per team.",
         chart_id="chart-bands",
@@ -504,12 +504,13 @@ def overview_history(service: Service, asked: str | None, today: datetime.date) 
             caption=f"Teams at the end of {label}",
             quarter=quarter,
             live=False,
+            bands=Bands.of(service),
             term=term,
         )
         figures["trend"] = trend_figure(
             dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
         )
-        figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
+        figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}", Bands.of(service))
     figures["months"] = month_figure(dashboards.month_trend(service, today), service.name, term)
     # Kept with their rows' HTML: 400 rows at 90 teams, not built at each view.
     for table in [*tables.values(), *(figure.table for figure in figures.values())]:
@@ -576,6 +577,7 @@ def overview(
         caption=f"Teams today, {long_date(today)}",
         quarter=history.quarter,
         live=True,
+        bands=Bands.of(service),
         term=service.people_term,
     )
     for figure in page.figures.values():
