@@ -522,7 +522,7 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
     records = list(
         access.over_maximum_visible_to(request.user)
         .open()
-        .select_related("person", "allocation__case", "created_by")
+        .select_related("person__service", "allocation__case", "created_by")
         .order_by("review_by", "pk")
     )
     audit.record_listing(
