@@ -222,7 +222,7 @@ def over_maximum_visible_to(user: User) -> QuerySet[OverMaximum]:
 
 def get_over_maximum_for_manager(user: User, pk: int) -> OverMaximum:
     return get_object_or_404(
-        over_maximum_visible_to(user).select_related("person", "allocation__case"), pk=pk
+        over_maximum_visible_to(user).select_related("person__service", "allocation__case"), pk=pk
     )
 
 

@@ -78,12 +78,23 @@ class Segment:
     text_fill: str
 
 
-BAND_SEGMENTS: tuple[Segment, ...] = (
-    Segment("Under 95%", "#d2e2f1", "#0f385c"),
-    Segment("95–100%", "#cfe4dc", "#083d29"),
-    Segment("Over 100%", "#fde4d7", "#7a3c1c"),
-    Segment("110% or more", "#f4d7d7", "#651b1b"),
+# Fill and text colours of the capacity bands, blue to red.
+BAND_COLOURS: tuple[tuple[str, str], ...] = (
+    ("#d2e2f1", "#0f385c"),
+    ("#cfe4dc", "#083d29"),
+    ("#fde4d7", "#7a3c1c"),
+    ("#f4d7d7", "#651b1b"),
 )
+
+
+def band_segments(names: Sequence[str]) -> tuple[Segment, ...]:
+    """The bands' parts of a stacked bar, named by the service's own
+    thresholds (`Bands.headings`), blue to red."""
+    return tuple(
+        Segment(name, fill, text_fill)
+        for name, (fill, text_fill) in zip(names, BAND_COLOURS, strict=True)
+    )
+
 
 _LINE_STYLES: dict[str, tuple[str, int, str]] = {
     "app-chart__line--load": (BRAND, 3, ""),

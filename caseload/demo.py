@@ -26,7 +26,7 @@ from reports.models import CapacityIssue, CaseloadSnapshot, DmtDecision, Escalat
 from supervision import services as supervision
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
-from weighting.numbers import Band, caseload_numbers
+from weighting.numbers import OVER_MAXIMUM_BANDS, caseload_numbers
 
 # The demo's history covers the past eight quarters and this one so far.
 HISTORY_QUARTERS = 8
@@ -611,7 +611,7 @@ class _Builder:
             for person_id, numbers in caseload_numbers(
                 Person.objects.filter(role__in=Person.CASE_HOLDING_ROLES), self.today
             ).items()
-            if numbers.band in (Band.AMBER, Band.RED)
+            if numbers.over_maximum
         }
         latest: dict[int, OverMaximum] = {}
         for record in OverMaximum.objects.order_by("allocation__start_date", "pk"):
@@ -665,7 +665,7 @@ class _Builder:
         senior = {p.service_id: p for p in Person.objects.filter(role=Person.Role.SENIOR_MANAGER)}
         over = {
             (row["person_id"], row["day"])
-            for row in CaseloadSnapshot.objects.filter(band__in=["amber", "red"]).values(
+            for row in CaseloadSnapshot.objects.filter(band__in=OVER_MAXIMUM_BANDS).values(
                 "person_id", "day"
             )
         }

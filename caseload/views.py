@@ -45,9 +45,9 @@ from weighting import services as weighting
 from weighting.history import rating_history
 from weighting.models import Rating
 from weighting.numbers import (
-    Band,
     Bands,
     SchemesInForce,
+    TeamTotals,
     caseload_numbers,
     latest_rating,
     project_allocation,
@@ -122,6 +122,7 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
             next_due=Subquery(latest.values("next_supervision")[:1]),
         )
     }
+    totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
     concerns = (
         WorkloadConcern.objects.open()
         .filter(person__in=members)
@@ -142,9 +143,9 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
             (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
             for person, numbers in rows
         ],
-        "over_maximum_count": sum(1 for _, n in rows if n.band in (Band.AMBER, Band.RED)),
+        "over_maximum_count": totals.over_maximum,
         "today": today,
-        "totals": team_totals(numbers.values(), members),
+        "totals": totals,
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,
         "longest_wait": max((days for _, days in queue), default=None),
@@ -331,10 +332,7 @@ def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _percent(value: Decimal | None, person: Person) -> str:
-    if value is None:
-        return "No capacity"
-    bands = Bands.of(person.service)
-    return f"{bands.displayed_percent(value)}%"
+    return Bands.of(person.service).percent_display(value)
 
 
 @require_http_methods(["GET", "POST"])
@@ -504,7 +502,7 @@ def over_maximum_list(request: HttpRequest) -> HttpResponse:
     records = list(
         access.over_maximum_visible_to(request.user)
         .open()
-        .select_related("person", "allocation__case", "created_by")
+        .select_related("person__service", "allocation__case", "created_by")
         .order_by("review_by", "pk")
     )
     audit.record_listing(

@@ -28,12 +28,21 @@ from reports.models import (
     QuarterlyTeamRow,
     TeamDay,
 )
-from reports.services import per_fte
 from supervision.models import SupervisionRecord, WorkloadConcern
-from weighting.numbers import Band, Bands, SchemesInForce, caseload_numbers, latest_rating
+from weighting.numbers import (
+    Band,
+    Bands,
+    SchemesInForce,
+    TeamTotals,
+    caseload_numbers,
+    latest_rating,
+    per_fte,
+    service_totals,
+    team_totals,
+)
 
 ZERO = Decimal(0)
-BANDS = ("blue", "green", "amber", "red")
+BANDS = tuple(band.value for band in Band)
 TREND_QUARTERS = 8
 TREND_MONTHS = 12
 
@@ -45,40 +54,62 @@ class TeamPosition:
     team_id: int
     team_name: str
     aspiration: Decimal
-    case_holding_fte: Decimal = ZERO
-    cases: int = 0
-    people: int = 0
-    weighted_load: Decimal = ZERO
+    # The case-holding practitioners' totals (weighting.numbers.team_totals,
+    # or as the stored review holds them).
+    totals: TeamTotals = field(default_factory=TeamTotals)
     mean_people_per_fte: Decimal | None = None
     unallocated: int = 0
     longest_wait_days: int | None = None
-    over_maximum: int = 0
     open_escalations: int = 0
     open_concerns: int = 0
     overdue_concerns: int = 0
     supervision_overdue: int | None = None
-    bands: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
     agreement: DmtDecision | None = None
     # Stored reviews keep their own per-FTE figures; live ones are computed.
     stored_per_fte: tuple[Decimal | None, Decimal | None, Decimal | None] | None = None
 
     @property
+    def case_holding_fte(self) -> Decimal:
+        return self.totals.case_holding_fte
+
+    @property
+    def cases(self) -> int:
+        return self.totals.cases
+
+    @property
+    def people(self) -> int:
+        return self.totals.people
+
+    @property
+    def weighted_load(self) -> Decimal:
+        return self.totals.weighted_load
+
+    @property
+    def over_maximum(self) -> int:
+        return self.totals.over_maximum
+
+    @property
+    def bands(self) -> dict[str, int]:
+        """People in each band, by the band's value."""
+        return {band.value: self.totals.in_band(band) for band in Band}
+
+    @property
     def cases_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[0]
-        return per_fte(self.cases, self.case_holding_fte)
+        return self.totals.cases_per_fte
 
     @property
     def people_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[1]
-        return per_fte(self.people, self.case_holding_fte)
+        return self.totals.people_per_fte
 
     @property
     def load_per_fte(self) -> Decimal | None:
         if self.stored_per_fte:
             return self.stored_per_fte[2]
-        return per_fte(self.weighted_load, self.case_holding_fte)
+        return self.totals.load_per_fte
 
     @property
     def above_aspiration(self) -> bool:
@@ -102,7 +133,7 @@ class TeamPosition:
 
     @property
     def band_people(self) -> int:
-        return sum(self.bands.values())
+        return sum(self.totals.bands.values())
 
 
 @dataclass
@@ -113,32 +144,34 @@ class ServicePosition:
     teams: list[TeamPosition]
     review: QuarterlyReview | None = None
 
-    def _total(self, name: str) -> Decimal:
-        return sum((getattr(t, name) for t in self.teams), ZERO)
+    @property
+    def totals(self) -> TeamTotals:
+        """The teams' totals added up (weighting.numbers.service_totals)."""
+        return service_totals(t.totals for t in self.teams)
 
     @property
     def case_holding_fte(self) -> Decimal:
         if self.review:
             return self.review.case_holding_fte
-        return self._total("case_holding_fte")
+        return self.totals.case_holding_fte
 
     @property
     def cases_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.cases_per_fte
-        return per_fte(self._total("cases"), self.case_holding_fte)
+        return self.totals.cases_per_fte
 
     @property
     def people_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.people_per_fte
-        return per_fte(self._total("people"), self.case_holding_fte)
+        return self.totals.people_per_fte
 
     @property
     def load_per_fte(self) -> Decimal | None:
         if self.review:
             return self.review.load_per_fte
-        return per_fte(self._total("weighted_load"), self.case_holding_fte)
+        return self.totals.load_per_fte
 
     @property
     def unallocated(self) -> int:
@@ -151,7 +184,7 @@ class ServicePosition:
 
     @property
     def over_maximum(self) -> int:
-        return sum(t.over_maximum for t in self.teams)
+        return self.totals.over_maximum
 
     @property
     def open_escalations(self) -> int:
@@ -253,23 +286,24 @@ def _from_row(row: QuarterlyTeamRow, agreement: DmtDecision | None) -> TeamPosit
         team_id=row.team_id,
         team_name=row.team.name,
         aspiration=row.aspiration,
-        case_holding_fte=row.case_holding_fte,
-        cases=row.cases,
-        people=row.people,
-        weighted_load=row.weighted_load,
+        totals=TeamTotals(
+            case_holding_fte=row.case_holding_fte,
+            cases=row.cases,
+            people=row.people,
+            weighted_load=row.weighted_load,
+            bands={
+                Band.BLUE: row.band_blue,
+                Band.GREEN: row.band_green,
+                Band.AMBER: row.band_amber,
+                Band.RED: row.band_red,
+            },
+        ),
         mean_people_per_fte=row.mean_people_per_fte,
         unallocated=row.unallocated,
         longest_wait_days=row.longest_wait_days,
-        over_maximum=row.over_maximum,
         open_escalations=row.open_escalations,
         open_concerns=row.open_concerns,
         overdue_concerns=row.overdue_concerns,
-        bands={
-            "blue": row.band_blue,
-            "green": row.band_green,
-            "amber": row.band_amber,
-            "red": row.band_red,
-        },
         agreement=agreement,
         stored_per_fte=(row.cases_per_fte, row.people_per_fte, row.load_per_fte),
     )
@@ -297,9 +331,12 @@ def current_position(
         p["pk"]: SimpleNamespace(**p)
         for p in Person.objects.filter(pk__in=memberships.values("person_id"))
         .annotate(next_supervision=Subquery(latest.values("next_supervision")[:1]))
-        .values("pk", "role", "fte", "next_supervision")
+        .values("pk", "role", "next_supervision")
     }
     numbers = caseload_numbers(list(people), day)
+    for team_id, totals in team_totals(numbers.values()).items():
+        if team_id in positions:
+            positions[team_id].totals = totals
     team_of = {pk: n.team_id for pk, n in numbers.items()}
     for pk, n in numbers.items():
         person, team = people[pk], positions.get(n.team_id)
@@ -307,15 +344,6 @@ def current_position(
             continue
         if person.role in Person.INVOLVED_ROLES and (person.next_supervision or day) < day:
             team.supervision_overdue += 1
-        if person.role not in Person.CASE_HOLDING_ROLES:
-            continue
-        team.case_holding_fte += person.fte
-        team.cases += n.case_count
-        team.people += n.people_count
-        team.weighted_load += n.weighted_load
-        if n.band is not None:
-            team.bands[n.band.value] += 1
-            team.over_maximum += n.band in (Band.AMBER, Band.RED)
 
     for case in (
         Case.objects.unallocated()
@@ -469,9 +497,7 @@ def people_rows(people: list[Person], day: datetime.date) -> list[PersonRow]:
                 band=n.band.value if n.band else "",
                 band_label=n.band_label,
                 percent_display=n.percent_display,
-                percent_shown=n.bands.displayed_percent(n.percent)
-                if n.percent is not None
-                else None,
+                percent_shown=n.percent_shown,
             )
             for pk, n in numbers.items()
         ),
@@ -495,7 +521,7 @@ def snapshot_row(snapshot: CaseloadSnapshot) -> PersonRow:
     bands = Bands.of(snapshot.person.service)
     band_label = bands.label(Band(snapshot.band)) if snapshot.band else "No capacity"
     shown = bands.displayed_percent(snapshot.percent) if snapshot.percent is not None else None
-    percent_display = "No capacity" if shown is None else f"{shown}%"
+    percent_display = bands.percent_display(snapshot.percent)
     return PersonRow(
         person=snapshot.person,
         case_count=snapshot.case_count,

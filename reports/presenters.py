@@ -13,9 +13,9 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from caseload.charts import (
-    BAND_SEGMENTS,
     Bar,
     Series,
+    band_segments,
     bar_chart,
     line_chart,
     sparkline,
@@ -33,8 +33,7 @@ from reports.dashboards import (
 )
 from reports.models import CapacityIssue, DmtDecision, QuarterlyReview
 from reports.tables import Column, Link, Table, Tag
-
-BAND_HEADINGS = ("Under 95%", "95–100%", "Over 100%", "110% or more")
+from weighting.numbers import Band, Bands
 
 
 def with_quarter(url: str, quarter: str) -> str:
@@ -56,11 +55,12 @@ def teams_table(
     caption: str,
     quarter: str,
     live: bool,
+    bands: Bands,
     term: str = "children",
 ) -> Table:
-    """Per team: FTE, averages per FTE against the aspiration, band mix,
-    unallocated work, people over maximum, escalations, concerns and the
-    DMT decision status."""
+    """Per team: FTE, averages per FTE against the aspiration, band mix (by
+    the service's thresholds), unallocated work, people over maximum,
+    escalations, concerns and the DMT decision status."""
     columns = [
         Column("Team"),
         Column("Case-holding FTE", "decimal", 2),
@@ -73,7 +73,7 @@ def teams_table(
         Column("Weight per FTE", "decimal"),
         Column("Aspiration", "decimal"),
         Column("DMT decision"),
-        *(Column(h, "integer") for h in BAND_HEADINGS),
+        *(Column(h, "integer") for h in bands.headings),
         Column("Unallocated", "integer"),
         Column("Longest wait (days)", "integer"),
         Column("Over maximum", "integer"),
@@ -143,7 +143,7 @@ def teams_table(
             "mean": position.review.mean_people_per_fte if position.review else None,
             "load_per_fte": position.load_per_fte,
             "aspiration": None,
-            "bands": [sum(t.bands[b] for t in position.teams) for b in dashboards.BANDS],
+            "bands": [position.totals.in_band(band) for band in Band],
             "unallocated": position.unallocated,
             "wait": position.longest_wait_days,
             "over_maximum": position.over_maximum,
@@ -203,13 +203,13 @@ def children_figure(
     return Figure(chart, table)
 
 
-def bands_figure(position: ServicePosition, when: str) -> Figure:
+def bands_figure(position: ServicePosition, when: str, bands: Bands) -> Figure:
     table = Table(
         "bands",
         f"People in each band by team, {when}",
         [
             Column("Team"),
-            *(Column(h, "integer") for h in BAND_HEADINGS),
+            *(Column(h, "integer") for h in bands.headings),
             Column("People", "integer"),
         ],
         [
@@ -219,7 +219,7 @@ def bands_figure(position: ServicePosition, when: str) -> Figure:
     )
     chart = stacked_bar_chart(
         [(t.team_name, [t.bands[b] for b in dashboards.BANDS]) for t in position.teams],
-        BAND_SEGMENTS,
+        band_segments(bands.headings),
         title=table.caption,
         description="Case-holding practitioners in each capacity band, one bar per team.",
         chart_id="chart-bands",
@@ -511,12 +511,15 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
             caption=f"Teams at the end of {label}",
             quarter=quarter,
             live=False,
+            bands=Bands.of(service),
             term=term,
         )
         page.figures["trend"] = trend_figure(
             dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
         )
-        page.figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
+        page.figures["bands"] = bands_figure(
+            at_quarter_end, f"at the end of {label}", Bands.of(service)
+        )
     page.figures["months"] = month_figure(
         dashboards.month_trend(service, today), service.name, term
     )
@@ -526,6 +529,7 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
         caption=f"Teams today, {long_date(today)}",
         quarter=quarter,
         live=True,
+        bands=Bands.of(service),
         term=term,
     )
     for figure in page.figures.values():

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet, Sum
+from django.db.models import Count, DecimalField, F, Max, Min, Model, Q, QuerySet
 from django.utils import timezone
 
 from caseload import resubmission
@@ -36,7 +36,15 @@ from reports.models import (
 )
 from supervision.models import WorkloadConcern, WorkloadView
 from supervision.services import analysis_due
-from weighting.numbers import Band, CaseloadNumbers, caseload_series
+from weighting.numbers import (
+    OVER_MAXIMUM_BANDS,
+    Band,
+    CaseloadNumbers,
+    TeamTotals,
+    caseload_series,
+    service_totals,
+    stored_team_totals,
+)
 
 ZERO = Decimal(0)
 ANALYSIS_WEEKS = 12
@@ -49,7 +57,6 @@ CATCH_UP_DAYS = 31
 BACKFILL_GRACE = datetime.timedelta(minutes=2)
 # The sweep's share of a minute: it goes on from there at its next run.
 BACKFILL_SWEEP_SECONDS = 60
-OVER = (Band.AMBER, Band.RED)
 
 Progress = Callable[[int, int], None]
 
@@ -164,33 +171,26 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
 
 
 def total_team_days(team_ids: Iterable[int], days: Iterable[datetime.date]) -> int:
-    """Sum these teams' case-holding snapshots of these days into their
-    `TeamDay` rows (replacing what was there)."""
+    """Store these teams' totals of these days, summed by the database from
+    their snapshots, as their `TeamDay` rows (replacing what was there)."""
     team_ids, days = sorted(set(team_ids)), sorted(set(days))
     if not team_ids or not days:
         return 0
     TeamDay.objects.filter(team_id__in=team_ids, day__in=days).delete()
-    sums = (
-        CaseloadSnapshot.objects.filter(team_id__in=team_ids, day__in=days, case_holding=True)
-        .values("team_id", "day")
-        .annotate(
-            fte=Sum("fte"),
-            cases=Sum("case_count"),
-            people=Sum("people_count"),
-            load=Sum("weighted_load"),
-        )
+    totals = stored_team_totals(
+        CaseloadSnapshot.objects.filter(team_id__in=team_ids, day__in=days), "day"
     )
     created = TeamDay.objects.bulk_create(
         (
             TeamDay(
-                team_id=row["team_id"],
-                day=row["day"],
-                case_holding_fte=row["fte"],
-                cases=row["cases"],
-                people=row["people"],
-                weighted_load=row["load"],
+                team_id=team_id,
+                day=day,
+                case_holding_fte=team.case_holding_fte,
+                cases=team.cases,
+                people=team.people,
+                weighted_load=team.weighted_load,
             )
-            for row in sums.order_by()
+            for (team_id, day), team in totals.items()
         ),
         batch_size=SNAPSHOT_BATCH,
     )
@@ -462,7 +462,7 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
                     average_load=sum(loads, ZERO) / len(loads),
                     peak_load=max(loads),
                     peak_percent=max(percents) if percents else None,
-                    weeks_over_maximum=sum(1 for p in points if p.band in OVER),
+                    weeks_over_maximum=sum(1 for p in points if p.over_maximum),
                     new_cases=new_cases.get(person_id, 0),
                     closed_cases=closed_cases.get(person_id, 0),
                     # The ratings of the cases held on the day, counted with
@@ -518,10 +518,9 @@ def _run_starts(person_ids: set[int], day: datetime.date) -> dict[int, datetime.
     """For each person, the first day of their run over the maximum up to
     `day`, by the stored snapshots: the day after the last one not over, or
     the first one stored."""
-    over_bands = [band.value for band in OVER]
     stored = CaseloadSnapshot.objects.filter(person_id__in=person_ids, day__lte=day)
     last_not_over = dict(
-        stored.exclude(band__in=over_bands)
+        stored.exclude(band__in=OVER_MAXIMUM_BANDS)
         .values("person_id")
         .annotate(last=Max("day"))
         .values_list("person_id", "last")
@@ -551,12 +550,11 @@ def over_maximum_too_long(day: datetime.date) -> dict[int, datetime.date]:
             pk__in=TeamMembership.objects.active_on(day).values("person_id"),
         ).values_list("pk", flat=True)
     )
-    over_bands = [band.value for band in OVER]
     if CaseloadSnapshot.objects.filter(person_id__in=workers, day=day).count() < len(workers):
         write_snapshots(workers, [day])
     candidates = set(
         CaseloadSnapshot.objects.filter(
-            person_id__in=workers, day=day, band__in=over_bands
+            person_id__in=workers, day=day, band__in=OVER_MAXIMUM_BANDS
         ).values_list("person_id", flat=True)
     )
     if not candidates:
@@ -572,7 +570,7 @@ def over_maximum_too_long(day: datetime.date) -> dict[int, datetime.date]:
         write_snapshots(missing, window)
     not_over = set(
         CaseloadSnapshot.objects.filter(person_id__in=candidates, day__gte=window[0], day__lte=day)
-        .exclude(band__in=over_bands)
+        .exclude(band__in=OVER_MAXIMUM_BANDS)
         .values_list("person_id", flat=True)
     )
     return _run_starts(candidates - not_over, day)
@@ -665,11 +663,6 @@ def escalation_resolve(*, escalation: Escalation, outcome: str, by: Person) -> E
 # Quarterly reviews ----------------------------------------------------------------
 
 
-def per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
-    """An amount per case-holding FTE; none when there is no FTE."""
-    return Decimal(amount) / fte if fte else None
-
-
 def _mean(values: list[Decimal | None]) -> Decimal | None:
     present = [v for v in values if v is not None]
     return sum(present, ZERO) / len(present) if present else None
@@ -709,36 +702,26 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
     fill_missing_snapshots(quarter.start, end, [service.pk])
     people = people_in_teams(quarter.start, end, [service.pk])
 
-    # The last day person by person (for the bands); every day team by team.
-    at_end: dict[int, list[dict]] = defaultdict(list)
-    for row in CaseloadSnapshot.objects.filter(
-        team_id__in=team_ids, day=end, case_holding=True
-    ).values("team_id", "fte", "case_count", "people_count", "weighted_load", "band"):
-        at_end[row["team_id"]].append(row)
-    daily: dict[tuple[int, datetime.date], dict] = {
-        (row["team_id"], row["day"]): {
-            "fte": row["case_holding_fte"],
-            "cases": row["cases"],
-            "people": row["people"],
-            "load": row["weighted_load"],
-        }
+    # The last day from its snapshots (with the bands); every day from the
+    # teams' stored daily totals.
+    at_end = {
+        team_id: totals
+        for (team_id,), totals in stored_team_totals(
+            CaseloadSnapshot.objects.filter(team_id__in=team_ids, day=end)
+        ).items()
+    }
+    daily: dict[tuple[int, datetime.date], TeamTotals] = {
+        (row["team_id"], row["day"]): TeamTotals(
+            case_holding_fte=row["case_holding_fte"],
+            cases=row["cases"],
+            people=row["people"],
+            weighted_load=row["weighted_load"],
+        )
         for row in TeamDay.objects.filter(
             team_id__in=team_ids, day__gte=quarter.start, day__lte=end
         ).values("team_id", "day", "case_holding_fte", "cases", "people", "weighted_load")
     }
-    nothing = {"fte": ZERO, "cases": 0, "people": 0, "load": ZERO}
-
-    def totals(rows: list[dict]) -> dict:
-        fte = sum((r["fte"] for r in rows), ZERO)
-        return {
-            "fte": fte,
-            "cases": sum(r["case_count"] for r in rows),
-            "people": sum(r["people_count"] for r in rows),
-            "load": sum((r["weighted_load"] for r in rows), ZERO),
-        }
-
-    def summed(totals_of_teams: list[dict]) -> dict:
-        return {key: sum(t[key] for t in totals_of_teams) for key in nothing}
+    nothing = TeamTotals()
 
     # Unallocated cases on the last day, in the team they were in that day.
     open_on_end = Case.objects.filter(service=service, opened_on__lte=end).filter(
@@ -800,43 +783,42 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
 
     rows = []
     for team in teams:
-        now = totals(at_end[team.pk])
+        now = at_end.get(team.pk, nothing)
         means = [daily.get((team.pk, day), nothing) for day in days]
-        bands = defaultdict(int)
-        for row in at_end[team.pk]:
-            bands[row["band"]] += 1
-        people_per_fte = per_fte(now["people"], now["fte"])
         rows.append(
             _fit(
                 QuarterlyTeamRow(
                     team=team,
                     aspiration=team.aspiration,
-                    case_holding_fte=now["fte"],
-                    cases=now["cases"],
-                    people=now["people"],
-                    weighted_load=now["load"],
-                    cases_per_fte=per_fte(now["cases"], now["fte"]),
-                    people_per_fte=people_per_fte,
-                    load_per_fte=per_fte(now["load"], now["fte"]),
-                    mean_cases_per_fte=_mean([per_fte(m["cases"], m["fte"]) for m in means]),
-                    mean_people_per_fte=_mean([per_fte(m["people"], m["fte"]) for m in means]),
-                    mean_load_per_fte=_mean([per_fte(m["load"], m["fte"]) for m in means]),
+                    case_holding_fte=now.case_holding_fte,
+                    cases=now.cases,
+                    people=now.people,
+                    weighted_load=now.weighted_load,
+                    cases_per_fte=now.cases_per_fte,
+                    people_per_fte=now.people_per_fte,
+                    load_per_fte=now.load_per_fte,
+                    mean_cases_per_fte=_mean([m.cases_per_fte for m in means]),
+                    mean_people_per_fte=_mean([m.people_per_fte for m in means]),
+                    mean_load_per_fte=_mean([m.load_per_fte for m in means]),
                     unallocated=len(waits[team.pk]),
                     longest_wait_days=max(waits[team.pk], default=None),
-                    over_maximum=bands["amber"] + bands["red"],
+                    over_maximum=now.over_maximum,
                     open_escalations=escalations[team.pk],
                     open_concerns=concerns[team.pk],
                     overdue_concerns=overdue_concerns[team.pk],
-                    band_blue=bands["blue"],
-                    band_green=bands["green"],
-                    band_amber=bands["amber"],
-                    band_red=bands["red"],
-                    needs_agreement=people_per_fte is not None and people_per_fte > team.aspiration,
+                    band_blue=now.in_band(Band.BLUE),
+                    band_green=now.in_band(Band.GREEN),
+                    band_amber=now.in_band(Band.AMBER),
+                    band_red=now.in_band(Band.RED),
+                    needs_agreement=now.people_per_fte is not None
+                    and now.people_per_fte > team.aspiration,
                 )
             )
         )
-    service_now = totals([r for rows_of_team in at_end.values() for r in rows_of_team])
-    service_means = [summed([daily.get((team.pk, day), nothing) for team in teams]) for day in days]
+    service_now = service_totals(at_end.values())
+    service_means = [
+        service_totals(daily.get((team.pk, day), nothing) for team in teams) for day in days
+    ]
     all_waits = [w for team_waits in waits.values() for w in team_waits]
     with transaction.atomic():
         review = _fit(
@@ -845,11 +827,11 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                 quarter_start=quarter.start,
                 quarter_end=end,
                 version=(existing.version + 1) if existing else 1,
-                case_holding_fte=service_now["fte"],
-                cases_per_fte=per_fte(service_now["cases"], service_now["fte"]),
-                people_per_fte=per_fte(service_now["people"], service_now["fte"]),
-                load_per_fte=per_fte(service_now["load"], service_now["fte"]),
-                mean_people_per_fte=_mean([per_fte(m["people"], m["fte"]) for m in service_means]),
+                case_holding_fte=service_now.case_holding_fte,
+                cases_per_fte=service_now.cases_per_fte,
+                people_per_fte=service_now.people_per_fte,
+                load_per_fte=service_now.load_per_fte,
+                mean_people_per_fte=_mean([m.people_per_fte for m in service_means]),
                 unallocated=len(all_waits),
                 longest_wait_days=max(all_waits, default=None),
                 over_maximum=sum(r.over_maximum for r in rows),

@@ -446,7 +446,7 @@ def over_maximum_for_record(record: SupervisionRecord) -> list[OverMaximum]:
         .first()
     )
     records = OverMaximum.objects.filter(person_id=record.worker_id).select_related(
-        "allocation__case", "created_by"
+        "allocation__case", "created_by", "person__service"
     )
     since = Q(allocation__start_date__gt=previous) if previous else Q()
     return list(

@@ -503,6 +503,35 @@ def test_the_over_maximum_list_and_review(
     assert record.status == "resolved"
 
 
+def test_a_stored_capacity_just_over_the_maximum_shows_as_over_it(
+    client, team, team_manager, social_worker, default_scheme
+):
+    """ADR 0005: 100.04% is over the maximum, so it shows as 100.1%, never
+    as 100.0%, wherever a stored allocation's % is shown."""
+    load_up(team, social_worker, default_scheme, 12)
+    record = OverMaximum.objects.get()
+    Allocation.objects.filter(pk=record.allocation_id).update(
+        percent_before=D("99.96"), percent_after=D("100.04")
+    )
+    client.force_login(team_manager.user)
+    listing = client.get(reverse("over_maximum_list")).content.decode()
+    assert "100.1% after" in listing and "100.0% after" not in listing
+    review = client.get(reverse("over_maximum_review", args=[record.pk])).content.decode()
+    assert "100.0% before, 100.1% after" in " ".join(review.split())
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_the_over_maximum_list_query_count_does_not_grow(
+    client, team, team_manager, default_scheme, workers, django_assert_max_num_queries
+):
+    for number in range(workers):
+        load_up(team, member(team, full_name=f"Worker {number}"), default_scheme, 12)
+    client.force_login(team_manager.user)
+    with django_assert_max_num_queries(12):  # with its audit row
+        listing = client.get(reverse("over_maximum_list")).content.decode()
+    assert listing.count("% after") == workers
+
+
 ACTIONS = [
     ("case_allocate", "case"),
     ("case_transfer", "case"),

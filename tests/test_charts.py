@@ -8,17 +8,19 @@ import pytest
 from django.utils.safestring import SafeString
 
 from caseload.charts import (
-    BAND_SEGMENTS,
     Bar,
     Segment,
     Series,
+    band_segments,
     bar_chart,
     line_chart,
     sparkline,
     stacked_bar_chart,
 )
+from weighting.numbers import Bands
 
 D = Decimal
+BAND_SEGMENTS = band_segments(Bands().headings)
 NASTY = '<script>alert("x")</script> & =cmd'
 
 
@@ -251,6 +253,12 @@ def band_chart(rows=None) -> SafeString:
 
 def test_band_segments_in_order():
     assert [s.name for s in BAND_SEGMENTS] == ["Under 95%", "95–100%", "Over 100%", "110% or more"]
+    assert [s.name for s in band_segments(Bands(D(90), D(105), D(120)).headings)] == [
+        "Under 90%",
+        "90–105%",
+        "Over 105%",
+        "120% or more",
+    ]
     assert all(isinstance(s, Segment) for s in BAND_SEGMENTS)
     assert BAND_SEGMENTS[2].fill == "#fde4d7"
     assert BAND_SEGMENTS[2].text_fill == "#7a3c1c"

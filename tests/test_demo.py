@@ -210,9 +210,7 @@ def _numbers_by_name(days: list[datetime.date]) -> dict:
             )  # fmt: skip
     for team in Team.objects.select_related("service"):
         members = {p.pk: p for p in Person.objects.members_of(team, days[0])}
-        totals = team_totals(
-            [n for pk, n in caseload_numbers(list(members), days[0]).items()], members
-        )
+        totals = team_totals(caseload_numbers(list(members), days[0]).values()).get(team.pk)
         queue = sorted(
             (case.reference, (days[0] - case.waiting_since).days, case.weight)
             for case in Case.objects.unallocated()

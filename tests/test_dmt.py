@@ -138,6 +138,42 @@ def test_the_downloads_hold_the_stored_review_exactly(client, review, dmt_member
     assert D(str(chart_table["Child Protection"]["Children per FTE"])) == D("22.5")
 
 
+def test_band_headings_follow_the_services_own_thresholds(client, small_team, dmt_member):
+    """A service whose bands are under 90%, 90–105%, over 105% and 120% or
+    more: its DMT tables, downloads, pack and chart key say so."""
+    service = small_team["asha"].service
+    service.band_green_from, service.band_amber_above, service.band_red_from = D(90), D(105), D(120)
+    service.save()
+    review = reports.quarterly_review(service, QUARTER)
+    headings = ["Under 90%", "90–105%", "Over 105%", "120% or more"]
+    client.force_login(dmt_member.user)
+
+    page = client.get(reverse("service_overview", args=[service.pk])).content.decode()
+    for heading in headings:
+        assert page.count(f"{heading}\n          </th>") == 3  # two teams tables, the bands'
+        assert f">{heading}</text>" in page  # the bands chart's key
+    for fixed in ("Under 95%", "95–100%", "Over 100%", "110% or more"):
+        assert fixed not in page
+
+    for slug in ("teams-quarter", "teams-today", "bands"):
+        url = reverse("service_download", args=[service.pk, slug, "csv"])
+        columns = list(read_csv(client.get(url, {"quarter": "2026-04"}))[0])
+        assert [c for c in columns if "%" in c] == headings
+    sheets = read_xlsx(client.get(reverse("service_download", args=[service.pk, "all", "xlsx"])))
+    for title in ("Teams today", "Teams at the end of", "People in each band"):
+        rows = next(rows for name, rows in sheets.items() if name.startswith(title[:20]))
+        assert [c for c in rows[0] if c and "%" in c] == headings
+    stored = {row.team.name: row for row in review.rows.select_related("team")}
+    bands_table = {row["Team"]: row for row in sheets[next(n for n in sheets if "band" in n)]}
+    assert bands_table["Child Protection"]["Over 105%"] == stored["Child Protection"].band_amber
+
+    pack = client.get(reverse("service_pack", args=[service.pk]))
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pack.content)).pages)
+    for heading in headings:
+        assert heading in text
+    assert "Over 100%" not in text
+
+
 def test_the_dmt_pack_is_one_pdf_with_the_charts_and_tables(client, review, dmt_member):
     client.force_login(dmt_member.user)
     response = client.get(reverse("service_pack", args=[review.service_id]))

@@ -128,10 +128,7 @@ def test_the_worked_example(team, default_scheme, team_manager):
     assert hers.band_label == "Under 95%"
     assert (hers.unrated_count, hers.case_count, hers.people_count) == (1, 4, 5)
 
-    totals = team_totals(
-        [numbers[p.pk] for p in (asye, first, second, team_manager)],
-        {p.pk: p for p in (asye, first, second, team_manager)},
-    )
+    totals = team_totals(numbers[p.pk] for p in (asye, first, second, team_manager))[team.pk]
     assert totals.case_holding_fte == D("2.8")
     assert totals.people == 43
     assert totals.people_per_fte_display == "15.4"

@@ -276,7 +276,7 @@ def test_the_next_supervision_opens_with_the_analysis(small_team, team_manager, 
     assert record.analysis == CaseloadAnalysis.objects.get()
     client.force_login(team_manager.user)
     page = client.get(reverse("record_detail", args=[record.pk])).content.decode()
-    assert "Weeks over 100%" in page
+    assert "Weeks over the maximum" in page
     assert "8 of 13" in page
     assert "120.0%" in page
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import Max, Min, OuterRef, Q
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.utils.functional import cached_property
 
 from caseload.db import among
@@ -44,6 +44,22 @@ class Band(Enum):
     GREEN = "green"
     AMBER = "amber"
     RED = "red"
+
+
+def is_over_maximum(band: Band | str | None) -> bool:
+    """Over the maximum: capacity % above the top of the green band (100% by
+    default), that is amber or red. A stored band is given as its value; no
+    band (no capacity) is never over."""
+    return bool(band) and Band(band) in (Band.AMBER, Band.RED)
+
+
+# The stored band values that are over the maximum, to filter snapshots by.
+OVER_MAXIMUM_BANDS = [band.value for band in Band if is_over_maximum(band)]
+
+
+def per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
+    """An amount per case-holding FTE, exactly; none when there is no FTE."""
+    return Decimal(amount) / fte if fte else None
 
 
 @dataclass(frozen=True)
@@ -77,6 +93,13 @@ class Bands:
     def label(self, band: Band) -> str:
         return _band_labels(self)[band]
 
+    @property
+    def headings(self) -> tuple[str, ...]:
+        """The bands' names in order (blue to red), for table headings and
+        chart keys: from this service's thresholds, never fixed text."""
+        labels = _band_labels(self)
+        return tuple(labels[band] for band in Band)
+
     def displayed_percent(self, exact: Decimal) -> Decimal:
         """`exact` to one decimal place, moved by a tenth where plain rounding
         would cross into the next band (100.04% shows as 100.1%, since it is
@@ -88,10 +111,16 @@ class Bands:
         step = ONE_DECIMAL if shown < exact else -ONE_DECIMAL
         return shown + step
 
+    def percent_display(self, exact: Decimal | None) -> str:
+        """A capacity % as pages show it ("108.3%"), or "No capacity"."""
+        if exact is None:
+            return "No capacity"
+        return f"{self.displayed_percent(exact)}%"
+
 
 @lru_cache(maxsize=256)
 def _band_labels(bands: Bands) -> dict[Band, str]:
-    """A service's band names (worked out once per set of thresholds: an
+    """A service's band names (computed once per set of thresholds: an
     analysis names the band of every point of every person)."""
     return {
         Band.BLUE: f"Under {plain_number(bands.green_from)}%",
@@ -147,12 +176,16 @@ class CaseloadNumbers:
     # whose anticipated rating was due before the day.
     stale_count: int = 0
     overdue_count: int = 0
+    # What the team totals need of the person: their contracted FTE and
+    # whether they hold cases (social workers and ASYEs).
+    fte: Decimal = ZERO
+    case_holding: bool = False
 
     @property
     def has_capacity(self) -> bool:
         return self.capacity > 0
 
-    # Worked out once per instance: a 12-week analysis asks each point for
+    # Computed once per instance: a 12-week analysis asks each point for
     # them several times. (The instance is frozen; cached_property writes to
     # its __dict__ directly. Django's, as functools' takes a lock on each
     # first use in Python 3.11: 430,000 points nationally.)
@@ -168,14 +201,21 @@ class CaseloadNumbers:
         return self.bands.band(self.weighted_load, self.capacity)
 
     @property
+    def over_maximum(self) -> bool:
+        return is_over_maximum(self.band)
+
+    @property
     def band_label(self) -> str:
         return self.bands.label(self.band) if self.band else "No capacity"
 
     @property
     def percent_display(self) -> str:
-        if self.percent is None:
-            return "No capacity"
-        return f"{self.bands.displayed_percent(self.percent)}%"
+        return self.bands.percent_display(self.percent)
+
+    @property
+    def percent_shown(self) -> Decimal | None:
+        """Capacity % to one decimal, never contradicting the band."""
+        return None if self.percent is None else self.bands.displayed_percent(self.percent)
 
     @property
     def headroom(self) -> Decimal:
@@ -191,50 +231,49 @@ class CaseloadNumbers:
 
     def with_extra_case(self, weight: Decimal, people: int) -> CaseloadNumbers:
         """These numbers as they would be with one more case (for allocation)."""
-        return CaseloadNumbers(
-            person_id=self.person_id,
-            day=self.day,
+        return replace(
+            self,
             case_count=self.case_count + 1,
             people_count=self.people_count + people,
             weighted_load=self.weighted_load + weight,
-            capacity=self.capacity,
-            unrated_count=self.unrated_count,
-            provisional_count=self.provisional_count,
-            bands=self.bands,
-            has_scheme=self.has_scheme,
-            team_id=self.team_id,
-            stale_count=self.stale_count,
-            overdue_count=self.overdue_count,
         )
 
 
 @dataclass(frozen=True)
 class TeamTotals:
-    """A team's totals and averages per case-holding FTE on a day.
+    """A team's (or a service's) totals and averages per case-holding FTE on
+    a day (DESIGN.md, "Team averages").
 
     Case-holding practitioners are social workers and ASYEs; the team FTE is
-    their contracted FTE (not reduced by the experience factor)."""
+    their contracted FTE (not reduced by the experience factor). `bands`
+    counts them by band; the rest of the team is not counted at all."""
 
-    case_holding_fte: Decimal
-    cases: int
-    people: int
-    weighted_load: Decimal
-    capacity: Decimal
-
-    def _per_fte(self, amount: Decimal | int) -> Decimal | None:
-        return Decimal(amount) / self.case_holding_fte if self.case_holding_fte else None
+    case_holding_fte: Decimal = ZERO
+    cases: int = 0
+    people: int = 0
+    weighted_load: Decimal = ZERO
+    capacity: Decimal = ZERO
+    bands: Mapping[Band, int] = field(default_factory=dict)
 
     @property
     def cases_per_fte(self) -> Decimal | None:
-        return self._per_fte(self.cases)
+        return per_fte(self.cases, self.case_holding_fte)
 
     @property
     def people_per_fte(self) -> Decimal | None:
-        return self._per_fte(self.people)
+        return per_fte(self.people, self.case_holding_fte)
 
     @property
     def load_per_fte(self) -> Decimal | None:
-        return self._per_fte(self.weighted_load)
+        return per_fte(self.weighted_load, self.case_holding_fte)
+
+    @property
+    def over_maximum(self) -> int:
+        """How many case-holding practitioners are over the maximum."""
+        return sum(count for band, count in self.bands.items() if is_over_maximum(band))
+
+    def in_band(self, band: Band) -> int:
+        return self.bands.get(band, 0)
 
     @property
     def cases_per_fte_display(self) -> str:
@@ -249,16 +288,81 @@ class TeamTotals:
         return one_decimal(self.load_per_fte)
 
 
-def team_totals(numbers: Iterable[CaseloadNumbers], people: Mapping[int, Person]) -> TeamTotals:
-    """Totals over the case-holding practitioners among `numbers`."""
-    holding = [n for n in numbers if people[n.person_id].role in Person.CASE_HOLDING_ROLES]
+def _summed(parts: Iterable[TeamTotals]) -> TeamTotals:
+    parts = list(parts)
+    bands: dict[Band, int] = defaultdict(int)
+    for part in parts:
+        for band, count in part.bands.items():
+            bands[band] += count
     return TeamTotals(
-        case_holding_fte=sum((people[n.person_id].fte for n in holding), ZERO),
-        cases=sum(n.case_count for n in holding),
-        people=sum(n.people_count for n in holding),
-        weighted_load=sum((n.weighted_load for n in holding), ZERO),
-        capacity=sum((n.capacity for n in holding), ZERO),
+        case_holding_fte=sum((p.case_holding_fte for p in parts), ZERO),
+        cases=sum(p.cases for p in parts),
+        people=sum(p.people for p in parts),
+        weighted_load=sum((p.weighted_load for p in parts), ZERO),
+        capacity=sum((p.capacity for p in parts), ZERO),
+        bands=dict(bands),
     )
+
+
+def team_totals(numbers: Iterable[CaseloadNumbers]) -> dict[int, TeamTotals]:
+    """Each team's totals from its people's numbers on one day (from
+    `caseload_numbers`), keyed by team id: each person counts in the team
+    they were in that day, and only case-holding practitioners count."""
+    by_team: dict[int, list[TeamTotals]] = defaultdict(list)
+    for n in numbers:
+        if n.team_id is None or not n.case_holding:
+            continue
+        by_team[n.team_id].append(
+            TeamTotals(
+                case_holding_fte=n.fte,
+                cases=n.case_count,
+                people=n.people_count,
+                weighted_load=n.weighted_load,
+                capacity=n.capacity,
+                bands={n.band: 1} if n.band else {},
+            )
+        )
+    return {team_id: _summed(parts) for team_id, parts in by_team.items()}
+
+
+def stored_team_totals(person_days: QuerySet, *by: str) -> dict[tuple, TeamTotals]:
+    """Teams' totals summed by the database from stored person-day numbers
+    (the daily snapshots: a row per person and day, in the team they were in
+    that day, with `case_holding`, `fte` and the person's numbers), keyed by
+    (team id, *by), e.g. `stored_team_totals(snapshots, "day")`. The same
+    totals as `team_totals`, for days already recorded."""
+    band_counts = {f"in_{band.value}": Count("pk", filter=Q(band=band.value)) for band in Band}
+    rows = (
+        person_days.filter(case_holding=True)
+        .exclude(team_id=None)
+        .values("team_id", *by)
+        .annotate(
+            sum_fte=Sum("fte"),
+            sum_cases=Sum("case_count"),
+            sum_people=Sum("people_count"),
+            sum_load=Sum("weighted_load"),
+            sum_capacity=Sum("capacity"),
+            **band_counts,
+        )
+        .order_by()
+    )
+    return {
+        (row["team_id"], *(row[name] for name in by)): TeamTotals(
+            case_holding_fte=row["sum_fte"],
+            cases=row["sum_cases"],
+            people=row["sum_people"],
+            weighted_load=row["sum_load"],
+            capacity=row["sum_capacity"],
+            bands={band: row[f"in_{band.value}"] for band in Band if row[f"in_{band.value}"]},
+        )
+        for row in rows
+    }
+
+
+def service_totals(teams: Iterable[TeamTotals]) -> TeamTotals:
+    """A service's totals: its teams' totals added up. The service average
+    is its totals per its total case-holding FTE (not a mean of the teams')."""
+    return _summed(teams)
 
 
 def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
@@ -448,6 +552,8 @@ def _finish(
         team_id=team_id,
         stale_count=held.stale,
         overdue_count=held.overdue,
+        fte=person.fte,
+        case_holding=person.role in Person.CASE_HOLDING_ROLES,
     )
 
 
@@ -657,7 +763,7 @@ class Projection:
     def goes_over_maximum(self) -> bool:
         """Over the maximum (100% of capacity by default) once the case is added,
         or any case at all for someone with no capacity."""
-        return not self.after.has_capacity or self.after.band in (Band.AMBER, Band.RED)
+        return not self.after.has_capacity or self.after.over_maximum
 
 
 def project_allocation(
