@@ -168,6 +168,14 @@ class Figure:
     chart: SafeString
     table: Table
     wide: bool = True
+    note: str = ""  # shown under the caption: where the figures come from
+
+
+# Said beside every trend whose past points are stored and whose last is today's.
+STORED_AND_LIVE = (
+    "The days before today are the daily figures stored each night (and "
+    "recomputed after a back-dated change); today’s is computed live."
+)
 
 
 def children_figure(
@@ -313,7 +321,7 @@ def month_figure(points: list[MonthPoint], scope: str, term: str = "children") -
         description="The daily mean of weighted load per case-holding FTE in each month.",
         chart_id="chart-months",
     )
-    return Figure(chart, table)
+    return Figure(chart, table, note=STORED_AND_LIVE)
 
 
 def people_table(
@@ -510,7 +518,6 @@ def overview_history(service: Service, asked: str | None, today: datetime.date) 
             dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
         )
         figures["bands"] = bands_figure(at_quarter_end, f"at the end of {label}")
-    figures["months"] = month_figure(dashboards.month_trend(service, today), service.name, term)
     # Kept with their rows' HTML: 400 rows at 90 teams, not built at each view.
     for table in [*tables.values(), *(figure.table for figure in figures.values())]:
         table.built()
@@ -568,6 +575,10 @@ def overview(
         figures=dict(history.figures),
         decisions=agenda.decisions,
         issues=agenda.issues,
+    )
+    # Its point for today is today's live position: never part of the past.
+    page.figures["months"] = month_figure(
+        dashboards.month_trend(service, today, now), service.name, service.people_term
     )
     page.tables.update(history.tables)
     page.tables["teams-today"] = teams_table(
@@ -700,7 +711,7 @@ def team_dashboard(team: Team, asked: str | None, today: datetime.date) -> TeamD
         term=term,
     )
     page.figures["months"] = month_figure(
-        dashboards.month_trend(service, today, team_ids=[team.pk]), team.name, term
+        dashboards.month_trend(service, today, now_position, team_ids=[team.pk]), team.name, term
     )
     page.decisions = list(
         team.decisions.select_related("team", "recorded_by").order_by("-meeting_on", "-pk")
@@ -736,8 +747,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         return PersonDashboard(person=person, team=None, today=today, now=None)
     rows = dashboards.people_rows([person], today)
     page = PersonDashboard(person=person, team=None, today=today, now=rows[0] if rows else None)
-    trend = dashboards.weekly_trend(person, today)
-    weekly = [dashboards.snapshot_row(s) for s in trend]
+    trend = dashboards.weekly_trend(person, today, page.now)
     table = Table(
         "person-trend",
         f"{person.full_name}: the last 12 weeks",
@@ -752,7 +762,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         ],
         [
             [
-                long_date(s.day),
+                long_date(day),
                 r.case_count,
                 r.people_count,
                 r.weighted_load,
@@ -760,16 +770,16 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
                 r.percent_shown,
                 Tag(r.band_label, f"app-band app-band--{r.band}" if r.band else "govuk-tag--grey"),
             ]
-            for s, r in zip(trend, weekly, strict=True)
+            for day, r in trend
         ],
         empty="No daily figures stored yet.",
     )
     page.figures["trend"] = Figure(
         line_chart(
-            [f"{s.day:%-d %b}" for s in trend],
+            [f"{day:%-d %b}" for day, _ in trend],
             [
-                Series("Weighted load", [s.weighted_load for s in trend], "app-chart__line--load"),
-                Series("Capacity", [s.capacity for s in trend], "app-chart__line--capacity"),
+                Series("Weighted load", [r.weighted_load for _, r in trend], "app-chart__line--load"),
+                Series("Capacity", [r.capacity for _, r in trend], "app-chart__line--capacity"),
             ],
             title=table.caption,
             description="Weighted load against capacity, a week apart.",
@@ -777,6 +787,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         ),
         table,
         wide=False,
+        note=STORED_AND_LIVE,
     )
     page.tables["person-trend"] = table
     page.tables["case-types"] = Table(
