@@ -241,10 +241,9 @@ CELERY_BEAT_SCHEDULE = {
     "apply-queued-imports": {"task": "caseload.apply_queued_imports", "schedule": 60.0},
     # Import previews never confirmed: their files deleted after a day.
     "expire-import-previews": {"task": "caseload.expire_import_previews", "schedule": 60 * 60.0},
-    "recompute-stale-snapshots": {
-        "task": "reports.recompute_stale_snapshots",
-        "schedule": 10 * 60.0,
-    },
+    # Snapshots a big back-dated change left to the job (a small one is
+    # recomputed in its own transaction); an idle run is one query.
+    "recompute-stale-snapshots": {"task": "reports.recompute_stale_snapshots", "schedule": 60.0},
     # The change notes folded, so that the notes every view reads stay few.
     "fold-change-notes": {"task": "caseload.fold_change_notes", "schedule": 60.0},
     # The overviews' parts worked out again soon after a change that reaches

@@ -598,4 +598,4 @@ def weekly_trend(
         "person__service"
     )
     points = [(s.day, snapshot_row(s)) for s in stored.order_by("day")]
-    return points + [(day, today)] if today else points
+    return [*points, (day, today)] if today else points

@@ -299,7 +299,7 @@ def team_trend_figure(trend: QuarterTrend, team: Team, term: str = "children") -
         reference_label=f"Aspiration {_one(team.aspiration)}",
         chart_id="chart-team-trend",
     )
-    return Figure(chart, table)
+    return Figure(chart, table, note="Each quarter as its stored review recorded it.")
 
 
 def month_figure(points: list[MonthPoint], scope: str, term: str = "children") -> Figure:
@@ -778,7 +778,9 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         line_chart(
             [f"{day:%-d %b}" for day, _ in trend],
             [
-                Series("Weighted load", [r.weighted_load for _, r in trend], "app-chart__line--load"),
+                Series(
+                    "Weighted load", [r.weighted_load for _, r in trend], "app-chart__line--load"
+                ),
                 Series("Capacity", [r.capacity for _, r in trend], "app-chart__line--capacity"),
             ],
             title=table.caption,

@@ -151,7 +151,7 @@ def test_my_caseload_shows_the_same_twelve_weeks_as_the_person_page(
         cells = (
             f'<td class="govuk-table__cell">{row["Week ending"]}</td>\n'
             '              <td class="govuk-table__cell govuk-table__cell--numeric app-numeric">'
-            f'{row["Cases"]}</td>\n'
+            f"{row['Cases']}</td>\n"
             '              <td class="govuk-table__cell govuk-table__cell--numeric app-numeric">'
             f"{D(row['Weighted load']).normalize():f}</td>"
         )
@@ -271,3 +271,20 @@ def test_the_recompute_makes_the_same_queries_for_one_person_and_for_many(
     assert counts[0] == counts[1]
     everyone = list(team.memberships.values_list("person_id", flat=True))
     assert same(stored(everyone, days_from(ago(90))), fresh(everyone, days_from(ago(90))))
+
+
+def test_the_person_page_makes_the_same_queries_for_two_stored_weeks_and_for_twelve(
+    client, team, default_scheme, dmt_member
+):
+    person = member(team, since=ago(100), full_name="Asha Patel")
+    client.force_login(dmt_member.user)
+    url = reverse("person_dashboard", args=[person.pk])
+    counts = []
+    for weeks in (2, 12):
+        for n in range(3):
+            allocate(team, person, ago(7 * weeks + n), reference=f"W-{weeks}-{n}")
+        reports.backfill_snapshots(ago(7 * weeks), ago(0))
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
