@@ -13,13 +13,21 @@ import time_machine
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from caseload import services
+from caseload.dates import Quarter
 from reports import services as reports
-from reports.models import CaseloadSnapshot, SnapshotRecompute, TeamDay
+from reports.models import (
+    CaseloadAnalysis,
+    CaseloadSnapshot,
+    QuarterlyReview,
+    SnapshotRecompute,
+    TeamDay,
+)
 from tests.factories import CaseFactory, member
 from tests.scenarios import rate
 from weighting.numbers import caseload_series
@@ -288,3 +296,26 @@ def test_the_person_page_makes_the_same_queries_for_two_stored_weeks_and_for_twe
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+# A stored past figure says when it was recorded ------------------------------------
+
+
+def test_a_stored_review_and_analysis_say_the_day_they_were_recorded(
+    client, worker, team, dmt_member, team_manager
+):
+    quarter = Quarter.containing(ago(0)).previous
+    review = reports.quarterly_review(team.service, quarter)
+    QuarterlyReview.objects.filter(pk=review.pk).update(
+        taken_at=datetime.datetime(2026, 10, 1, 3, 15, tzinfo=datetime.UTC)
+    )
+    client.force_login(dmt_member.user)
+    overview = client.get(reverse("service_overview", args=[team.service_id])).content.decode()
+    assert "Recorded on 1 October 2026." in overview
+    client.force_login(team_manager.user)
+    dashboard = client.get(reverse("team_dashboard", args=[team.pk])).content.decode()
+    assert "Recorded on 1 October 2026." in dashboard
+    reports.analyse([worker.pk], ago(0), notify_people=False)
+    analysis = CaseloadAnalysis.objects.get(person=worker)
+    html = render_to_string("reports/_analysis.html", {"analysis": analysis})
+    assert f"Recorded on {timezone.localdate():%-d %B %Y}:" in html
