@@ -154,14 +154,15 @@ def write_snapshots(
     teams = set(
         CaseloadSnapshot.objects.filter(person_id__in=person_ids, day__in=days)
         .exclude(team=None)
+        .order_by()  # the default ordering would join people and widen DISTINCT
         .values_list("team_id", flat=True)
         .distinct()
     )
     teams |= {row.team_id for row in rows}
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # within the caller's, if any
         # A team's totals are the sums of its snapshots: of two transactions
         # changing one team's days, the second waits here for the first to
-        # commit, then sums what both wrote (in the teams' order: no deadlock).
+        # commit, then sums what both wrote (in the teams' order).
         list(
             Team.objects.select_for_update()
             .filter(pk__in=teams)
