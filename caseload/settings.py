@@ -229,10 +229,9 @@ CELERY_BEAT_SCHEDULE = {
     "apply-queued-imports": {"task": "caseload.apply_queued_imports", "schedule": 60.0},
     # Import previews never confirmed: their files deleted after a day.
     "expire-import-previews": {"task": "caseload.expire_import_previews", "schedule": 60 * 60.0},
-    "recompute-stale-snapshots": {
-        "task": "reports.recompute_stale_snapshots",
-        "schedule": 10 * 60.0,
-    },
+    # Snapshots a big back-dated change left to the job (a small one is
+    # recomputed in its own transaction); an idle run is one query.
+    "recompute-stale-snapshots": {"task": "reports.recompute_stale_snapshots", "schedule": 60.0},
     "daily-analyses": {
         "task": "reports.daily",
         "schedule": crontab(hour=DAILY_JOBS_AT.hour, minute=DAILY_JOBS_AT.minute),

@@ -424,13 +424,18 @@ class MonthPoint:
 
 
 def month_trend(
-    service: Service, day: datetime.date, team_ids: list[int] | None = None
+    service: Service,
+    day: datetime.date,
+    today: ServicePosition,
+    team_ids: list[int] | None = None,
 ) -> list[MonthPoint]:
     """The daily mean of weighted load and children per case-holding FTE, for
-    each of the last twelve months (the current month so far), from the
-    stored daily totals of each team (the sums of its snapshots)."""
+    each of the last twelve months (the current month so far): the days
+    before `day` from the stored daily totals of each team (the sums of its
+    snapshots), and `day` itself from `today`, the teams' live position, so
+    that the trend ends on the figures the page shows for today."""
     first = add_months(day.replace(day=1), -(TREND_MONTHS - 1))
-    team_days = TeamDay.objects.filter(team__service=service, day__gte=first, day__lte=day)
+    team_days = TeamDay.objects.filter(team__service=service, day__gte=first, day__lt=day)
     if team_ids is not None:
         team_days = team_days.filter(team_id__in=team_ids)
     daily = team_days.values("day").annotate(
@@ -441,6 +446,12 @@ def month_trend(
         months[row["day"].replace(day=1)].append(
             (per_fte(row["load"], row["fte"]), per_fte(row["people"], row["fte"]))
         )
+    live = [t for t in today.teams if team_ids is None or t.team_id in team_ids]
+    fte = sum((t.case_holding_fte for t in live), ZERO)
+    if fte:  # as a stored day: a team-day only where someone holds cases
+        load = sum((t.weighted_load for t in live), ZERO)
+        people = sum(t.people for t in live)
+        months[day.replace(day=1)].append((per_fte(load, fte), per_fte(people, fte)))
     points = []
     for n in range(TREND_MONTHS):
         month = add_months(first, n)
@@ -576,7 +587,15 @@ def cases_by_type(person: Person, day: datetime.date) -> list[CaseTypeRow]:
     return sorted(rows.values(), key=lambda r: r.label)
 
 
-def weekly_trend(person: Person, day: datetime.date, weeks: int = 12) -> list[CaseloadSnapshot]:
-    """The person's stored snapshots a week apart over the last `weeks` weeks."""
-    days = [day - datetime.timedelta(weeks=n) for n in range(weeks, -1, -1)]
-    return list(CaseloadSnapshot.objects.filter(person=person, day__in=days).order_by("day"))
+def weekly_trend(
+    person: Person, day: datetime.date, today: PersonRow | None, weeks: int = 12
+) -> list[tuple[datetime.date, PersonRow]]:
+    """The person's numbers a week apart over the last `weeks` weeks: the
+    stored snapshots of the weeks before, and `today`, computed live, for
+    `day` (a snapshot of today may predate the day's latest change)."""
+    days = [day - datetime.timedelta(weeks=n) for n in range(weeks, 0, -1)]
+    stored = CaseloadSnapshot.objects.filter(person=person, day__in=days).select_related(
+        "person__service"
+    )
+    points = [(s.day, snapshot_row(s)) for s in stored.order_by("day")]
+    return [*points, (day, today)] if today else points

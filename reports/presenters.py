@@ -167,6 +167,14 @@ class Figure:
     chart: SafeString
     table: Table
     wide: bool = True
+    note: str = ""  # shown under the caption: where the figures come from
+
+
+# Said beside every trend whose past points are stored and whose last is today's.
+STORED_AND_LIVE = (
+    "The days before today are the daily figures stored each night (and "
+    "recomputed after a back-dated change); today’s is computed live."
+)
 
 
 def children_figure(
@@ -290,7 +298,7 @@ def team_trend_figure(trend: QuarterTrend, team: Team, term: str = "children") -
         reference_label=f"Aspiration {_one(team.aspiration)}",
         chart_id="chart-team-trend",
     )
-    return Figure(chart, table)
+    return Figure(chart, table, note="Each quarter as its stored review recorded it.")
 
 
 def month_figure(points: list[MonthPoint], scope: str, term: str = "children") -> Figure:
@@ -312,7 +320,7 @@ def month_figure(points: list[MonthPoint], scope: str, term: str = "children") -
         description="The daily mean of weighted load per case-holding FTE in each month.",
         chart_id="chart-months",
     )
-    return Figure(chart, table)
+    return Figure(chart, table, note=STORED_AND_LIVE)
 
 
 def people_table(
@@ -520,8 +528,9 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
         page.figures["bands"] = bands_figure(
             at_quarter_end, f"at the end of {label}", Bands.of(service)
         )
+    # Its point for today is today's live position: never part of the past.
     page.figures["months"] = month_figure(
-        dashboards.month_trend(service, today), service.name, term
+        dashboards.month_trend(service, today, now), service.name, term
     )
     page.tables["teams-today"] = teams_table(
         now,
@@ -629,7 +638,7 @@ def team_dashboard(team: Team, asked: str | None, today: datetime.date) -> TeamD
         term=term,
     )
     page.figures["months"] = month_figure(
-        dashboards.month_trend(service, today, team_ids=[team.pk]), team.name, term
+        dashboards.month_trend(service, today, now_position, team_ids=[team.pk]), team.name, term
     )
     page.decisions = list(
         team.decisions.select_related("team", "recorded_by").order_by("-meeting_on", "-pk")
@@ -665,8 +674,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         return PersonDashboard(person=person, team=None, today=today, now=None)
     rows = dashboards.people_rows([person], today)
     page = PersonDashboard(person=person, team=None, today=today, now=rows[0] if rows else None)
-    trend = dashboards.weekly_trend(person, today)
-    weekly = [dashboards.snapshot_row(s) for s in trend]
+    trend = dashboards.weekly_trend(person, today, page.now)
     table = Table(
         "person-trend",
         f"{person.full_name}: the last 12 weeks",
@@ -681,7 +689,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         ],
         [
             [
-                long_date(s.day),
+                long_date(day),
                 r.case_count,
                 r.people_count,
                 r.weighted_load,
@@ -689,16 +697,18 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
                 r.percent_shown,
                 Tag(r.band_label, f"app-band app-band--{r.band}" if r.band else "govuk-tag--grey"),
             ]
-            for s, r in zip(trend, weekly, strict=True)
+            for day, r in trend
         ],
         empty="No daily figures stored yet.",
     )
     page.figures["trend"] = Figure(
         line_chart(
-            [f"{s.day:%-d %b}" for s in trend],
+            [f"{day:%-d %b}" for day, _ in trend],
             [
-                Series("Weighted load", [s.weighted_load for s in trend], "app-chart__line--load"),
-                Series("Capacity", [s.capacity for s in trend], "app-chart__line--capacity"),
+                Series(
+                    "Weighted load", [r.weighted_load for _, r in trend], "app-chart__line--load"
+                ),
+                Series("Capacity", [r.capacity for _, r in trend], "app-chart__line--capacity"),
             ],
             title=table.caption,
             description="Weighted load against capacity, a week apart.",
@@ -706,6 +716,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
         ),
         table,
         wide=False,
+        note=STORED_AND_LIVE,
     )
     page.tables["person-trend"] = table
     page.tables["case-types"] = Table(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -134,9 +134,14 @@ SNAPSHOT_FIELDS = [
 ]
 
 
-def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int:
-    """Compute and store these people's snapshots for these days: inserted
-    where missing, brought up to date where present. Returns the row count."""
+def write_snapshots(
+    person_ids: list[int],
+    days: Iterable[datetime.date],
+    from_days: Mapping[int, datetime.date] | None = None,
+) -> int:
+    """Compute and store these people's snapshots for these days (for each
+    person in `from_days`, only from their day): inserted where missing,
+    brought up to date where present. Returns the row count."""
     days = sorted(set(days))
     if not person_ids or not days:
         return 0
@@ -147,6 +152,7 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
         for day in days
         for person_id, numbers in series[day].items()
         if numbers.team_id is not None
+        and (from_days is None or day >= from_days.get(person_id, day))
     ]
     now = timezone.now()
     for row in rows:
@@ -155,18 +161,29 @@ def write_snapshots(person_ids: list[int], days: Iterable[datetime.date]) -> int
     teams = set(
         CaseloadSnapshot.objects.filter(person_id__in=person_ids, day__in=days)
         .exclude(team=None)
+        .order_by()  # the default ordering would join people and widen DISTINCT
         .values_list("team_id", flat=True)
         .distinct()
     )
     teams |= {row.team_id for row in rows}
-    CaseloadSnapshot.objects.bulk_create(
-        rows,
-        batch_size=SNAPSHOT_BATCH,
-        update_conflicts=True,
-        unique_fields=["person", "day"],
-        update_fields=SNAPSHOT_FIELDS,
-    )
-    total_team_days(teams, days)
+    with transaction.atomic(savepoint=False):  # within the caller's, if any
+        # A team's totals are the sums of its snapshots: of two transactions
+        # changing one team's days, the second waits here for the first to
+        # commit, then sums what both wrote (in the teams' order).
+        list(
+            Team.objects.select_for_update()
+            .filter(pk__in=teams)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        CaseloadSnapshot.objects.bulk_create(
+            rows,
+            batch_size=SNAPSHOT_BATCH,
+            update_conflicts=True,
+            unique_fields=["person", "day"],
+            update_fields=SNAPSHOT_FIELDS,
+        )
+        total_team_days(teams, days)
     return len(rows)
 
 
@@ -334,32 +351,43 @@ def catch_up_snapshots(day: datetime.date, *, window_days: int = CATCH_UP_DAYS) 
     return fill_missing_snapshots(day - datetime.timedelta(days=window_days), day)
 
 
+def recompute_snapshots(first_days: Mapping[int, datetime.date], last: datetime.date) -> int:
+    """Recompute these people's stored snapshots, each from their own day to
+    `last`, in a fixed number of queries whatever the number of people or
+    days. Every day with stored team totals is written, not only the days
+    each person has a snapshot of: someone who joined a team back-dated has
+    none of their own yet. (The team totals, a few rows a day, say which
+    days were stored more cheaply than every person's snapshots.)"""
+    if not first_days:
+        return 0
+    stored = (
+        TeamDay.objects.filter(day__gte=min(first_days.values()), day__lte=last)
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    return write_snapshots(sorted(first_days), stored, from_days=first_days)
+
+
 def recompute_stale() -> int:
-    """Bring stored snapshots up to date after back-dated changes: for each
-    marked person, every stored day from the earliest marked day."""
+    """Bring stored snapshots up to date after back-dated changes left to the
+    job: for each marked person, every stored day from their earliest marked
+    day. The marks are deleted in the same transaction as the snapshots are
+    written, so a run that fails or whose worker dies leaves them for the
+    next run."""
     with transaction.atomic():
-        marks = list(SnapshotRecompute.objects.select_for_update(skip_locked=True))
+        marks = list(
+            SnapshotRecompute.objects.select_for_update(skip_locked=True).values_list(
+                "pk", "person_id", "from_day"
+            )
+        )
         if not marks:
             return 0
         earliest: dict[int, datetime.date] = {}
-        for mark in marks:
-            earliest[mark.person_id] = min(
-                mark.from_day, earliest.get(mark.person_id, mark.from_day)
-            )
-        by_first_day: dict[datetime.date, list[int]] = defaultdict(list)
-        for person_id, day in earliest.items():
-            by_first_day[day].append(person_id)
-        written = 0
-        for first, person_ids in by_first_day.items():
-            # Every stored day, not only theirs: someone who joined a team
-            # back-dated has no snapshots of those days yet.
-            stored = (
-                CaseloadSnapshot.objects.filter(day__gte=first)
-                .values_list("day", flat=True)
-                .distinct()
-            )
-            written += write_snapshots(person_ids, stored)
-        SnapshotRecompute.objects.filter(pk__in=[mark.pk for mark in marks]).delete()
+        for _, person_id, day in marks:
+            earliest[person_id] = min(day, earliest.get(person_id, day))
+        written = recompute_snapshots(earliest, _today())
+        SnapshotRecompute.objects.filter(pk__in=[pk for pk, _, _ in marks]).delete()
     return written
 
 

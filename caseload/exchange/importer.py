@@ -41,7 +41,7 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
-from reports.stale import mark_stale
+from reports.stale import stale_from
 from weighting.models import (
     Criterion,
     ExperienceFactor,
@@ -201,11 +201,7 @@ class Import:
             with transaction.atomic():
                 for save in self.saves:
                     save()
-                by_day: dict[datetime.date, list[int]] = defaultdict(list)
-                for person_id, day in self.stale.items():
-                    by_day[day].append(person_id)
-                for day, people in by_day.items():
-                    mark_stale(people, day)
+                stale_from(self.stale)
                 self.outcome.applied = True
                 if written is not None:
                     written(self.outcome)
