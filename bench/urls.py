@@ -1,0 +1,14 @@
+"""The app's URLs and the benchmark's floor page, at a URL of its own so
+that the product's URLs stay as they are (bench/settings.py)."""
+
+from django.urls import include, path
+
+from bench import always_computed, views
+
+# Loaded before the first request is answered, in-process and in gunicorn.
+always_computed.apply()
+
+urlpatterns = [
+    path("bench/floor/", views.floor, name="bench_floor"),
+    path("", include("caseload.urls")),
+]
