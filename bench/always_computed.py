@@ -2,10 +2,10 @@
 
 The cache of pages and parts (caseload/changes.py) is being removed; until
 it is, the benchmark switches it off in its own process and in the gunicorn
-it starts (through bench/urls.py), so that it measures the pages as they
+it starts (bench/wsgi.py), so that it measures the pages as they
 will be: `changes.keeps()` answers False, and `changes.versions()` reads
 nothing (the overview asks for the versions before it asks whether to
-keep). Delete this file, and its calls in bench/urls.py and bench/scale.py,
+keep). Delete this file, and its calls in bench/scale.py and bench/wsgi.py,
 when caseload/changes.py is gone.
 """
 

@@ -804,13 +804,9 @@ def measure_load(who: dict) -> None:
         "team page": base + reverse("team_detail", args=[who["team"].pk]),
     }
     workers = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",  # the floor page's URL, the cache off
-        "DATABASE_CONN_MAX_AGE": "600",
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    gunicorn = [sys.executable, "-m", "gunicorn", "caseload.wsgi:application"]
+    env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600", "ALLOWED_HOSTS": "127.0.0.1"}
+    # The product's application with bench/settings.py (the floor page's URL).
+    gunicorn = [sys.executable, "-m", "gunicorn", "bench.wsgi:application"]
     server = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
         [
             *gunicorn,

@@ -3,10 +3,7 @@ that the product's URLs stay as they are (bench/settings.py)."""
 
 from django.urls import include, path
 
-from bench import always_computed, views
-
-# Loaded before the first request is answered, in-process and in gunicorn.
-always_computed.apply()
+from bench import views
 
 urlpatterns = [
     path("bench/floor/", views.floor, name="bench_floor"),
