@@ -1,8 +1,9 @@
 """Benchmark: Caseload at a large council and at national scale, on PostgreSQL.
 
-    make bench-large        # 600 workers, 90 teams, 12,000 open cases, 2 years
+    make bench              # 600 workers, 90 teams, 12,000 open cases, 2 years
     make bench-national     # 33,000 workers, 2,000 teams, 550,000 open cases, 1 year
     python bench/scale.py --scale large [--database caseload_large] [--fresh]
+    python bench/scale.py --scale large --profile   # where each page's time goes
 
 Each scale has a database of its own on the PostgreSQL of DATABASE_URL
 (caseload_large, caseload_national), generated once by `generate_dataset`
@@ -14,29 +15,40 @@ docs/benchmarks.md:
   the quarterly review of every service (time, and time per person);
 - the analysis against a straightforward per-person ORM loop (on a sample of
   people, per person) and against the bare SQL of its main query;
-- the team page, my-caseload, the service overview and the allocation POST
-  in-process: queries, and server time p50/p95 over repeated requests;
-- the team page under load: gunicorn on loopback, wrk with 10 connections.
+- the team page, my caseload, the service overview and the allocation POST
+  in-process, every page computed on each request: queries, and server time
+  p50/p95, each page against the floor page (a signed-in page that renders
+  the base template and writes one audit row) timed alternately with it;
+- the team page and the floor page under load: gunicorn on loopback, wrk
+  with 10 connections;
+- each of the targets below, met or missed.
+
+It runs with bench/settings.py: the product's settings with the floor page
+at /bench/floor/ (bench/urls.py), in-process and in gunicorn.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import cProfile
 import datetime
-import itertools
+import functools
+import io
 import os
 import platform
+import pstats
+import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,13 +76,20 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--load-seconds", type=int, default=20)
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn and wrk")
     parser.add_argument("--skip-jobs", action="store_true", help="pages only")
+    parser.add_argument("--load-rounds", type=int, default=2, help="floor and team page, in turn")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="pages only: each page's queries and where its Python time goes (cProfile)",
+    )
     return parser.parse_args()
 
 
 ARGS = parse()
 DATABASE = ARGS.database or f"caseload_{ARGS.scale}"
 os.environ["DATABASE_URL"] = database_url(DATABASE)
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+# The product's settings, with the floor page's URL (bench/settings.py).
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 # Measured as in production: no debug query log, no template debugging.
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 50)
@@ -87,17 +106,19 @@ import django  # noqa: E402
 
 django.setup()
 
+from bench import always_computed  # noqa: E402
+
+always_computed.apply()  # TEMPORARY, until caseload/changes.py is gone
+
 from django.conf import settings  # noqa: E402
-from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.db.models import F  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from caseload import changes  # noqa: E402
 from caseload.dates import Quarter  # noqa: E402
 from caseload.models import (  # noqa: E402
     Allocation,
@@ -109,7 +130,7 @@ from caseload.models import (  # noqa: E402
     TeamMembership,
 )
 from caseload.processes import tune_garbage_collection  # noqa: E402
-from reports import services, tasks  # noqa: E402
+from reports import services  # noqa: E402
 from reports.models import CaseloadAnalysis, CaseloadSnapshot, TeamDay  # noqa: E402
 from weighting.models import Rating  # noqa: E402
 from weighting.numbers import caseload_numbers, project_allocation  # noqa: E402
@@ -218,6 +239,7 @@ def measure_jobs(today: datetime.date) -> None:
         )
     CaseloadSnapshot.objects.filter(day=today).delete()
     written, seconds = timed(services.take_snapshots, today)
+    JOBS["snapshot"] = seconds
     say(f"| daily snapshot | {written:,} | {seconds:.2f} s | {ms(seconds / workers)} |")
 
     everyone = sorted(
@@ -261,58 +283,12 @@ def measure_jobs(today: datetime.date) -> None:
         f"| quarterly review {quarter.label}, every service ({len(reviews)}) | "
         f"{rows:,} team rows | {seconds:.2f} s | {ms(seconds / workers)} |"
     )
-    # After the daily jobs: each service's overview worked out and kept for
-    # the day's first view (a task per service; here one after another).
-    changes.forget()
-    service_ids = list(Service.objects.values_list("pk", flat=True))
-    started = time.perf_counter()
-    for service_id in service_ids:
-        tasks.warm_overview(service_id, today.isoformat())
-    seconds = time.perf_counter() - started
-    say(
-        f"| the day's overviews worked out and kept, every service ({len(service_ids)}; "
-        f"a task each, run one after another) | {Team.objects.count():,} teams | "
-        f"{seconds:.2f} s | {ms(seconds / workers)} |"
-    )
-    # Every minute: each overview's parts looked at, and worked out again
-    # where a change threw them away (here in the process that kept them, as
-    # the worker does): with nothing changed, then after a change to a
-    # person's hours, which reaches their teams, to their name, which reaches
-    # their teams and the DMT's agenda, and to the services' bands, which
-    # reaches every team (ADR 0014).
-    someone = Person.objects.filter(memberships__isnull=False).order_by("pk").first()
-
-    def renamed() -> None:  # and named as before: each a change
-        for name in (f"{someone.full_name} ", someone.full_name):
-            Person.objects.filter(pk=someone.pk).update(full_name=name)
-
-    for since, change in (
-        ("nothing changed", None),
-        (
-            "after a change to one person's hours (their team's position worked out again)",
-            lambda: Person.objects.filter(pk=someone.pk).update(fte=F("fte")),
-        ),
-        (
-            "after a change to one person's name (their team's position and the DMT's "
-            "agenda worked out again)",
-            renamed,
-        ),
-        (
-            "after a change to the services' bands (every team's position worked out again)",
-            lambda: Service.objects.update(band_red_from=F("band_red_from")),
-        ),
-    ):
-        if change is not None:
-            change()
-        _, seconds = timed(tasks.keep_overviews)
-        say(
-            f"| the minute's look at every overview, {since} | {len(service_ids)} services | "
-            f"{seconds:.2f} s | {ms(seconds / workers)} |"
-        )
     say()
+    JOBS["review"] = seconds
 
 
 ANALYSIS: dict[str, float] = {}
+JOBS: dict[str, float] = {}
 EVERYONE: list[int] = []
 
 BARE_SQL = """
@@ -414,9 +390,34 @@ def measure_analysis_ratios(today: datetime.date) -> None:
         f"median **{statistics.median(ratios):.2f}×**."
     )
     say()
+    JOBS["analysis ratio"] = statistics.median(ratios)
 
 
 # The pages ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Timing:
+    """A page's queries and its server times, in seconds."""
+
+    queries: int
+    times: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.times, 0.95)
+
+
+# Each target of the issue: what, the target, what was measured, met.
+TARGETS: list[tuple[str, str, str, bool]] = []
+
+
+def target(what: str, wanted: str, measured: str, met: bool) -> None:
+    TARGETS.append((what, wanted, measured, met))
 
 
 def signed_in(person: Person) -> Client:
@@ -425,93 +426,93 @@ def signed_in(person: Person) -> Client:
     return client
 
 
-def time_page(
-    client: Client, url: str, *, kept: bool = False, after: Callable[[], None] | None = None
-) -> tuple[int, list[float]]:
-    """Queries and times of `url`: worked out afresh each time (nothing kept,
-    in memory or in the database: after a change that reaches every part),
-    with `after`, the first view after that change (committed, not timed),
-    or, with `kept`, straight after a view (nothing changed since)."""
+def warmed(client: Client, *urls: str) -> None:
+    """Three requests of each: the first loads the middleware, WhiteNoise's
+    scan of the static files included, once per test client (a web server
+    does it once per worker)."""
     for _ in range(3):
-        if client.get(url).status_code != 200:
-            raise SystemExit(f"{url} did not answer 200")
+        for url in urls:
+            if client.get(url).status_code != 200:
+                raise SystemExit(f"{url} did not answer 200")
 
-    def prepare() -> None:
-        if after is not None:
-            after()
-        elif not kept:
-            changes.forget()
 
-    prepare()
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    count = len(queries)  # now: the log is emptied at the start of each request
-    times = []
+def time_against_floor(client: Client, url: str) -> tuple[Timing, Timing]:
+    """The page and the floor page, as the same person, one request of each
+    in turn, so that each pair meets the machine at the same speed."""
+    floor = reverse("bench_floor")
+    warmed(client, floor, url)
+    counts = {}
+    for each in (floor, url):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(each)
+        counts[each] = len(queries)
+    times: dict[str, list[float]] = {floor: [], url: []}
     for _ in range(ARGS.requests):
-        prepare()
-        _, seconds = timed(client.get, url)
-        times.append(seconds)
-    return count, times
+        for each in (floor, url):
+            times[each].append(timed(client.get, each)[1])
+    return Timing(counts[url], times[url]), Timing(counts[floor], times[floor])
 
 
-def one_team_changes(service_id: int) -> Callable[[], None]:
-    """A change that reaches one team, a different team each time: an open
-    allocation written again (as its end, a transfer or a rating of its case
-    would be noted), committed."""
-    first_held: dict[int, int] = {}
-    for row in (
-        Allocation.objects.primary()
-        .filter(end_date__isnull=True, case__service_id=service_id)
-        .order_by("pk")
-        .values("pk", "case__team_id")
-    ):
-        first_held.setdefault(row["case__team_id"], row["pk"])
-    allocations = itertools.cycle(first_held.values())
+def target_pages(who: dict) -> list[tuple[str, str, str, int, int, int]]:
+    """Each page the targets name: its name, who views it, its URL, and its
+    targets (p95 within so many times the floor's, p95 at most so many ms,
+    at most so many queries)."""
+    team = who["team"]
+    teams = Team.objects.filter(service_id=team.service_id).count()
+    return [
+        ("team page", "manager", reverse("team_detail", args=[team.pk]), 2, 25, 12),
+        ("my caseload", "worker", reverse("my_caseload"), 2, 25, 12),
+        (
+            f"service overview ({teams} teams)",
+            "senior",
+            reverse("service_overview", args=[team.service_id]),
+            4,
+            60,
+            15,
+        ),
+    ]
 
-    def change() -> None:
-        Allocation.objects.filter(pk=next(allocations)).update(reason=F("reason"))
 
-    return change
-
-
-def first_member_of_each_team(service_id: int) -> list[int]:
-    """One person of each of the service's teams, each team once."""
-    return list(
-        dict(
-            TeamMembership.objects.filter(team__service_id=service_id, end_date__isnull=True)
-            .order_by("-person_id")  # the first of each team's, read last
-            .values_list("team_id", "person_id")
-        ).values()
+def measure_pages(today: datetime.date) -> dict:
+    who = principals(today)
+    team = who["team"]
+    say("### Pages, in-process, every page computed on each request")
+    say()
+    say(
+        f"Team page: {team.name} (the largest team), "
+        f"{TeamMembership.objects.active_on(today).filter(team=team).count()} people, "
+        f"{Case.objects.filter(team=team, status='open').count()} open cases; viewed by its "
+        "manager. My caseload: a social worker of that team. Service overview: its senior "
+        "manager. Server time through the whole middleware stack, production settings. "
+        "Each page is timed alternately with the floor page (a signed-in page that renders "
+        "the base template and writes one audit row, as each listing page does), viewed by "
+        f"the same person: {ARGS.requests} requests of each, after 3 of each untimed."
     )
-
-
-def one_persons_hours_change(service_id: int) -> Callable[[], None]:
-    """A change to one person's hours (written again), a person of a
-    different team each time: it reaches their teams (ADR 0014)."""
-    people = itertools.cycle(first_member_of_each_team(service_id))
-
-    def change() -> None:
-        Person.objects.filter(pk=next(people)).update(fte=F("fte"))
-
-    return change
-
-
-def one_persons_name_change(service_id: int) -> Callable[[], None]:
-    """A change to one person's name, a person of a different team each time
-    (a space added, then taken off again): it reaches their teams and every
-    page that names them (ADR 0014)."""
-    members = first_member_of_each_team(service_id)
-    people = itertools.cycle(members)
-    names = dict(Person.objects.filter(pk__in=members).values_list("pk", "full_name"))
-    renamed: set[int] = set()
-
-    def change() -> None:
-        pk = next(people)
-        name = names[pk] if pk in renamed else f"{names[pk]} "
-        Person.objects.filter(pk=pk).update(full_name=name)
-        renamed.symmetric_difference_update({pk})
-
-    return change
+    say()
+    say("| page | queries | p50 | p95 | floor: queries | p50 | p95 | p95 ÷ floor's |")
+    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, role, url, floors, most_ms, most_queries in target_pages(who):
+        page, floor = time_against_floor(signed_in(who[role]), url)
+        ratio = page.p95 / floor.p95
+        say(
+            f"| {name} | {page.queries} | {ms(page.p50)} | {ms(page.p95)} | {floor.queries} | "
+            f"{ms(floor.p50)} | {ms(floor.p95)} | {ratio:.2f}× |"
+        )
+        target(f"{name}: p95 ÷ the floor page's", f"≤ {floors}×", f"{ratio:.2f}×", ratio <= floors)
+        target(f"{name}: p95", f"≤ {most_ms} ms", ms(page.p95), page.p95 * 1000 <= most_ms)
+        target(
+            f"{name}: queries", f"≤ {most_queries}", str(page.queries), page.queries <= most_queries
+        )
+    posts = allocation_posts(today)
+    post = Timing(max(POST_QUERIES), posts)
+    say(
+        f"| allocation POST (manager; a new case, to the team's worker with the most room) | "
+        f"{post.queries} | {ms(post.p50)} | {ms(post.p95)} | — | — | — | — |"
+    )
+    say()
+    target("allocation POST: queries", "≤ 25", str(post.queries), post.queries <= 25)
+    target("allocation POST: p95", "≤ 40 ms", ms(post.p95), post.p95 * 1000 <= 40)
+    return who
 
 
 def principals(today: datetime.date) -> dict:
@@ -539,12 +540,14 @@ def principals(today: datetime.date) -> dict:
     return {"team": team, "manager": manager, "worker": worker, "senior": senior}
 
 
-def allocation_posts(today: datetime.date) -> list[float]:
-    """New cases, unrated, each allocated to the worker of its team with the
-    most room, by its team manager (what an allocation meeting does)."""
-    teams = list(Team.objects.filter(managers__isnull=False).order_by("pk")[: ARGS.requests])
-    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
-    waiting = Case.objects.bulk_create(  # one more: the first is a warm-up
+def allocation_requests(today: datetime.date, count: int) -> Iterator[Callable[[], Any]]:
+    """New cases, unrated, each to be allocated to the worker of its team
+    with the most room, by its team manager (what an allocation meeting
+    does): the POST of each, made ready (untimed) when the previous one has
+    been sent."""
+    teams = list(Team.objects.filter(managers__isnull=False).order_by("pk")[:count])
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S%f")
+    waiting = Case.objects.bulk_create(
         Case(
             service_id=teams[n % len(teams)].service_id,
             team=teams[n % len(teams)],
@@ -553,18 +556,17 @@ def allocation_posts(today: datetime.date) -> list[float]:
             case_type=Case.Type.CHILD_IN_NEED,
             opened_on=today,
         )
-        for n in range(ARGS.requests + 1)
+        for n in range(count)
     )
-    times = []
     clients: dict[int, Client] = {}
-    for n, case in enumerate(waiting):
+    review_by = today + datetime.timedelta(days=30)
+    for case in waiting:
         manager = case.team.managers.select_related("user").first()
         if manager.pk not in clients:
             # A manager's first request loads the middleware, once per test
             # client (a web server does it once per worker): not timed.
             clients[manager.pk] = signed_in(manager)
             clients[manager.pk].get(reverse("team_detail", args=[case.team_id]))
-        client = clients[manager.pk]
         workers = Person.objects.filter(
             memberships__team=case.team,
             memberships__end_date__isnull=True,
@@ -578,16 +580,24 @@ def allocation_posts(today: datetime.date) -> list[float]:
             {
                 "over_reason": "Benchmark",
                 "over_plan": "None",
-                "over_review_by_0": (today + datetime.timedelta(days=30)).day,
-                "over_review_by_1": (today + datetime.timedelta(days=30)).month,
-                "over_review_by_2": (today + datetime.timedelta(days=30)).year,
+                "over_review_by_0": review_by.day,
+                "over_review_by_1": review_by.month,
+                "over_review_by_2": review_by.year,
             }
         )
-        url = reverse("case_allocate", args=[case.pk])
+        yield functools.partial(
+            clients[manager.pk].post, reverse("case_allocate", args=[case.pk]), data
+        )
+
+
+def allocation_posts(today: datetime.date) -> list[float]:
+    """The allocation POST's times; its queries in POST_QUERIES."""
+    times = []
+    for n, post in enumerate(allocation_requests(today, ARGS.requests + 1)):
         with CaptureQueriesContext(connection) as queries:
-            response, seconds = timed(client.post, url, data)
+            response, seconds = timed(post)
         if response.status_code != 302:
-            raise SystemExit(f"Allocation POST answered {response.status_code} for {url}")
+            raise SystemExit(f"An allocation POST answered {response.status_code}")
         if n == 0:
             continue  # the process's first: connects to the broker, as after a deploy
         POST_QUERIES.append(len(queries))
@@ -604,226 +614,296 @@ def criteria_of(case: Case) -> list[int]:
     return [c.pk for c in _unrated_criteria(case, timezone.localdate())]
 
 
-# A busy day's change notes: each committed change writes one for each table
-# it touches (ADR 0014), most of them naming one or two teams.
-BUSY_DAY_NOTES = """
-INSERT INTO caseload_datachange (weight, table_name, teams)
-SELECT 1, (ARRAY['caseload_allocation', 'weighting_rating', 'caseload_case',
-                 'supervision_supervisionrecord'])[1 + n %% 4],
-       CASE WHEN n %% 4 < 3
-            THEN ARRAY[(%(teams)s::bigint[])[1 + n %% %(count)s],
-                       (%(teams)s::bigint[])[1 + (n * 7) %% %(count)s]]
-       END
-FROM generate_series(1, %(notes)s) AS n
-"""
+# Where the time goes ------------------------------------------------------------------------
+
+# The tables every signed-in request reads or writes, whatever its page.
+OVERHEAD_TABLES = ("django_session", "auth_user", "axes_", "caseload_accessrecord")
 
 
-def busy_day(manager: Person, team: Team, notes: int = 50_000) -> None:
-    """The kept team page with a busy day's change notes (every view reads
-    them), then once the minute's job has folded them (ADR 0016)."""
-    client = signed_in(manager)
-    url = reverse("team_detail", args=[team.pk])
-    teams = list(Team.objects.filter(service=team.service).values_list("pk", flat=True))
-    with connection.cursor() as cursor:
-        cursor.execute(BUSY_DAY_NOTES, {"teams": teams, "count": len(teams), "notes": notes})
-    settle("caseload_datachange")
-    queries, times = time_page(client, url, kept=True)
-    say(
-        f"| team page, kept, with a busy day's {notes:,} change notes | {queries} | "
-        f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | — | — | — | "
-        f"{len(times)} |"
+def shape(sql: str) -> str:
+    """A query with its values taken out, to tell the same query apart."""
+    return re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+
+
+def python_split(stats: pstats.Stats) -> list[tuple[str, float]]:
+    """The requests' own time under cProfile (tottime), by where it is
+    spent: waiting for PostgreSQL (psycopg2's execute, fetch and commit),
+    the ORM building queries and rows, templates, the app's code, the rest
+    of Django, and the other libraries and Python itself."""
+    areas = (
+        ("waiting for PostgreSQL (psycopg2)", ("psycopg",)),
+        ("Django ORM (building SQL, making rows into objects)", ("django/db/",)),
+        ("Django templates", ("django/template/", "django/utils/html", "django/utils/safestring")),
+        ("the app's code", ("/caseload/", "/weighting/", "/reports/", "/supervision/")),
+        ("Django: middleware, requests, sessions, auth", ("django/",)),
+        ("other libraries and Python itself", ("",)),
     )
-    started = time.perf_counter()
-    before, after = changes.fold_notes()
-    seconds = time.perf_counter() - started
-    settle("caseload_datachange")
-    queries, times = time_page(client, url, kept=True)
-    say(
-        f"| team page, kept, the notes folded ({before:,} into {after:,} in "
-        f"{ms(seconds)}) | {queries} | {ms(statistics.median(times))} | "
-        f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
-    )
+    totals = dict.fromkeys((name for name, _ in areas), 0.0)
+    for (filename, _, function), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        where = f"{filename} {function}"
+        for name, markers in areas:
+            if any(marker in where for marker in markers):
+                totals[name] += tottime
+                break
+    return list(totals.items())
 
 
-def measure_pages(today: datetime.date) -> dict:
-    who = principals(today)
-    team = who["team"]
-    say("### Pages, in-process (server time, after 3 warm-up requests)")
+class QueryClock:
+    """Each statement a request sends, with its time to the microsecond
+    (Django's own log rounds to the millisecond)."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, float]] = []
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append((sql, time.perf_counter() - started))
+
+
+def profile_request(
+    ready: Callable[[], Callable[[], Any]], label: str, floor_shapes: set[str]
+) -> set[str]:
+    """One request's queries, each with its time; then ARGS.requests more
+    timed whole and their statements' time; then as many under cProfile.
+    `ready()` makes the next request ready (untimed) and returns it.
+    Returns the queries' shapes."""
+    request = ready()
+    clock = QueryClock()
+    with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(clock):
+        answered(request())
+    # Django's log (what the tests count) also has BEGIN and COMMIT, which
+    # no cursor sends; the clock has the rest, in the same order.
+    timed_statements = iter(clock.statements)
+    say(f"#### {label}: {len(captured)} queries")
     say()
-    say(
-        f"Team: {team.name}, {TeamMembership.objects.active_on(today).filter(team=team).count()} "
-        f"people, {Case.objects.filter(team=team, status='open').count()} open cases."
-    )
-    say()
-    say(
-        "Worked out: nothing kept (the first view after a change that reaches every "
-        "part of the page). Kept: a view with nothing changed since the previous one. "
-        "After a change that reaches one team: the overview's other teams and its "
-        "quarter are kept parts (ADR 0014). After a restart: the process keeps nothing, "
-        "the parts are kept in the database (ADR 0015), as for the day's first view "
-        "after the daily jobs."
-    )
-    say()
-    say("| page | queries | p50 | p95 | kept: queries | p50 | p95 | requests |")
-    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    pages = [
-        ("team page (manager)", who["manager"], reverse("team_detail", args=[team.pk]), True),
-        ("my caseload (worker)", who["worker"], reverse("my_caseload"), False),
-        (
-            "service overview (DMT)",
-            who["senior"],
-            reverse("service_overview", args=[team.service_id]),
-            True,
-        ),
-    ]
-    for name, person, url, is_kept in pages:
-        client = signed_in(person)
-        queries, times = time_page(client, url)
-        median, p95 = ms(statistics.median(times)), ms(percentile(times, 0.95))
-        line = f"| {name} | {queries} | {median} | {p95} |"
-        if is_kept:
-            kept_queries, kept_times = time_page(client, url, kept=True)
-            line += (
-                f" {kept_queries} | {ms(statistics.median(kept_times))} | "
-                f"{ms(percentile(kept_times, 0.95))} |"
-            )
+    say("| # | ms | also on the floor page | query |")
+    say("| ---: | ---: | --- | --- |")
+    shapes = set()
+    for n, query in enumerate(captured.captured_queries, 1):
+        if query["sql"] in ("BEGIN", "COMMIT", "ROLLBACK"):
+            sql, seconds = query["sql"], float(query["time"])
         else:
-            line += " — | — | — |"
-        say(f"{line} {len(times)} |")
-        if is_kept:
-            queries, times = time_page(client, url, after=cache.clear)
-            say(
-                f"| {name}, after a restart | {queries} | {ms(statistics.median(times))} | "
-                f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
-            )
-        if name.startswith("service overview"):
-            for since, change in (
-                ("a change that reaches one team", one_team_changes(team.service_id)),
-                ("a change to one person's hours", one_persons_hours_change(team.service_id)),
-                ("a change to one person's name", one_persons_name_change(team.service_id)),
-            ):
-                queries, times = time_page(client, url, after=change)
-                say(
-                    f"| service overview, after {since} | {queries} | "
-                    f"{ms(statistics.median(times))} | {ms(percentile(times, 0.95))} | "
-                    f"— | — | — | {len(times)} |"
-                )
-    busy_day(who["manager"], team)
-    times = allocation_posts(today)
+            sql, seconds = next(timed_statements)
+        shapes.add(shape(sql))
+        overhead = shape(sql) in floor_shapes or any(t in sql for t in OVERHEAD_TABLES)
+        text = " ".join(sql.split()).replace("|", "\\|")
+        say(f"| {n} | {seconds * 1000:.2f} | {'yes' if overhead else ''} | `{text[:400]}` |")
+    say()
+    walls, waits = [], []
+    for _ in range(ARGS.requests):
+        request = ready()
+        clock = QueryClock()
+        with connection.execute_wrapper(clock):
+            _, seconds = timed(lambda request=request: answered(request()))
+        walls.append(seconds)
+        waits.append(sum(seconds for _, seconds in clock.statements))
     say(
-        f"| allocation POST (manager) | {max(POST_QUERIES)} | {ms(statistics.median(times))} | "
-        f"{ms(percentile(times, 0.95))} | — | — | — | {len(times)} |"
+        f"Unprofiled, {ARGS.requests} requests (medians): {ms(statistics.median(walls))} "
+        f"a request, of which {ms(statistics.median(waits))} in its statements "
+        "(sent, run by PostgreSQL, rows read by the driver; BEGIN and COMMIT not counted) "
+        f"and {ms(statistics.median(w - q for w, q in zip(walls, waits, strict=True)))} "
+        "in Python."
     )
     say()
-    return who
+    profiler = cProfile.Profile()
+    for _ in range(ARGS.requests):
+        request = ready()
+        profiler.enable()
+        answered(request())
+        profiler.disable()
+    stats = pstats.Stats(profiler)
+    say("Under cProfile (which slows Python more than the database), a request's time:")
+    say()
+    say("| where | ms a request |")
+    say("| --- | ---: |")
+    for name, seconds in python_split(stats):
+        say(f"| {name} | {ms(seconds / ARGS.requests)} |")
+    say()
+    out = io.StringIO()
+    stats.stream = out  # type: ignore[attr-defined]
+    stats.sort_stats("cumulative").print_stats(r"(caseload|weighting|reports|supervision)/", 30)
+    say("The app's functions by cumulative time (cProfile, all requests):")
+    say()
+    say("```")
+    for line in out.getvalue().splitlines():
+        if re.match(r"\s*\d", line) or "ncalls" in line:
+            say(line.replace(str(ROOT) + "/", ""))
+    say("```")
+    say()
+    return shapes
+
+
+def answered(response: HttpResponse) -> None:
+    if response.status_code not in (200, 302):
+        raise SystemExit(f"{response.request['PATH_INFO']} answered {response.status_code}")
+
+
+def profile_pages(today: datetime.date) -> None:
+    who = principals(today)
+    say("### Where each page's time and queries go (computed live)")
+    say()
+    floor = reverse("bench_floor")
+    for name, role, url, *_ in target_pages(who):
+        client = signed_in(who[role])
+        warmed(client, floor, url)
+        floor_page = functools.partial(client.get, floor)
+        floor_shapes = profile_request(
+            lambda floor_page=floor_page: floor_page,
+            f"floor page, as the {role}",
+            set(),
+        )
+        page = functools.partial(client.get, url)
+        profile_request(lambda page=page: page, name, floor_shapes)
+    posts = allocation_requests(today, 2 * ARGS.requests + 2)
+    answered(next(posts)())  # the process's first: connects to the broker
+    profile_request(lambda: next(posts), "allocation POST (manager)", floor_shapes)
 
 
 # Under load -------------------------------------------------------------------------------
 
+LOAD_PORT = 8765
+
+
+def wrk_figures(output: str) -> dict[str, float]:
+    """Requests, requests a second and the latency percentiles (seconds) of
+    wrk's --latency output."""
+    units = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+    figures: dict[str, float] = {}
+    for share in ("50", "90", "99"):
+        found = re.search(rf"^\s*{share}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+        if found is None:
+            raise SystemExit(f"wrk printed no {share}th percentile:\n{output}")
+        figures[f"p{share}"] = float(found[1]) * units[found[2]]
+    figures["requests"] = float(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    figures["per second"] = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    if re.search(r"Non-2xx or 3xx responses", output):
+        raise SystemExit(f"wrk had answers other than the page:\n{output}")
+    # Connections wrk gave up on (its --timeout) or lost, reported with the run.
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    figures["errors"] = float(sum(map(int, errors.groups()))) if errors else 0.0
+    return figures
+
 
 def measure_load(who: dict) -> None:
-    """The team page served by gunicorn on loopback, under wrk's load."""
+    """The floor page and the team page served by gunicorn on loopback, in
+    turn, under wrk's load, all on this machine's cores."""
     wrk = shutil.which("wrk")
     if wrk is None:
         say("(wrk is not installed: `apt-get install wrk` for the load test.)")
         return
     client = signed_in(who["manager"])
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    url = f"http://127.0.0.1:8765{reverse('team_detail', args=[who['team'].pk])}"
+    base = f"http://127.0.0.1:{LOAD_PORT}"
+    urls = {
+        "floor page": base + reverse("bench_floor"),
+        "team page": base + reverse("team_detail", args=[who["team"].pk]),
+    }
     workers = os.environ.get("BENCH_GUNICORN_WORKERS", "4")
     env = {**os.environ, "DATABASE_CONN_MAX_AGE": "600", "ALLOWED_HOSTS": "127.0.0.1"}
-    gunicorn = [sys.executable, "-m", "gunicorn", "caseload.wsgi:application"]
+    # The product's application with bench/settings.py (the floor page's URL).
+    gunicorn = [sys.executable, "-m", "gunicorn", "bench.wsgi:application"]
     server = subprocess.Popen(  # noqa: S603 - our own server, fixed arguments
-        [*gunicorn, "--bind", "127.0.0.1:8765", "--workers", workers, "--log-level", "warning"],
+        [
+            *gunicorn,
+            *("--bind", f"127.0.0.1:{LOAD_PORT}", "--workers", workers),
+            *("--log-level", "warning"),
+        ],
         cwd=ROOT,
         env=env,
         start_new_session=True,
     )
+    runs: list[tuple[str, dict[str, float]]] = []
     try:
-        request = urllib.request.Request(url, headers={"Cookie": cookie})
-        for _ in range(100):
-            time.sleep(0.2)
-            try:
-                with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                continue
-        else:
-            raise SystemExit("gunicorn did not serve the team page")
-        load = [wrk, "-t2", "-c10", "--latency", "-H", f"Cookie: {cookie}", url]
-        subprocess.run([*load, "-d3s"], capture_output=True, check=True)  # noqa: S603 - warm-up
-        service_id = who["team"].service_id
-
-        def every_team() -> None:
-            # The service's band thresholds written again: a change that
-            # names no team, to a table every kept page read.
-            Service.objects.filter(pk=service_id).update(band_red_from=F("band_red_from"))
-
-        runs = (
-            ("nothing changing", None),
-            (
-                "a change a second, each reaching one team in turn (an allocation or a rating)",
-                one_team_changes(who["team"].service_id),
-            ),
-            ("a change a second that reaches every team", every_team),
-        )
-        results = {}
-        for label, change in runs:
-            with changing(change):
-                results[label] = subprocess.run(  # noqa: S603
-                    [*load, f"-d{ARGS.load_seconds}s"], capture_output=True, text=True, check=True
+        for url in urls.values():
+            serves(url, cookie)
+        load = [wrk, "-t2", "-c10", "--timeout", "10s", "--latency", "-H", f"Cookie: {cookie}"]
+        for url in urls.values():  # warm-up: each worker's first requests
+            subprocess.run([*load, "-d3s", url], capture_output=True, check=True)  # noqa: S603
+        for _ in range(ARGS.load_rounds):
+            for page, url in urls.items():
+                output = subprocess.run(  # noqa: S603
+                    [*load, f"-d{ARGS.load_seconds}s", url],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout
+                runs.append((page, wrk_figures(output)))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait()
     say(
-        f"### Team page under load: gunicorn ({workers} workers) and wrk (2 threads, "
-        f"10 connections, {ARGS.load_seconds} s), all on this machine"
+        f"### Under load: gunicorn ({workers} workers) and wrk (2 threads, 10 connections), "
+        "all on this machine's cores with PostgreSQL"
     )
     say()
     say(
-        "First with nothing changing (every view after the first finds the kept page), "
-        "then with a change committed every second, more than a large council's "
-        "allocations and ratings make in a working day: each reaching one team in turn "
-        "(it throws away that team's kept page; ADR 0014), and each reaching every team "
-        "(it throws every kept page away)."
+        f"The floor page and the team page (its manager's), {ARGS.load_rounds} rounds of "
+        f"{ARGS.load_seconds} s each, in turn; every team page computed on each request."
     )
-    for label, output in results.items():
-        say()
-        say(f"{label.capitalize()}:")
-        say()
-        say("```")
-        for line in output.splitlines():
-            if line.strip():
-                say(line)
-        say("```")
     say()
+    say("| page | round | requests | requests a second | p50 | p90 | p99 | socket errors |")
+    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n, (page, figures) in enumerate(runs):
+        say(
+            f"| {page} | {n // len(urls) + 1} | {figures['requests']:,.0f} | "
+            f"{figures['per second']:.1f} | {ms(figures['p50'])} | {ms(figures['p90'])} | "
+            f"{ms(figures['p99'])} | {figures['errors']:.0f} |"
+        )
+    rate = {page: statistics.mean(f["per second"] for p, f in runs if p == page) for page in urls}
+    worst = max(f["p99"] for p, f in runs if p == "team page")
+    share = rate["team page"] / rate["floor page"]
+    say()
+    say(
+        f"Mean over the rounds: floor page {rate['floor page']:.1f} requests a second, "
+        f"team page {rate['team page']:.1f} (**{share:.0%}** of the floor's); "
+        f"the team page's worst p99 {ms(worst)}."
+    )
+    say()
+    target(
+        "team page under load: requests a second, share of the floor page's",
+        "≥ 60%",
+        f"{share:.0%} ({rate['team page']:.0f} of {rate['floor page']:.0f})",
+        share >= 0.6,
+    )
+    target("team page under load: p99", "≤ 150 ms", ms(worst), worst <= 0.150)
 
 
-@contextlib.contextmanager
-def changing(change: Callable[[], None] | None):  # type: ignore[no-untyped-def]
-    """Commit `change` once a second while the block runs, from a thread of
-    its own."""
-    if change is None:
-        yield
-        return
-    stop = threading.Event()
-
-    def run() -> None:
+def serves(url: str, cookie: str) -> None:
+    """Wait until gunicorn answers `url` itself (not the sign-in page)."""
+    request = urllib.request.Request(url, headers={"Cookie": cookie})  # noqa: S310
+    for _ in range(100):
+        time.sleep(0.2)
         try:
-            while not stop.wait(1):
-                change()
-        finally:
-            connection.close()
+            with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+                if answer.status == 200 and answer.geturl() == url:
+                    return
+                raise SystemExit(f"gunicorn answered {url} with {answer.geturl()}")
+        except OSError:
+            continue
+    raise SystemExit(f"gunicorn did not serve {url}")
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
+
+def report_targets() -> None:
+    """Each target, met or missed; the jobs' at national scale, where the
+    targets set them."""
+    if ARGS.scale == "national" and JOBS:
+        for job, name in (("snapshot", "daily snapshot"), ("review", "quarterly review")):
+            seconds = JOBS[job]
+            target(f"{name}, every service", "≤ 60 s", f"{seconds:.1f} s", seconds <= 60)
+        ratio = JOBS["analysis ratio"]
+        target("12-week analyses ÷ their bare SQL", "≤ 3×", f"{ratio:.2f}×", ratio <= 3)
+    say("### Against the targets")
+    say()
+    say("| target | wanted | measured | |")
+    say("| --- | ---: | ---: | --- |")
+    for what, wanted, measured, met in TARGETS:
+        say(f"| {what} | {wanted} | {measured} | {'met' if met else '**missed**'} |")
+    say()
 
 
 def cpu_model() -> str:
@@ -878,16 +958,20 @@ def main() -> None:
     say(f"Machine speed at the start (fixed work, less is faster): {machine_speed()}")
     say()
     describe_data()
-    if not ARGS.skip_jobs:
-        measure_jobs(today)
-        measure_analysis_ratios(today)
-    who = measure_pages(today)
-    if not ARGS.skip_load:
-        measure_load(who)
-    say()
+    if ARGS.profile:
+        profile_pages(today)
+    else:
+        if not ARGS.skip_jobs:
+            measure_jobs(today)
+            measure_analysis_ratios(today)
+        who = measure_pages(today)
+        if not ARGS.skip_load:
+            measure_load(who)
+        report_targets()
     say(f"Machine speed at the end: {machine_speed()}")
     empty_the_queue()
-    out = ROOT / "bench" / "results" / f"{ARGS.scale}.md"
+    name = f"profile-{ARGS.scale}" if ARGS.profile else ARGS.scale
+    out = ROOT / "bench" / "results" / f"{name}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(LINES) + "\n", encoding="utf-8")
     print(f"Written to {out.relative_to(ROOT)}")
