@@ -106,10 +106,6 @@ import django  # noqa: E402
 
 django.setup()
 
-from bench import always_computed  # noqa: E402
-
-always_computed.apply()  # TEMPORARY, until caseload/changes.py is gone
-
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402

@@ -5,9 +5,6 @@ import os
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
-from bench import always_computed
 from caseload.wsgi import application
-
-always_computed.apply()  # TEMPORARY, until caseload/changes.py is gone
 
 __all__ = ["application"]
