@@ -31,6 +31,7 @@ from supervision import services as supervision
 from supervision.models import WorkloadConcern, WorkloadView
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
+from tests.queries import statements
 from tests.scenarios import (
     END,
     JAN_5,
@@ -194,11 +195,7 @@ def test_filling_the_window_takes_the_same_queries_for_few_people_or_many(small_
         CaseloadSnapshot.objects.filter(day=END - datetime.timedelta(days=10)).delete()
         with CaptureQueriesContext(connection) as captured:
             assert reports.catch_up_snapshots(END) > 0
-        # SQLite takes at most 999 parameters a statement, so Django splits
-        # one bulk insert into several: an insert counts once, as on PostgreSQL.
-        statements = [q["sql"].split(" (", 1)[0] for q in captured]
-        inserts = [s for s in statements if s.startswith("INSERT INTO")]
-        return len(statements) - len(inserts) + len(set(inserts))
+        return statements(captured)
 
     few = queries()
     for n in range(12):
