@@ -491,6 +491,13 @@ class SchemesInForce:
         # Each team's terms, once: an analysis of the country asks 860,000 times.
         self._for_team: dict[tuple[int, int | None], SchemeTerms | None] = {}
 
+    @property
+    def terms(self) -> dict[int, SchemeTerms]:
+        """The terms of the versions read (those given, else those in force)."""
+        if self._terms is None:
+            self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
+        return self._terms
+
     def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
         team, service = (service_id, team_id), (service_id, None)
         return (
@@ -503,10 +510,8 @@ class SchemesInForce:
     def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
         key = (service_id, team_id)
         if key not in self._for_team:
-            if self._terms is None:
-                self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
             scheme_id = self.scheme_id_for(service_id, team_id)
-            self._for_team[key] = self._terms.get(scheme_id) if scheme_id else None
+            self._for_team[key] = self.terms.get(scheme_id) if scheme_id else None
         return self._for_team[key]
 
 
@@ -786,7 +791,7 @@ def caseload_series(
     summed by the database for every day at once (`HELD_SQL`); people with
     their teams, schemes with their terms, and experience factors with
     reductions are read once for the whole period (four queries in all)."""
-    series, _ = _series(people, days)
+    series, _ = caseload_series_with_schemes(people, days)
     return series
 
 
@@ -796,15 +801,17 @@ def team_numbers(
     """`caseload_numbers` of these people on `day`, and the terms of the
     scheme in force for the team that day (the weight of its unrated cases),
     from the same read of the schemes."""
-    series, schemes = _series(people, [day], service_ids={service_id})
+    series, schemes = caseload_series_with_schemes(people, [day], service_ids={service_id})
     return series[day], schemes[day].for_team(service_id, team_id)
 
 
-def _series(
+def caseload_series_with_schemes(
     people: Iterable[Person] | Iterable[int],
     days: Iterable[datetime.date],
     service_ids: set[int] | None = None,
 ) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
+    """`caseload_series`, and the schemes in force on each day for the
+    people's services (and `service_ids`), for pages that also show a scheme."""
     days = sorted(set(days))
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
     first, last = days[0], days[-1]
