@@ -81,7 +81,8 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     days = [today - datetime.timedelta(weeks=w) for w in range(TREND_WEEKS, -1, -1)]
     series, schemes = caseload_series_with_schemes([person], days)
     latest: dict[int, RatingView] = {}
-    for view in ratings_of([a.case_id for a in allocations], today, schemes[today].terms):
+    case_ids = [a.case_id for a in allocations]
+    for view in ratings_of(case_ids, today, schemes[today].terms, latest_only=True):
         latest.setdefault(view.rating.case_id, view)
     trend = [(day, series[day][person.pk]) for day in days]
     numbers = trend[-1][1]
