@@ -13,6 +13,8 @@ through the scoped querysets here, so a record outside the user's scope is a
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
@@ -156,12 +158,15 @@ def get_case_for_user(user: User, pk: int) -> Case:
     return get_object_or_404(cases_visible_to(user).select_related("team", "service"), pk=pk)
 
 
-def get_team_for_user(user: User, pk: int) -> Team:
+def get_team_for_user(user: User, pk: int, **annotations: Any) -> Team:
     """The team, if the user may see it, with `managed_by_user`: whether they
-    may change its cases, allocations and scheme (`manages_team`)."""
+    may change its cases, allocations and scheme (`manages_team`), and any
+    `annotations` a page needs of the team, read in the same query."""
     managed = teams_managed_by(user).filter(pk=OuterRef("pk"))
     return get_object_or_404(
-        teams_visible_to(user).select_related("service").annotate(managed_by_user=Exists(managed)),
+        teams_visible_to(user)
+        .select_related("service")
+        .annotate(managed_by_user=Exists(managed), **annotations),
         pk=pk,
     )
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -37,20 +37,22 @@ from caseload.models import (
     OverMaximum,
     Person,
     Team,
+    TeamMembership,
 )
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
+from reports.models import CapacityIssue
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
 from weighting.history import rating_history
 from weighting.models import Rating
 from weighting.numbers import (
     Bands,
-    SchemesInForce,
     TeamTotals,
     caseload_numbers,
     latest_rating,
     project_allocation,
+    team_numbers,
     team_totals,
 )
 from weighting.services import scheme_in_force
@@ -75,7 +77,11 @@ def team_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @transaction.non_atomic_requests  # it reads, and writes one audit row: no BEGIN and COMMIT
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    team = access.get_team_for_user(request.user, pk)
+    team = access.get_team_for_user(
+        request.user,
+        pk,
+        open_issues=_count(CapacityIssue.objects.open().filter(team=OuterRef("pk"))),
+    )
     if access.is_senior_manager(request.user):
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
@@ -90,15 +96,48 @@ def _queue(team: Team) -> CaseQuerySet:
     return Case.objects.unallocated().for_team(team)
 
 
+def _count(rows: QuerySet) -> Subquery:
+    """How many of `rows` there are, as a subquery: `rows` is filtered by an
+    OuterRef to the row it counts for (COUNT without GROUP BY: 0 when none)."""
+    count = Func("pk", function="COUNT", output_field=IntegerField())
+    return Subquery(rows.order_by().annotate(n=count).values("n"))
+
+
+def _team_people(team: Team, today: datetime.date) -> list[Person]:
+    """The team's members today and its managers, in one query, each with what
+    the page shows beside their numbers: their last and next supervision,
+    their open over-maximum record (the earliest review date) and their open
+    workload concerns."""
+    is_member = Exists(
+        TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
+    )
+    manages = Exists(Team.managers.through.objects.filter(team=team, person=OuterRef("pk")))
+    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    over_maximum = (
+        OverMaximum.objects.open().filter(person=OuterRef("pk")).order_by("review_by", "pk")
+    )
+    concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
+    return list(
+        Person.objects.annotate(is_member=is_member, manages=manages)
+        .filter(Q(is_member=True) | Q(manages=True))
+        .annotate(
+            last_held=Subquery(latest.values("held_on")[:1]),
+            next_due=Subquery(latest.values("next_supervision")[:1]),
+            over_maximum_pk=Subquery(over_maximum.values("pk")[:1]),
+            over_maximum_review_by=Subquery(over_maximum.values("review_by")[:1]),
+            open_concerns=_count(concerns),
+            overdue_concerns=_count(concerns.filter(respond_by__lt=today)),
+        )
+        .order_by("full_name", "pk")
+    )
+
+
 def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     """What the team page shows: its people's numbers today, their
     supervision and concerns, the queue of cases waiting, DMT decisions."""
-    members = {p.pk: p for p in Person.objects.members_of(team, today)}
-    numbers = caseload_numbers(members.values(), today)
-    rows = sorted(
-        ((members[pk], numbers[pk]) for pk in members),
-        key=lambda row: row[0].full_name,
-    )
+    people = _team_people(team, today)
+    members = [person for person in people if person.is_member]
+    numbers, scheme = team_numbers(members, today, team.service_id, team.pk)
     queue = [
         (case, (today - case.waiting_since).days)
         for case in _queue(team)
@@ -106,42 +145,26 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
         .order_by("priority", "waiting_since", "reference")
     ]
-    scheme = SchemesInForce([team.service_id], today, team_ids=[team.pk]).for_team(
-        team.service_id, team.pk
-    )
-    over_maximum: dict[int, OverMaximum] = {}
-    for record in OverMaximum.objects.open().filter(person__in=members).order_by("-review_by"):
-        over_maximum[record.person_id] = record  # the earliest review date wins
-    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
-    supervision = {
-        row["pk"]: row
-        for row in Person.objects.filter(pk__in=members)
-        .values("pk")
-        .annotate(
-            last_held=Subquery(latest.values("held_on")[:1]),
-            next_due=Subquery(latest.values("next_supervision")[:1]),
-        )
-    }
     totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
-    concerns = (
-        WorkloadConcern.objects.open()
-        .filter(person__in=members)
-        .aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(respond_by__lt=today)))
-    )
     return {
         "team": team,
-        "supervision": supervision,
         "supervisions_overdue": sum(
             1
-            for person in members.values()
-            if person.role in Person.INVOLVED_ROLES
-            and (supervision[person.pk]["next_due"] or today) < today
+            for person in members
+            if person.role in Person.INVOLVED_ROLES and (person.next_due or today) < today
         ),
-        "open_concerns": concerns["open"],
-        "overdue_concerns": concerns["overdue"],
+        "open_concerns": sum(person.open_concerns for person in members),
+        "overdue_concerns": sum(person.overdue_concerns for person in members),
         "rows": [
-            (person, numbers, over_maximum.get(person.pk), supervision[person.pk])
-            for person, numbers in rows
+            (
+                person,
+                numbers[person.pk],
+                {"pk": person.over_maximum_pk, "review_by": person.over_maximum_review_by}
+                if person.over_maximum_pk
+                else None,
+                {"last_held": person.last_held, "next_due": person.next_due},
+            )
+            for person in members
         ],
         "over_maximum_count": totals.over_maximum,
         "today": today,
@@ -149,9 +172,9 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,
         "longest_wait": max((days for _, days in queue), default=None),
-        "managers": list(team.managers.order_by("full_name")),
-        "decisions": list(team.decisions.select_related("recorded_by").order_by("-meeting_on")[:3]),
-        "open_issues": team.capacity_issues.open().count(),
+        "managers": [person for person in people if person.manages],
+        "decisions": list(team.decisions.order_by("-meeting_on")[:3]),
+        "open_issues": team.open_issues,
         "manages": manages,
     }
 

@@ -6,7 +6,8 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -31,10 +32,10 @@ from supervision.forms import (
     WorkloadViewForm,
     next_supervision_label,
 )
-from supervision.models import RatingProposal, SupervisionRecord
+from supervision.models import RatingProposal, SupervisionRecord, WorkloadView
 from weighting.history import RatingView, ratings_of
-from weighting.models import Level
-from weighting.numbers import caseload_numbers, caseload_series
+from weighting.models import Criterion, Level
+from weighting.numbers import caseload_numbers, caseload_series_with_schemes
 from weighting.services import scheme_in_force
 
 
@@ -58,6 +59,7 @@ TREND_WEEKS = 12
 
 
 @require_GET
+@transaction.non_atomic_requests  # it reads, and writes one audit row: no BEGIN and COMMIT
 def my_caseload(request: HttpRequest) -> HttpResponse:
     """Every case the worker holds or is involved in, with its rating, and
     their numbers now and over the last 12 weeks, ready for supervision."""
@@ -65,19 +67,33 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     if person is None:
         return redirect("no_role")
     today = timezone.localdate()
+    person = _with_supervision(person)
+    open_proposal = RatingProposal.objects.filter(
+        person=person, case=OuterRef("case_id"), status=RatingProposal.Status.OPEN
+    )
     allocations = list(
         person.allocations.active_on(today)
         .select_related("case")
+        .annotate(proposed=Exists(open_proposal))
         .order_by("kind", "case__reference")
     )
     audit.record_listing(request.user, audit.Listing.MY_CASELOAD, [a.case_id for a in allocations])
+    days = [today - datetime.timedelta(weeks=w) for w in range(TREND_WEEKS, -1, -1)]
+    series, schemes = caseload_series_with_schemes([person], days)
     latest: dict[int, RatingView] = {}
-    for view in ratings_of([a.case_id for a in allocations], today):
+    case_ids = [a.case_id for a in allocations]
+    for view in ratings_of(case_ids, today, schemes[today].terms, latest_only=True):
         latest.setdefault(view.rating.case_id, view)
-    proposals = {p.case_id: p for p in RatingProposal.objects.filter(person=person, status="open")}
-    team = person_team(person, today)
-    scheme = scheme_in_force(team, today) if team else None
-    criteria = list(scheme.criteria.all()) if scheme else []
+    trend = [(day, series[day][person.pk]) for day in days]
+    numbers = trend[-1][1]
+    # The criteria of the scheme in force for their team today, as the
+    # numbers use it.
+    scheme_id = (
+        schemes[today].scheme_id_for(person.service_id, numbers.team_id)
+        if numbers.team_id and person.service_id
+        else None
+    )
+    criteria = list(Criterion.objects.filter(scheme_id=scheme_id).order_by("position"))
     rows = []
     for allocation in allocations:
         view = latest.get(allocation.case_id)
@@ -90,14 +106,9 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
                 "anticipated_due": bool(
                     view and view.rating.anticipated_by and view.rating.anticipated_by <= today
                 ),
-                "proposal": proposals.get(allocation.case_id),
+                "proposal": allocation.proposed,
             }
         )
-    days = [today - datetime.timedelta(weeks=w) for w in range(TREND_WEEKS, -1, -1)]
-    series = caseload_series([person], days)
-    trend = [(day, series[day][person.pk]) for day in days]
-    records = SupervisionRecord.objects.filter(worker=person).order_by("-held_on", "-pk")
-    latest_record = records.first()
     return render(
         request,
         "supervision/my_caseload.html",
@@ -105,7 +116,7 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
             "person": person,
             "rows": rows,
             "criteria": criteria,
-            "numbers": trend[-1][1],
+            "numbers": numbers,
             "trend": trend,
             "chart": line_chart(
                 [f"{day.day} {day:%b}" for day in days],
@@ -120,16 +131,44 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
                 title="Your weighted load over the last 12 weeks",
                 description="Weekly weighted load against capacity; the numbers are in the table.",
             ),
-            "next_supervision": next_supervision_label(
-                latest_record.next_supervision if latest_record else None, today
+            "next_supervision": next_supervision_label(person.next_supervision, today),
+            "analysis_due": services.analysis_due(person.last_analysis_on, today),
+            "waiting_signature": (
+                {"pk": person.waiting_pk, "held_on": person.waiting_held_on}
+                if person.waiting_pk
+                else None
             ),
-            "analysis_due": services.analysis_due(services.last_analysis_on(person), today),
-            "waiting_signature": records.filter(
-                status=SupervisionRecord.Status.SUPERVISOR_SIGNED
-            ).first(),
-            "view": person.workload_views.order_by("-recorded_at", "-pk").first(),
+            # Their latest view of their workload (unsaved: only shown).
+            "view": (
+                WorkloadView(scale=person.view_scale, recorded_at=person.view_recorded_at)
+                if person.view_scale is not None
+                else None
+            ),
             "today": today,
         },
+    )
+
+
+def _with_supervision(person: Person) -> Person:
+    """The person with their service and, in the same query, what their page
+    shows of supervision: the next one due (from the latest record), the day
+    of their last caseload analysis, the record waiting for their signature
+    and their latest view of their workload."""
+    records = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    analysed = records.exclude(status=SupervisionRecord.Status.DRAFT).filter(analysis_included=True)
+    waiting = records.filter(status=SupervisionRecord.Status.SUPERVISOR_SIGNED)
+    views = WorkloadView.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-pk")
+    return (
+        Person.objects.select_related("service")
+        .annotate(
+            next_supervision=Subquery(records.values("next_supervision")[:1]),
+            last_analysis_on=Subquery(analysed.values("held_on")[:1]),
+            waiting_pk=Subquery(waiting.values("pk")[:1]),
+            waiting_held_on=Subquery(waiting.values("held_on")[:1]),
+            view_scale=Subquery(views.values("scale")[:1]),
+            view_recorded_at=Subquery(views.values("recorded_at")[:1]),
+        )
+        .get(pk=person.pk)
     )
 
 

@@ -492,7 +492,9 @@ def test_the_numbers_take_the_same_queries_for_5_and_500_people(
     db, count, django_assert_max_num_queries
 ):
     people = _workers(count)
-    with django_assert_max_num_queries(7):
+    # People with their teams, what they hold, schemes with their terms,
+    # experience factors with reductions.
+    with django_assert_max_num_queries(4):
         numbers = caseload_numbers(people, timezone.localdate())
     assert len(numbers) == count
     assert sum(n.case_count for n in numbers.values()) == count

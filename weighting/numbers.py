@@ -17,12 +17,22 @@ from enum import Enum
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.utils.functional import cached_property
 
 from caseload.db import among
 from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
-from caseload.models import Allocation, Case, Person, Service, TeamMembership
+from caseload.models import Allocation, Case, Person, Service
 from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Scheme
 
 ZERO = Decimal("0")
@@ -410,6 +420,45 @@ def load_scheme_rows(
     )
 
 
+def load_schemes(
+    service_ids: Iterable[int], team_ids: Iterable[int] | None = None
+) -> tuple[list[dict], dict[int, SchemeTerms]]:
+    """`load_scheme_rows` and `scheme_terms` of those versions, in one query:
+    a row per version and criterion, with the criterion's lowest and highest
+    level (a version with no criteria has no terms, as in `scheme_terms`)."""
+    schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
+    if team_ids is not None:
+        schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
+    rows: dict[int, dict] = {}
+    benchmark: dict[int, Decimal] = {}
+    middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for row in (
+        schemes.values(
+            "pk", "service_id", "team_id", "agreed_on", "version", "benchmark", "criteria__pk"
+        )
+        .annotate(low=Min("criteria__levels__value"), high=Max("criteria__levels__value"))
+        .order_by("agreed_on", "version", "criteria__pk")
+    ):
+        scheme_id = row["pk"]
+        rows.setdefault(
+            scheme_id, {name: row[name] for name in ("pk", "service_id", "team_id", "agreed_on")}
+        )
+        if row["criteria__pk"] is None:
+            continue
+        benchmark[scheme_id] = Decimal(row["benchmark"])
+        if row["low"] is not None:
+            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
+            maximum[scheme_id] += Decimal(row["high"])
+    terms = {
+        scheme_id: SchemeTerms(
+            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
+        )
+        for scheme_id in benchmark
+    }
+    return list(rows.values()), terms
+
+
 class SchemesInForce:
     """Which scheme version applies to each team on a day.
 
@@ -442,6 +491,13 @@ class SchemesInForce:
         # Each team's terms, once: an analysis of the country asks 860,000 times.
         self._for_team: dict[tuple[int, int | None], SchemeTerms | None] = {}
 
+    @property
+    def terms(self) -> dict[int, SchemeTerms]:
+        """The terms of the versions read (those given, else those in force)."""
+        if self._terms is None:
+            self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
+        return self._terms
+
     def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
         team, service = (service_id, team_id), (service_id, None)
         return (
@@ -454,10 +510,8 @@ class SchemesInForce:
     def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
         key = (service_id, team_id)
         if key not in self._for_team:
-            if self._terms is None:
-                self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
             scheme_id = self.scheme_id_for(service_id, team_id)
-            self._for_team[key] = self._terms.get(scheme_id) if scheme_id else None
+            self._for_team[key] = self.terms.get(scheme_id) if scheme_id else None
         return self._for_team[key]
 
 
@@ -487,22 +541,46 @@ class _Person:
     fte: Decimal
     service_id: int | None
     bands: Bands
+    # Their team memberships over the period, in date order.
+    memberships: list[dict] = field(default_factory=list)
+
+    def team_on(self, day: datetime.date) -> int | None:
+        return next((m["team_id"] for m in self.memberships if _active(m, day)), None)
 
 
-def _people(person_ids: list[int]) -> list[_Person]:
+def _people(person_ids: list[int], first: datetime.date, last: datetime.date) -> list[_Person]:
+    """These people, each with their team memberships from `first` to `last`,
+    in one query: a row per person and membership (none when they had none)."""
     thresholds = ("service__band_green_from", "service__band_amber_above", "service__band_red_from")
-    return [
-        _Person(
-            pk=row["pk"],
-            role=row["role"],
-            fte=row["fte"],
-            service_id=row["service_id"],
-            bands=Bands(*(row[t] for t in thresholds)) if row["service_id"] else Bands(),
-        )
-        for row in Person.objects.filter(pk__in=among(person_ids)).values(
-            "pk", "role", "fte", "service_id", *thresholds
-        )
-    ]
+    membership = ("membership__team_id", "membership__start_date", "membership__end_date")
+    in_period = Q(memberships__start_date__lte=last) & (
+        Q(memberships__end_date__isnull=True) | Q(memberships__end_date__gt=first)
+    )
+    people: dict[int, _Person] = {}
+    for row in (
+        Person.objects.filter(pk__in=among(person_ids))
+        .annotate(membership=FilteredRelation("memberships", condition=in_period))
+        .values("pk", "role", "fte", "service_id", *thresholds, *membership)
+        .order_by("full_name", "pk", "membership__start_date")
+    ):
+        person = people.get(row["pk"])
+        if person is None:
+            person = people[row["pk"]] = _Person(
+                pk=row["pk"],
+                role=row["role"],
+                fte=row["fte"],
+                service_id=row["service_id"],
+                bands=Bands(*(row[t] for t in thresholds)) if row["service_id"] else Bands(),
+            )
+        if row["membership__team_id"] is not None:
+            person.memberships.append(
+                {
+                    "team_id": row["membership__team_id"],
+                    "start_date": row["membership__start_date"],
+                    "end_date": row["membership__end_date"],
+                }
+            )
+    return list(people.values())
 
 
 def _finish(
@@ -567,24 +645,39 @@ def _capacity_rows(
     person_ids: list[int], first: datetime.date, last: datetime.date
 ) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
     """Experience factors and reductions of these people that apply at some
-    point from `first` to `last`, by person, in date order (not the models'
-    order by name, which would join every row to its person)."""
+    point from `first` to `last`, by person, in date order, in one query (a
+    UNION ALL: a factor's row has no hours or percentage, a reduction's no
+    factor)."""
     overlapping = _overlapping(first, last)
     people = among(person_ids)
-    factors: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+    hours = Reduction._meta.get_field("hours_per_week")
+    percentage = Reduction._meta.get_field("percentage")
+    columns = ("person_id", "factor", "hours", "percentage", "start_date", "end_date")
+    factor_rows = (
         ExperienceFactor.objects.filter(overlapping, person_id__in=people)
-        .order_by("start_date")
-        .values("person_id", "factor", "start_date", "end_date")
-    ):
-        factors[row["person_id"]].append(row)
-    reductions: dict[int, list[dict]] = defaultdict(list)
-    for row in (
+        .annotate(
+            hours=Value(None, output_field=hours), percent=Value(None, output_field=percentage)
+        )
+        .values_list("person_id", "factor", "hours", "percent", "start_date", "end_date")
+        .order_by()
+    )
+    reduction_rows = (
         Reduction.objects.filter(overlapping, person_id__in=people)
-        .order_by("start_date")
-        .values("person_id", "hours_per_week", "percentage", "start_date", "end_date")
-    ):
-        reductions[row["person_id"]].append(row)
+        .annotate(no_factor=Value(None, output_field=ExperienceFactor._meta.get_field("factor")))
+        .values_list(
+            "person_id", "no_factor", "hours_per_week", "percentage", "start_date", "end_date"
+        )
+        .order_by()
+    )
+    factors: dict[int, list[dict]] = defaultdict(list)
+    reductions: dict[int, list[dict]] = defaultdict(list)
+    for values in factor_rows.union(reduction_rows, all=True).order_by("start_date"):
+        row = dict(zip(columns, values, strict=True))
+        if row["factor"] is not None:
+            factors[row["person_id"]].append(row)
+        else:
+            row["hours_per_week"] = row.pop("hours")
+            reductions[row["person_id"]].append(row)
     return factors, reductions
 
 
@@ -695,38 +788,53 @@ def caseload_series(
 ) -> dict[datetime.date, dict[int, CaseloadNumbers]]:
     """Each person's caseload numbers on each of `days`, in a fixed number of
     queries whatever the number of people, cases or days: what they hold is
-    summed by the database for every day at once (`HELD_SQL`); teams, schemes,
-    experience factors and reductions are read once for the whole period."""
+    summed by the database for every day at once (`HELD_SQL`); people with
+    their teams, schemes with their terms, and experience factors with
+    reductions are read once for the whole period (four queries in all)."""
+    series, _ = caseload_series_with_schemes(people, days)
+    return series
+
+
+def team_numbers(
+    people: Iterable[Person] | Iterable[int], day: datetime.date, service_id: int, team_id: int
+) -> tuple[dict[int, CaseloadNumbers], SchemeTerms | None]:
+    """`caseload_numbers` of these people on `day`, and the terms of the
+    scheme in force for the team that day (the weight of its unrated cases),
+    from the same read of the schemes."""
+    series, schemes = caseload_series_with_schemes(people, [day], service_ids={service_id})
+    return series[day], schemes[day].for_team(service_id, team_id)
+
+
+def caseload_series_with_schemes(
+    people: Iterable[Person] | Iterable[int],
+    days: Iterable[datetime.date],
+    service_ids: set[int] | None = None,
+) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
+    """`caseload_series`, and the schemes in force on each day for the
+    people's services (and `service_ids`), for pages that also show a scheme."""
     days = sorted(set(days))
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
     first, last = days[0], days[-1]
-    overlapping = _overlapping(first, last)
-    persons = _people(person_ids)
-    memberships: dict[int, list[dict]] = defaultdict(list)
-    for row in (
-        TeamMembership.objects.filter(overlapping, person_id__in=among(person_ids))
-        .order_by("start_date")
-        .values("person_id", "team_id", "start_date", "end_date")
-    ):
-        memberships[row["person_id"]].append(row)
+    persons = _people(person_ids, first, last)
     held = _held(person_ids, days)
-    service_ids = {p.service_id for p in persons if p.service_id}
+    service_ids = set(service_ids or ()) | {p.service_id for p in persons if p.service_id}
     for on_day in held.values():
         for totals in on_day.values():
             service_ids |= {service_id for service_id, _ in totals.unrated_by_team}
-    scheme_rows = load_scheme_rows(service_ids)
-    terms = scheme_terms({row["pk"] for row in scheme_rows})
+    scheme_rows, terms = load_schemes(service_ids)
     factors, reductions = _capacity_rows(person_ids, first, last)
 
     series: dict[datetime.date, dict[int, CaseloadNumbers]] = {}
+    schemes_by_day: dict[datetime.date, SchemesInForce] = {}
     for n, day in enumerate(days):
         schemes = SchemesInForce(service_ids, day, rows=scheme_rows, terms=terms)
+        schemes_by_day[day] = schemes
         on_day = held.get(n, {})
         series[day] = {
             person.pk: _finish(
                 person,
                 day,
-                next((m["team_id"] for m in memberships[person.pk] if _active(m, day)), None),
+                person.team_on(day),
                 on_day.get(person.pk) or _Held(),
                 factors[person.pk],
                 reductions[person.pk],
@@ -734,7 +842,7 @@ def caseload_series(
             )
             for person in persons
         }
-    return series
+    return series, schemes_by_day
 
 
 def case_weight(case: Case, day: datetime.date) -> tuple[Decimal, bool]:
