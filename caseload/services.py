@@ -134,9 +134,14 @@ def check_allocation(
         raise RuleBroken("The review date cannot be before the allocation starts.")
     _check_may_be_allocated(person, kind, case, start_date)
 
-    existing = case.allocations.filter(Q(end_date__isnull=True) | Q(end_date__gt=start_date))
+    # The case's allocations that overlap the new one, read once for both rules.
+    existing = list(
+        case.allocations.filter(Q(end_date__isnull=True) | Q(end_date__gt=start_date))
+        .select_related("person")
+        .order_by("case", "start_date", "pk")
+    )
     if kind == Allocation.Kind.PRIMARY:
-        current = existing.filter(kind=Allocation.Kind.PRIMARY).select_related("person").first()
+        current = next((a for a in existing if a.kind == Allocation.Kind.PRIMARY), None)
         if current is not None:
             if current.end_date is None:
                 raise RuleBroken(
@@ -147,7 +152,7 @@ def check_allocation(
                 f"Case {case} was allocated to {current.person} until "
                 f"{long_date(current.end_date)}; the new allocation cannot start before then."
             )
-    if existing.filter(person=person).exists():
+    if any(a.person_id == person.pk for a in existing):
         raise RuleBroken(f"{person} is already allocated to case {case}.")
 
 
@@ -227,7 +232,8 @@ def allocation_create(
             percent_after=projection.after.percent if projection else None,
         )
         try:
-            with transaction.atomic():
+            # No savepoint of its own: a refusal rolls back this function's block.
+            with transaction.atomic(savepoint=False):
                 allocation.save()
         except IntegrityError:
             # The row lock makes this rare; the constraint is the last guard.

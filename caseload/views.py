@@ -239,23 +239,31 @@ def health(request: HttpRequest) -> JsonResponse:
 # The allocation journey ------------------------------------------------------
 
 
-def _candidates(case: Case, day: datetime.date, weight: Decimal | None) -> list[Candidate]:
-    """Case-holding members of the case's team, by headroom, with their numbers
-    before and after taking the case."""
-    people = list(
-        Person.objects.members_of(case.team, day)
-        .filter(role__in=Person.CASE_HOLDING_ROLES)
-        .select_related("supervisor", "service")
-    )
+def _candidates(
+    case: Case, day: datetime.date, weight: Decimal | None, people: list[Person] | None = None
+) -> list[Candidate]:
+    """Case-holding members of the case's team (or `people`, read already), by
+    headroom, with their numbers before and after taking the case."""
+    if people is None:
+        people = list(
+            Person.objects.members_of(case.team, day)
+            .filter(role__in=Person.CASE_HOLDING_ROLES)
+            .select_related("supervisor", "service")
+        )
     return candidates_by_headroom(people, project_allocation(case, people, day, weight))
 
 
-def _students(case: Case, day: datetime.date) -> list[Person]:
-    return list(
+def _workers_and_students(case: Case, day: datetime.date) -> tuple[list[Person], list[Person]]:
+    """The team's case-holding members and its students, from one query."""
+    members = list(
         Person.objects.members_of(case.team, day)
-        .filter(role=Person.Role.STUDENT)
-        .select_related("supervisor")
-        .order_by("full_name")
+        .filter(role__in=[*Person.CASE_HOLDING_ROLES, Person.Role.STUDENT])
+        .select_related("supervisor", "service")
+        .order_by("full_name", "pk")
+    )
+    return (
+        [p for p in members if p.role in Person.CASE_HOLDING_ROLES],
+        [p for p in members if p.role == Person.Role.STUDENT],
     )
 
 
@@ -279,11 +287,12 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     criteria = _unrated_criteria(case, today)
     weight = posted_weight(request.POST, criteria)
+    workers, students = _workers_and_students(case, today)
     form = AllocateForm(
         request.POST or None,
-        candidates=_candidates(case, today, weight),
+        candidates=_candidates(case, today, weight, workers),
         criteria=criteria,
-        students=_students(case, today),
+        students=students,
     )
     if request.method == "POST" and form.is_valid():
         manager = access.person_of(request.user)
@@ -297,6 +306,7 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
                         rated_on=today,
                         rated_by=manager,
                         status=Rating.Status.PROVISIONAL,
+                        criteria=criteria,
                     )
                 allocation = services.allocation_create(
                     case=case,

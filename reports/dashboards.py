@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from caseload.dates import Quarter, add_months, long_date
-from caseload.db import among
 from caseload.formatting import one_decimal
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from reports.models import (
@@ -92,6 +92,11 @@ class TeamPosition:
     def bands(self) -> dict[str, int]:
         """People in each band, by the band's value."""
         return {band.value: self.totals.in_band(band) for band in Band}
+
+    @property
+    def band_counts(self) -> list[int]:
+        """People in each band, in the bands' order (BANDS)."""
+        return [self.totals.in_band(band) for band in Band]
 
     @property
     def cases_per_fte(self) -> Decimal | None:
@@ -255,29 +260,57 @@ def quarter_key(review: QuarterlyReview | None) -> str:
     return f"{review.quarter_start:%Y-%m}" if review else ""
 
 
-def _agreements(service: Service, day: datetime.date) -> dict[int, DmtDecision]:
-    """The agreed deviation in force on `day` for each team (the latest)."""
-    found: dict[int, DmtDecision] = {}
-    for decision in (
-        DmtDecision.objects.filter(service=service)
-        .agreements_covering(day)
-        .order_by("-review_by", "-pk")
-    ):
-        found.setdefault(decision.team_id, decision)
+def agreements_on(
+    service_id: int, *days: datetime.date
+) -> dict[datetime.date, dict[int, DmtDecision]]:
+    """The agreed deviation in force on each of `days` for each team (the
+    latest), from one query."""
+    found: dict[datetime.date, dict[int, DmtDecision]] = {day: {} for day in days}
+    decisions = DmtDecision.objects.filter(
+        service_id=service_id,
+        kind=DmtDecision.Kind.AGREED,
+        quarter_start__lte=max(days),
+        review_by__gte=min(days),
+    ).order_by("-review_by", "-pk")
+    for decision in decisions:
+        for day in days:  # as DmtDecisionQuerySet.agreements_covering(day)
+            if decision.quarter_start <= day <= decision.review_by:
+                found[day].setdefault(decision.team_id, decision)
     return found
 
 
-def stored_position(review: QuarterlyReview, team_ids: list[int] | None = None) -> ServicePosition:
-    """The teams as the stored review holds them, with the agreements in force
-    on its last day."""
-    rows = QuarterlyTeamRow.objects.filter(review=review).select_related("team")
+def team_rows(reviews: list[QuarterlyReview], team_ids: list[int] | None = None) -> QuerySet:
+    """The stored reviews' rows for each team, by team name."""
+    rows = QuarterlyTeamRow.objects.filter(review__in=[r.pk for r in reviews]).select_related(
+        "team"
+    )
     if team_ids is not None:
         rows = rows.filter(team_id__in=team_ids)
-    agreements = _agreements(review.service, review.quarter_end)
+    return rows.order_by("team__name", "review__quarter_end")
+
+
+def stored_position(
+    review: QuarterlyReview,
+    team_ids: list[int] | None = None,
+    *,
+    rows: list[QuarterlyTeamRow] | None = None,
+    agreements: dict[int, DmtDecision] | None = None,
+) -> ServicePosition:
+    """The teams as the stored review holds them, with the agreements in force
+    on its last day. `rows` and `agreements`, when given, are the review's
+    rows and those agreements, already read with other figures of the page."""
+    if rows is None:
+        rows = list(team_rows([review], team_ids))
+    if agreements is None:
+        agreements = agreements_on(review.service_id, review.quarter_end)[review.quarter_end]
     return ServicePosition(
         day=review.quarter_end,
         review=review,
-        teams=[_from_row(row, agreements.get(row.team_id)) for row in rows],
+        teams=[
+            _from_row(row, agreements.get(row.team_id))
+            for row in rows
+            if row.review_id == review.pk and (team_ids is None or row.team_id in team_ids)
+        ],
     )
 
 
@@ -312,67 +345,91 @@ def _from_row(row: QuarterlyTeamRow, agreement: DmtDecision | None) -> TeamPosit
 # Today ---------------------------------------------------------------------------
 
 
+def _count(queryset: QuerySet, by: str) -> Coalesce:
+    """The rows of `queryset`, filtered on OuterRef("pk") by `by`, counted in a
+    subquery: 0 when there are none."""
+    counted = queryset.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+PERSON_FIELDS = (
+    "pk",
+    "role",
+    "next_supervision",
+    "open_escalations",
+    "open_concerns",
+    "overdue_concerns",
+)
+
+
 def current_position(
-    service: Service, day: datetime.date, team_ids: list[int] | None = None
+    service: Service,
+    day: datetime.date,
+    team_ids: list[int] | None = None,
+    *,
+    agreements: dict[int, DmtDecision] | None = None,
 ) -> ServicePosition:
-    """The teams today, from the one computation of caseload numbers."""
-    teams = Team.objects.filter(service=service).order_by("name")
+    """The teams today, from the one computation of caseload numbers.
+
+    Each count beside the numbers is a subquery of the teams' or the people's
+    query, so the queries do not grow with the teams or people."""
+    unallocated = Case.objects.unallocated().filter(team=OuterRef("pk"))
+    waiting = unallocated.with_waiting_since().order_by("waiting_since")
+    teams = (
+        Team.objects.filter(service=service)
+        .annotate(
+            unallocated=_count(unallocated, "team"),
+            waiting_since=Subquery(waiting.values("waiting_since")[:1]),
+        )
+        .order_by("name")
+    )
     if team_ids is not None:
         teams = teams.filter(pk__in=team_ids)
     positions = {
         t.pk: TeamPosition(
-            team_id=t.pk, team_name=t.name, aspiration=t.aspiration, supervision_overdue=0
+            team_id=t.pk,
+            team_name=t.name,
+            aspiration=t.aspiration,
+            supervision_overdue=0,
+            unallocated=t.unallocated,
+            longest_wait_days=(
+                max((day - t.waiting_since).days, 0) if t.waiting_since is not None else None
+            ),
         )
         for t in teams
     }
     memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
     latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
     people = {
         p["pk"]: SimpleNamespace(**p)
         for p in Person.objects.filter(pk__in=memberships.values("person_id"))
-        .annotate(next_supervision=Subquery(latest.values("next_supervision")[:1]))
-        .values("pk", "role", "next_supervision")
+        .annotate(
+            next_supervision=Subquery(latest.values("next_supervision")[:1]),
+            open_escalations=_count(
+                Escalation.objects.open().filter(person=OuterRef("pk")), "person"
+            ),
+            open_concerns=_count(concerns, "person"),
+            overdue_concerns=_count(concerns.filter(respond_by__lt=day), "person"),
+        )
+        .values(*PERSON_FIELDS)
     }
     numbers = caseload_numbers(list(people), day)
     for team_id, totals in team_totals(numbers.values()).items():
         if team_id in positions:
             positions[team_id].totals = totals
-    team_of = {pk: n.team_id for pk, n in numbers.items()}
     for pk, n in numbers.items():
         person, team = people[pk], positions.get(n.team_id)
         if team is None:
             continue
         if person.role in Person.INVOLVED_ROLES and (person.next_supervision or day) < day:
             team.supervision_overdue += 1
+        team.open_escalations += person.open_escalations
+        team.open_concerns += person.open_concerns
+        team.overdue_concerns += person.overdue_concerns
 
-    for case in (
-        Case.objects.unallocated()
-        .filter(team_id__in=list(positions))
-        .with_waiting_since()
-        .values("team_id", "waiting_since")
-    ):
-        team = positions[case["team_id"]]
-        wait = (day - case["waiting_since"]).days
-        team.unallocated += 1
-        team.longest_wait_days = max(wait, team.longest_wait_days or 0)
-
-    for person_id in (
-        Escalation.objects.open()
-        .filter(person_id__in=among(people))
-        .values_list("person_id", flat=True)
-    ):
-        if team_of.get(person_id) in positions:
-            positions[team_of[person_id]].open_escalations += 1
-    for person_id, respond_by in (
-        WorkloadConcern.objects.open()
-        .filter(person_id__in=among(people))
-        .values_list("person_id", "respond_by")
-    ):
-        if team_of.get(person_id) in positions:
-            positions[team_of[person_id]].open_concerns += 1
-            positions[team_of[person_id]].overdue_concerns += respond_by < day
-
-    agreements = _agreements(service, day)
+    if agreements is None:
+        agreements = agreements_on(service.pk, day)[day]
     for team_id, team in positions.items():
         team.agreement = agreements.get(team_id)
     return ServicePosition(day=day, teams=list(positions.values()))
@@ -390,18 +447,30 @@ class QuarterTrend:
     teams: list[tuple[int, str, Decimal, list[Decimal | None]]]  # id, name, aspiration, values
 
 
-def quarter_trend(
-    reviews: list[QuarterlyReview], chosen: QuarterlyReview, team_ids: list[int] | None = None
-) -> QuarterTrend:
-    """The last eight quarters' stored reviews, oldest first."""
+def trend_window(reviews: list[QuarterlyReview], chosen: QuarterlyReview) -> list[QuarterlyReview]:
+    """The last eight quarters' stored reviews up to the chosen one, oldest first."""
     window = [r for r in reviews if r.quarter_end <= chosen.quarter_end][:TREND_QUARTERS]
     window.reverse()
+    return window
+
+
+def quarter_trend(
+    reviews: list[QuarterlyReview],
+    chosen: QuarterlyReview,
+    team_ids: list[int] | None = None,
+    *,
+    rows: list[QuarterlyTeamRow] | None = None,
+) -> QuarterTrend:
+    """The last eight quarters' stored reviews, oldest first. `rows`, when
+    given, are team_rows() of the window, read once for the page."""
+    window = trend_window(reviews, chosen)
     index = {r.pk: n for n, r in enumerate(window)}
-    rows = QuarterlyTeamRow.objects.filter(review__in=list(index)).select_related("team")
-    if team_ids is not None:
-        rows = rows.filter(team_id__in=team_ids)
+    if rows is None:
+        rows = list(team_rows(window, team_ids))
     by_team: dict[int, tuple[str, Decimal, list]] = {}
-    for row in rows.order_by("team__name", "review__quarter_end"):
+    for row in rows:
+        if row.review_id not in index or (team_ids is not None and row.team_id not in team_ids):
+            continue
         entry = by_team.setdefault(
             row.team_id, (row.team.name, row.aspiration, [None] * len(window))
         )

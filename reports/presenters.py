@@ -120,7 +120,7 @@ def teams_table(
                 "mean": t.mean_people_per_fte,
                 "load_per_fte": t.load_per_fte,
                 "aspiration": t.aspiration,
-                "bands": [t.bands[b] for b in dashboards.BANDS],
+                "bands": t.band_counts,
                 "unallocated": t.unallocated,
                 "wait": t.longest_wait_days,
                 "over_maximum": t.over_maximum,
@@ -220,13 +220,10 @@ def bands_figure(position: ServicePosition, when: str, bands: Bands) -> Figure:
             *(Column(h, "integer") for h in bands.headings),
             Column("People", "integer"),
         ],
-        [
-            [t.team_name, *(t.bands[b] for b in dashboards.BANDS), t.band_people]
-            for t in position.teams
-        ],
+        [[t.team_name, *t.band_counts, t.band_people] for t in position.teams],
     )
     chart = stacked_bar_chart(
-        [(t.team_name, [t.bands[b] for b in dashboards.BANDS]) for t in position.teams],
+        [(t.team_name, t.band_counts) for t in position.teams],
         band_segments(bands.headings),
         title=table.caption,
         description="Case-holding practitioners in each capacity band, one bar per team.",
@@ -488,8 +485,18 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
     reviews = dashboards.reviews_of(service)
     review = dashboards.chosen_review(reviews, asked)
     quarter = dashboards.quarter_key(review)
-    at_quarter_end = dashboards.stored_position(review) if review else None
-    now = dashboards.current_position(service, today)
+    # The stored rows of the trend's quarters include the chosen quarter's,
+    # and the agreements of its last day and of today come from one query.
+    window = dashboards.trend_window(reviews, review) if review else []
+    rows = list(dashboards.team_rows(window)) if review else []
+    days = (review.quarter_end, today) if review else (today,)
+    agreements = dashboards.agreements_on(service.pk, *days)
+    at_quarter_end = (
+        dashboards.stored_position(review, rows=rows, agreements=agreements[review.quarter_end])
+        if review
+        else None
+    )
+    now = dashboards.current_position(service, today, agreements=agreements[today])
     page = Overview(
         service=service,
         today=today,
@@ -523,7 +530,7 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
             term=term,
         )
         page.figures["trend"] = trend_figure(
-            dashboards.quarter_trend(reviews, review), quarter=quarter, term=term
+            dashboards.quarter_trend(reviews, review, rows=rows), quarter=quarter, term=term
         )
         page.figures["bands"] = bands_figure(
             at_quarter_end, f"at the end of {label}", Bands.of(service)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -143,6 +144,9 @@ def cell_html(value: Any, column: Column) -> SafeString:
         return format_html('<strong class="govuk-tag {}">{}</strong>', value.colour, value.text)
     if isinstance(value, SafeString):
         return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        # Digits, commas, a point and a sign: nothing to escape.
+        return SafeString(shown(value, column))
     return SafeString(escaped(shown(value, column)))
 
 
@@ -153,13 +157,17 @@ def shown(value: Any, column: Column) -> str:
     if isinstance(value, Decimal) and column.places is None:
         return f"{value:,}"
     if isinstance(value, Decimal):
-        step = Decimal(1).scaleb(-column.places)
-        return f"{value.quantize(step, rounding=ROUND_HALF_UP):,}"
+        return f"{value.quantize(_step(column.places), rounding=ROUND_HALF_UP):,}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     if isinstance(value, datetime.date):
         return long_date(value)
     return str(value)
+
+
+@functools.cache
+def _step(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
 
 
 def escape_formula(text: str) -> str:

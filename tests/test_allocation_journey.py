@@ -628,3 +628,22 @@ def test_fifty_simultaneous_allocations_leave_one_worker_per_case():
     for case in cases:
         assert Allocation.objects.filter(case=case, kind="primary").count() == 1
         assert len(primary_holders(case)) == 1
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_the_allocation_post_query_count_does_not_grow(
+    client, team, team_manager, default_scheme, workers, django_assert_max_num_queries
+):
+    for number in range(workers):
+        load_up(team, member(team, full_name=f"Worker {number}"), default_scheme, 3)
+    member(team, full_name="A student", role=Person.Role.STUDENT)
+    worker = Person.objects.get(full_name="Worker 0")
+    case = CaseFactory(team=team)
+    levels = {f"level_{c.pk}": "2" for c in default_scheme.criteria.all()}
+    client.force_login(team_manager.user)
+    url = reverse("case_allocate", args=[case.pk])
+    with django_assert_max_num_queries(49):  # with the provisional rating and the session
+        response = client.post(url, {**levels, "worker": worker.pk})
+    assert response.status_code == 302
+    assert primary_holders(case) == [worker]
+    assert case.ratings.get().total == 6

@@ -150,7 +150,7 @@ def test_the_service_overview_query_count_does_not_grow(
         manager = member(team, role=Person.Role.TEAM_MANAGER)
         _team_of(team, 2, manager)
     client.force_login(dmt_member.user)
-    with django_assert_max_num_queries(26):
+    with django_assert_max_num_queries(20):
         response = client.get(reverse("service_overview", args=[service.pk]))
     assert response.content.decode().count("Team ") >= size
 

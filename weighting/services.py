@@ -214,11 +214,14 @@ def rating_create(
     anticipated_levels: dict[int, Decimal] | None = None,
     anticipated_by: datetime.date | None = None,
     anticipated_changes: dict[int, str] | None = None,
+    criteria: list[Criterion] | None = None,
 ) -> Rating:
     """Rate `case` on every criterion of the scheme in force for its team.
 
     `levels` maps criterion id to the level's number. An anticipated rating,
     when given, needs a level for every criterion and a date after `rated_on`.
+    `criteria`, when the caller has read them already, are those of the
+    scheme in force for the case's team on `rated_on`, with their levels.
     """
     if status not in Rating.Status.values:
         raise RuleBroken("Choose provisional, interim or agreed.")
@@ -228,10 +231,13 @@ def rating_create(
         raise RuleBroken("A rating cannot be dated in the future.")
     if rated_on < case.opened_on:
         raise RuleBroken(f"Case {case} was opened on {long_date(case.opened_on)}.")
-    scheme = scheme_in_force(case.team, rated_on)
-    if scheme is None:
-        raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
-    criteria = list(scheme.criteria.prefetch_related("levels"))
+    if criteria:
+        scheme = criteria[0].scheme  # set by scheme.criteria, without a query
+    else:
+        scheme = scheme_in_force(case.team, rated_on)
+        if scheme is None:
+            raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
+        criteria = list(scheme.criteria.prefetch_related("levels"))
     chosen = levels_for(criteria, levels, "rating")
     anticipated_levels = anticipated_levels or {}
     anticipated = (
