@@ -65,7 +65,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.http import QueryDict
 from django.test import Client
@@ -129,6 +129,7 @@ from supervision.models import (
 )
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, member
+from tests.rollback import rolled_back
 from weighting import services as weighting_services
 from weighting.forms import (
     AgreeSchemeForm,
@@ -233,21 +234,6 @@ def known_row(problem: str) -> Bug | None:
     if STRICT:
         return None
     return next((b for b in KNOWN_BUGS if b.row and re.search(b.says, problem)), None)
-
-
-class _RolledBack(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def rolled_back() -> Iterator[None]:
-    """Whatever the block writes is undone after it."""
-    try:
-        with transaction.atomic():
-            yield
-            raise _RolledBack
-    except _RolledBack:
-        pass
 
 
 class Tally:

@@ -10,13 +10,10 @@ with it to the last decimal, live and from stored snapshots."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +23,7 @@ from reports.models import CaseloadSnapshot
 from reports.services import write_snapshots
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory
+from tests.rollback import rolled_back
 from weighting import services as weighting
 from weighting.models import Rating, Reduction
 from weighting.numbers import (
@@ -43,21 +41,6 @@ DAY = days_ago(0)
 UNRATED_WEIGHT = D(6)  # the default scheme's middle: 2 + 2 + 2
 CASE_HOLDING = [Person.Role.SOCIAL_WORKER, Person.Role.ASYE]
 ROLES = [*CASE_HOLDING, Person.Role.STUDENT, Person.Role.TEAM_MANAGER]
-
-
-class _RolledBack(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def rolled_back() -> Iterator[None]:
-    """Each example's records are undone after it, in the test's transaction."""
-    try:
-        with transaction.atomic():
-            yield
-            raise _RolledBack
-    except _RolledBack:
-        pass
 
 
 person_plans = st.fixed_dictionaries(
