@@ -169,6 +169,7 @@ def _team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         "over_maximum_count": totals.over_maximum,
         "today": today,
         "totals": totals,
+        "above_aspiration": totals.above_aspiration(team.aspiration),
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,
         "longest_wait": max((days for _, days in queue), default=None),

@@ -34,6 +34,7 @@ from weighting.numbers import (
     Bands,
     SchemesInForce,
     TeamTotals,
+    above_aspiration,
     caseload_numbers,
     latest_rating,
     per_fte,
@@ -119,7 +120,7 @@ class TeamPosition:
     @property
     def above_aspiration(self) -> bool:
         """Above the team's aspiration: needs DMT agreement (standard 7)."""
-        return self.people_per_fte is not None and self.people_per_fte > self.aspiration
+        return above_aspiration(self.people_per_fte, self.aspiration)
 
     @property
     def needs_agreement(self) -> bool:

@@ -838,8 +838,7 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                     band_green=now.in_band(Band.GREEN),
                     band_amber=now.in_band(Band.AMBER),
                     band_red=now.in_band(Band.RED),
-                    needs_agreement=now.people_per_fte is not None
-                    and now.people_per_fte > team.aspiration,
+                    needs_agreement=now.above_aspiration(team.aspiration),
                 )
             )
         )

@@ -249,6 +249,12 @@ class CaseloadNumbers:
         )
 
 
+def above_aspiration(people_per_fte: Decimal | None, aspiration: Decimal) -> bool:
+    """People per case-holding FTE above the team's aspiration: the team needs
+    DMT agreement (standard 7)."""
+    return people_per_fte is not None and people_per_fte > aspiration
+
+
 @dataclass(frozen=True)
 class TeamTotals:
     """A team's (or a service's) totals and averages per case-holding FTE on
@@ -284,6 +290,9 @@ class TeamTotals:
 
     def in_band(self, band: Band) -> int:
         return self.bands.get(band, 0)
+
+    def above_aspiration(self, aspiration: Decimal) -> bool:
+        return above_aspiration(self.people_per_fte, aspiration)
 
     @property
     def cases_per_fte_display(self) -> str:
