@@ -26,4 +26,4 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
 
 USER caseload
 EXPOSE 8000
-CMD ["gunicorn", "caseload.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--max-requests", "500", "--max-requests-jitter", "50"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--max-requests", "500", "--max-requests-jitter", "50"]

@@ -5,7 +5,7 @@ and measured (docs/faults.md).
     python bench/faults.py [--time-limit 240] [--rebuild] [--only hung_redis,…]
 
 It starts its own redis-server on a spare port, gunicorn serving
-caseload.wsgi (DEBUG off), a Celery worker and Celery beat (the commands and
+config.wsgi (DEBUG off), a Celery worker and Celery beat (the commands and
 settings of docker-compose.yml) and a mail sink, on a copy of a demo database
 kept as a template (`<database>_faults_template`, built once with migrate and
 load_demo; built again when a migration or the demo changes). Then, signed in

@@ -469,7 +469,7 @@ class Stack:
             "HOME": str(self.folder),
             "LANG": os.environ.get("LANG", "C.UTF-8"),
             "PYTHONPATH": str(ROOT),
-            "DJANGO_SETTINGS_MODULE": "caseload.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
             **compose_env,
             "DEBUG": "false",
             "SECRET_KEY": self.secret_key,

@@ -1,5 +1,5 @@
 """Benchmark: the memory a preview of a large upload takes, as a web worker
-runs it (the garbage collector tuned as in `caseload.wsgi`).
+runs it (the garbage collector tuned as in `config.wsgi`).
 
     .venv/bin/python bench/import_memory.py                 # a 120,000-row cases.csv
     .venv/bin/python bench/import_memory.py --format xlsx   # the same rows in a workbook
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # As production runs: with DEBUG on, Django would keep every query's text.
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "bench-only-" + "k" * 48)
@@ -46,7 +46,7 @@ from openpyxl import Workbook  # noqa: E402
 
 from caseload.exchange import runs  # noqa: E402
 from caseload.models import Person, Service, Team  # noqa: E402
-from caseload.processes import tune_garbage_collection  # noqa: E402
+from config.processes import tune_garbage_collection  # noqa: E402
 
 SERVICE, TEAMS = "Children's Social Care", 20
 COLUMNS = ["service", "reference", "label", "type", "people", "team", "priority", "opened_on",

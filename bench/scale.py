@@ -125,7 +125,7 @@ from caseload.models import (  # noqa: E402
     Team,
     TeamMembership,
 )
-from caseload.processes import tune_garbage_collection  # noqa: E402
+from config.processes import tune_garbage_collection  # noqa: E402
 from reports import services  # noqa: E402
 from reports.models import CaseloadAnalysis, CaseloadSnapshot, TeamDay  # noqa: E402
 from weighting.models import Rating  # noqa: E402

@@ -2,6 +2,6 @@
 floor page (bench/urls.py). Used by `bench/scale.py` in-process and by the
 gunicorn it starts for the load test; never in production."""
 
-from caseload.settings import *  # noqa: F403
+from config.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"

@@ -7,5 +7,5 @@ from bench import views
 
 urlpatterns = [
     path("bench/floor/", views.floor, name="bench_floor"),
-    path("", include("caseload.urls")),
+    path("", include("config.urls")),
 ]

@@ -5,6 +5,6 @@ import os
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
-from caseload.wsgi import application
+from config.wsgi import application
 
 __all__ = ["application"]

@@ -7,8 +7,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from caseload import access
-from caseload.middleware import idle_seconds_left
 from caseload.models import Person
+from caseload.sessions import idle_seconds_left
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,9 @@
-from django.contrib import admin
+"""The caseload app's pages: sign-in, teams, cases and allocation, import, audit."""
+
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from caseload import account_views, audit_views, import_views, views
-from caseload.admin import CaseSearchView
-
-admin.site.site_header = "Caseload administration"
-admin.site.site_title = "Caseload administration"
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -48,19 +45,4 @@ urlpatterns = [
     path("export/", import_views.export_download, name="export_download"),
     path("audit/", audit_views.audit_list, name="audit_list"),
     path("audit/download.csv", audit_views.audit_download, name="audit_download"),
-    path("", include("weighting.urls")),
-    path("", include("supervision.urls")),
-    path("", include("reports.urls")),
-    # The admin's search-as-you-type, audited when it answers with cases.
-    path(
-        "admin/autocomplete/",
-        admin.site.admin_view(CaseSearchView.as_view(admin_site=admin.site)),
-        name="admin_autocomplete",
-    ),
-    path("admin/", admin.site.urls),
 ]
-
-handler400 = "caseload.errors.bad_request"
-handler403 = "caseload.errors.permission_denied"
-handler404 = "caseload.errors.page_not_found"
-handler500 = "caseload.errors.server_error"

@@ -29,7 +29,6 @@ from caseload.forms import (
     candidates_by_headroom,
     posted_weight,
 )
-from caseload.middleware import renew_session
 from caseload.models import (
     Allocation,
     Case,
@@ -41,6 +40,7 @@ from caseload.models import (
 )
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
+from caseload.sessions import renew_session
 from reports.models import CapacityIssue
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting

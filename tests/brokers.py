@@ -22,7 +22,7 @@ from pathlib import Path
 import redis
 from django.db import connection
 
-from caseload.celery import app as celery_app
+from config.celery import app as celery_app
 from tests.conftest import skip_or_fail
 
 
@@ -169,7 +169,7 @@ class WorkerProcess:
                 "-m",
                 "celery",
                 "--app",
-                "caseload",
+                "config",
                 "worker",
                 "--pool",
                 "prefork",

@@ -10,9 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import notifications, services
-from caseload.celery import app as celery_app
 from caseload.models import Allocation, Case, Notification, OverMaximum, Person
 from caseload.services import OverMaximumPlan, RuleBroken
+from config.celery import app as celery_app
 from tests.brokers import forget_broker_connections, free_port
 from tests.conftest import days_ago, primary_holders
 from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member

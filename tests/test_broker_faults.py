@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload import notifications
-from caseload.celery import app
 from caseload.models import Allocation, Notification
+from config.celery import app
 from reports.models import CaseloadSnapshot
 from supervision.models import WorkloadConcern
 from tests.brokers import forget_broker_connections, own_redis, publishing_to, wait_for

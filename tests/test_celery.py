@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from caseload.celery import app
 from caseload.tasks import probe
+from config.celery import app
 
 
 @override_settings(REDIS_URL="")

@@ -1667,7 +1667,7 @@ def test_an_import_says_how_far_it_has_got(client, team, administrator):
 def test_an_import_whose_worker_is_killed_is_taken_up_by_the_sweep(
     client, team, administrator, tmp_path
 ):
-    from caseload.celery import app
+    from config.celery import app
     from tests.brokers import own_redis, publishing_to, wait_for, worker_process
 
     references = [f"CP-{n:05}" for n in range(20_000)]

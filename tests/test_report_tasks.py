@@ -12,8 +12,8 @@ from celery.schedules import crontab
 from django.conf import settings
 from django.utils import timezone
 
-from caseload.celery import app
 from caseload.models import Notification, Person, TeamMembership
+from config.celery import app
 from reports import services, tasks
 from reports.models import (
     CaseloadAnalysis,

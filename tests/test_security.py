@@ -24,9 +24,9 @@ from django.utils import timezone
 
 from caseload import services
 from caseload import tasks as caseload_tasks
-from caseload.celery import app as celery_app
-from caseload.middleware import RENEWED_AT, SIGNED_IN_AT
 from caseload.models import AccessRecord, Allocation, Case, OverMaximum, Person, Team
+from caseload.sessions import RENEWED_AT, SIGNED_IN_AT
+from config.celery import app as celery_app
 from supervision import services as supervision
 from tests.brokers import own_redis, publishing_to, wait_for
 from tests.factories import CaseFactory

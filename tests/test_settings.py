@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from caseload.env import env_bool, env_int, env_list
+from config.env import env_bool, env_int, env_list
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
@@ -28,7 +28,7 @@ def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**keep, "DJANGO_SETTINGS_MODULE": "caseload.settings", **env},
+        env={**keep, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
         capture_output=True,
         text=True,
         timeout=60,

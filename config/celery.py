@@ -5,9 +5,9 @@ import os
 from celery import Celery
 from celery.signals import worker_init
 
-from caseload.processes import tune_garbage_collection
+from config.processes import tune_garbage_collection
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("caseload")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,4 +1,4 @@
-"""Request middleware of our own."""
+"""Request middleware of our own: sessions, caching headers, denials, break-glass audit."""
 
 from __future__ import annotations
 
@@ -13,20 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-SIGNED_IN_AT = "signed_in_at"
-RENEWED_AT = "renewed_at"
-
-
-def renew_session(request: HttpRequest, now: float | None = None) -> None:
-    """Restart the session's idle timer: the session is saved with a new
-    expiry, and its cookie sent again with its full age."""
-    request.session[RENEWED_AT] = time.time() if now is None else now
-
-
-def idle_seconds_left(request: HttpRequest) -> int:
-    """How long the session lasts without another request."""
-    renewed = request.session.get(RENEWED_AT, time.time())
-    return max(0, round(settings.SESSION_COOKIE_AGE - (time.time() - renewed)))
+from caseload.models import SuperuserRequest
+from caseload.sessions import RENEWED_AT, SIGNED_IN_AT, renew_session
 
 
 def session_lifetime(get_response: Callable[[HttpRequest], HttpResponse]):  # type: ignore[no-untyped-def]
@@ -93,7 +81,6 @@ def audit_superusers(get_response: Callable[[HttpRequest], HttpResponse]):  # ty
     """Every request the break-glass superuser makes is recorded first, in
     its own transaction: a request that then fails or is rolled back is
     still on record."""
-    from caseload.models import SuperuserRequest
 
     def middleware(request: HttpRequest) -> HttpResponse:
         user = request.user

@@ -4,9 +4,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from caseload.processes import tune_garbage_collection
+from config.processes import tune_garbage_collection
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 tune_garbage_collection()
 application = get_wsgi_application()

@@ -15,7 +15,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from caseload.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_required, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -63,11 +63,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # Every request of the break-glass superuser, recorded (README).
-    "caseload.middleware.audit_superusers",
+    "config.middleware.audit_superusers",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "caseload.middleware.session_lifetime",
-    "caseload.middleware.no_store",
-    "caseload.middleware.log_denials",
+    "config.middleware.session_lifetime",
+    "config.middleware.no_store",
+    "config.middleware.log_denials",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -121,8 +121,8 @@ SIGN_IN_ADDRESS_WAIT = datetime.timedelta(
     minutes=env_int("SIGN_IN_ADDRESS_WAIT_MINUTES", 5, minimum=1)
 )
 
-ROOT_URLCONF = "caseload.urls"
-WSGI_APPLICATION = "caseload.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
