@@ -58,7 +58,7 @@ denials = logging.getLogger("caseload.security")
 
 
 def log_denials(get_response: Callable[[HttpRequest], HttpResponse]):  # type: ignore[no-untyped-def]
-    """Every refusal (403) and every record out of reach (404) is logged with
+    """Every refusal (403) and every record outside the user's scope (404) is logged with
     who asked for what (ASVS 16.3.2)."""
 
     def middleware(request: HttpRequest) -> HttpResponse:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from reports.models import SnapshotRecompute
 
-# Recomputed in the change's own transaction when it reaches back over at
+# Recomputed in the change's own transaction when it goes back over at
 # most this many person-days: a worker's month (the window the daily job
 # catches up too), one set-based computation of a few milliseconds that
 # adds about eight queries to the request. Beyond it, the job within a minute.

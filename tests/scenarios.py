@@ -1,4 +1,4 @@
-"""A small team whose numbers are worked out by hand, shared by the tests
+"""A small team whose numbers are computed by hand, shared by the tests
 of the scheduled analyses and of their Celery tasks.
 
 The team (default scheme, benchmark 100, so a 0.2 FTE worker has capacity 20):

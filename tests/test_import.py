@@ -6,7 +6,7 @@ openpyxl in memory, or a zip of CSV files. A file that cannot be read at all
 is refused (FileRefused) by `reader.read` as it opens it, or as its rows are
 read; a file that can be read is checked row by row by `importer.run`, and
 written only if no row is wrong. Then: a manager's import and the people it
-may reach, a confirmed import whose worker dies, and the memory a large
+may change, a confirmed import whose worker dies, and the memory a large
 upload takes.
 """
 
@@ -860,7 +860,7 @@ def test_a_manager_s_import_can_add_a_worker_to_their_team(team, team_manager, s
     assert TeamMembership.objects.get(person__user__username="noor.ali").team == team
 
 
-# A manager's import reaches only the people already in their teams ----------------------
+# A manager's import changes only the people already in their teams ----------------------
 
 FACTORS = ["username", "factor", "start_date", "end_date", "reason"]
 REDUCTIONS = ["username", "reason", "detail", "hours_per_week", "percentage", "start_date",
@@ -965,7 +965,7 @@ def test_a_membership_row_in_the_same_file_brings_no_one_into_a_manager_s_scope(
 def test_a_manager_s_import_never_changes_a_manager_or_administrator_in_their_team(
     team, team_manager, target, unchanged
 ):
-    """Someone of a managing role is out of reach even when they are a member
+    """Someone of a managing role is outside the import's scope even when they are a member
     of the manager's team: their email, their supervisor, their time."""
     TeamMembership.objects.create(person=target, team=team, start_date=days_ago(200))
     unchanged()
@@ -1081,7 +1081,7 @@ def test_imported_people_get_a_log_in_without_a_usable_password(team):
     assert user.person.full_name == "Noor Ali"
 
 
-# A new team, imported, gives the numbers worked out by hand ----------------------------
+# A new team, imported, gives the numbers computed by hand ----------------------------
 
 
 def test_a_new_team_imports_with_the_weighted_load_worked_out_by_hand(default_scheme):

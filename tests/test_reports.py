@@ -1,5 +1,5 @@
 """The scheduled analyses against the small team of `tests.scenarios`, whose
-numbers are worked out by hand: snapshots, the 12-week analysis, the
+numbers are computed by hand: snapshots, the 12-week analysis, the
 escalation date and the quarterly review."""
 
 import datetime

@@ -79,7 +79,7 @@ class Outcome:
 
     @property
     def new_with_email(self) -> int:
-        """New people whom an invitation to set their password can reach."""
+        """New people who can be sent an invitation to set their password."""
         return sum(1 for person in self.new_people if person.user.email)
 
     @property
@@ -826,7 +826,7 @@ class Import:
         return "is not in one of your teams"
 
     def _refused_change(self, sheet: str, row: Row | int, person: Person) -> bool:
-        """Refuse, on its row, a change to a person outside a manager's reach."""
+        """Refuse, on its row, a change to a person outside a manager's teams."""
         reason = self._outside(person)
         if reason is None:
             return False

@@ -1,7 +1,7 @@
 """Reading an uploaded workbook, CSV file or zip of CSV files into rows.
 
 `read` opens the file and checks its sheets and their headings; the rows are
-read one at a time, when the import reaches each sheet, so that a large file
+read one at a time, when the import comes to each sheet, so that a large file
 is never held as rows in memory (only the upload's own bytes are)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The change notes behind kept pages: a table, and a trigger on every table
+"""The change records behind cached pages: a table, and a trigger on every table
 of our apps that there is at this point (note_changes_to, caseload/migrations/_change_triggers.py).
 A migration that adds a table to these apps gives it the trigger too."""
 

@@ -1,6 +1,6 @@
-"""Change notes that say which table changed and, for the changes a team's
-numbers today turn on (allocations, ratings, cases), which teams: kept parts
-of a page are then thrown away only by the changes that reach them
+"""Change records that say which table changed and, for the changes a team's
+numbers today turn on (allocations, ratings, cases), which teams: cached parts
+of a page are then thrown away only by the changes that affect them
 (ADR 0014, since superseded by ADR 0021). Notes written before this say neither, and
 count as a change to every table and every team."""
 

@@ -1,5 +1,5 @@
 """DMT's decisions name the team they are about (ADR 0014, since superseded by ADR 0021):
-a decision recorded in a meeting works out again that team's position on
+a decision recorded in a meeting computes again that team's position on
 the service overview, not every team's. The functions that name teams are
 written again too: they read the rows a statement changed as a set, so a
 bulk write no longer compares every row of a table with every id."""

@@ -1,6 +1,6 @@
 """A change to a person's own row names the teams they are or were in, unless
 it changes their name or their service (ADR 0014, since superseded by ADR 0021): a new
-FTE works out again that person's teams on the service overview and their
+FTE computes again that person's teams on the service overview and their
 team pages, not every team of every service."""
 
 from django.db import migrations

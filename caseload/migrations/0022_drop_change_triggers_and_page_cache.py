@@ -25,7 +25,7 @@ from caseload.migrations._change_triggers import (
     scope_changes_to,
 )
 
-# The tables whose trigger named the teams a change reached ...
+# The tables whose trigger named the teams a change affected ...
 SCOPED_TABLES = [*CASE_SCOPED_TABLES, *PERSON_SCOPED_TABLES, *TEAM_SCOPED_TABLES, PERSON_TABLE]
 # ... and those whose trigger named only the table: with the ones above,
 # every table of our apps at migration 0021 but the two dropped here and the

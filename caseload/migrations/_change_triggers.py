@@ -4,7 +4,7 @@ reports 0004 and 0005) and for 0022's way back.
 
 Those releases cached computed pages: a statement trigger on every table of
 our apps inserted a row into `caseload_datachange` (naming the table and, for
-the tables a team's numbers turn on, the teams the change reached), and a
+the tables a team's numbers turn on, the teams the change affected), and a
 cached page stood only while those rows were unchanged. Migration 0022
 drops the triggers, their functions and the tables; see ADR 0021.
 
@@ -40,7 +40,7 @@ END;
 $$
 """
 
-# The changes a team's numbers today turn on, noted with the teams they reach:
+# The changes a team's numbers today turn on, recorded with the teams they affect:
 # those of cases (through the case's team and its holders) ...
 CASE_SCOPED_TABLES = ("caseload_allocation", "caseload_case", "weighting_rating")
 # ... and those of one person (through the person's teams), by the column
@@ -57,8 +57,8 @@ PERSON_SCOPED_TABLES = {
 # about them.
 TEAM_SCOPED_TABLES = ("caseload_teammembership", "caseload_team", "reports_dmtdecision")
 # A person's own row is scoped by what changed: a move to another service, a
-# new or deleted person reach every team; their hours, role, supervisor or
-# ASYE start reach the teams they are or were in. A new name is recorded
+# new or deleted person affect every team; their hours, role, supervisor or
+# ASYE start affect the teams they are or were in. A new name is recorded
 # apart, under a table name of its own and naming no team.
 PERSON_TABLE = "caseload_person"
 
@@ -190,7 +190,7 @@ def _triggers(table: str, function: str) -> list[str]:
         f"old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
         f"CREATE TRIGGER caseload_note_delete AFTER DELETE {on} REFERENCING OLD TABLE AS "
         f"old_rows FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
-        # Emptying a table reaches every team (and names no rows).
+        # Emptying a table affects every team (and names no rows).
         f"CREATE TRIGGER caseload_note_truncate AFTER TRUNCATE {on} "
         "FOR EACH STATEMENT EXECUTE FUNCTION caseload_note_change()",
     ]
@@ -222,7 +222,7 @@ def note_changes_to(  # type: ignore[no-untyped-def]
 
 def scope_changes_to(schema_editor, tables: Iterable[str]) -> None:  # type: ignore[no-untyped-def]
     """Give each table, in place of its plain trigger, the triggers that name
-    the teams its changes reach (with the functions they call). For
+    the teams its changes affect (with the functions they call). For
     migrations; PostgreSQL only."""
     for function in SCOPED_FUNCTIONS:
         schema_editor.execute(function)
