@@ -85,9 +85,10 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if access.is_senior_manager(request.user):
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
-    # The queue's cases, read by the database inside the audit's insert.
-    audit.record_listing(request.user, audit.Listing.TEAM, _queue(team))
     context = _team_page(team, timezone.localdate(), team.managed_by_user)
+    audit.record_listing(
+        request.user, audit.Listing.TEAM, [case.pk for case, _ in context["queue"]]
+    )
     return render(request, "caseload/team_detail.html", context)
 
 
@@ -104,10 +105,10 @@ def _count(rows: QuerySet) -> Subquery:
 
 
 def _team_people(team: Team, today: datetime.date) -> list[Person]:
-    """The team's members today and its managers, in one query, each with what
-    the page shows beside their numbers: their last and next supervision,
-    their open over-maximum record (the earliest review date) and their open
-    workload concerns."""
+    """The team's members today and its managers, in one query, each with
+    their service (its band thresholds) and what the page shows beside their
+    numbers: their last and next supervision, their open over-maximum record
+    (the earliest review date) and their open workload concerns."""
     is_member = Exists(
         TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
     )
@@ -120,6 +121,7 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     return list(
         Person.objects.annotate(is_member=is_member, manages=manages)
         .filter(Q(is_member=True) | Q(manages=True))
+        .select_related("service")
         .annotate(
             last_held=Subquery(latest.values("held_on")[:1]),
             next_due=Subquery(latest.values("next_supervision")[:1]),

@@ -135,8 +135,8 @@ def test_the_team_page_query_count_does_not_grow(
 ):
     _team_of(team, size, team_manager)
     client.force_login(team_manager.user)
-    # 12 with its audit row, and 3 for the session's save after the sign-in.
-    with django_assert_max_num_queries(15):
+    # 11 with its audit row, and 3 for the session's save after the sign-in.
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("team_detail", args=[team.pk]))
     assert response.content.decode().count('data-sort-value="Worker ') == size
 

@@ -805,12 +805,26 @@ def caseload_series(
 
 
 def team_numbers(
-    people: Iterable[Person] | Iterable[int], day: datetime.date, service_id: int, team_id: int
+    members: Iterable[Person], day: datetime.date, service_id: int, team_id: int
 ) -> tuple[dict[int, CaseloadNumbers], SchemeTerms | None]:
-    """`caseload_numbers` of these people on `day`, and the terms of the
-    scheme in force for the team that day (the weight of its unrated cases),
-    from the same read of the schemes."""
-    series, schemes = caseload_series_with_schemes(people, [day], service_ids={service_id})
+    """`caseload_numbers` on `day` of the team's members that day (each read
+    with its `service`, for its band thresholds), and the terms of the scheme
+    in force for the team that day (the weight of its unrated cases), from
+    the same read of the schemes. Their team that day is this one: their
+    memberships are not read again."""
+    in_team = [{"team_id": team_id, "start_date": day, "end_date": None}]
+    persons = [
+        _Person(
+            pk=member.pk,
+            role=member.role,
+            fte=member.fte,
+            service_id=member.service_id,
+            bands=Bands.of(member.service),
+            memberships=in_team,
+        )
+        for member in members
+    ]
+    series, schemes = _series_with_schemes(persons, [day], service_ids={service_id})
     return series[day], schemes[day].for_team(service_id, team_id)
 
 
@@ -823,8 +837,15 @@ def caseload_series_with_schemes(
     people's services (and `service_ids`), for pages that also show a scheme."""
     days = sorted(set(days))
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
+    return _series_with_schemes(_people(person_ids, days[0], days[-1]), days, service_ids)
+
+
+def _series_with_schemes(
+    persons: list[_Person], days: list[datetime.date], service_ids: set[int] | None
+) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
+    """`caseload_series_with_schemes` of people already read, `days` sorted."""
+    person_ids = [person.pk for person in persons]
     first, last = days[0], days[-1]
-    persons = _people(person_ids, first, last)
     held = _held(person_ids, days)
     service_ids = set(service_ids or ()) | {p.service_id for p in persons if p.service_id}
     for on_day in held.values():
