@@ -12,6 +12,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from types import SimpleNamespace
 
 from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
@@ -150,9 +151,10 @@ class ServicePosition:
     teams: list[TeamPosition]
     review: QuarterlyReview | None = None
 
-    @property
+    @cached_property
     def totals(self) -> TeamTotals:
-        """The teams' totals added up (weighting.numbers.service_totals)."""
+        """The teams' totals added up (weighting.numbers.service_totals), once
+        for the position: its tables and charts ask for them many times."""
         return service_totals(t.totals for t in self.teams)
 
     @property
