@@ -12,9 +12,10 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from types import SimpleNamespace
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from caseload.dates import Quarter, add_months, long_date
@@ -150,9 +151,10 @@ class ServicePosition:
     teams: list[TeamPosition]
     review: QuarterlyReview | None = None
 
-    @property
+    @cached_property
     def totals(self) -> TeamTotals:
-        """The teams' totals added up (weighting.numbers.service_totals)."""
+        """The teams' totals added up (weighting.numbers.service_totals), once
+        for the position: its tables and charts ask for them many times."""
         return service_totals(t.totals for t in self.teams)
 
     @property
@@ -353,6 +355,43 @@ def _count(queryset: QuerySet, by: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+# The service's teams by name, each with its unallocated cases grouped and
+# joined ({waiting}: one anti-join for the whole service, rather than one per
+# team in a subquery of each).
+TEAMS_WAITING_SQL = """
+SELECT t.*, COALESCE(w.unallocated, 0) AS unallocated, w.waiting_since
+FROM {team} t LEFT JOIN ({waiting}) w ON w.team_id = t.id
+WHERE t.service_id = %s {chosen}
+ORDER BY t.name
+"""
+
+
+def _teams_with_waiting(service: Service, team_ids: list[int] | None) -> list[Team]:
+    """The service's teams (or these of them) by name, each with `unallocated`,
+    its unallocated cases, and `waiting_since`, when the longest waiting of
+    them started to wait (None when none is waiting), in one query."""
+    waiting = Case.objects.unallocated().filter(team__service=service)
+    chosen, chosen_params = "", []
+    if team_ids is not None:
+        if not team_ids:
+            return []
+        waiting = waiting.filter(team_id__in=team_ids)
+        chosen, chosen_params = f"AND t.id IN ({', '.join(['%s'] * len(team_ids))})", team_ids
+    waiting_sql, params = (
+        waiting.with_waiting_since()
+        .values("team_id")
+        .annotate(unallocated=Count("pk"), waiting_since=Min("waiting_since"))
+        .order_by()
+        .query.sql_with_params()
+    )
+    sql = TEAMS_WAITING_SQL.format(team=Team._meta.db_table, waiting=waiting_sql, chosen=chosen)
+    teams = list(Team.objects.raw(sql, [*params, service.pk, *chosen_params]))
+    day = Case._meta.get_field("opened_on")
+    for team in teams:  # a column the model does not know: SQLite gives it as text
+        team.waiting_since = day.to_python(team.waiting_since)
+    return teams
+
+
 PERSON_FIELDS = (
     "pk",
     "role",
@@ -372,20 +411,9 @@ def current_position(
 ) -> ServicePosition:
     """The teams today, from the one computation of caseload numbers.
 
-    Each count beside the numbers is a subquery of the teams' or the people's
-    query, so the queries do not grow with the teams or people."""
-    unallocated = Case.objects.unallocated().filter(team=OuterRef("pk"))
-    waiting = unallocated.with_waiting_since().order_by("waiting_since")
-    teams = (
-        Team.objects.filter(service=service)
-        .annotate(
-            unallocated=_count(unallocated, "team"),
-            waiting_since=Subquery(waiting.values("waiting_since")[:1]),
-        )
-        .order_by("name")
-    )
-    if team_ids is not None:
-        teams = teams.filter(pk__in=team_ids)
+    Each count beside the numbers is a grouped join of the teams' query or a
+    subquery of the people's, so the queries do not grow with the teams or
+    people."""
     positions = {
         t.pk: TeamPosition(
             team_id=t.pk,
@@ -397,7 +425,7 @@ def current_position(
                 max((day - t.waiting_since).days, 0) if t.waiting_since is not None else None
             ),
         )
-        for t in teams
+        for t in _teams_with_waiting(service, team_ids)
     }
     memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
     latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")

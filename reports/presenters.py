@@ -4,6 +4,7 @@ the DMT pack, so the three never disagree."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import urlencode
@@ -40,6 +41,15 @@ def with_quarter(url: str, quarter: str) -> str:
     return f"{url}?{urlencode({'quarter': quarter})}" if quarter else url
 
 
+def team_links(team_ids: Iterable[int], quarter: str) -> dict[int, str]:
+    """Each team's dashboard, keeping the chosen quarter: one URL per team for
+    the tables of a page that link to it."""
+    return {
+        team_id: with_quarter(reverse("team_dashboard", args=[team_id]), quarter)
+        for team_id in set(team_ids)
+    }
+
+
 def decision_tag(team: TeamPosition) -> Tag:
     if team.needs_agreement:
         return Tag(team.decision_status, "govuk-tag--red")
@@ -53,7 +63,7 @@ def teams_table(
     *,
     slug: str,
     caption: str,
-    quarter: str,
+    links: Mapping[int, str],
     live: bool,
     bands: Bands,
     term: str = "children",
@@ -109,10 +119,9 @@ def teams_table(
             cells.append(agg["supervision"])
         return cells
 
-    team_url = "team_dashboard"
     rows = [
         line(
-            Link(t.team_name, with_quarter(reverse(team_url, args=[t.team_id]), quarter)),
+            Link(t.team_name, links[t.team_id]),
             {
                 "fte": t.case_holding_fte,
                 "cases_per_fte": t.cases_per_fte,
@@ -233,10 +242,11 @@ def bands_figure(position: ServicePosition, when: str, bands: Bands) -> Figure:
 
 
 def trend_figure(
-    trend: QuarterTrend, *, quarter: str, team_links: bool = True, term: str = "children"
+    trend: QuarterTrend, *, links: Mapping[int, str] | None, term: str = "children"
 ) -> Figure:
     """Each team's children per FTE over the last eight quarters: a table with
-    a small line in each row."""
+    a small line in each row (each team's name linking to its dashboard, when
+    `links` are given)."""
     labels = [q.financial_label for q in trend.quarters]
     columns = [
         Column("Team"),
@@ -246,11 +256,7 @@ def trend_figure(
     ]
     rows = []
     for team_id, name, aspiration, values in trend.teams:
-        first = (
-            Link(name, with_quarter(reverse("team_dashboard", args=[team_id]), quarter))
-            if team_links
-            else name
-        )
+        first = Link(name, links[team_id]) if links is not None else name
         rows.append([first, aspiration, *values, sparkline(values, marker=aspiration)])
     table = Table(
         "quarter-trend",
@@ -497,6 +503,8 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
         else None
     )
     now = dashboards.current_position(service, today, agreements=agreements[today])
+    # The stored rows name every team of the quarter's tables and trend.
+    links = team_links([*(t.team_id for t in now.teams), *(r.team_id for r in rows)], quarter)
     page = Overview(
         service=service,
         today=today,
@@ -524,13 +532,13 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
             at_quarter_end,
             slug="teams-quarter",
             caption=f"Teams at the end of {label}",
-            quarter=quarter,
+            links=links,
             live=False,
             bands=Bands.of(service),
             term=term,
         )
         page.figures["trend"] = trend_figure(
-            dashboards.quarter_trend(reviews, review, rows=rows), quarter=quarter, term=term
+            dashboards.quarter_trend(reviews, review, rows=rows), links=links, term=term
         )
         page.figures["bands"] = bands_figure(
             at_quarter_end, f"at the end of {label}", Bands.of(service)
@@ -543,7 +551,7 @@ def overview(service: Service, asked: str | None, today: datetime.date) -> Overv
         now,
         slug="teams-today",
         caption=f"Teams today, {long_date(today)}",
-        quarter=quarter,
+        links=links,
         live=True,
         bands=Bands.of(service),
         term=term,
