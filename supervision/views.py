@@ -7,7 +7,7 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -15,12 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from caseload import access, audit
-from caseload.charts import Series, line_chart
 from caseload.dates import long_date
 from caseload.models import Allocation, Case, Person, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
-from supervision import services
+from supervision import presenters, services
 from supervision.forms import (
     AddendumForm,
     ConcernForm,
@@ -32,10 +31,10 @@ from supervision.forms import (
     WorkloadViewForm,
     next_supervision_label,
 )
-from supervision.models import RatingProposal, SupervisionRecord, WorkloadView
+from supervision.models import SupervisionRecord
 from weighting.history import RatingView, ratings_of
-from weighting.models import Criterion, Level
-from weighting.numbers import caseload_numbers, caseload_series_with_schemes
+from weighting.models import Level
+from weighting.numbers import caseload_numbers
 from weighting.services import scheme_in_force
 
 
@@ -55,8 +54,6 @@ def _person(request: HttpRequest) -> Person:
 
 # The worker's home ---------------------------------------------------------------
 
-TREND_WEEKS = 12
-
 
 @require_GET
 @transaction.non_atomic_requests  # it reads, and writes one audit row: no BEGIN and COMMIT
@@ -66,110 +63,10 @@ def my_caseload(request: HttpRequest) -> HttpResponse:
     person = access.person_of(request.user)
     if person is None:
         return redirect("no_role")
-    today = timezone.localdate()
-    person = _with_supervision(person)
-    open_proposal = RatingProposal.objects.filter(
-        person=person, case=OuterRef("case_id"), status=RatingProposal.Status.OPEN
-    )
-    allocations = list(
-        person.allocations.active_on(today)
-        .select_related("case")
-        .annotate(proposed=Exists(open_proposal))
-        .order_by("kind", "case__reference")
-    )
-    audit.record_listing(request.user, audit.Listing.MY_CASELOAD, [a.case_id for a in allocations])
-    days = [today - datetime.timedelta(weeks=w) for w in range(TREND_WEEKS, -1, -1)]
-    series, schemes = caseload_series_with_schemes([person], days)
-    latest: dict[int, RatingView] = {}
-    case_ids = [a.case_id for a in allocations]
-    for view in ratings_of(case_ids, today, schemes[today].terms, latest_only=True):
-        latest.setdefault(view.rating.case_id, view)
-    trend = [(day, series[day][person.pk]) for day in days]
-    numbers = trend[-1][1]
-    # The criteria of the scheme in force for their team today, as the
-    # numbers use it.
-    scheme_id = (
-        schemes[today].scheme_id_for(person.service_id, numbers.team_id)
-        if numbers.team_id and person.service_id
-        else None
-    )
-    criteria = list(Criterion.objects.filter(scheme_id=scheme_id).order_by("position"))
-    rows = []
-    for allocation in allocations:
-        view = latest.get(allocation.case_id)
-        by_name = {row.criterion.name: row for row in view.levels} if view else {}
-        rows.append(
-            {
-                "allocation": allocation,
-                "rating": view,
-                "levels": [by_name.get(c.name) for c in criteria],
-                "anticipated_due": bool(
-                    view and view.rating.anticipated_by and view.rating.anticipated_by <= today
-                ),
-                "proposal": allocation.proposed,
-            }
-        )
-    return render(
-        request,
-        "supervision/my_caseload.html",
-        {
-            "person": person,
-            "rows": rows,
-            "criteria": criteria,
-            "numbers": numbers,
-            "trend": trend,
-            "chart": line_chart(
-                [f"{day.day} {day:%b}" for day in days],
-                [
-                    Series(
-                        "Weighted load",
-                        [n.weighted_load for _, n in trend],
-                        "app-chart__line--load",
-                    ),
-                    Series("Capacity", [n.capacity for _, n in trend], "app-chart__line--capacity"),
-                ],
-                title="Your weighted load over the last 12 weeks",
-                description="Weekly weighted load against capacity; the numbers are in the table.",
-            ),
-            "next_supervision": next_supervision_label(person.next_supervision, today),
-            "analysis_due": services.analysis_due(person.last_analysis_on, today),
-            "waiting_signature": (
-                {"pk": person.waiting_pk, "held_on": person.waiting_held_on}
-                if person.waiting_pk
-                else None
-            ),
-            # Their latest view of their workload (unsaved: only shown).
-            "view": (
-                WorkloadView(scale=person.view_scale, recorded_at=person.view_recorded_at)
-                if person.view_scale is not None
-                else None
-            ),
-            "today": today,
-        },
-    )
-
-
-def _with_supervision(person: Person) -> Person:
-    """The person with their service and, in the same query, what their page
-    shows of supervision: the next one due (from the latest record), the day
-    of their last caseload analysis, the record waiting for their signature
-    and their latest view of their workload."""
-    records = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
-    analysed = records.exclude(status=SupervisionRecord.Status.DRAFT).filter(analysis_included=True)
-    waiting = records.filter(status=SupervisionRecord.Status.SUPERVISOR_SIGNED)
-    views = WorkloadView.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-pk")
-    return (
-        Person.objects.select_related("service")
-        .annotate(
-            next_supervision=Subquery(records.values("next_supervision")[:1]),
-            last_analysis_on=Subquery(analysed.values("held_on")[:1]),
-            waiting_pk=Subquery(waiting.values("pk")[:1]),
-            waiting_held_on=Subquery(waiting.values("held_on")[:1]),
-            view_scale=Subquery(views.values("scale")[:1]),
-            view_recorded_at=Subquery(views.values("recorded_at")[:1]),
-        )
-        .get(pk=person.pk)
-    )
+    context = presenters.my_caseload(person, timezone.localdate())
+    shown = [row.case_id for row in context["rows"]]
+    audit.record_listing(request.user, audit.Listing.MY_CASELOAD, shown)
+    return render(request, "supervision/my_caseload.html", context)
 
 
 # Preparing for supervision ----------------------------------------------------

@@ -84,13 +84,13 @@ def test_my_caseload_shows_each_case_with_its_levels_and_anticipated_rating(
     client, social_worker, asha_cases
 ):
     response = signed_in(client, social_worker).get(reverse("my_caseload"))
-    rows = {row["allocation"].case.reference: row for row in response.context["rows"]}
+    rows = {row.reference: row for row in response.context["rows"]}
     assert set(rows) == {"CP-1042", "CP-1043", "CP-1044"}
     first = rows["CP-1042"]
-    assert [level.level.value for level in first["levels"]] == [3, 3, 1]
-    assert first["rating"].rating.total == 7
-    assert rows["CP-1043"]["anticipated_due"]  # its date has passed
-    assert rows["CP-1044"]["rating"] is None
+    assert first.levels == [3, 3, 1]
+    assert first.rating.total == 7
+    assert rows["CP-1043"].anticipated_due  # its date has passed
+    assert rows["CP-1044"].rating is None
     numbers = response.context["numbers"]
     assert (numbers.weighted_load, numbers.unrated_count) == (7 + 6 + 6, 1)
     page = response.content.decode()
