@@ -24,6 +24,7 @@ from django.utils import timezone
 from caseload.models import (
     Allocation,
     Case,
+    CaseQuerySet,
     ImportRun,
     OverMaximum,
     Person,
@@ -204,12 +205,14 @@ def get_team_for_scheme_page(user: User, pk: int) -> Team:
     return get_object_or_404(teams.select_related("service"), pk=pk)
 
 
+def cases_managed_by(user: User) -> CaseQuerySet:
+    """The cases the user may change: those of the teams they manage."""
+    return Case.objects.filter(team__in=teams_managed_by(user))
+
+
 def get_case_for_manager(user: User, pk: int) -> Case:
     """A case the user may change: one in a team they manage."""
-    return get_object_or_404(
-        Case.objects.filter(team__in=teams_managed_by(user)).select_related("team", "service"),
-        pk=pk,
-    )
+    return get_object_or_404(cases_managed_by(user).select_related("team", "service"), pk=pk)
 
 
 def get_draft_scheme_for_manager(user: User, pk: int) -> Scheme:

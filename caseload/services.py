@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from caseload import accounts, audit
@@ -38,7 +39,7 @@ from caseload.models import (
 )
 from caseload.notifications import case_url, notify, notify_many
 from reports.stale import mark_stale
-from weighting.numbers import project_allocation
+from weighting.numbers import Projection, project_allocation
 
 
 class RuleBroken(ValidationError):
@@ -55,6 +56,29 @@ def _lock_case(case: Case) -> Case:
 
 def _is_member_on(person: Person, team: Team, day: datetime.date) -> bool:
     return TeamMembership.objects.active_on(day).filter(person=person, team=team).exists()
+
+
+def _in_a_transaction() -> AbstractContextManager:
+    """The caller's transaction, if there is one (the row locks taken in it
+    hold until it ends), else a new one. No savepoint: the rules are checked
+    before anything is written, so a refusal leaves nothing to undo, and
+    the writes themselves go in `transaction.atomic(savepoint=False)`."""
+    if transaction.get_connection().in_atomic_block:
+        return nullcontext()
+    return transaction.atomic()
+
+
+def lock_worker(person_pk: int, team: Team, day: datetime.date) -> Person:
+    """The worker, locked until the transaction ends (one worker's numbers
+    change one allocation at a time: read them after this), with `in_team`:
+    whether they are in `team` on `day`."""
+    in_team = TeamMembership.objects.active_on(day).filter(person=OuterRef("pk"), team=team)
+    return (
+        Person.objects.select_for_update()
+        .select_related("user")
+        .annotate(in_team=Exists(in_team))
+        .get(pk=person_pk)
+    )
 
 
 def case_create(
@@ -98,7 +122,7 @@ def case_create(
 
 
 def _check_may_be_allocated(
-    person: Person, kind: str, case: Case, start_date: datetime.date
+    person: Person, kind: str, case: Case, start_date: datetime.date, in_team: bool | None
 ) -> None:
     if kind == Allocation.Kind.PRIMARY and person.role not in Person.CASE_HOLDING_ROLES:
         if person.role == Person.Role.STUDENT:
@@ -109,7 +133,9 @@ def _check_may_be_allocated(
         raise RuleBroken(f"{person} is a {person.get_role_display().lower()} and carries no cases.")
     if kind == Allocation.Kind.INVOLVED and person.role not in Person.INVOLVED_ROLES:
         raise RuleBroken(f"{person} is a {person.get_role_display().lower()} and carries no cases.")
-    if not _is_member_on(person, case.team, start_date):
+    if in_team is None:
+        in_team = _is_member_on(person, case.team, start_date)
+    if not in_team:
         raise RuleBroken(f"{person} is not in {case.team} on {long_date(start_date)}.")
 
 
@@ -120,8 +146,11 @@ def check_allocation(
     start_date: datetime.date,
     kind: str = Allocation.Kind.PRIMARY,
     review_by: datetime.date | None = None,
+    in_team: bool | None = None,
 ) -> None:
-    """Raise RuleBroken if `person` may not be allocated to `case` from `start_date`."""
+    """Raise RuleBroken if `person` may not be allocated to `case` from
+    `start_date`. `in_team`: whether they are in the case's team that day,
+    when read already."""
     if kind not in Allocation.Kind.values:
         raise RuleBroken("Choose primary or involved.")
     if not case.is_open:
@@ -132,7 +161,7 @@ def check_allocation(
         raise RuleBroken("An allocation cannot start in the future.")
     if review_by is not None and review_by < start_date:
         raise RuleBroken("The review date cannot be before the allocation starts.")
-    _check_may_be_allocated(person, kind, case, start_date)
+    _check_may_be_allocated(person, kind, case, start_date, in_team)
 
     # The case's allocations that overlap the new one, read once for both rules.
     existing = list(
@@ -194,23 +223,36 @@ def allocation_create(
     reason: str = "",
     review_by: datetime.date | None = None,
     over_maximum: OverMaximumPlan | None = None,
+    projection: Projection | None = None,
 ) -> Allocation:
     """Allocate `person` to `case` from `start_date`.
 
     A primary allocation keeps the worker's capacity used before and after it
     (the record that their caseload was reviewed), needs an over-maximum plan
     when it takes them over the maximum, and tells them by email.
+
+    `projection`: the worker's numbers, when the caller has read them in this
+    transaction after locking `case` (select_for_update) and the worker
+    (`lock_worker`, which gives the `person` to pass); otherwise both are
+    locked and the numbers read here. Either way the over-the-maximum
+    decision is made on numbers read under the locks.
     """
-    with transaction.atomic():
-        case = _lock_case(case)
+    with _in_a_transaction():
+        if projection is None:
+            case = _lock_case(case)
+            if kind == Allocation.Kind.PRIMARY:
+                person = lock_worker(person.pk, case.team, start_date)
         check_allocation(
-            case=case, person=person, start_date=start_date, kind=kind, review_by=review_by
+            case=case,
+            person=person,
+            start_date=start_date,
+            kind=kind,
+            review_by=review_by,
+            in_team=getattr(person, "in_team", None),
         )
-        projection = None
         if kind == Allocation.Kind.PRIMARY:
-            # One worker's numbers change one allocation at a time.
-            person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
-            projection = project_allocation(case, [person], start_date)[person.pk]
+            if projection is None:
+                projection = project_allocation(case, [person], start_date)[person.pk]
             if projection.goes_over_maximum:
                 over_maximum = check_over_maximum_plan(
                     over_maximum,
@@ -220,6 +262,8 @@ def allocation_create(
                 )
             else:
                 over_maximum = None
+        else:
+            projection = None
         allocation = Allocation(
             case=case,
             person=person,
@@ -231,38 +275,38 @@ def allocation_create(
             percent_before=projection.before.percent if projection else None,
             percent_after=projection.after.percent if projection else None,
         )
-        try:
-            # No savepoint of its own: a refusal rolls back this function's block.
-            with transaction.atomic(savepoint=False):
+        # No savepoint: whatever fails here rolls back the caller's block.
+        with transaction.atomic(savepoint=False):
+            try:
                 allocation.save()
-        except IntegrityError:
-            # The row lock makes this rare; the constraint is the last guard.
-            raise RuleBroken(
-                f"Case {case} was allocated by someone else just now. "
-                "Refresh the page to see who holds it."
-            ) from None
-        if kind == Allocation.Kind.PRIMARY:
-            mark_stale([person.pk], start_date)
-        audit.record(allocated_by, audit.Action.CREATE, allocation)
-        if over_maximum is not None:
-            OverMaximum.objects.create(
-                allocation=allocation,
-                person=person,
-                reason=over_maximum.reason.strip(),
-                reprioritisation=over_maximum.reprioritisation.strip(),
-                review_by=over_maximum.review_by,
-                created_by=allocated_by,
-            )
-        if kind == Allocation.Kind.PRIMARY:
-            by = f" by {allocated_by}" if allocated_by else ""
-            notify(
-                recipient=person,
-                subject=f"Case {case.reference} has been allocated to you",
-                body=(
-                    f"Case {case.reference} was allocated to you{by} from "
-                    f"{long_date(start_date)}.\n\nSee it in Caseload: {case_url(case.pk)}\n"
-                ),
-            )
+            except IntegrityError:
+                # The row lock makes this rare; the constraint is the last guard.
+                raise RuleBroken(
+                    f"Case {case} was allocated by someone else just now. "
+                    "Refresh the page to see who holds it."
+                ) from None
+            if kind == Allocation.Kind.PRIMARY:
+                mark_stale([person.pk], start_date)
+            audit.record(allocated_by, audit.Action.CREATE, allocation)
+            if over_maximum is not None:
+                OverMaximum.objects.create(
+                    allocation=allocation,
+                    person=person,
+                    reason=over_maximum.reason.strip(),
+                    reprioritisation=over_maximum.reprioritisation.strip(),
+                    review_by=over_maximum.review_by,
+                    created_by=allocated_by,
+                )
+            if kind == Allocation.Kind.PRIMARY:
+                by = f" by {allocated_by}" if allocated_by else ""
+                notify(
+                    recipient=person,
+                    subject=f"Case {case.reference} has been allocated to you",
+                    body=(
+                        f"Case {case.reference} was allocated to you{by} from "
+                        f"{long_date(start_date)}.\n\nSee it in Caseload: {case_url(case.pk)}\n"
+                    ),
+                )
     return allocation
 
 

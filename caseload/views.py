@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection, transaction
 from django.db.models import Count, Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -45,15 +45,18 @@ from reports.models import CapacityIssue
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
 from weighting.history import rating_history
-from weighting.models import Rating
+from weighting.models import Criterion, Rating
 from weighting.numbers import (
     Bands,
     TeamTotals,
+    allocation_numbers,
     caseload_numbers,
     latest_rating,
     project_allocation,
+    projections,
     team_numbers,
     team_totals,
+    unrated_weight,
 )
 from weighting.services import scheme_in_force
 
@@ -270,36 +273,85 @@ def _workers_and_students(case: Case, day: datetime.date) -> tuple[list[Person],
     )
 
 
-def _unrated_criteria(case: Case, day: datetime.date) -> list:
-    """The criteria of the team's scheme, when the case still needs a provisional rating."""
-    if case.ratings.filter(rated_on__lte=day).exists():
+def _unrated_criteria(
+    case: Case, day: datetime.date, scheme_id: int | None = None, rated: bool | None = None
+) -> list:
+    """The criteria of the team's scheme, when the case still needs a
+    provisional rating (`scheme_id`: the version in force, and `rated`:
+    whether the case has a rating on `day`, when read already)."""
+    if rated is None:
+        rated = case.ratings.filter(rated_on__lte=day).exists()
+    if rated:
         return []
-    scheme = scheme_in_force(case.team, day)
-    return list(scheme.criteria.prefetch_related("levels")) if scheme else []
+    if scheme_id is None:
+        scheme = scheme_in_force(case.team, day)
+        scheme_id = scheme.pk if scheme else None
+    if scheme_id is None:
+        return []
+    # With their scheme: a provisional rating is made against it.
+    return list(
+        Criterion.objects.filter(scheme_id=scheme_id)
+        .select_related("scheme")
+        .prefetch_related("levels")
+    )
+
+
+def _case_to_allocate(request: HttpRequest, pk: int, day: datetime.date) -> Case:
+    """The case, with whether it has a worker now, whether anyone holds it on
+    or after `day` (a worker whose allocation ends later), and the total of
+    its latest rating on `day`. A form sent locks it until the allocation is
+    saved, so what it is decided on stays as read."""
+    primary = Allocation.objects.primary().filter(case=OuterRef("pk"))
+    cases = access.cases_managed_by(request.user).annotate(
+        has_worker=Exists(primary.open()),
+        held_from_day=Exists(primary.filter(Q(end_date__isnull=True) | Q(end_date__gt=day))),
+        rated_total=Subquery(latest_rating(day, "pk").values("total")[:1]),
+    )
+    if request.method == "POST":
+        cases = cases.select_for_update(of=("self",))
+    return get_object_or_404(cases.select_related("team", "service"), pk=pk)
+
+
+def _worker_to_lock(request: HttpRequest, workers: list[Person]) -> int | None:
+    """The worker the form names, if they are one of the candidates."""
+    posted = request.POST.get("worker", "")
+    return next((p.pk for p in workers if str(p.pk) == posted), None)
 
 
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
-    case = access.get_case_for_manager(request.user, pk)
+    today = timezone.localdate()
+    case = _case_to_allocate(request, pk, today)
     if request.method == "GET":
         audit.record(request.user, audit.Action.VIEW, case)
-    if not case.is_open or case.allocations.primary().open().exists():
+    if not case.is_open or case.has_worker:
         messages.info(request, f"Case {case.reference} already has a worker, or is closed.")
         return redirect("case_detail", pk=case.pk)
-    today = timezone.localdate()
-    criteria = _unrated_criteria(case, today)
-    weight = posted_weight(request.POST, criteria)
     workers, students = _workers_and_students(case, today)
+    # The chosen worker is locked before their numbers are read: the
+    # over-the-maximum decision is made on numbers no other allocation changes.
+    worker_pk = _worker_to_lock(request, workers) if request.method == "POST" else None
+    worker = services.lock_worker(worker_pk, case.team, today) if worker_pk else None
+    numbers, schemes = allocation_numbers(case, workers, today)
+    rated = case.rated_total is not None
+    criteria = _unrated_criteria(
+        case, today, schemes.scheme_id_for(case.service_id, case.team_id), rated
+    )
+    weight = posted_weight(request.POST, criteria)
+    if rated:
+        projected = Decimal(case.rated_total)
+    else:
+        projected = unrated_weight(case, schemes) if weight is None else weight
     form = AllocateForm(
         request.POST or None,
-        candidates=_candidates(case, today, weight, workers),
+        candidates=candidates_by_headroom(workers, projections(case, numbers, projected)),
         criteria=criteria,
         students=students,
     )
     if request.method == "POST" and form.is_valid():
         manager = access.person_of(request.user)
-        worker = form.cleaned_data["candidate"].person
+        candidate = form.cleaned_data["candidate"]
         try:
             with transaction.atomic():
                 if criteria:
@@ -310,6 +362,7 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
                         rated_by=manager,
                         status=Rating.Status.PROVISIONAL,
                         criteria=criteria,
+                        holders=None if case.held_from_day else (),
                     )
                 allocation = services.allocation_create(
                     case=case,
@@ -318,6 +371,7 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
                     allocated_by=manager,
                     reason=form.cleaned_data["reason"],
                     over_maximum=form.over_maximum_plan,
+                    projection=candidate.projection,
                 )
                 student = form.cleaned_data.get("student_person")
                 if student is not None:

@@ -642,7 +642,7 @@ def test_the_allocation_post_query_count_does_not_grow(
     levels = {f"level_{c.pk}": "2" for c in default_scheme.criteria.all()}
     client.force_login(team_manager.user)
     url = reverse("case_allocate", args=[case.pk])
-    with django_assert_max_num_queries(49):  # with the provisional rating and the session
+    with django_assert_max_num_queries(27):  # with the provisional rating and the session
         response = client.post(url, {**levels, "worker": worker.pk})
     assert response.status_code == 302
     assert primary_holders(case) == [worker]

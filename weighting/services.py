@@ -4,6 +4,7 @@ factors and reductions. Pages, admin, commands and imports all come here."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -215,6 +216,7 @@ def rating_create(
     anticipated_by: datetime.date | None = None,
     anticipated_changes: dict[int, str] | None = None,
     criteria: list[Criterion] | None = None,
+    holders: Iterable[int] | None = None,
 ) -> Rating:
     """Rate `case` on every criterion of the scheme in force for its team.
 
@@ -222,6 +224,8 @@ def rating_create(
     when given, needs a level for every criterion and a date after `rated_on`.
     `criteria`, when the caller has read them already, are those of the
     scheme in force for the case's team on `rated_on`, with their levels.
+    `holders`: the primary workers of the case on or after `rated_on`, when
+    the caller has read them with the case locked.
     """
     if status not in Rating.Status.values:
         raise RuleBroken("Choose provisional, interim or agreed.")
@@ -250,7 +254,9 @@ def rating_create(
     if anticipated and anticipated_by <= rated_on:
         raise RuleBroken("The anticipated rating must be dated after the rating.")
     changes = anticipated_changes or {}
-    with transaction.atomic():
+    # No savepoint: the rules are checked above, so whatever fails here rolls
+    # back the caller's block (or this transaction, when there is none).
+    with transaction.atomic(savepoint=False):
         rating = Rating.objects.create(
             case=case,
             scheme=scheme,
@@ -266,11 +272,12 @@ def rating_create(
                 else None
             ),
         )
-        holders = (
-            case.allocations.primary()
-            .filter(Q(end_date__isnull=True) | Q(end_date__gt=rated_on))
-            .values_list("person_id", flat=True)
-        )
+        if holders is None:
+            holders = (
+                case.allocations.primary()
+                .filter(Q(end_date__isnull=True) | Q(end_date__gt=rated_on))
+                .values_list("person_id", flat=True)
+            )
         mark_stale(holders, rated_on)
         RatingLevel.objects.bulk_create(
             RatingLevel(
