@@ -7,7 +7,7 @@ period."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from caseload.models import AccessRecord, Allocation, Case, Person
+from caseload.models import AccessRecord, Case, Person
 
 Actor = AbstractBaseUser | AnonymousUser | Person | None
 Action = AccessRecord.Action
@@ -32,20 +32,34 @@ def _user(actor: Actor) -> AbstractBaseUser | None:
     return actor if actor.is_authenticated else None
 
 
+# The records the audit covers, by model label (the apps above this one own
+# ratings and supervision records): each gives its record type, its case's
+# reference and whose record it is, never any case text.
+_AUDITED: dict[str, tuple[str, Callable[[Any], tuple[str, int | None]]]] = {
+    "caseload.Case": (AccessRecord.RecordType.CASE, lambda case: (case.reference, None)),
+    "caseload.Allocation": (
+        AccessRecord.RecordType.ALLOCATION,
+        lambda allocation: (allocation.case.reference, allocation.person_id),
+    ),
+    "weighting.Rating": (
+        AccessRecord.RecordType.RATING,
+        lambda rating: (rating.case.reference, None),
+    ),
+    "supervision.SupervisionRecord": (
+        AccessRecord.RecordType.SUPERVISION_RECORD,
+        lambda record: ("", record.worker_id),
+    ),
+}
+
+
 def _describe(obj: Any) -> tuple[str, int, str, Person | int | None]:
     """Record type, id, case reference and whose record, with no case text."""
-    from supervision.models import SupervisionRecord
-    from weighting.models import Rating
-
-    if isinstance(obj, Case):
-        return AccessRecord.RecordType.CASE, obj.pk, obj.reference, None
-    if isinstance(obj, Allocation):
-        return AccessRecord.RecordType.ALLOCATION, obj.pk, obj.case.reference, obj.person_id
-    if isinstance(obj, Rating):
-        return AccessRecord.RecordType.RATING, obj.pk, obj.case.reference, None
-    if isinstance(obj, SupervisionRecord):
-        return AccessRecord.RecordType.SUPERVISION_RECORD, obj.pk, "", obj.worker_id
-    raise TypeError(f"{type(obj).__name__} is not audited")
+    try:
+        record_type, describe = _AUDITED[obj._meta.label]
+    except (AttributeError, KeyError):
+        raise TypeError(f"{type(obj).__name__} is not audited") from None
+    reference, subject = describe(obj)
+    return record_type, obj.pk, reference, subject
 
 
 def _by(actor: Actor) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from celery import Task
+from celery import Task, current_app
 from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -18,9 +18,12 @@ from redis.retry import Retry
 logger = logging.getLogger(__name__)
 
 
-def nudge(task: Task, *args: object) -> bool:
-    """Send `task` now if the broker takes it at once. Never raises: returns
-    whether it was sent."""
+def nudge(task: Task | str, *args: object) -> bool:
+    """Send `task` (or the task registered under that name) now if the broker
+    takes it at once. Never raises: returns whether it was sent."""
+    if isinstance(task, str):
+        # By name: the tasks modules import the modules that nudge them.
+        task = current_app.tasks[task]
     try:
         task.apply_async(args, retry=False)
     except Exception as error:  # whatever the broker's failure, the sweep does the work

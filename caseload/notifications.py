@@ -94,9 +94,7 @@ def queue_emails(emails: list[Email]) -> int:
 
 
 def _nudge() -> None:
-    from caseload.tasks import send_notifications  # the task module imports this one
-
-    nudge(send_notifications)
+    nudge("caseload.send_notifications")
 
 
 def send_pending(limit: int = 200) -> int:
