@@ -38,7 +38,7 @@ from caseload.models import (
     TeamMembership,
 )
 from caseload.notifications import case_url, notify, notify_many
-from reports.stale import mark_stale
+from caseload.signals import numbers_changed_on
 from weighting.numbers import Projection, project_allocation
 
 
@@ -286,7 +286,7 @@ def allocation_create(
                     "Refresh the page to see who holds it."
                 ) from None
             if kind == Allocation.Kind.PRIMARY:
-                mark_stale([person.pk], start_date)
+                numbers_changed_on([person.pk], start_date)
             audit.record(allocated_by, audit.Action.CREATE, allocation)
             if over_maximum is not None:
                 OverMaximum.objects.create(
@@ -338,7 +338,7 @@ def allocation_end(
         allocation.end_reason = reason.strip()
         allocation.save(update_fields=["end_date", "ended_by", "end_reason"])
         if allocation.kind == Allocation.Kind.PRIMARY:
-            mark_stale([allocation.person_id], end_date)
+            numbers_changed_on([allocation.person_id], end_date)
         audit.record(ended_by, audit.Action.END, allocation)
     return allocation
 
@@ -537,7 +537,7 @@ def person_change_role(*, person: Person, role: str) -> Person:
         person.role = role
         person.save(update_fields=["role", "updated_at"])
         person_keep_access(person)
-        mark_stale([person.pk], timezone.localdate())  # roles are not dated: from today
+        numbers_changed_on([person.pk], timezone.localdate())  # roles are not dated: from today
     return person
 
 
@@ -733,5 +733,5 @@ def membership_start(*, person: Person, team: Team, start_date: datetime.date) -
         if current is not None:
             current.end_date = start_date
             current.save(update_fields=["end_date"])
-        mark_stale([person.pk], start_date)
+        numbers_changed_on([person.pk], start_date)
         return TeamMembership.objects.create(person=person, team=team, start_date=start_date)

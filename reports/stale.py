@@ -1,7 +1,9 @@
 """Stored snapshots brought up to date after a back-dated change.
 
-The write functions call `mark_stale` in the same transaction as the change.
-A change that touches a few stored days is recomputed there and then, so the
+Every write that changes records a person's numbers turn on sends
+`caseload.signals.numbers_changed` in its own transaction, and
+`on_numbers_changed` receives it (connected in `ReportsConfig.ready`). A
+change that touches a few stored days is recomputed there and then, so the
 stored past is never behind the records it was computed from; a bigger one
 (a scheme agreed back-dated for a service, an import, a change from months
 ago) is marked, and the recompute job (reports.tasks, every minute) brings
@@ -11,7 +13,7 @@ stored snapshot, since today's figures are always computed live."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from django.utils import timezone
 
@@ -24,9 +26,9 @@ from reports.models import SnapshotRecompute
 SAME_TRANSACTION_PERSON_DAYS = 31
 
 
-def mark_stale(person_ids: Iterable[int], from_day: datetime.date) -> None:
-    """Snapshots of these people from `from_day` no longer match the records."""
-    stale_from(dict.fromkeys(person_ids, from_day))
+def on_numbers_changed(first_days: Mapping[int, datetime.date], **_: object) -> None:
+    """The receiver of `caseload.signals.numbers_changed`."""
+    stale_from(first_days)
 
 
 def stale_from(first_days: Mapping[int, datetime.date]) -> None:

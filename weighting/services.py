@@ -17,7 +17,7 @@ from caseload.dates import long_date
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team, TeamMembership
 from caseload.services import RuleBroken
-from reports.stale import mark_stale
+from caseload.signals import numbers_changed_on
 from weighting.defaults import DEFAULT_BENCHMARK, DEFAULT_CRITERIA, DEFAULT_SCHEME_NAME
 from weighting.models import (
     Criterion,
@@ -200,7 +200,7 @@ def scheme_agree(*, scheme: Scheme, agreed_on: datetime.date, by: Person | None)
             if scheme.team_id
             else members.filter(team__service_id=scheme.service_id)
         )
-        mark_stale(members.values_list("person_id", flat=True), agreed_on)
+        numbers_changed_on(members.values_list("person_id", flat=True), agreed_on)
     return scheme
 
 
@@ -278,7 +278,7 @@ def rating_create(
                 .filter(Q(end_date__isnull=True) | Q(end_date__gt=rated_on))
                 .values_list("person_id", flat=True)
             )
-        mark_stale(holders, rated_on)
+        numbers_changed_on(holders, rated_on)
         RatingLevel.objects.bulk_create(
             RatingLevel(
                 rating=rating,
@@ -345,7 +345,7 @@ def experience_factor_set(
         if current is not None:
             current.end_date = start_date
             current.save(update_fields=["end_date"])
-        mark_stale([person.pk], start_date)
+        numbers_changed_on([person.pk], start_date)
         return ExperienceFactor.objects.create(
             person=person, factor=factor, start_date=start_date, reason=reason, recorded_by=by
         )
@@ -404,7 +404,7 @@ def reduction_create(
             hours_per_week=hours_per_week,
             percentage=percentage,
         )
-        mark_stale([person.pk], start_date)
+        numbers_changed_on([person.pk], start_date)
         return Reduction.objects.create(
             person=person,
             reason=reason,

@@ -41,7 +41,7 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
-from reports.stale import stale_from
+from caseload.signals import numbers_changed_from
 from weighting.models import (
     Criterion,
     ExperienceFactor,
@@ -201,7 +201,7 @@ class Import:
             with transaction.atomic():
                 for save in self.saves:
                     save()
-                stale_from(self.stale)
+                numbers_changed_from(self.stale)
                 self.outcome.applied = True
                 if written is not None:
                     written(self.outcome)
