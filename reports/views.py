@@ -21,9 +21,11 @@ from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
-from reports import dashboards, presenters, services
+from reports import dashboards, presenters
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import CapacityIssue, Escalation
+from reports.services.dmt import capacity_issue_raise, decision_record
+from reports.services.escalations import escalation_assess, escalation_resolve
 from reports.tables import Column, Table, download
 
 
@@ -126,7 +128,7 @@ def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("You cannot change this escalation.")
     if action == "assess" and assessment_form.is_valid():
         try:
-            services.escalation_assess(
+            escalation_assess(
                 escalation=escalation,
                 work_ongoing=assessment_form.cleaned_data["work_ongoing"] == "yes",
                 assessment=assessment_form.cleaned_data["assessment"],
@@ -139,7 +141,7 @@ def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("escalation_detail", pk=escalation.pk)
     elif action == "resolve" and outcome_form.is_valid():
         try:
-            services.escalation_resolve(
+            escalation_resolve(
                 escalation=escalation, outcome=outcome_form.cleaned_data["outcome"], by=me
             )
         except RuleBroken as error:
@@ -310,7 +312,7 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.decision_record(
+            decision_record(
                 team=team,
                 quarter=Quarter.parse(data["quarter"]),
                 kind=data["kind"],
@@ -343,7 +345,7 @@ def capacity_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = CapacityIssueForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.capacity_issue_raise(
+            capacity_issue_raise(
                 team=team,
                 by=access.person_of(request.user),
                 summary=form.cleaned_data["summary"],
