@@ -21,9 +21,11 @@ from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
-from reports import dashboards, presenters
+from reports.dashboards.quarters import chosen_review, quarter_key, quarter_of, reviews_of
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import CapacityIssue, Escalation
+from reports.presenters import pages
+from reports.presenters.tables import decisions_table, issues_table, with_quarter
 from reports.services.dmt import capacity_issue_raise, decision_record
 from reports.services.escalations import escalation_assess, escalation_resolve
 from reports.tables import Column, Table, download
@@ -183,7 +185,7 @@ def _downloads(url_name: str, pk: int, quarter: str) -> dict[str, str]:
     """Where a page's table downloads live, and the quarter they are for."""
     return {
         "download_base": reverse(url_name, args=[pk, "x", "csv"]).removesuffix("x.csv"),
-        "query": presenters.with_quarter("", quarter),
+        "query": with_quarter("", quarter),
     }
 
 
@@ -195,7 +197,7 @@ def _stem(name: str, quarter: str) -> str:
 @transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     return render(
         request,
         "reports/service_overview.html",
@@ -211,7 +213,7 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def service_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     return _download(page.tables, slug, file_format, _stem(service.name, page.quarter))
 
 
@@ -221,7 +223,7 @@ def service_pack(request: HttpRequest, pk: int) -> HttpResponse:
     from caseload.pdf import html_to_pdf  # WeasyPrint loads only when a PDF is asked for
 
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     html = render_to_string("reports/pack.html", {"page": page, "service": service}, request)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
     name = _stem(f"{service.name} DMT pack", page.quarter)
@@ -232,7 +234,7 @@ def service_pack(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
-    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    page = pages.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
     return render(
         request,
         "reports/team_dashboard.html",
@@ -252,7 +254,7 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def team_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
-    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    page = pages.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
     return _download(page.tables, slug, file_format, _stem(team.name, page.quarter))
 
 
@@ -260,7 +262,7 @@ def team_download(request: HttpRequest, pk: int, slug: str, file_format: str) ->
 def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     person = access.get_person_for_dashboard(request.user, pk)
     today = timezone.localdate()
-    page = presenters.person_dashboard(person, today)
+    page = pages.person_dashboard(person, today)
     team = (
         access.teams_visible_to(request.user)
         .filter(memberships__in=TeamMembership.objects.active_on(today).filter(person=person))
@@ -282,7 +284,7 @@ def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def person_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     person = access.get_person_for_dashboard(request.user, pk)
-    page = presenters.person_dashboard(person, timezone.localdate())
+    page = pages.person_dashboard(person, timezone.localdate())
     if not page.tables:
         raise Http404("No numbers for someone in no service.")
     return _download(page.tables, slug, file_format, slugify(person.full_name))
@@ -294,18 +296,18 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if not access.may_record_decision(request.user, team):
         raise PermissionDenied("Only the service's senior managers record DMT decisions.")
-    reviews = dashboards.reviews_of(team.service)
-    quarters = [dashboards.quarter_of(r) for r in reviews] or [
+    reviews = reviews_of(team.service)
+    quarters = [quarter_of(r) for r in reviews] or [
         Quarter.containing(timezone.localdate()).previous
     ]
     issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
-    chosen = dashboards.chosen_review(reviews, request.GET.get("quarter"))
+    chosen = chosen_review(reviews, request.GET.get("quarter"))
     form = DecisionForm(
         request.POST or None,
         quarters=quarters,
         issues=issues,
         initial={
-            "quarter": dashboards.quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
+            "quarter": quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
             "capacity_issue": request.GET.get("issue"),
         },
     )
@@ -329,7 +331,7 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"The DMT decision for {team.name} is recorded.")
             return redirect(
-                presenters.with_quarter(reverse("team_dashboard", args=[team.pk]), data["quarter"])
+                with_quarter(reverse("team_dashboard", args=[team.pk]), data["quarter"])
             )
     return render(
         request,
@@ -372,8 +374,8 @@ def _decision_tables(request: HttpRequest) -> dict[str, Table]:
         .order_by("raised_on", "pk")
     )
     return {
-        "capacity-issues": presenters.issues_table(issues, "Capacity issues on the agenda"),
-        "decisions": presenters.decisions_table(decisions, "DMT decisions"),
+        "capacity-issues": issues_table(issues, "Capacity issues on the agenda"),
+        "decisions": decisions_table(decisions, "DMT decisions"),
     }
 
 

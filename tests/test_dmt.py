@@ -18,7 +18,7 @@ from caseload import services
 from caseload.dates import Quarter
 from caseload.models import Notification, Person
 from caseload.services import RuleBroken
-from reports import dashboards
+from reports.dashboards.positions import stored_position
 from reports.models import DmtDecision
 from reports.services.dmt import decision_record
 from reports.services.reviews import quarterly_review
@@ -238,11 +238,9 @@ def test_a_tables_rows_are_shown_escaped_and_rounded():
 def test_an_agreed_deviation_clears_the_flag_for_the_period_it_covers(
     review, team, dmt_member, team_manager
 ):
-    assert [t.team_name for t in dashboards.stored_position(review).needing_agreement] == [
-        "Child Protection"
-    ]
+    assert [t.team_name for t in stored_position(review).needing_agreement] == ["Child Protection"]
     decision = decide(team, dmt_member)
-    flagged = dashboards.stored_position(review).teams[0]
+    flagged = stored_position(review).teams[0]
     assert (flagged.above_aspiration, flagged.needs_agreement) == (True, False)
     assert flagged.decision_status == "Agreed until 31 December 2026"
     # From the quarter's start to the review date, and not after it.
@@ -257,7 +255,7 @@ def test_an_agreed_deviation_clears_the_flag_for_the_period_it_covers(
 
 def test_actions_do_not_clear_the_flag(review, team, dmt_member):
     decide(team, dmt_member, kind=DmtDecision.Kind.ACTIONS)
-    assert dashboards.stored_position(review).teams[0].needs_agreement
+    assert stored_position(review).teams[0].needs_agreement
 
 
 @pytest.mark.parametrize(
