@@ -11,7 +11,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from caseload.charts import Series, line_chart
+from caseload.charts.lines import Series, line_chart
 from caseload.formatting import plain_number
 from caseload.markup import format_html, join_html
 from caseload.models import Allocation, Case, Person

@@ -8,15 +8,8 @@ from decimal import Decimal
 
 from django.utils.safestring import SafeString
 
-from caseload.charts import (
-    Bar,
-    Series,
-    band_segments,
-    bar_chart,
-    line_chart,
-    sparkline,
-    stacked_bar_chart,
-)
+from caseload.charts.bars import Bar, band_segments, bar_chart, stacked_bar_chart
+from caseload.charts.lines import Series, line_chart, sparkline
 from caseload.formatting import one_decimal
 from caseload.models import Team
 from reports.dashboards.positions import ServicePosition

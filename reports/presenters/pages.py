@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, OuterRef
 
-from caseload.charts import Series, line_chart
+from caseload.charts.lines import Series, line_chart
 from caseload.dates import long_date
 from caseload.models import Person, Service, Team
 from reports.dashboards.people import (
