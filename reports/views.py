@@ -17,17 +17,14 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseload import access
-from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
-from reports.dashboards.quarters import chosen_review, quarter_key, quarter_of, reviews_of
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
-from reports.models import CapacityIssue, Escalation
+from reports.models import Escalation
 from reports.presenters import pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
-from reports.services.dmt import capacity_issue_raise, decision_record
-from reports.services.escalations import escalation_assess, escalation_resolve
+from reports.services.dmt import capacity_issue_raise
 from reports.tables import Column, Table, download
 
 
@@ -117,40 +114,21 @@ def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_resolve = is_open and access.may_resolve_escalation(request.user, escalation)
     posted = request.POST if request.method == "POST" else None
     action = request.POST.get("action") if posted else None
-    assessment_form = AssessmentForm(
-        posted if action == "assess" else None,
-        initial={
-            "work_ongoing": {True: "yes", False: "no"}.get(escalation.work_ongoing, ""),
-            "assessment": escalation.assessment,
-        },
-    )
-    outcome_form = OutcomeForm(posted if action == "resolve" else None)
-    me = access.person_of(request.user)
     if (action == "assess" and not may_assess) or (action == "resolve" and not may_resolve):
         raise PermissionDenied("You cannot change this escalation.")
-    if action == "assess" and assessment_form.is_valid():
-        try:
-            escalation_assess(
-                escalation=escalation,
-                work_ongoing=assessment_form.cleaned_data["work_ongoing"] == "yes",
-                assessment=assessment_form.cleaned_data["assessment"],
-                by=me,
-            )
-        except RuleBroken as error:
-            assessment_form.add_error(None, error)
-        else:
-            messages.success(request, "Your assessment is recorded.")
-            return redirect("escalation_detail", pk=escalation.pk)
-    elif action == "resolve" and outcome_form.is_valid():
-        try:
-            escalation_resolve(
-                escalation=escalation, outcome=outcome_form.cleaned_data["outcome"], by=me
-            )
-        except RuleBroken as error:
-            outcome_form.add_error(None, error)
-        else:
-            messages.success(request, f"The escalation of {escalation.person} is resolved.")
-            return redirect("escalation_list")
+    assessment_form = AssessmentForm.of(escalation, posted if action == "assess" else None)
+    outcome_form = OutcomeForm(posted if action == "resolve" else None)
+    me = access.person_of(request.user)
+    if (
+        action == "assess"
+        and assessment_form.is_valid()
+        and assessment_form.save(escalation, by=me)
+    ):
+        messages.success(request, "Your assessment is recorded.")
+        return redirect("escalation_detail", pk=escalation.pk)
+    if action == "resolve" and outcome_form.is_valid() and outcome_form.save(escalation, by=me):
+        messages.success(request, f"The escalation of {escalation.person} is resolved.")
+        return redirect("escalation_list")
     return render(
         request,
         "reports/escalation_detail.html",
@@ -296,43 +274,17 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if not access.may_record_decision(request.user, team):
         raise PermissionDenied("Only the service's senior managers record DMT decisions.")
-    reviews = reviews_of(team.service)
-    quarters = [quarter_of(r) for r in reviews] or [
-        Quarter.containing(timezone.localdate()).previous
-    ]
-    issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
-    chosen = chosen_review(reviews, request.GET.get("quarter"))
-    form = DecisionForm(
+    form = DecisionForm.for_team(
+        team,
         request.POST or None,
-        quarters=quarters,
-        issues=issues,
-        initial={
-            "quarter": quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
-            "capacity_issue": request.GET.get("issue"),
-        },
+        quarter=request.GET.get("quarter"),
+        issue=request.GET.get("issue"),
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            decision_record(
-                team=team,
-                quarter=Quarter.parse(data["quarter"]),
-                kind=data["kind"],
-                reason=data["reason"],
-                actions=data["actions"],
-                review_by=data["review_by"],
-                meeting_on=data["meeting_on"],
-                minute_reference=data["minute_reference"],
-                capacity_issue=form.issues.get(data["capacity_issue"]),
-                by=access.person_of(request.user),
-            )
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"The DMT decision for {team.name} is recorded.")
-            return redirect(
-                with_quarter(reverse("team_dashboard", args=[team.pk]), data["quarter"])
-            )
+    posted = request.method == "POST" and form.is_valid()
+    if posted and form.save(team, by=access.person_of(request.user)) is not None:
+        messages.success(request, f"The DMT decision for {team.name} is recorded.")
+        dashboard = reverse("team_dashboard", args=[team.pk])
+        return redirect(with_quarter(dashboard, form.cleaned_data["quarter"]))
     return render(
         request,
         "reports/decision_form.html",
