@@ -33,8 +33,8 @@ from django.utils import timezone  # noqa: E402
 
 from caseload import demo  # noqa: E402
 from caseload.models import Service  # noqa: E402
-from reports import services  # noqa: E402
 from reports.models import CaseloadSnapshot  # noqa: E402
+from reports.services.snapshots import backfill_snapshots, chunks, people_in_teams  # noqa: E402
 
 
 def main() -> None:
@@ -45,14 +45,14 @@ def main() -> None:
     service = Service.objects.get(name=demo.CHILDRENS_SERVICE)
     last = timezone.localdate()
     first = last - datetime.timedelta(days=364)
-    people = len(services.people_in_teams(first, last, [service.pk]))
+    people = len(people_in_teams(first, last, [service.pk]))
     CaseloadSnapshot.objects.filter(person__service=service, day__gte=first).delete()
     connection.queries_log.clear()
     started = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
-        written = services.backfill_snapshots(first, last, service_ids=[service.pk])
+        written = backfill_snapshots(first, last, service_ids=[service.pk])
     seconds = time.perf_counter() - started
-    months = len(services.chunks(first, last))
+    months = len(chunks(first, last))
     print(f"Database:        {connection.vendor}")
     print(f"Back-filled:     365 days, {people} people, {written} snapshots")
     print(f"Time:            {seconds:.2f} s ({written / seconds:,.0f} snapshots a second)")

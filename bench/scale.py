@@ -126,8 +126,14 @@ from caseload.models import (  # noqa: E402
     TeamMembership,
 )
 from config.processes import tune_garbage_collection  # noqa: E402
-from reports import services  # noqa: E402
 from reports.models import CaseloadAnalysis, CaseloadSnapshot, TeamDay  # noqa: E402
+from reports.services.analyses import analyse  # noqa: E402
+from reports.services.reviews import quarterly_review  # noqa: E402
+from reports.services.snapshots import (  # noqa: E402
+    backfill_snapshots,
+    people_in_teams,
+    take_snapshots,
+)
 from weighting.models import Rating  # noqa: E402
 from weighting.numbers import caseload_numbers, project_allocation  # noqa: E402
 
@@ -210,7 +216,7 @@ def describe_data() -> None:
 
 def measure_jobs(today: datetime.date) -> None:
     quarter = Quarter.containing(today).previous
-    people = services.people_in_teams(today, today)
+    people = people_in_teams(today, today)
     workers = len(people)
     say("### Scheduled jobs over the whole dataset")
     say()
@@ -223,7 +229,7 @@ def measure_jobs(today: datetime.date) -> None:
         # Service by service, a month at a time, as the Celery tasks do it.
         started = time.perf_counter()
         written = sum(
-            services.backfill_snapshots(first, today, service_ids=[pk])
+            backfill_snapshots(first, today, service_ids=[pk])
             for pk in Service.objects.values_list("pk", flat=True)
         )
         seconds = time.perf_counter() - started
@@ -234,7 +240,7 @@ def measure_jobs(today: datetime.date) -> None:
             f"{seconds:.1f} s | {ms(seconds / max(written, 1))} per snapshot |"
         )
     CaseloadSnapshot.objects.filter(day=today).delete()
-    written, seconds = timed(services.take_snapshots, today)
+    written, seconds = timed(take_snapshots, today)
     JOBS["snapshot"] = seconds
     say(f"| daily snapshot | {written:,} | {seconds:.2f} s | {ms(seconds / workers)} |")
 
@@ -250,7 +256,7 @@ def measure_jobs(today: datetime.date) -> None:
     # then everyone in one call.
     CaseloadAnalysis.objects.filter(period_end=today).delete()
     started = time.perf_counter()
-    analysed = sum(services.analyse(ids, today) for ids in by_team.values())
+    analysed = sum(analyse(ids, today) for ids in by_team.values())
     seconds = time.perf_counter() - started
     say(
         f"| 12-week analyses of every case-holding worker, team by team ({len(by_team)} "
@@ -261,7 +267,7 @@ def measure_jobs(today: datetime.date) -> None:
     settle(CaseloadAnalysis._meta.db_table, Notification._meta.db_table)
     everyone_ids = [person_id for ids in by_team.values() for person_id in ids]
     started = time.perf_counter()
-    analysed = services.analyse(everyone_ids, today)
+    analysed = analyse(everyone_ids, today)
     seconds = time.perf_counter() - started
     ANALYSIS["seconds"], ANALYSIS["people"] = seconds, analysed
     EVERYONE[:] = everyone_ids
@@ -270,9 +276,7 @@ def measure_jobs(today: datetime.date) -> None:
         f"{analysed:,} | {seconds:.2f} s | {ms(seconds / max(analysed, 1))} |"
     )
     started = time.perf_counter()
-    reviews = [
-        services.quarterly_review(service, quarter, rerun=True) for service in Service.objects.all()
-    ]
+    reviews = [quarterly_review(service, quarter, rerun=True) for service in Service.objects.all()]
     seconds = time.perf_counter() - started
     rows = sum(review.rows.count() for review in reviews)
     say(
@@ -357,7 +361,7 @@ def measure_analysis_ratios(today: datetime.date) -> None:
     for _ in range(ARGS.ratio_pairs - 1):
         CaseloadAnalysis.objects.filter(period_end=today).delete()
         settle(CaseloadAnalysis._meta.db_table, Notification._meta.db_table)
-        _, ours = timed(services.analyse, EVERYONE, today)
+        _, ours = timed(analyse, EVERYONE, today)
         pairs.append((ours, bare_sql()[0]))
     ratios = sorted(ours / bare for ours, bare in pairs)
     say("### The analysis against a loop and against bare SQL")

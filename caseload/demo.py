@@ -21,8 +21,12 @@ from django.utils import timezone
 from caseload import services
 from caseload.dates import Quarter, add_months
 from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
-from reports import services as reports
 from reports.models import CapacityIssue, CaseloadSnapshot, DmtDecision, Escalation
+from reports.services.analyses import analyse
+from reports.services.dmt import capacity_issue_raise, decision_record
+from reports.services.escalations import escalate, escalation_assess
+from reports.services.reviews import quarterly_review
+from reports.services.snapshots import backfill_snapshots, recompute_stale
 from supervision import services as supervision
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting import services as weighting
@@ -642,7 +646,7 @@ class _Builder:
         snapshots and each worker's 12-week analyses (which the supervision
         records then discuss)."""
         first = self.days_ago(self.history_days)
-        reports.backfill_snapshots(first, self.today)
+        backfill_snapshots(first, self.today)
         joined = {
             self.people[m.username].pk: m.joined_days_ago
             for plan in TEAMS
@@ -655,13 +659,13 @@ class _Builder:
             for ago in range(min(days_ago, self.history_days) - 84, -1, -84):
                 analysis_days.setdefault(ago, []).append(person_id)
         for ago, person_ids in sorted(analysis_days.items(), reverse=True):
-            reports.analyse(person_ids, self.days_ago(ago), notify_people=False)
+            analyse(person_ids, self.days_ago(ago), notify_people=False)
 
     def build_escalations_and_reviews(self) -> None:
         """The snapshots brought up to date with the ratings agreed in
         supervision, then escalations (those whose run over the maximum ended
         are resolved) and the past eight quarterly reviews."""
-        reports.recompute_stale()
+        recompute_stale()
         senior = {p.service_id: p for p in Person.objects.filter(role=Person.Role.SENIOR_MANAGER)}
         over = {
             (row["person_id"], row["day"])
@@ -681,7 +685,7 @@ class _Builder:
         for run in sorted(runs, key=lambda run: run[0]):
             self.escalate_run(run, senior)
         for escalation in Escalation.objects.open().select_related("person__supervisor"):
-            reports.escalation_assess(
+            escalation_assess(
                 escalation=escalation,
                 work_ongoing=True,
                 assessment="Most of the court work continues into next year; a new starter "
@@ -692,7 +696,7 @@ class _Builder:
         for _ in range(HISTORY_QUARTERS):
             quarter = quarter.previous
             for service in self.services.values():
-                reports.quarterly_review(service, quarter)
+                quarterly_review(service, quarter)
 
     def build_dmt_decisions(self) -> None:
         """DMT's decisions at the meeting after the quarter before last, and a
@@ -700,7 +704,7 @@ class _Builder:
         dmt = self.people["dmt"]
         quarter = Quarter.containing(self.today).previous.previous
         meeting = min(quarter.end + datetime.timedelta(days=14), self.today)
-        reports.decision_record(
+        decision_record(
             team=self.teams["Children with Disabilities"],
             quarter=quarter,
             kind=DmtDecision.Kind.AGREED,
@@ -713,7 +717,7 @@ class _Builder:
             capacity_issue=None,
             by=dmt,
         )
-        reports.decision_record(
+        decision_record(
             team=self.teams["Child Protection"],
             quarter=quarter,
             kind=DmtDecision.Kind.ACTIONS,
@@ -727,7 +731,7 @@ class _Builder:
             by=dmt,
         )
         looked_after = self.teams["Looked After Children"]
-        issue = reports.capacity_issue_raise(
+        issue = capacity_issue_raise(
             team=looked_after,
             by=looked_after.managers.first(),
             summary="Two leavers in December: caseloads will pass 22 children per FTE",
@@ -743,7 +747,7 @@ class _Builder:
         due = add_months(run[0], 3) + datetime.timedelta(days=1)
         if due > run[-1]:
             return
-        reports.escalate(due)
+        escalate(due)
         if run[-1] == self.today:
             return
         for escalation in Escalation.objects.open().filter(over_since=run[0]):

@@ -6,9 +6,14 @@ from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
-from caseload.dates import long_date
+from caseload.dates import Quarter, long_date
 from caseload.fields import date_field
-from reports.models import DmtDecision
+from caseload.models import Person, Team
+from caseload.services import RuleBroken
+from reports.dashboards.quarters import chosen_review, quarter_key, quarter_of, reviews_of
+from reports.models import CapacityIssue, DmtDecision, Escalation
+from reports.services.dmt import decision_record
+from reports.services.escalations import escalation_assess, escalation_resolve
 
 
 class AssessmentForm(forms.Form):
@@ -26,6 +31,32 @@ class AssessmentForm(forms.Form):
         error_messages={"required": "Say what you and the worker assessed"},
     )
 
+    @classmethod
+    def of(cls, escalation: Escalation, data=None) -> AssessmentForm:  # type: ignore[no-untyped-def]
+        """The form, showing the escalation's assessment so far."""
+        return cls(
+            data,
+            initial={
+                "work_ongoing": {True: "yes", False: "no"}.get(escalation.work_ongoing, ""),
+                "assessment": escalation.assessment,
+            },
+        )
+
+    def save(self, escalation: Escalation, *, by: Person) -> bool:
+        """Record the assessment; False, with the reason on the form, if a rule
+        stops it."""
+        try:
+            escalation_assess(
+                escalation=escalation,
+                work_ongoing=self.cleaned_data["work_ongoing"] == "yes",
+                assessment=self.cleaned_data["assessment"],
+                by=by,
+            )
+        except RuleBroken as error:
+            self.add_error(None, error)
+            return False
+        return True
+
 
 class OutcomeForm(forms.Form):
     outcome = forms.CharField(
@@ -36,6 +67,16 @@ class OutcomeForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Say what the senior managers did"},
     )
+
+    def save(self, escalation: Escalation, *, by: Person) -> bool:
+        """Resolve the escalation; False, with the reason on the form, if a rule
+        stops it."""
+        try:
+            escalation_resolve(escalation=escalation, outcome=self.cleaned_data["outcome"], by=by)
+        except RuleBroken as error:
+            self.add_error(None, error)
+            return False
+        return True
 
 
 class CapacityIssueForm(forms.Form):
@@ -114,6 +155,50 @@ class DecisionForm(forms.Form):
             (issue.pk, f"{issue.summary} (raised {long_date(issue.raised_on)})") for issue in issues
         ]
         self.issues = {issue.pk: issue for issue in issues}
+
+    @classmethod
+    def for_team(
+        cls, team: Team, data=None, *, quarter: str | None, issue: str | None
+    ) -> DecisionForm:  # type: ignore[no-untyped-def]
+        """The form for a team: the quarters with a stored review (or the last
+        quarter, when there is none yet), the quarter asked for chosen, and the
+        team's open capacity issues, the one asked for chosen."""
+        reviews = reviews_of(team.service)
+        quarters = [quarter_of(r) for r in reviews] or [
+            Quarter.containing(timezone.localdate()).previous
+        ]
+        issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
+        chosen = chosen_review(reviews, quarter)
+        return cls(
+            data,
+            quarters=quarters,
+            issues=issues,
+            initial={
+                "quarter": quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
+                "capacity_issue": issue,
+            },
+        )
+
+    def save(self, team: Team, *, by: Person) -> DmtDecision | None:
+        """Record the decision; None, with the reason on the form, if a rule
+        stops it."""
+        data = self.cleaned_data
+        try:
+            return decision_record(
+                team=team,
+                quarter=Quarter.parse(data["quarter"]),
+                kind=data["kind"],
+                reason=data["reason"],
+                actions=data["actions"],
+                review_by=data["review_by"],
+                meeting_on=data["meeting_on"],
+                minute_reference=data["minute_reference"],
+                capacity_issue=self.issues.get(data["capacity_issue"]),
+                by=by,
+            )
+        except RuleBroken as error:
+            self.add_error(None, error)
+            return None
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -42,8 +42,8 @@ def stale_from(first_days: Mapping[int, datetime.date]) -> None:
     person_days = sum((today - day).days + 1 for day in first_days.values())
     back_dated = any(day < today for day in first_days.values())
     if back_dated and person_days <= SAME_TRANSACTION_PERSON_DAYS:
-        # Imported here: reports.services imports the write functions that call this.
-        from reports.services import recompute_snapshots
+        # Imported here: reports.services.snapshots imports the write functions that call this.
+        from reports.services.snapshots import recompute_snapshots
 
         recompute_snapshots(first_days, today)
         return

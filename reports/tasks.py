@@ -1,9 +1,9 @@
 """The scheduled analyses as Celery tasks.
 
-Every task is a thin call into `reports.services`, idempotent (each output has
-a unique key), acknowledged only when done (`acks_late`, and rejected back to
-the queue if its worker dies), bounded by time limits, and retried with
-backoff on database or broker errors. Dates travel as ISO strings.
+Every task is a thin call into a job of `reports.services`, idempotent (each
+output has a unique key), acknowledged only when done (`acks_late`, and
+rejected back to the queue if its worker dies), bounded by time limits, and
+retried with backoff on database or broker errors. Dates travel as ISO strings.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from caseload.dates import Quarter
 from caseload.models import Service
-from reports import services
+from reports.services import analyses, reviews, snapshots
+from reports.services.daily import daily_jobs, day_missed
 
 RELIABLE = {
     "acks_late": True,
@@ -43,10 +44,10 @@ def _day(value: str | None) -> datetime.date:
 
 @shared_task(name="reports.daily", **RELIABLE, **LIMITS)
 def daily(day: str | None = None) -> dict[str, int]:
-    """The day's jobs (see `services.daily_jobs`), with the analyses fanned
-    out per team and each quarterly review its own task."""
+    """The day's jobs (see `daily_jobs`), with the analyses fanned out per
+    team and each quarterly review its own task."""
     on = _day(day)
-    return services.daily_jobs(on, analyse_teams=_fan_out_analyses, review=_queue_review)
+    return daily_jobs(on, analyse_teams=_fan_out_analyses, review=_queue_review)
 
 
 @shared_task(name="reports.run_missed_day", **RELIABLE, **LIMITS)
@@ -55,7 +56,7 @@ def run_missed_day() -> str | None:
     now due were never sent (beat could not reach Redis at 03:15) or their
     worker died, send them now. Returns the day sent, if any."""
     running_for = datetime.timedelta(seconds=daily.time_limit or 0)
-    day = services.day_missed(timezone.now(), running_for=running_for)
+    day = day_missed(timezone.now(), running_for=running_for)
     if day is None:
         return None
     daily.delay(day.isoformat())
@@ -74,17 +75,17 @@ def _queue_review(service: Service, quarter: Quarter) -> None:
 @shared_task(name="reports.recompute_stale_snapshots", **RELIABLE, **LIMITS)
 def recompute_stale_snapshots() -> int:
     """Bring snapshots up to date after back-dated changes (every few minutes)."""
-    return services.recompute_stale()
+    return snapshots.recompute_stale()
 
 
 @shared_task(name="reports.analyse_team", **RELIABLE, **LIMITS)
 def analyse_team(person_ids: list[int], day: str) -> int:
-    return services.analyse(person_ids, _day(day))
+    return analyses.analyse(person_ids, _day(day))
 
 
 @shared_task(name="reports.quarterly_review", **RELIABLE, **LIMITS)
 def quarterly_review(service_id: int, quarter_start: str, rerun: bool = False) -> int:
-    review = services.quarterly_review(
+    review = reviews.quarterly_review(
         Service.objects.get(pk=service_id),
         Quarter.containing(_day(quarter_start)),
         rerun=rerun,
@@ -97,15 +98,15 @@ def backfill_snapshots(first: str, last: str, service_ids: list[int] | None = No
     """Fan a back-fill out in month-long chunks; each chunk is its own task,
     so a worker lost mid-way costs one chunk, done again on redelivery or,
     if the broker lost it, by the sweep below."""
-    services.backfill_record(_day(first), _day(last), service_ids)
-    chunks = services.chunks(_day(first), _day(last))
+    snapshots.backfill_record(_day(first), _day(last), service_ids)
+    chunks = snapshots.chunks(_day(first), _day(last))
     group(snapshot_chunk.s(a.isoformat(), b.isoformat(), service_ids) for a, b in chunks)()
     return len(chunks)
 
 
 @shared_task(name="reports.snapshot_chunk", **RELIABLE, **LIMITS)
 def snapshot_chunk(first: str, last: str, service_ids: list[int] | None = None) -> int:
-    return services.backfill_snapshots(_day(first), _day(last), service_ids=service_ids)
+    return snapshots.backfill_snapshots(_day(first), _day(last), service_ids=service_ids)
 
 
 @shared_task(name="reports.finish_backfills", **RELIABLE, **LIMITS)
@@ -113,4 +114,4 @@ def finish_backfills() -> int:
     """Fill what each back-fill still lacks a few minutes after it was asked
     for (every minute): its chunks lost with a worker never wait for the
     broker's visibility timeout, nor are lost with it."""
-    return services.finish_backfills()
+    return snapshots.finish_backfills()

@@ -17,13 +17,14 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseload import access
-from caseload.dates import Quarter
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
-from reports import dashboards, presenters, services
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
-from reports.models import CapacityIssue, Escalation
+from reports.models import Escalation
+from reports.presenters import pages
+from reports.presenters.tables import decisions_table, issues_table, with_quarter
+from reports.services.dmt import capacity_issue_raise
 from reports.tables import Column, Table, download
 
 
@@ -113,40 +114,21 @@ def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
     may_resolve = is_open and access.may_resolve_escalation(request.user, escalation)
     posted = request.POST if request.method == "POST" else None
     action = request.POST.get("action") if posted else None
-    assessment_form = AssessmentForm(
-        posted if action == "assess" else None,
-        initial={
-            "work_ongoing": {True: "yes", False: "no"}.get(escalation.work_ongoing, ""),
-            "assessment": escalation.assessment,
-        },
-    )
-    outcome_form = OutcomeForm(posted if action == "resolve" else None)
-    me = access.person_of(request.user)
     if (action == "assess" and not may_assess) or (action == "resolve" and not may_resolve):
         raise PermissionDenied("You cannot change this escalation.")
-    if action == "assess" and assessment_form.is_valid():
-        try:
-            services.escalation_assess(
-                escalation=escalation,
-                work_ongoing=assessment_form.cleaned_data["work_ongoing"] == "yes",
-                assessment=assessment_form.cleaned_data["assessment"],
-                by=me,
-            )
-        except RuleBroken as error:
-            assessment_form.add_error(None, error)
-        else:
-            messages.success(request, "Your assessment is recorded.")
-            return redirect("escalation_detail", pk=escalation.pk)
-    elif action == "resolve" and outcome_form.is_valid():
-        try:
-            services.escalation_resolve(
-                escalation=escalation, outcome=outcome_form.cleaned_data["outcome"], by=me
-            )
-        except RuleBroken as error:
-            outcome_form.add_error(None, error)
-        else:
-            messages.success(request, f"The escalation of {escalation.person} is resolved.")
-            return redirect("escalation_list")
+    assessment_form = AssessmentForm.of(escalation, posted if action == "assess" else None)
+    outcome_form = OutcomeForm(posted if action == "resolve" else None)
+    me = access.person_of(request.user)
+    if (
+        action == "assess"
+        and assessment_form.is_valid()
+        and assessment_form.save(escalation, by=me)
+    ):
+        messages.success(request, "Your assessment is recorded.")
+        return redirect("escalation_detail", pk=escalation.pk)
+    if action == "resolve" and outcome_form.is_valid() and outcome_form.save(escalation, by=me):
+        messages.success(request, f"The escalation of {escalation.person} is resolved.")
+        return redirect("escalation_list")
     return render(
         request,
         "reports/escalation_detail.html",
@@ -181,7 +163,7 @@ def _downloads(url_name: str, pk: int, quarter: str) -> dict[str, str]:
     """Where a page's table downloads live, and the quarter they are for."""
     return {
         "download_base": reverse(url_name, args=[pk, "x", "csv"]).removesuffix("x.csv"),
-        "query": presenters.with_quarter("", quarter),
+        "query": with_quarter("", quarter),
     }
 
 
@@ -193,7 +175,7 @@ def _stem(name: str, quarter: str) -> str:
 @transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     return render(
         request,
         "reports/service_overview.html",
@@ -209,7 +191,7 @@ def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def service_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     return _download(page.tables, slug, file_format, _stem(service.name, page.quarter))
 
 
@@ -219,7 +201,7 @@ def service_pack(request: HttpRequest, pk: int) -> HttpResponse:
     from caseload.pdf import html_to_pdf  # WeasyPrint loads only when a PDF is asked for
 
     service = access.get_service_for_user(request.user, pk)
-    page = presenters.overview(service, request.GET.get("quarter"), timezone.localdate())
+    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
     html = render_to_string("reports/pack.html", {"page": page, "service": service}, request)
     response = HttpResponse(html_to_pdf(html), content_type="application/pdf")
     name = _stem(f"{service.name} DMT pack", page.quarter)
@@ -230,7 +212,7 @@ def service_pack(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
-    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    page = pages.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
     return render(
         request,
         "reports/team_dashboard.html",
@@ -250,7 +232,7 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def team_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
-    page = presenters.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
+    page = pages.team_dashboard(team, request.GET.get("quarter"), timezone.localdate())
     return _download(page.tables, slug, file_format, _stem(team.name, page.quarter))
 
 
@@ -258,7 +240,7 @@ def team_download(request: HttpRequest, pk: int, slug: str, file_format: str) ->
 def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     person = access.get_person_for_dashboard(request.user, pk)
     today = timezone.localdate()
-    page = presenters.person_dashboard(person, today)
+    page = pages.person_dashboard(person, today)
     team = (
         access.teams_visible_to(request.user)
         .filter(memberships__in=TeamMembership.objects.active_on(today).filter(person=person))
@@ -280,7 +262,7 @@ def person_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def person_download(request: HttpRequest, pk: int, slug: str, file_format: str) -> HttpResponse:
     person = access.get_person_for_dashboard(request.user, pk)
-    page = presenters.person_dashboard(person, timezone.localdate())
+    page = pages.person_dashboard(person, timezone.localdate())
     if not page.tables:
         raise Http404("No numbers for someone in no service.")
     return _download(page.tables, slug, file_format, slugify(person.full_name))
@@ -292,43 +274,17 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
     team = access.get_team_for_user(request.user, pk)
     if not access.may_record_decision(request.user, team):
         raise PermissionDenied("Only the service's senior managers record DMT decisions.")
-    reviews = dashboards.reviews_of(team.service)
-    quarters = [dashboards.quarter_of(r) for r in reviews] or [
-        Quarter.containing(timezone.localdate()).previous
-    ]
-    issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
-    chosen = dashboards.chosen_review(reviews, request.GET.get("quarter"))
-    form = DecisionForm(
+    form = DecisionForm.for_team(
+        team,
         request.POST or None,
-        quarters=quarters,
-        issues=issues,
-        initial={
-            "quarter": dashboards.quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
-            "capacity_issue": request.GET.get("issue"),
-        },
+        quarter=request.GET.get("quarter"),
+        issue=request.GET.get("issue"),
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.decision_record(
-                team=team,
-                quarter=Quarter.parse(data["quarter"]),
-                kind=data["kind"],
-                reason=data["reason"],
-                actions=data["actions"],
-                review_by=data["review_by"],
-                meeting_on=data["meeting_on"],
-                minute_reference=data["minute_reference"],
-                capacity_issue=form.issues.get(data["capacity_issue"]),
-                by=access.person_of(request.user),
-            )
-        except RuleBroken as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"The DMT decision for {team.name} is recorded.")
-            return redirect(
-                presenters.with_quarter(reverse("team_dashboard", args=[team.pk]), data["quarter"])
-            )
+    posted = request.method == "POST" and form.is_valid()
+    if posted and form.save(team, by=access.person_of(request.user)) is not None:
+        messages.success(request, f"The DMT decision for {team.name} is recorded.")
+        dashboard = reverse("team_dashboard", args=[team.pk])
+        return redirect(with_quarter(dashboard, form.cleaned_data["quarter"]))
     return render(
         request,
         "reports/decision_form.html",
@@ -343,7 +299,7 @@ def capacity_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = CapacityIssueForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.capacity_issue_raise(
+            capacity_issue_raise(
                 team=team,
                 by=access.person_of(request.user),
                 summary=form.cleaned_data["summary"],
@@ -370,8 +326,8 @@ def _decision_tables(request: HttpRequest) -> dict[str, Table]:
         .order_by("raised_on", "pk")
     )
     return {
-        "capacity-issues": presenters.issues_table(issues, "Capacity issues on the agenda"),
-        "decisions": presenters.decisions_table(decisions, "DMT decisions"),
+        "capacity-issues": issues_table(issues, "Capacity issues on the agenda"),
+        "decisions": decisions_table(decisions, "DMT decisions"),
     }
 
 

@@ -11,8 +11,15 @@ from django.utils import timezone
 
 from caseload.fields import date_field
 from caseload.formatting import plain_number
+from caseload.models import Person
+from caseload.services import RuleBroken
 from supervision.models import SupervisionCaseItem, SupervisionRecord, WorkloadView
-from supervision.services import ItemChange, RecordChange
+from supervision.services import (
+    ItemChange,
+    RecordChange,
+    record_save_draft,
+    record_sign_supervisor,
+)
 from weighting.forms import level_field
 from weighting.models import Criterion
 
@@ -205,6 +212,18 @@ class RecordForm(forms.Form):
             anticipated_by = date_field("Anticipated by", required=False)
             anticipated_by.initial = item.anticipated_by
             self.fields[f"{prefix}_ant_by"] = anticipated_by
+
+    def save(self, *, sign: bool, by: Person) -> bool:
+        """Save the draft and, when `sign`, the supervisor's signature; False,
+        with the reason on the form, if a rule stops either."""
+        try:
+            record_save_draft(record=self.record, change=self.change())
+            if sign:
+                record_sign_supervisor(record=self.record, by=by)
+        except RuleBroken as error:
+            self.add_error(None, error)
+            return False
+        return True
 
     def item_sections(self) -> list[dict]:
         """What the template shows for each case: its fields, grouped."""

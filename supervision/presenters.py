@@ -11,12 +11,12 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from caseload.charts import Series, line_chart
+from caseload.charts.lines import Series, line_chart
 from caseload.formatting import plain_number
 from caseload.markup import format_html, join_html
 from caseload.models import Allocation, Case, Person
 from supervision import services
-from supervision.forms import next_supervision_label
+from supervision.forms import AddendumForm, WorkerSignForm, next_supervision_label
 from supervision.models import RatingProposal, SupervisionRecord, WorkloadView
 from weighting.models import Criterion, Rating
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, latest_rating
@@ -277,3 +277,22 @@ def _trend_chart(trend: list[tuple[datetime.date, CaseloadNumbers]]) -> SafeStri
         title="Your weighted load over the last 12 weeks",
         description="Weekly weighted load against capacity; the numbers are in the table.",
     )
+
+
+def record_view_forms(record: SupervisionRecord, person: Person) -> dict:
+    """The forms a signed or draft record's page offers `person`: the
+    worker's signature once the supervisor has signed, and an addendum from
+    the worker or supervisor once it is no longer a draft."""
+    return {
+        "sign_form": (
+            WorkerSignForm()
+            if record.status == SupervisionRecord.Status.SUPERVISOR_SIGNED
+            and person.pk == record.worker_id
+            else None
+        ),
+        "addendum_form": (
+            AddendumForm()
+            if not record.is_draft and person.pk in (record.worker_id, record.supervisor_id)
+            else None
+        ),
+    }

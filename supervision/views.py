@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -16,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from caseload import access, audit
 from caseload.dates import long_date
-from caseload.models import Allocation, Case, Person, TeamMembership
+from caseload.models import Allocation, Case, Person
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from supervision import presenters, services
@@ -36,13 +34,6 @@ from weighting.history import RatingView, ratings_of
 from weighting.models import Level
 from weighting.numbers import caseload_numbers
 from weighting.services import scheme_in_force
-
-
-def person_team(person: Person, day: datetime.date):  # type: ignore[no-untyped-def]
-    membership = (
-        TeamMembership.objects.active_on(day).filter(person=person).select_related("team").first()
-    )
-    return membership.team if membership else None
 
 
 def _person(request: HttpRequest) -> Person:
@@ -297,43 +288,24 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
             items=context["items"],
             criteria_by_case=context["criteria_by_case"],
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.record_save_draft(record=record, change=form.change())
-                if "sign" in request.POST:
-                    services.record_sign_supervisor(record=record, by=person)
-            except RuleBroken as error:
-                form.add_error(None, error)
+        signing = "sign" in request.POST
+        if request.method == "POST" and form.is_valid() and form.save(sign=signing, by=person):
+            if signing:
+                messages.success(
+                    request,
+                    f"Signed. The agreed ratings have taken effect; {record.worker} has "
+                    "been asked to sign.",
+                )
             else:
-                if "sign" in request.POST:
-                    messages.success(
-                        request,
-                        f"Signed. The agreed ratings have taken effect; {record.worker} has "
-                        "been asked to sign.",
-                    )
-                else:
-                    messages.success(request, "Draft saved.")
-                return redirect("record_detail", pk=record.pk)
+                messages.success(request, "Draft saved.")
+            return redirect("record_detail", pk=record.pk)
         return render(request, "supervision/record_edit.html", {**context, "form": form})
     if request.method == "POST":
         raise PermissionDenied
     return render(
         request,
         "supervision/record_view.html",
-        {
-            **context,
-            "sign_form": (
-                WorkerSignForm()
-                if record.status == SupervisionRecord.Status.SUPERVISOR_SIGNED
-                and person.pk == record.worker_id
-                else None
-            ),
-            "addendum_form": (
-                AddendumForm()
-                if not record.is_draft and person.pk in (record.worker_id, record.supervisor_id)
-                else None
-            ),
-        },
+        {**context, **presenters.record_view_forms(record, person)},
     )
 
 

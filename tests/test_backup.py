@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from psycopg2 import sql
 
-from reports import services as reports
+from reports.services.reviews import quarterly_review
 from tests.conftest import skip_or_fail
 from tests.scenarios import QUARTER, build_small_team
 
@@ -97,7 +97,7 @@ def test_a_custom_format_dump_restores_every_table_row_for_row(
     build_small_team(
         default_scheme=default_scheme, team=team, other_team=other_team, team_manager=team_manager
     )
-    review = reports.quarterly_review(service, QUARTER)
+    review = quarterly_review(service, QUARTER)
     assert review.pk is not None
 
     source = connection.settings_dict["NAME"]

@@ -7,16 +7,8 @@ from decimal import Decimal
 import pytest
 from django.utils.safestring import SafeString
 
-from caseload.charts import (
-    Bar,
-    Segment,
-    Series,
-    band_segments,
-    bar_chart,
-    line_chart,
-    sparkline,
-    stacked_bar_chart,
-)
+from caseload.charts.bars import Bar, Segment, band_segments, bar_chart, stacked_bar_chart
+from caseload.charts.lines import Series, line_chart, sparkline
 from weighting.numbers import Bands
 
 D = Decimal

@@ -14,7 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from caseload import dataset
 from caseload.dates import Quarter
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
-from reports import services
+from reports.services.analyses import analyse
+from reports.services.reviews import quarterly_review
+from reports.services.snapshots import backfill_snapshots, take_snapshots
 from tests.conftest import empty_the_database
 from weighting.models import Rating, RatingLevel
 from weighting.numbers import caseload_numbers
@@ -111,7 +113,7 @@ def jobs_queries(scale: dataset.Scale) -> dict[str, int]:
     quarter = Quarter.containing(TODAY).previous
     counts = {}
     with CaptureQueriesContext(connection) as queries:
-        services.take_snapshots(TODAY)
+        take_snapshots(TODAY)
     counts["daily snapshot"] = len(queries)
     workers = list(
         TeamMembership.objects.active_on(TODAY)
@@ -119,12 +121,12 @@ def jobs_queries(scale: dataset.Scale) -> dict[str, int]:
         .values_list("person_id", flat=True)
     )
     with CaptureQueriesContext(connection) as queries:
-        services.analyse(workers, TODAY)
+        analyse(workers, TODAY)
     counts["12-week analyses"] = len(queries)
-    services.backfill_snapshots(quarter.start, quarter.end)
+    backfill_snapshots(quarter.start, quarter.end)
     service = Service.objects.order_by("pk").first()
     with CaptureQueriesContext(connection) as queries:
-        services.quarterly_review(service, quarter)
+        quarterly_review(service, quarter)
     counts["quarterly review"] = len(queries)
     return counts
 

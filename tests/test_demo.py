@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from caseload.dates import Quarter
 from caseload.models import Allocation, Case, Notification, Person, Service, TeamMembership
-from reports import services as reports
 from reports.models import CaseloadAnalysis, CaseloadSnapshot, Escalation, SnapshotRecompute
+from reports.services.daily import daily_jobs
+from reports.services.reviews import quarterly_review
 from tests.conftest import empty_the_database
 from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
 from weighting.numbers import Band, caseload_numbers, caseload_series
@@ -187,7 +188,7 @@ def test_every_page_has_history_on_the_first_run(loaded):
     open_escalations = Escalation.objects.open()
     assert open_escalations.filter(person__full_name="Daniel Reid", work_ongoing=True).exists()
     assert Escalation.objects.filter(status="resolved").exists()
-    assert reports.daily_jobs(today)["escalations"] == 0  # nothing left to catch up
+    assert daily_jobs(today)["escalations"] == 0  # nothing left to catch up
 
 
 # The round trip: export, import into an empty database, the same numbers ----------
@@ -223,7 +224,7 @@ def _numbers_by_name(days: list[datetime.date]) -> dict:
     kept_by_the_jobs = {"id", "review", "team", "open_escalations", "open_concerns",
                         "overdue_concerns"}  # fmt: skip
     for service in Service.objects.all():
-        review = reports.quarterly_review(service, quarter, rerun=True)
+        review = quarterly_review(service, quarter, rerun=True)
         for row in review.rows.select_related("team"):
             seen[("review", row.team.name)] = {
                 f.name: getattr(row, f.name)

@@ -18,9 +18,10 @@ from caseload import services
 from caseload.dates import Quarter
 from caseload.models import Notification, Person
 from caseload.services import RuleBroken
-from reports import dashboards
-from reports import services as reports
+from reports.dashboards.positions import stored_position
 from reports.models import DmtDecision
+from reports.services.dmt import decision_record
+from reports.services.reviews import quarterly_review
 from reports.tables import Column, Table, as_csv, as_xlsx
 from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
 from tests.scenarios import JAN_5, QUARTER, build_small_team, date
@@ -40,7 +41,7 @@ def small_team(default_scheme, team, other_team, team_manager):
 def review(small_team):
     """Q1 2026/27: Child Protection at 22.5 children per FTE, above its
     aspiration of 20; Looked After at 4."""
-    return reports.quarterly_review(small_team["asha"].service, QUARTER)
+    return quarterly_review(small_team["asha"].service, QUARTER)
 
 
 def read_csv(response) -> list[dict]:
@@ -62,7 +63,7 @@ REVIEW_BY = date(2026, 12, 31)
 
 
 def decide(team, by, *, kind=DmtDecision.Kind.AGREED, review_by=REVIEW_BY, issue=None):
-    return reports.decision_record(
+    return decision_record(
         team=team,
         quarter=QUARTER,
         kind=kind,
@@ -144,7 +145,7 @@ def test_band_headings_follow_the_services_own_thresholds(client, small_team, dm
     service = small_team["asha"].service
     service.band_green_from, service.band_amber_above, service.band_red_from = D(90), D(105), D(120)
     service.save()
-    review = reports.quarterly_review(service, QUARTER)
+    review = quarterly_review(service, QUARTER)
     headings = ["Under 90%", "90–105%", "Over 105%", "120% or more"]
     client.force_login(dmt_member.user)
 
@@ -237,11 +238,9 @@ def test_a_tables_rows_are_shown_escaped_and_rounded():
 def test_an_agreed_deviation_clears_the_flag_for_the_period_it_covers(
     review, team, dmt_member, team_manager
 ):
-    assert [t.team_name for t in dashboards.stored_position(review).needing_agreement] == [
-        "Child Protection"
-    ]
+    assert [t.team_name for t in stored_position(review).needing_agreement] == ["Child Protection"]
     decision = decide(team, dmt_member)
-    flagged = dashboards.stored_position(review).teams[0]
+    flagged = stored_position(review).teams[0]
     assert (flagged.above_aspiration, flagged.needs_agreement) == (True, False)
     assert flagged.decision_status == "Agreed until 31 December 2026"
     # From the quarter's start to the review date, and not after it.
@@ -256,7 +255,7 @@ def test_an_agreed_deviation_clears_the_flag_for_the_period_it_covers(
 
 def test_actions_do_not_clear_the_flag(review, team, dmt_member):
     decide(team, dmt_member, kind=DmtDecision.Kind.ACTIONS)
-    assert dashboards.stored_position(review).teams[0].needs_agreement
+    assert stored_position(review).teams[0].needs_agreement
 
 
 @pytest.mark.parametrize(
@@ -285,7 +284,7 @@ def test_a_decision_that_breaks_a_rule_is_refused_and_nothing_is_written(
         **change,
     }
     with pytest.raises(RuleBroken, match=message):
-        reports.decision_record(**fields)
+        decision_record(**fields)
     assert not DmtDecision.objects.exists()
 
 
@@ -516,7 +515,7 @@ def test_the_overview_makes_the_same_queries_for_3_teams_and_for_60(
     counts = []
     for teams in (3, 57):  # 3, then 60 in all
         _service_of(service, teams)
-        reports.quarterly_review(service, Quarter(date(2026, 4, 1)), rerun=True)
+        quarterly_review(service, Quarter(date(2026, 4, 1)), rerun=True)
         counts.append(_queries(client, url))
     assert counts[0] == counts[1]
 
@@ -534,6 +533,6 @@ def test_the_team_dashboard_makes_the_same_queries_for_3_people_and_for_30(
             services.allocation_create(
                 case=case, person=person, start_date=JAN_5, allocated_by=None
             )
-        reports.quarterly_review(team.service, QUARTER, rerun=True)
+        quarterly_review(team.service, QUARTER, rerun=True)
         counts.append(_queries(client, url))
     assert counts[0] == counts[1]

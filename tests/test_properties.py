@@ -104,9 +104,9 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
-from reports import services as reports_services
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import CapacityIssue, DmtDecision, Escalation
+from reports.services.dmt import capacity_issue_raise
 from supervision import services as supervision_services
 from supervision.forms import (
     AddendumForm,
@@ -1141,7 +1141,7 @@ class World:
 
     @functools.cached_property
     def issue(self) -> CapacityIssue:
-        return reports_services.capacity_issue_raise(
+        return capacity_issue_raise(
             team=self.team, by=self.manager, summary="Two vacancies", detail="Caseloads above 22"
         )
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from caseload.models import Notification, Person, TeamMembership
 from config.celery import app
-from reports import services, tasks
+from reports import tasks
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
@@ -22,6 +22,7 @@ from reports.models import (
     QuarterlyReview,
     SnapshotBackfill,
 )
+from reports.services.snapshots import BACKFILL_GRACE, backfill_record
 from tests import settings_fault_worker as fault_worker_settings
 from tests.brokers import (
     own_redis,
@@ -118,10 +119,10 @@ def test_a_back_fill_whose_chunks_were_lost_is_finished_by_the_minutes_sweep(
     every-minute sweep fills whatever a back-fill still lacks a few minutes
     after it was asked for, and then marks it finished."""
     first, last = date(2026, 1, 1), date(2026, 6, 30)
-    asked = services.backfill_record(first, last)  # its chunks lost with their worker
+    asked = backfill_record(first, last)  # its chunks lost with their worker
     assert tasks.finish_backfills.delay().get() == 0  # too soon: its chunks may be running
     assert not CaseloadSnapshot.objects.exists()
-    later = timezone.now() + services.BACKFILL_GRACE + datetime.timedelta(seconds=1)
+    later = timezone.now() + BACKFILL_GRACE + datetime.timedelta(seconds=1)
     with time_machine.travel(later):
         assert tasks.finish_backfills.delay().get() == 1
         assert tasks.finish_backfills.delay().get() == 0  # finished: not looked at again

@@ -18,7 +18,6 @@ from django.utils import timezone
 from caseload import services
 from caseload.models import Case, CaseTeamMove, Notification, Person, TeamMembership
 from caseload.notifications import send_pending
-from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
@@ -26,6 +25,17 @@ from reports.models import (
     Escalation,
     QuarterlyReview,
     SnapshotRecompute,
+)
+from reports.services.analyses import analyse, analyses_due
+from reports.services.daily import daily_jobs, day_due, day_missed
+from reports.services.escalations import escalate, run_must_start_by
+from reports.services.reviews import _case_teams_on, quarterly_review
+from reports.services.snapshots import (
+    CATCH_UP_DAYS,
+    backfill_snapshots,
+    catch_up_snapshots,
+    fill_missing_snapshots,
+    recompute_stale,
 )
 from supervision import services as supervision
 from supervision.models import WorkloadConcern, WorkloadView
@@ -67,7 +77,7 @@ def loads(person, days):
 
 
 def test_snapshots_hold_each_days_numbers(small_team):
-    written = reports.backfill_snapshots(START, END)
+    written = backfill_snapshots(START, END)
     # Asha, Ben, Ella (a student: stored, not case-holding) and Cara, 85 days each.
     assert written == 4 * 85
     assert loads(small_team["asha"], WEEKS) == [18, 18, 24, 24, 24, 24, 21, 21, 21, 21, 12, 12, 12]
@@ -80,11 +90,11 @@ def test_snapshots_hold_each_days_numbers(small_team):
 
 
 def test_a_back_fill_run_twice_stores_nothing_new(small_team):
-    reports.backfill_snapshots(START, END)
+    backfill_snapshots(START, END)
     before = list(
         CaseloadSnapshot.objects.order_by("pk").values_list("pk", "person", "day", "weighted_load")
     )
-    reports.backfill_snapshots(START, END)
+    backfill_snapshots(START, END)
     after = list(
         CaseloadSnapshot.objects.order_by("pk").values_list("pk", "person", "day", "weighted_load")
     )
@@ -92,9 +102,9 @@ def test_a_back_fill_run_twice_stores_nothing_new(small_team):
 
 
 def test_the_review_fills_in_exactly_the_missing_snapshots(small_team):
-    reports.backfill_snapshots(START, END)
+    backfill_snapshots(START, END)
     asha, ben, cara = small_team["asha"], small_team["ben"], small_team["cara"]
-    assert reports.fill_missing_snapshots(START, END) == 0  # nothing missing: nothing written
+    assert fill_missing_snapshots(START, END) == 0  # nothing missing: nothing written
     # Ben left his team on 1 May (recorded late): his snapshots after it are
     # of days out of a team, and must not hide a day missing before it.
     left = date(2026, 5, 1)
@@ -108,57 +118,57 @@ def test_the_review_fills_in_exactly_the_missing_snapshots(small_team):
     for person, day in gone:
         CaseloadSnapshot.objects.filter(person=person, day=day).delete()
 
-    assert reports.fill_missing_snapshots(START, END) > 0
+    assert fill_missing_snapshots(START, END) > 0
 
     for person, day in gone:
         assert CaseloadSnapshot.objects.filter(person=person, day=day).exists()
     assert loads(asha, [date(2026, 3, 9), date(2026, 3, 10)]) == [18, 18]
-    assert reports.fill_missing_snapshots(START, END) == 0
+    assert fill_missing_snapshots(START, END) == 0
     # Only the days in a team are asked for: none for Ben from 1 May.
-    assert reports.fill_missing_snapshots(left, END, service_ids=[ben.service_id]) == 0
+    assert fill_missing_snapshots(left, END, service_ids=[ben.service_id]) == 0
 
 
 def test_a_back_dated_rating_marks_the_days_and_the_sweep_recomputes_them(
     small_team, default_scheme
 ):
-    reports.backfill_snapshots(START, END)
+    backfill_snapshots(START, END)
     SnapshotRecompute.objects.all().delete()
     rate(small_team["c1"], default_scheme, (1, 1, 1), date(2026, 5, 1))  # 9 becomes 3
     mark = SnapshotRecompute.objects.get()
     assert (mark.person, mark.from_day) == (small_team["asha"], date(2026, 5, 1))
-    assert reports.recompute_stale() > 0
+    assert recompute_stale() > 0
     assert not SnapshotRecompute.objects.exists()
     asha = small_team["asha"]
     assert loads(asha, [date(2026, 4, 30), date(2026, 5, 1), END]) == [21, 15, 6]
 
 
 def test_someone_put_in_a_team_back_dated_gets_their_past_days(small_team, team):
-    reports.backfill_snapshots(START, END)
+    backfill_snapshots(START, END)
     newcomer = PersonFactory(full_name="Dev Rao", service=team.service)
     services.membership_start(person=newcomer, team=team, start_date=date(2026, 5, 20))
-    reports.recompute_stale()
+    recompute_stale()
     days = set(CaseloadSnapshot.objects.filter(person=newcomer).values_list("day", flat=True))
     assert days == {date(2026, 5, 20) + datetime.timedelta(days=n) for n in range(6)}
 
 
 def test_missed_days_are_caught_up_over_the_month_before(small_team):
     day = START + datetime.timedelta(days=14)
-    reports.backfill_snapshots(START, START + datetime.timedelta(days=9))
-    reports.catch_up_snapshots(day)
+    backfill_snapshots(START, START + datetime.timedelta(days=9))
+    catch_up_snapshots(day)
     stored = set(CaseloadSnapshot.objects.values_list("day", flat=True))
-    assert stored == {day - datetime.timedelta(days=n) for n in range(reports.CATCH_UP_DAYS + 1)}
+    assert stored == {day - datetime.timedelta(days=n) for n in range(CATCH_UP_DAYS + 1)}
 
 
 def test_the_days_jobs_fill_a_day_missing_in_the_middle_of_their_window(small_team):
     """A back-fill chunk lost with its worker, or a day whose jobs never ran,
     leaves a gap before the last stored day: the next day's jobs fill it."""
     asha, ben = small_team["asha"], small_team["ben"]
-    reports.backfill_snapshots(END - datetime.timedelta(days=20), END - datetime.timedelta(days=1))
+    backfill_snapshots(END - datetime.timedelta(days=20), END - datetime.timedelta(days=1))
     gap = END - datetime.timedelta(days=10)
     CaseloadSnapshot.objects.filter(day=gap).delete()
     CaseloadSnapshot.objects.filter(person=ben, day=gap + datetime.timedelta(days=1)).delete()
 
-    reports.daily_jobs(END)
+    daily_jobs(END)
 
     assert CaseloadSnapshot.objects.filter(day=gap).count() == 4
     assert loads(asha, [gap, END]) == [12, 12]
@@ -174,27 +184,27 @@ def test_the_day_whose_jobs_were_missed_is_handed_out_once(db):
     london = timezone.get_current_timezone()
     at = lambda day, hour, minute=0: datetime.datetime(2026, 12, day, hour, minute, tzinfo=london)  # noqa: E731
     limit = datetime.timedelta(minutes=5)
-    assert reports.day_due(at(7, 3, 14)) == datetime.date(2026, 12, 6)
-    assert reports.day_due(at(7, 3, 15)) == datetime.date(2026, 12, 7)
+    assert day_due(at(7, 3, 14)) == datetime.date(2026, 12, 6)
+    assert day_due(at(7, 3, 15)) == datetime.date(2026, 12, 7)
 
-    assert reports.day_missed(at(7, 4), running_for=limit) == datetime.date(2026, 12, 7)
-    assert reports.day_missed(at(7, 4, 1), running_for=limit) is None  # handed out at 04:00
-    assert reports.day_missed(at(7, 4, 6), running_for=limit) == datetime.date(2026, 12, 7)
-    reports.daily_jobs(datetime.date(2026, 12, 7))
-    assert reports.day_missed(at(7, 23), running_for=limit) is None
+    assert day_missed(at(7, 4), running_for=limit) == datetime.date(2026, 12, 7)
+    assert day_missed(at(7, 4, 1), running_for=limit) is None  # handed out at 04:00
+    assert day_missed(at(7, 4, 6), running_for=limit) == datetime.date(2026, 12, 7)
+    daily_jobs(datetime.date(2026, 12, 7))
+    assert day_missed(at(7, 23), running_for=limit) is None
     run = DailyRun.objects.get(day=datetime.date(2026, 12, 7))
     assert run.started_at <= run.finished_at
     # Before 03:15 the next morning: yesterday's jobs, done.
-    assert reports.day_missed(at(8, 2), running_for=limit) is None
+    assert day_missed(at(8, 2), running_for=limit) is None
 
 
 def test_filling_the_window_takes_the_same_queries_for_few_people_or_many(small_team, team):
     def queries() -> int:
         CaseloadSnapshot.objects.all().delete()
-        reports.backfill_snapshots(END - datetime.timedelta(days=20), END)
+        backfill_snapshots(END - datetime.timedelta(days=20), END)
         CaseloadSnapshot.objects.filter(day=END - datetime.timedelta(days=10)).delete()
         with CaptureQueriesContext(connection) as captured:
-            assert reports.catch_up_snapshots(END) > 0
+            assert catch_up_snapshots(END) > 0
         return statements(captured)
 
     few = queries()
@@ -208,7 +218,7 @@ def test_filling_the_window_takes_the_same_queries_for_few_people_or_many(small_
 
 def test_the_12_week_analysis_matches_the_hand_worked_numbers(small_team, team_manager):
     asha = small_team["asha"]
-    assert reports.analyse([asha.pk], END) == 1
+    assert analyse([asha.pk], END) == 1
     analysis = CaseloadAnalysis.objects.get(person=asha)
     assert (analysis.period_start, analysis.period_end) == (START, END)
     assert [D(w["load"]) for w in analysis.weeks] == [
@@ -250,8 +260,8 @@ def test_the_12_week_analysis_matches_the_hand_worked_numbers(small_team, team_m
 
 def test_the_analysis_is_stored_once(small_team):
     asha = small_team["asha"]
-    reports.analyse([asha.pk], END)
-    assert reports.analyse([asha.pk], END) == 0
+    analyse([asha.pk], END)
+    assert analyse([asha.pk], END) == 0
     assert CaseloadAnalysis.objects.count() == 1
     assert Notification.objects.count() == 2
 
@@ -259,17 +269,17 @@ def test_the_analysis_is_stored_once(small_team):
 def test_the_sweep_finds_workers_84_days_after_their_last_analysis(small_team):
     # The three case-holding workers (not Ella, a student), by team.
     workers = [small_team[name].pk for name in ("asha", "ben", "cara")]
-    due = reports.analyses_due(END)
+    due = analyses_due(END)
     assert sorted(due.values()) == [workers[:2], workers[2:]]
-    reports.analyse(workers, END)
-    assert reports.analyses_due(END + datetime.timedelta(days=83)) == {}
-    later = reports.analyses_due(END + datetime.timedelta(days=84))
+    analyse(workers, END)
+    assert analyses_due(END + datetime.timedelta(days=83)) == {}
+    later = analyses_due(END + datetime.timedelta(days=84))
     assert sorted(pk for ids in later.values() for pk in ids) == sorted(workers)
 
 
 def test_the_next_supervision_opens_with_the_analysis(small_team, team_manager, client):
     asha = small_team["asha"]
-    reports.analyse([asha.pk], END)
+    analyse([asha.pk], END)
     record = supervision.record_open(
         worker=asha, supervisor=team_manager, held_on=END + datetime.timedelta(days=3)
     )
@@ -288,8 +298,8 @@ def test_the_next_supervision_opens_with_the_analysis(small_team, team_manager, 
 def test_the_escalation_comes_the_day_after_three_months_over(small_team, dmt_member):
     ben = small_team["ben"]
     # Over the maximum from 16 March: three months later is 16 June.
-    assert reports.escalate(date(2026, 6, 16)) == 0
-    assert reports.escalate(date(2026, 6, 17)) == 1
+    assert escalate(date(2026, 6, 16)) == 0
+    assert escalate(date(2026, 6, 17)) == 1
     escalation = Escalation.objects.get()
     assert (escalation.person, escalation.over_since, escalation.escalated_on) == (
         ben,
@@ -304,26 +314,26 @@ def test_the_escalation_comes_the_day_after_three_months_over(small_team, dmt_me
 
 
 def test_an_escalation_is_recorded_and_notified_once(small_team):
-    reports.escalate(date(2026, 6, 17))
-    assert reports.escalate(date(2026, 6, 17)) == 0
-    assert reports.escalate(date(2026, 6, 18)) == 0
+    escalate(date(2026, 6, 17))
+    assert escalate(date(2026, 6, 17)) == 0
+    assert escalate(date(2026, 6, 18)) == 0
     assert Escalation.objects.count() == 1
     assert Notification.objects.count() == 2
 
 
 def test_the_run_starts_three_months_before_at_month_ends():
-    assert reports.run_must_start_by(date(2026, 6, 17)) == date(2026, 3, 16)
+    assert run_must_start_by(date(2026, 6, 17)) == date(2026, 3, 16)
     # 31 May: after S + 3 months for S up to 27 February (27 May), and for
     # 28 February (28 May); 29 to 31 March all give 29 to 31 May, not before.
-    assert reports.run_must_start_by(date(2026, 5, 31)) == date(2026, 2, 28)
-    assert reports.run_must_start_by(date(2026, 6, 1)) == date(2026, 2, 28)
-    assert reports.run_must_start_by(date(2026, 6, 2)) == date(2026, 3, 1)
+    assert run_must_start_by(date(2026, 5, 31)) == date(2026, 2, 28)
+    assert run_must_start_by(date(2026, 6, 1)) == date(2026, 2, 28)
+    assert run_must_start_by(date(2026, 6, 2)) == date(2026, 3, 1)
 
 
 def test_a_manager_assesses_and_a_senior_manager_resolves(
     small_team, team_manager, dmt_member, client
 ):
-    reports.escalate(date(2026, 6, 17))
+    escalate(date(2026, 6, 17))
     escalation = Escalation.objects.get()
     url = reverse("escalation_detail", args=[escalation.pk])
     client.force_login(team_manager.user)
@@ -347,7 +357,7 @@ def test_a_manager_assesses_and_a_senior_manager_resolves(
 
 
 def test_who_sees_escalations(small_team, social_worker, other_dmt_member, client):
-    reports.escalate(date(2026, 6, 17))
+    escalate(date(2026, 6, 17))
     escalation = Escalation.objects.get()
     url = reverse("escalation_detail", args=[escalation.pk])
     client.force_login(social_worker.user)  # a colleague of Ben's
@@ -368,7 +378,7 @@ def test_who_sees_escalations(small_team, social_worker, other_dmt_member, clien
 def quarter_end_state(small_team, team, other_team):
     """On 30 June: Ben escalated on 17 June, Asha's concern unanswered since
     1 June, a case waiting since 10 June."""
-    reports.escalate(date(2026, 6, 17))
+    escalate(date(2026, 6, 17))
     concern = supervision.concern_raise(person=small_team["asha"], concern="Too much court work")
     WorkloadConcern.objects.filter(pk=concern.pk).update(
         raised_at=timezone.make_aware(datetime.datetime(2026, 6, 1, 9, 0)),
@@ -379,7 +389,7 @@ def quarter_end_state(small_team, team, other_team):
 
 
 def test_the_quarterly_review_matches_the_hand_worked_numbers(quarter_end_state):
-    review = reports.quarterly_review(quarter_end_state["asha"].service, QUARTER)
+    review = quarterly_review(quarter_end_state["asha"].service, QUARTER)
     assert (review.quarter_start, review.quarter_end, review.version) == (
         date(2026, 4, 1),
         date(2026, 6, 30),
@@ -414,23 +424,23 @@ def test_the_quarterly_review_matches_the_hand_worked_numbers(quarter_end_state)
 
 def test_a_reviewed_quarter_is_not_rewritten_by_later_changes(quarter_end_state, default_scheme):
     service = quarter_end_state["asha"].service
-    first = reports.quarterly_review(service, QUARTER)
+    first = quarterly_review(service, QUARTER)
     rate(quarter_end_state["c1"], default_scheme, (1, 1, 1), date(2026, 6, 1))
-    reports.recompute_stale()
-    assert reports.quarterly_review(service, QUARTER) == first
+    recompute_stale()
+    assert quarterly_review(service, QUARTER) == first
     first.refresh_from_db()
     assert first.rows.get(team__name="Child Protection").weighted_load == 33
-    again = reports.quarterly_review(service, QUARTER, rerun=True)
+    again = quarterly_review(service, QUARTER, rerun=True)
     assert again.version == 2
     assert again.rows.get(team__name="Child Protection").weighted_load == 27
     assert QuarterlyReview.objects.filter(service=service).count() == 2
 
 
 def test_the_review_is_taken_on_the_first_day_of_the_next_quarter(quarter_end_state):
-    done = reports.daily_jobs(date(2026, 7, 1))
+    done = daily_jobs(date(2026, 7, 1))
     assert done["reviews"] == 1
     assert QuarterlyReview.objects.filter(quarter_end=date(2026, 6, 30)).count() == 1
-    assert reports.daily_jobs(date(2026, 7, 2))["reviews"] == 0
+    assert daily_jobs(date(2026, 7, 2))["reviews"] == 0
 
 
 # Query counts --------------------------------------------------------------------------
@@ -453,14 +463,14 @@ def _queries(function) -> int:
 @pytest.mark.parametrize(
     "job",
     [
-        lambda: reports.backfill_snapshots(START, START + datetime.timedelta(days=30)),
-        lambda: reports.analyse(
+        lambda: backfill_snapshots(START, START + datetime.timedelta(days=30)),
+        lambda: analyse(
             list(Person.objects.filter(role="social_worker").values_list("pk", flat=True)), END
         ),
-        lambda: reports.quarterly_review(
+        lambda: quarterly_review(
             Person.objects.filter(role="social_worker").first().service, QUARTER, rerun=True
         ),
-        lambda: reports.escalate(END),
+        lambda: escalate(END),
     ],
     ids=["back-fill a month", "analyses", "quarterly review", "escalations"],
 )
@@ -582,7 +592,7 @@ def test_a_case_counts_in_the_team_it_was_in_on_the_day(service, team, other_tea
         reason="r",
     )
     cases = Case.objects.filter(pk__in=[stayed.pk, moved_before.pk, moved_twice_after.pk])
-    teams = reports._case_teams_on(day, list(cases.values("pk", "team_id")), cases)
+    teams = _case_teams_on(day, list(cases.values("pk", "team_id")), cases)
     assert teams == {
         stayed.pk: team.pk,
         moved_before.pk: other_team.pk,

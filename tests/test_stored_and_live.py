@@ -20,7 +20,6 @@ from django.utils import timezone
 
 from caseload import services
 from caseload.dates import Quarter
-from reports import services as reports
 from reports.models import (
     CaseloadAnalysis,
     CaseloadSnapshot,
@@ -28,6 +27,9 @@ from reports.models import (
     SnapshotRecompute,
     TeamDay,
 )
+from reports.services.analyses import analyse
+from reports.services.reviews import quarterly_review
+from reports.services.snapshots import backfill_snapshots, recompute_stale
 from tests.factories import CaseFactory, member
 from tests.queries import statements
 from tests.scenarios import rate
@@ -57,7 +59,7 @@ def worker(team, default_scheme, team_manager):
     case = CaseFactory(team=team, reference="C1", opened_on=ago(60), people_count=2)
     rate(case, default_scheme, (3, 3, 3), ago(40))
     services.allocation_create(case=case, person=person, start_date=ago(40), allocated_by=None)
-    reports.backfill_snapshots(ago(90), ago(0))
+    backfill_snapshots(ago(90), ago(0))
     SnapshotRecompute.objects.all().delete()
     return person
 
@@ -148,7 +150,7 @@ def test_my_caseload_shows_the_same_twelve_weeks_as_the_person_page(
     allocate(team, worker, ago(0))
     allocate(team, worker, ago(10), reference="C3")  # by the job
     allocate(team, worker, ago(3), reference="C4")  # in the same transaction
-    reports.recompute_stale()
+    recompute_stale()
     client.force_login(worker.user)
     mine = client.get(reverse("my_caseload")).content.decode()
     client.force_login(dmt_member.user)
@@ -176,7 +178,7 @@ def test_the_month_trends_point_for_today_is_todays_live_figure(
         case = CaseFactory(team=team, reference="C1", opened_on=ago(60), people_count=2)
         rate(case, default_scheme, (3, 3, 3), ago(40))
         services.allocation_create(case=case, person=person, start_date=ago(40), allocated_by=None)
-        reports.backfill_snapshots(ago(40), ago(0))
+        backfill_snapshots(ago(40), ago(0))
         allocate(team, person, ago(0))  # after today's totals were stored: 9 + 6
         if page == "team":
             client.force_login(team_manager.user)
@@ -231,7 +233,7 @@ def test_a_change_dated_today_is_left_to_the_job(worker, team):
     costs the request nothing more than its mark."""
     allocate(team, worker, ago(0))
     assert SnapshotRecompute.objects.get().from_day == ago(0)
-    reports.recompute_stale()
+    recompute_stale()
     assert same(stored([worker.pk], [ago(0)]), fresh([worker.pk], [ago(0)]))
 
 
@@ -241,7 +243,7 @@ def test_a_change_back_dated_further_is_recomputed_by_the_job(worker, team, defa
     assert (mark.person_id, mark.from_day) == (worker.pk, ago(35))
     days = days_from(ago(40))
     assert not same(stored([worker.pk], days), fresh([worker.pk], days))  # until the job runs
-    assert reports.recompute_stale() > 0
+    assert recompute_stale() > 0
     assert same(stored([worker.pk], days), fresh([worker.pk], days))
     team_days_match_snapshots(days)
     assert not SnapshotRecompute.objects.exists()
@@ -252,10 +254,10 @@ def test_a_recompute_that_fails_leaves_its_marks_for_the_next_run(worker, team):
     the marks are rows, deleted only with the recompute's own commit."""
     allocate(team, worker, ago(35))
     with pytest.raises(RuntimeError), transaction.atomic():
-        reports.recompute_stale()
+        recompute_stale()
         raise RuntimeError("the worker was killed")
     assert SnapshotRecompute.objects.count() == 1
-    assert reports.recompute_stale() > 0
+    assert recompute_stale() > 0
     assert not SnapshotRecompute.objects.exists()
 
 
@@ -271,11 +273,11 @@ def test_the_recompute_makes_the_same_queries_for_one_person_and_for_many(
     for people, back in ((1, 35), (6, 80)):
         for n in range(people):
             someone = member(team, since=ago(100), full_name=f"Worker {back}-{n}")
-            reports.backfill_snapshots(ago(90), ago(0), service_ids=[team.service_id])
+            backfill_snapshots(ago(90), ago(0), service_ids=[team.service_id])
             SnapshotRecompute.objects.all().delete()
             allocate(team, someone, ago(back - n), reference=f"R-{back}-{n}")
         with CaptureQueriesContext(connection) as queries:
-            assert reports.recompute_stale() > 0
+            assert recompute_stale() > 0
         counts.append(statements(queries))
         made.append([query["sql"][:60] for query in queries])
     assert counts[0] == counts[1], made
@@ -293,7 +295,7 @@ def test_the_person_page_makes_the_same_queries_for_two_stored_weeks_and_for_twe
     for weeks in (2, 12):
         for n in range(3):
             allocate(team, person, ago(7 * weeks + n), reference=f"W-{weeks}-{n}")
-        reports.backfill_snapshots(ago(7 * weeks), ago(0))
+        backfill_snapshots(ago(7 * weeks), ago(0))
         with CaptureQueriesContext(connection) as queries:
             assert client.get(url).status_code == 200
         counts.append(len(queries))
@@ -307,7 +309,7 @@ def test_a_stored_review_and_analysis_say_the_day_they_were_recorded(
     client, worker, team, dmt_member, team_manager
 ):
     quarter = Quarter.containing(ago(0)).previous
-    review = reports.quarterly_review(team.service, quarter)
+    review = quarterly_review(team.service, quarter)
     QuarterlyReview.objects.filter(pk=review.pk).update(
         taken_at=datetime.datetime(2026, 10, 1, 3, 15, tzinfo=datetime.UTC)
     )
@@ -317,7 +319,7 @@ def test_a_stored_review_and_analysis_say_the_day_they_were_recorded(
     client.force_login(team_manager.user)
     dashboard = client.get(reverse("team_dashboard", args=[team.pk])).content.decode()
     assert "Recorded on 1 October 2026." in dashboard
-    reports.analyse([worker.pk], ago(0), notify_people=False)
+    analyse([worker.pk], ago(0), notify_people=False)
     analysis = CaseloadAnalysis.objects.get(person=worker)
     html = render_to_string("reports/_analysis.html", {"analysis": analysis})
     assert f"Recorded on {timezone.localdate():%-d %B %Y}:" in html

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from caseload.models import Allocation, Person, TeamMembership
-from reports.dashboards import current_position
+from reports.dashboards.positions import current_position
 from reports.models import CaseloadSnapshot
-from reports.services import write_snapshots
+from reports.services.snapshots import write_snapshots
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory
 from tests.rollback import rolled_back

@@ -12,7 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from caseload.dates import Quarter
-from reports import services as reports
+from reports.services.reviews import quarterly_review
+from reports.services.snapshots import backfill_snapshots
 from tests.scenarios import QUARTER, build_small_team, date
 
 
@@ -49,9 +50,9 @@ def test_a_dmt_member_reviews_the_quarter_drills_down_records_a_decision_and_dow
     assert sorted(case_references) == ["B1", "B2", "B3", "C1", "C2", "C3", "D1"]
     # Every day's snapshot to today (the 12-week and 12-month trends), then
     # two quarterly reviews so that the quarter picker has a choice.
-    reports.backfill_snapshots(date(2026, 1, 1), timezone.localdate())
-    reports.quarterly_review(service, Quarter(date(2026, 1, 1)))  # Q4 2025/26
-    reports.quarterly_review(service, QUARTER)  # Q1 2026/27: Child Protection at 22.5
+    backfill_snapshots(date(2026, 1, 1), timezone.localdate())
+    quarterly_review(service, Quarter(date(2026, 1, 1)))  # Q4 2025/26
+    quarterly_review(service, QUARTER)  # Q1 2026/27: Child Protection at 22.5
     any_case_reference = re.compile(rf"\b({'|'.join(case_references)})\b")
 
     # The DMT member lands on the service overview, at the latest quarter.
@@ -185,7 +186,7 @@ def test_a_dmt_member_reviews_the_quarter_drills_down_records_a_decision_and_dow
 def test_a_manager_puts_a_capacity_issue_on_the_dmt_agenda(
     sign_in, service, team, team_manager, dmt_member, assert_accessible
 ):
-    reports.quarterly_review(service, QUARTER)
+    quarterly_review(service, QUARTER)
     page = sign_in("manager")
     page.get_by_role("link", name="The team's dashboard, trends and all DMT decisions").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(team.name)

@@ -2,7 +2,8 @@
 
 from playwright.sync_api import expect
 
-from reports import services as reports
+from reports.services.analyses import analyse
+from reports.services.escalations import escalate
 from supervision import services as supervision
 from tests.scenarios import END, build_small_team, date
 
@@ -20,8 +21,8 @@ def test_a_manager_assesses_and_a_senior_manager_resolves_an_escalation(
     people = build_small_team(
         default_scheme=default_scheme, team=team, other_team=other_team, team_manager=team_manager
     )
-    reports.escalate(date(2026, 6, 17))
-    reports.analyse([people["asha"].pk], END)
+    escalate(date(2026, 6, 17))
+    analyse([people["asha"].pk], END)
 
     page = sign_in("manager")
     page.get_by_role("link", name="Escalations").click()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports import services
 from reports.management.options import add_day_option, day_or_today
+from reports.services.analyses import analyse, analyses_due
 
 
 class Command(BaseCommand):
@@ -19,6 +19,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, day, **options) -> None:
         day = day_or_today(day)
-        due = services.analyses_due(day)
-        written = sum(services.analyse(person_ids, day) for person_ids in due.values())
+        due = analyses_due(day)
+        written = sum(analyse(person_ids, day) for person_ids in due.values())
         self.stdout.write(self.style.SUCCESS(f"{written} caseload analyses to {day}."))

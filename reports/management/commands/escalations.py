@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports import services
 from reports.management.options import add_day_option, day_or_today
+from reports.services.escalations import escalate
 
 
 class Command(BaseCommand):
@@ -19,5 +19,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, day, **options) -> None:
         day = day_or_today(day)
-        created = services.escalate(day)
+        created = escalate(day)
         self.stdout.write(self.style.SUCCESS(f"{created} new escalation(s) on {day}."))

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from caseload.dates import Quarter
 from caseload.models import Service
-from reports import services
 from reports.management.options import find_service
+from reports.services.reviews import quarterly_review
 
 
 def quarter(value: str) -> Quarter:
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         chosen = [find_service(service)] if service else Service.objects.all()
         for each in chosen:
             before = each.reviews.filter(quarter_end=quarter.end).count()
-            review = services.quarterly_review(each, quarter, rerun=rerun)
+            review = quarterly_review(each, quarter, rerun=rerun)
             state = (
                 "taken" if each.reviews.filter(quarter_end=quarter.end).count() > before else "kept"
             )

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from caseload import audit
-from reports import services
 from reports.management.options import add_day_option, day_or_today
+from reports.services.daily import daily_jobs
 
 
 class Command(BaseCommand):
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, day, **options) -> None:
         day = day_or_today(day)
-        done = services.daily_jobs(day)
+        done = daily_jobs(day)
         deleted = audit.delete_expired()
         self.stdout.write(
             self.style.SUCCESS(

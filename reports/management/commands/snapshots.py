@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reports import services
 from reports.management.options import (
     ProgressBar,
     add_day_option,
@@ -12,6 +11,7 @@ from reports.management.options import (
     find_service,
     iso_date,
 )
+from reports.services.snapshots import backfill_snapshots
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         last = last or day_or_today(None)
         if last < first:
             raise CommandError(f"--to ({last}) is before --from ({first}).")
-        written = services.backfill_snapshots(
+        written = backfill_snapshots(
             first, last, service_ids=service_ids, progress=ProgressBar(self.stdout)
         )
         days = (last - first).days + 1

@@ -1,6 +1,6 @@
-"""What the DMT dashboards read: a service's teams at a quarter's end (from
-its stored review) and today (from the same numbers the team pages use),
-trends over quarters and months, and each team's people.
+"""A service's teams on one day, as the DMT dashboards show them: at a
+quarter's end (from its stored review) and today (from the same numbers the
+team pages use).
 
 Every read is set-based: the queries a dashboard makes do not grow with the
 number of teams, people or cases.
@@ -9,44 +9,29 @@ number of teams, people or cases.
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from types import SimpleNamespace
 
-from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, IntegerField, Min, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from caseload.dates import Quarter, add_months, long_date
+from caseload.dates import long_date
 from caseload.formatting import one_decimal
-from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
-from reports.models import (
-    CaseloadSnapshot,
-    DmtDecision,
-    Escalation,
-    QuarterlyReview,
-    QuarterlyTeamRow,
-    TeamDay,
-)
+from caseload.models import Case, Person, Service, Team, TeamMembership
+from reports.models import DmtDecision, Escalation, QuarterlyReview, QuarterlyTeamRow
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.numbers import (
     Band,
-    Bands,
-    SchemesInForce,
     TeamTotals,
     above_aspiration,
     caseload_numbers,
-    latest_rating,
-    per_fte,
     service_totals,
     team_totals,
 )
 
-ZERO = Decimal(0)
 BANDS = tuple(band.value for band in Band)
-TREND_QUARTERS = 8
-TREND_MONTHS = 12
 
 
 @dataclass
@@ -216,51 +201,6 @@ class ServicePosition:
             return one_decimal(values[0]).removesuffix(".0")
         low, high = (one_decimal(v).removesuffix(".0") for v in (values[0], values[-1]))
         return f"{low}–{high}"
-
-
-# Quarters ------------------------------------------------------------------------
-
-
-def reviews_of(service: Service) -> list[QuarterlyReview]:
-    """The latest version of each quarter's review, newest quarter first."""
-    latest: dict[datetime.date, QuarterlyReview] = {}
-    for review in QuarterlyReview.objects.filter(service=service).order_by(
-        "-quarter_end", "-version"
-    ):
-        latest.setdefault(review.quarter_end, review)
-    return list(latest.values())
-
-
-def chosen_review(reviews: list[QuarterlyReview], asked: str | None) -> QuarterlyReview | None:
-    """The review of the quarter asked for ("2026-07" or "Q2 2026/27"), or the
-    latest when none (or one without a review) is asked for."""
-    if asked:
-        try:
-            quarter = Quarter.parse(asked)
-        except ValueError:
-            quarter = None
-        for review in reviews:
-            if quarter and review.quarter_start == quarter.start:
-                return review
-    return reviews[0] if reviews else None
-
-
-def quarter_of(review: QuarterlyReview) -> Quarter:
-    return Quarter(review.quarter_start)
-
-
-def quarter_asked(asked: str | None) -> str:
-    """The quarter a query string asks for, as a key: anything that is not a
-    quarter shows the latest review, as no quarter does."""
-    try:
-        return Quarter.parse(asked).start.isoformat() if asked else "latest"
-    except ValueError:
-        return "latest"
-
-
-def quarter_key(review: QuarterlyReview | None) -> str:
-    """The query-string value that keeps the chosen quarter across pages."""
-    return f"{review.quarter_start:%Y-%m}" if review else ""
 
 
 def agreements_on(
@@ -462,238 +402,3 @@ def current_position(
     for team_id, team in positions.items():
         team.agreement = agreements.get(team_id)
     return ServicePosition(day=day, teams=list(positions.values()))
-
-
-# Trends --------------------------------------------------------------------------
-
-
-@dataclass
-class QuarterTrend:
-    """Children per FTE for each team over the quarters up to the chosen one."""
-
-    quarters: list[Quarter]
-    service: list[Decimal | None]
-    teams: list[tuple[int, str, Decimal, list[Decimal | None]]]  # id, name, aspiration, values
-
-
-def trend_window(reviews: list[QuarterlyReview], chosen: QuarterlyReview) -> list[QuarterlyReview]:
-    """The last eight quarters' stored reviews up to the chosen one, oldest first."""
-    window = [r for r in reviews if r.quarter_end <= chosen.quarter_end][:TREND_QUARTERS]
-    window.reverse()
-    return window
-
-
-def quarter_trend(
-    reviews: list[QuarterlyReview],
-    chosen: QuarterlyReview,
-    team_ids: list[int] | None = None,
-    *,
-    rows: list[QuarterlyTeamRow] | None = None,
-) -> QuarterTrend:
-    """The last eight quarters' stored reviews, oldest first. `rows`, when
-    given, are team_rows() of the window, read once for the page."""
-    window = trend_window(reviews, chosen)
-    index = {r.pk: n for n, r in enumerate(window)}
-    if rows is None:
-        rows = list(team_rows(window, team_ids))
-    by_team: dict[int, tuple[str, Decimal, list]] = {}
-    for row in rows:
-        if row.review_id not in index or (team_ids is not None and row.team_id not in team_ids):
-            continue
-        entry = by_team.setdefault(
-            row.team_id, (row.team.name, row.aspiration, [None] * len(window))
-        )
-        entry[2][index[row.review_id]] = row.people_per_fte
-    return QuarterTrend(
-        quarters=[quarter_of(r) for r in window],
-        service=[r.people_per_fte for r in window],
-        teams=[
-            (pk, name, aspiration, values) for pk, (name, aspiration, values) in by_team.items()
-        ],
-    )
-
-
-@dataclass
-class MonthPoint:
-    month: datetime.date  # its first day
-    load_per_fte: Decimal | None
-    people_per_fte: Decimal | None
-    days: int
-
-
-def month_trend(
-    service: Service,
-    day: datetime.date,
-    today: ServicePosition,
-    team_ids: list[int] | None = None,
-) -> list[MonthPoint]:
-    """The daily mean of weighted load and children per case-holding FTE, for
-    each of the last twelve months (the current month so far): the days
-    before `day` from the stored daily totals of each team (the sums of its
-    snapshots), and `day` itself from `today`, the teams' live position, so
-    that the trend ends on the figures the page shows for today."""
-    first = add_months(day.replace(day=1), -(TREND_MONTHS - 1))
-    team_days = TeamDay.objects.filter(team__service=service, day__gte=first, day__lt=day)
-    if team_ids is not None:
-        team_days = team_days.filter(team_id__in=team_ids)
-    daily = team_days.values("day").annotate(
-        fte=Sum("case_holding_fte"), load=Sum("weighted_load"), people=Sum("people")
-    )
-    months: dict[datetime.date, list[tuple[Decimal | None, Decimal | None]]] = defaultdict(list)
-    for row in daily.order_by("day"):
-        months[row["day"].replace(day=1)].append(
-            (per_fte(row["load"], row["fte"]), per_fte(row["people"], row["fte"]))
-        )
-    live = [t for t in today.teams if team_ids is None or t.team_id in team_ids]
-    fte = sum((t.case_holding_fte for t in live), ZERO)
-    if fte:  # as a stored day: a team-day only where someone holds cases
-        load = sum((t.weighted_load for t in live), ZERO)
-        people = sum(t.people for t in live)
-        months[day.replace(day=1)].append((per_fte(load, fte), per_fte(people, fte)))
-    points = []
-    for n in range(TREND_MONTHS):
-        month = add_months(first, n)
-        values = months.get(month, [])
-        loads = [load for load, _ in values if load is not None]
-        people = [p for _, p in values if p is not None]
-        points.append(
-            MonthPoint(
-                month=month,
-                load_per_fte=sum(loads, ZERO) / len(loads) if loads else None,
-                people_per_fte=sum(people, ZERO) / len(people) if people else None,
-                days=len(values),
-            )
-        )
-    return points
-
-
-# People --------------------------------------------------------------------------
-
-
-@dataclass
-class PersonRow:
-    """A person's numbers for the DMT: counts, weights and band, no cases."""
-
-    person: Person
-    case_count: int
-    people_count: int
-    weighted_load: Decimal
-    capacity: Decimal
-    percent: Decimal | None
-    band: str
-    band_label: str
-    percent_display: str
-    percent_shown: Decimal | None = None  # one decimal, never contradicting the band
-
-
-def people_today(team: Team, day: datetime.date) -> list[PersonRow]:
-    return people_rows(list(Person.objects.members_of(team, day)), day)
-
-
-def people_rows(people: list[Person], day: datetime.date) -> list[PersonRow]:
-    """Each person's numbers on `day`, from the one computation."""
-    by_pk = {p.pk: p for p in people}
-    numbers = caseload_numbers(list(by_pk), day)
-    return sorted(
-        (
-            PersonRow(
-                person=by_pk[pk],
-                case_count=n.case_count,
-                people_count=n.people_count,
-                weighted_load=n.weighted_load,
-                capacity=n.capacity,
-                percent=n.percent,
-                band=n.band.value if n.band else "",
-                band_label=n.band_label,
-                percent_display=n.percent_display,
-                percent_shown=n.percent_shown,
-            )
-            for pk, n in numbers.items()
-        ),
-        key=lambda row: row.person.full_name,
-    )
-
-
-def people_on(team: Team, day: datetime.date) -> list[PersonRow]:
-    """The team's people on a past day, from that day's snapshots."""
-    rows = []
-    for snapshot in (
-        CaseloadSnapshot.objects.filter(team=team, day=day)
-        .select_related("person__service")
-        .order_by("person__full_name")
-    ):
-        rows.append(snapshot_row(snapshot))
-    return rows
-
-
-def snapshot_row(snapshot: CaseloadSnapshot) -> PersonRow:
-    bands = Bands.of(snapshot.person.service)
-    band_label = bands.label(Band(snapshot.band)) if snapshot.band else "No capacity"
-    shown = bands.displayed_percent(snapshot.percent) if snapshot.percent is not None else None
-    percent_display = bands.percent_display(snapshot.percent)
-    return PersonRow(
-        person=snapshot.person,
-        case_count=snapshot.case_count,
-        people_count=snapshot.people_count,
-        weighted_load=snapshot.weighted_load,
-        capacity=snapshot.capacity,
-        percent=snapshot.percent,
-        band=snapshot.band,
-        band_label=band_label,
-        percent_display=percent_display,
-        percent_shown=shown,
-    )
-
-
-@dataclass
-class CaseTypeRow:
-    label: str
-    cases: int
-    people: int
-    weighted_load: Decimal
-    unrated: int
-
-
-def cases_by_type(person: Person, day: datetime.date) -> list[CaseTypeRow]:
-    """A person's cases today by type: counts and weights, never labels."""
-    held = (
-        Allocation.objects.primary()
-        .active_on(day)
-        .filter(person=person)
-        .annotate(weight=Subquery(latest_rating(day).values("total")[:1]))
-        .values(
-            "case__case_type", "case__people_count", "case__service_id", "case__team_id", "weight"
-        )
-    )
-    rows: dict[str, CaseTypeRow] = {}
-    held = list(held)
-    schemes = SchemesInForce(
-        {r["case__service_id"] for r in held}, day, team_ids={r["case__team_id"] for r in held}
-    )
-    labels = dict(Case.Type.choices)
-    for row in held:
-        kind = row["case__case_type"]
-        entry = rows.setdefault(kind, CaseTypeRow(labels.get(kind, kind), 0, 0, ZERO, 0))
-        entry.cases += 1
-        entry.people += row["case__people_count"]
-        if row["weight"] is None:
-            scheme = schemes.for_team(row["case__service_id"], row["case__team_id"])
-            entry.unrated += 1
-            entry.weighted_load += scheme.middle_total if scheme else ZERO
-        else:
-            entry.weighted_load += Decimal(row["weight"])
-    return sorted(rows.values(), key=lambda r: r.label)
-
-
-def weekly_trend(
-    person: Person, day: datetime.date, today: PersonRow | None, weeks: int = 12
-) -> list[tuple[datetime.date, PersonRow]]:
-    """The person's numbers a week apart over the last `weeks` weeks: the
-    stored snapshots of the weeks before, and `today`, computed live, for
-    `day` (a snapshot of today may predate the day's latest change)."""
-    days = [day - datetime.timedelta(weeks=n) for n in range(weeks, 0, -1)]
-    stored = CaseloadSnapshot.objects.filter(person=person, day__in=days).select_related(
-        "person__service"
-    )
-    points = [(s.day, snapshot_row(s)) for s in stored.order_by("day")]
-    return [*points, (day, today)] if today else points

@@ -1,0 +1,47 @@
+"""The core records: services, teams, people, cases and allocations
+(`organisation`, `people`, `cases`), and what the application keeps about its
+own working (`records`). Django finds the models here."""
+
+from caseload.models.cases import (
+    Allocation,
+    Case,
+    CaseQuerySet,
+    CaseTeamMove,
+    OverMaximum,
+    OverMaximumReview,
+)
+from caseload.models.choices import AllocationKind, CaseType, Priority, Role, ServiceKind
+from caseload.models.organisation import Service, Team, TeamMembership
+from caseload.models.people import Person
+from caseload.models.records import (
+    AccessRecord,
+    FormSubmission,
+    IdListField,
+    ImportRun,
+    Notification,
+    SuperuserRequest,
+)
+
+__all__ = [
+    "AccessRecord",
+    "Allocation",
+    "AllocationKind",
+    "Case",
+    "CaseQuerySet",
+    "CaseTeamMove",
+    "CaseType",
+    "FormSubmission",
+    "IdListField",
+    "ImportRun",
+    "Notification",
+    "OverMaximum",
+    "OverMaximumReview",
+    "Person",
+    "Priority",
+    "Role",
+    "Service",
+    "ServiceKind",
+    "SuperuserRequest",
+    "Team",
+    "TeamMembership",
+]
