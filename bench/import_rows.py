@@ -27,8 +27,8 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from caseload.exchange import exporter, importer  # noqa: E402
-from caseload.exchange.reader import read  # noqa: E402
+from exchange import exporter, importer  # noqa: E402
+from exchange.reader import read  # noqa: E402
 
 SERVICE = "Children's Social Care"
 TEAMS, WORKERS_PER_TEAM, CASES_PER_WORKER = 20, 12, 17

@@ -28,9 +28,6 @@ from django.utils import timezone
 
 from caseload import audit, services
 from caseload.dates import long_date
-from caseload.exchange import format as fmt
-from caseload.exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
-from caseload.exchange.reader import Row, Workbook
 from caseload.formatting import plain_number
 from caseload.models import (
     Allocation,
@@ -41,6 +38,9 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
+from exchange import format as fmt
+from exchange.format import ANTICIPATED_KEY, ANTICIPATED_SUFFIX, CellError
+from exchange.reader import Row, Workbook
 from reports.stale import stale_from
 from weighting.models import (
     Criterion,
