@@ -28,6 +28,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from exchange import exporter, importer  # noqa: E402
+from exchange.outcome import Outcome  # noqa: E402
 from exchange.reader import read  # noqa: E402
 
 SERVICE = "Children's Social Care"
@@ -84,7 +85,7 @@ def extract() -> tuple[bytes, int]:
     return exporter.as_xlsx(sheets), rows
 
 
-def timed(label: str, content: bytes, dry_run: bool) -> importer.Outcome:
+def timed(label: str, content: bytes, dry_run: bool) -> Outcome:
     started = time.perf_counter()
     book = read("extract.xlsx", content, max_rows=200_000)
     read_at = time.perf_counter()

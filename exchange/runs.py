@@ -27,6 +27,7 @@ from caseload import access, services
 from caseload.models import ImportRun, Team
 from caseload.services import RuleBroken
 from exchange import importer
+from exchange.outcome import Outcome
 from exchange.reader import FileRefused, read
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ def limits() -> dict[str, int]:
     }
 
 
-def _summary(outcome: importer.Outcome) -> dict:
+def _summary(outcome: Outcome) -> dict:
     return {
         "counts": outcome.rows,
         "errors": [list(e) for e in outcome.errors[:ERRORS_KEPT]],
@@ -217,7 +218,7 @@ def _write(run: ImportRun) -> str:
     def progress(done: int) -> None:
         mine.update(rows_done=min(done, run.row_count))
 
-    def written(outcome: importer.Outcome) -> None:
+    def written(outcome: Outcome) -> None:
         # In the import's own transaction: done, and the file deleted, with
         # the records it wrote or not at all.
         summary = {**_summary(outcome), "teams": _teams_named(outcome.teams)}
