@@ -1,4 +1,4 @@
-"""Importing the whole caseload (caseload/exchange): what a person reads when
+"""Importing the whole caseload (exchange/): what a person reads when
 a file is wrong, and that a wrong file changes nothing at all.
 
 Every file here is built in the test: CSV bytes, a workbook made with
