@@ -44,9 +44,9 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from openpyxl import Workbook  # noqa: E402
 
-from caseload.exchange import runs  # noqa: E402
 from caseload.models import Person, Service, Team  # noqa: E402
 from config.processes import tune_garbage_collection  # noqa: E402
+from exchange import runs  # noqa: E402
 
 SERVICE, TEAMS = "Children's Social Care", 20
 COLUMNS = ["service", "reference", "label", "type", "people", "team", "priority", "opened_on",

@@ -27,8 +27,9 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from caseload.exchange import exporter, importer  # noqa: E402
-from caseload.exchange.reader import read  # noqa: E402
+from exchange import exporter, importer  # noqa: E402
+from exchange.outcome import Outcome  # noqa: E402
+from exchange.reader import read  # noqa: E402
 
 SERVICE = "Children's Social Care"
 TEAMS, WORKERS_PER_TEAM, CASES_PER_WORKER = 20, 12, 17
@@ -84,7 +85,7 @@ def extract() -> tuple[bytes, int]:
     return exporter.as_xlsx(sheets), rows
 
 
-def timed(label: str, content: bytes, dry_run: bool) -> importer.Outcome:
+def timed(label: str, content: bytes, dry_run: bool) -> Outcome:
     started = time.perf_counter()
     book = read("extract.xlsx", content, max_rows=200_000)
     read_at = time.perf_counter()

@@ -634,7 +634,10 @@ def python_split(stats: pstats.Stats) -> list[tuple[str, float]]:
         ("waiting for PostgreSQL (psycopg2)", ("psycopg",)),
         ("Django ORM (building SQL, making rows into objects)", ("django/db/",)),
         ("Django templates", ("django/template/", "django/utils/html", "django/utils/safestring")),
-        ("the app's code", ("/caseload/", "/weighting/", "/reports/", "/supervision/")),
+        (
+            "the app's code",
+            ("/caseload/", "/weighting/", "/reports/", "/supervision/", "/exchange/"),
+        ),
         ("Django: middleware, requests, sessions, auth", ("django/",)),
         ("other libraries and Python itself", ("",)),
     )

@@ -329,13 +329,3 @@ class OverMaximumReviewForm(forms.Form):
                     "new_review_by", f"The next review must be within three months: by {latest}"
                 )
         return cleaned
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label="Upload a file",
-        help_text="An .xlsx workbook in the Caseload format, a .csv file named after its "
-        "sheet (for example cases.csv), or a .zip of CSV files.",
-        error_messages={"required": "Choose a file to upload"},
-        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.zip"}),
-    )

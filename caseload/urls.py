@@ -1,9 +1,9 @@
-"""The caseload app's pages: sign-in, teams, cases and allocation, import, audit."""
+"""The caseload app's pages: sign-in, teams, cases and allocation, audit."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from caseload import account_views, audit_views, import_views, views
+from caseload import account_views, audit_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,12 +37,6 @@ urlpatterns = [
     path("allocations/<int:pk>/end/", views.allocation_end_involved, name="allocation_end"),
     path("over-maximum/", views.over_maximum_list, name="over_maximum_list"),
     path("over-maximum/<int:pk>/review/", views.over_maximum_review, name="over_maximum_review"),
-    path("import/", import_views.import_start, name="import_start"),
-    path("import/template.xlsx", import_views.import_template, name="import_template"),
-    path("import/<int:pk>/", import_views.import_detail, name="import_detail"),
-    path("import/<int:pk>/confirm/", import_views.import_confirm, name="import_confirm"),
-    path("import/<int:pk>/progress/", import_views.import_progress, name="import_progress"),
-    path("export/", import_views.export_download, name="export_download"),
     path("audit/", audit_views.audit_list, name="audit_list"),
     path("audit/download.csv", audit_views.audit_download, name="audit_download"),
 ]

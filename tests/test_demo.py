@@ -237,8 +237,8 @@ def _numbers_by_name(days: list[datetime.date]) -> dict:
 def test_the_demo_exported_and_imported_into_an_empty_database_gives_the_same_numbers(
     loaded, emptied_afterwards
 ):
-    from caseload.exchange import exporter, importer
-    from caseload.exchange.reader import read
+    from exchange import exporter, importer
+    from exchange.reader import read
 
     today = timezone.localdate()
     days = [today - datetime.timedelta(days=n) for n in (0, 45, 120, 400)]

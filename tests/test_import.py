@@ -1,4 +1,4 @@
-"""Importing the whole caseload (caseload/exchange): what a person reads when
+"""Importing the whole caseload (exchange/): what a person reads when
 a file is wrong, and that a wrong file changes nothing at all.
 
 Every file here is built in the test: CSV bytes, a workbook made with
@@ -31,8 +31,6 @@ from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from caseload.dates import long_date
-from caseload.exchange import exporter, importer, reader, runs
-from caseload.exchange.format import RATINGS
 from caseload.models import (
     Allocation,
     Case,
@@ -45,6 +43,8 @@ from caseload.models import (
     TeamMembership,
 )
 from caseload.services import allocation_end
+from exchange import exporter, importer, reader, runs
+from exchange.format import RATINGS
 from tests.conftest import TODAY, days_ago, empty_the_database
 from tests.factories import CaseFactory, member
 from tests.scenarios import CLOSES_C2, END, JAN_5, RATES_C3, START, TAKES_C3, build_small_team

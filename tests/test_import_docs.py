@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from caseload.exchange.format import ANTICIPATED_SUFFIX, SHEETS, SheetSpec
+from exchange.format import ANTICIPATED_SUFFIX, SHEETS, SheetSpec
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "import-format.md"
 # The ratings sheet's open columns, named after the criteria of a scheme.

@@ -78,12 +78,9 @@ from openpyxl import Workbook
 
 from caseload import services
 from caseload.dates import Quarter, add_months
-from caseload.exchange import format as fmt
-from caseload.exchange import importer, reader
 from caseload.forms import (
     AllocateForm,
     CloseCaseForm,
-    ImportForm,
     InvolveForm,
     MoveTeamForm,
     OverMaximumReviewForm,
@@ -104,6 +101,9 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
+from exchange import format as fmt
+from exchange import importer, reader
+from exchange.forms import ImportForm
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import CapacityIssue, DmtDecision, Escalation
 from reports.services.dmt import capacity_issue_raise

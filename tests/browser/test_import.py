@@ -9,8 +9,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from caseload.exchange import exporter, runs
 from caseload.models import ImportRun, Team
+from exchange import exporter, runs
 
 
 def filled_template(service_name: str) -> bytes:

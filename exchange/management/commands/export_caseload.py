@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from caseload import audit
-from caseload.exchange import exporter
+from exchange import exporter
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from caseload.exchange import importer, runs
-from caseload.exchange.reader import FileRefused, read
 from caseload.models import Person
+from exchange import importer, runs
+from exchange.reader import FileRefused, read
 
 
 class Command(BaseCommand):

@@ -16,6 +16,7 @@ import gc
 import logging
 from collections.abc import Iterator
 
+from celery import Task, current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -23,10 +24,11 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from caseload import access, services
-from caseload.exchange import importer
-from caseload.exchange.reader import FileRefused, read
 from caseload.models import ImportRun, Team
 from caseload.services import RuleBroken
+from exchange import importer
+from exchange.outcome import Outcome
+from exchange.reader import FileRefused, read
 
 logger = logging.getLogger(__name__)
 ERRORS_KEPT = 1000
@@ -35,6 +37,7 @@ PREVIEW_HOURS = 24  # a preview not confirmed by then expires, with its file
 # The advisory locks of import runs: this number plus the run's id.
 LOCK_BASE = 0x1A4D_0000_0000
 LARGE_FILE_ROWS = 10_000  # after a file this long, memory is handed back at once
+TIME_LIMIT = 60 * 60  # seconds a run's worker may write it for (exchange.tasks)
 
 Status = ImportRun.Status
 STOPPED = (
@@ -59,7 +62,7 @@ def limits() -> dict[str, int]:
     }
 
 
-def _summary(outcome: importer.Outcome) -> dict:
+def _summary(outcome: Outcome) -> dict:
     return {
         "counts": outcome.rows,
         "errors": [list(e) for e in outcome.errors[:ERRORS_KEPT]],
@@ -106,8 +109,6 @@ def _hand_back_memory(rows: int) -> None:
 def import_confirm(*, run: ImportRun, invite: bool = False) -> ImportRun:
     """Queue a previewed import; the task writes it, and with `invite` sends
     the new people it makes an invitation to set their password."""
-    from caseload.tasks import apply_import
-
     with transaction.atomic():
         run = ImportRun.objects.select_for_update().defer("content").get(pk=run.pk)
         if run.status == Status.EXPIRED:
@@ -119,8 +120,14 @@ def import_confirm(*, run: ImportRun, invite: bool = False) -> ImportRun:
             raise RuleBroken("This import has already been confirmed, or needs a new upload.")
         run.status, run.invite = Status.QUEUED, invite
         run.save(update_fields=["status", "invite"])
-        transaction.on_commit(lambda: apply_import.delay(run.pk), robust=True)
+        transaction.on_commit(lambda: _apply_task().delay(run.pk), robust=True)
     return run
+
+
+def _apply_task() -> Task:
+    """The task that writes a confirmed run (exchange.tasks), found by its
+    name: that module imports this one. The app registers it as it starts."""
+    return current_app.tasks["caseload.apply_import"]
 
 
 @contextlib.contextmanager
@@ -150,9 +157,7 @@ def _worker_gone(run: ImportRun) -> bool:
     run for longer than the task may."""
     if connection.vendor == "postgresql":
         return True
-    from caseload.tasks import apply_import
-
-    limit = datetime.timedelta(seconds=apply_import.time_limit or 0)
+    limit = datetime.timedelta(seconds=TIME_LIMIT)
     return run.started_at is None or run.started_at < timezone.now() - limit
 
 
@@ -213,7 +218,7 @@ def _write(run: ImportRun) -> str:
     def progress(done: int) -> None:
         mine.update(rows_done=min(done, run.row_count))
 
-    def written(outcome: importer.Outcome) -> None:
+    def written(outcome: Outcome) -> None:
         # In the import's own transaction: done, and the file deleted, with
         # the records it wrote or not at all.
         summary = {**_summary(outcome), "teams": _teams_named(outcome.teams)}

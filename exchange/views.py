@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from caseload import access, audit
-from caseload.exchange import exporter, runs
-from caseload.forms import ImportForm
 from caseload.models import ImportRun
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
+from exchange import exporter, runs
+from exchange.forms import ImportForm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -45,7 +45,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     recent = access.imports_visible_to(request.user)[:5]
     return render(
         request,
-        "caseload/import_start.html",
+        "exchange/import_start.html",
         {"form": form, "recent": recent, "whole_council": scope is None},
     )
 
@@ -69,7 +69,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     summary = run.summary or {}
     return render(
         request,
-        "caseload/import_detail.html",
+        "exchange/import_detail.html",
         {
             "run": run,
             "counts": summary.get("counts", []),

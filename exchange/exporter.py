@@ -16,8 +16,6 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from caseload.exchange import format as fmt
-from caseload.exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
 from caseload.models import (
     Allocation,
     Case,
@@ -28,6 +26,8 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
+from exchange import format as fmt
+from exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
 from reports.tables import escape_formula
 from weighting.models import (
     Criterion,

@@ -1,0 +1,309 @@
+"""The people, memberships, experience_factors and reductions sheets: who
+works where, and how much, checked against the dated records stored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+
+from caseload import services
+from caseload.dates import long_date
+from caseload.models import Person, TeamMembership
+from exchange import format as fmt
+from exchange.outcome import CREATED, UNCHANGED, UPDATED
+from exchange.reader import Row
+from exchange.sheets.state import MANAGING_ROLES, ImportState, Interval
+from weighting.models import ExperienceFactor, Reduction
+
+
+class PeopleSheets(ImportState):
+    """People and their supervisors, team memberships, experience factors and
+    protected time."""
+
+    def _person(self, row: Row, v: dict) -> None:
+        if self._duplicate(fmt.PEOPLE, row, v):
+            return
+        service = None
+        if v["service"]:
+            service = self.services.get(v["service"])
+            if service is None:
+                self._error("people", row, f"there is no service {v['service']!r}")
+                return
+        if not Decimal(0) < v["fte"] <= 1:
+            self._error("people", row, "FTE must be more than 0 and no more than 1")
+            return
+        if v["asye_start_date"] and v["asye_start_date"] > self.today:
+            self._error("people", row, "the ASYE start date cannot be in the future")
+            return
+        person = self.people.get(v["username"])
+        if person is not None:
+            # Blank optional cells keep what is recorded.
+            if not v["service"]:
+                service = person.service
+            if v["asye_start_date"] is None:
+                v["asye_start_date"] = person.asye_start_date
+        wanted = {
+            "full_name": v["full_name"],
+            "role": v["role"],
+            "service": service,
+            "fte": v["fte"],
+            "asye_start_date": v["asye_start_date"],
+        }
+        if self.scope is not None:
+            differs = person is not None and (
+                any(getattr(person, k) != value for k, value in wanted.items())
+                or bool(v["email"] and person.user.email != v["email"])
+            )
+            if differs and self._refused_change("people", row, person):
+                return
+            if v["role"] not in Person.INVOLVED_ROLES and (
+                person is None or person.role != v["role"]
+            ):
+                label = Person.Role(v["role"]).label.lower()
+                self._error("people", row, f"only administrators make someone a {label}")
+                return
+            if person is not None and person.role in MANAGING_ROLES and person.role != v["role"]:
+                self._error(
+                    "people",
+                    row,
+                    f"only administrators change the role of {MANAGING_ROLES[person.role]}",
+                )
+                return
+        self.file_people[v["username"]] = {"row": row.number, "values": v, "service": service}
+        if person is None:
+            person = Person(**wanted)
+            person._new_user = get_user_model()(username=v["username"], email=v["email"] or "")
+            person._new_user.set_unusable_password()  # they set one, or sign in with SSO later
+            person.user = person._new_user
+            self.people[v["username"]] = person
+            self.file_people[v["username"]]["what"] = CREATED
+            self.outcome.count("people", CREATED)
+            self.outcome.new_people.append(person)
+            return
+        if person.role != v["role"]:
+            # As in the admin: a new role that the person's cases, supervisees
+            # or teams forbid is refused (a query or two, for the rare row).
+            try:
+                services.check_role_change(person=person, role=v["role"])
+            except services.RuleBroken as error:
+                self._error("people", row, " ".join(error.messages))
+                return
+        changed = self._changed(person, wanted)
+        email_changed = v["email"] and person.user.email != v["email"]
+        if email_changed:
+            person.user.email = v["email"]
+            self.saves.append(lambda user=person.user: user.save(update_fields=["email"]))
+        if changed:
+            self._save_later(person, changed)
+            if "role" in changed:  # an administrator's log-in is staff in their group
+                self.saves.append(lambda person=person: services.person_keep_access(person))
+            if "fte" in changed:
+                self.stale[person.pk] = min(self.stale.get(person.pk, self.today), self.today)
+        what = UPDATED if changed or email_changed else UNCHANGED
+        self.file_people[v["username"]]["what"] = what
+        self.outcome.count("people", what)
+
+    def _finish_people(self) -> None:
+        """Supervisors are people too: set once everyone is known."""
+        new = [p for p in self.people.values() if p.pk is None]
+
+        def save_new() -> None:
+            for person in new:
+                person._new_user.save()
+                person.user = person._new_user
+            Person.objects.bulk_create(new)
+            for person in new:
+                if person.role == Person.Role.ADMINISTRATOR:
+                    services.person_keep_access(person)
+
+        self.saves.append(save_new)
+        for username, entry in self.file_people.items():
+            person, wanted = self.people[username], entry["values"]["supervisor"]
+            if not wanted:
+                continue  # a blank supervisor leaves the one recorded
+            supervisor = self._person_of("people", entry["row"], wanted, " to supervise")
+            if supervisor is None:
+                continue
+            if supervisor is person:
+                self._error("people", entry["row"], "nobody can supervise themselves")
+                continue
+            try:
+                services.check_supervisor(person=person, supervisor=supervisor)
+            except services.RuleBroken as error:
+                self._error("people", entry["row"], " ".join(error.messages))
+                continue
+            if (
+                person.supervisor_id is not None
+                and supervisor is not None
+                and (person.supervisor_id == supervisor.pk)
+            ):
+                continue
+            if person.pk and person.supervisor_id is None and supervisor is None:
+                continue
+            if self._refused_change("people", entry["row"], person):
+                continue
+            reason = self._outside(supervisor)
+            if reason is not None:
+                self._error(
+                    "people",
+                    entry["row"],
+                    f"{supervisor} {reason}: only administrators make them a supervisor",
+                )
+                continue
+            if person.pk and entry["what"] == UNCHANGED:
+                entry["what"] = UPDATED
+                self.outcome.counts["people"][UNCHANGED] -= 1
+                self.outcome.counts["people"][UPDATED] += 1
+            self.saves.append(
+                lambda person=person, supervisor=supervisor: Person.objects.filter(
+                    pk=person.pk
+                ).update(supervisor=supervisor.pk if supervisor else None)
+            )
+
+    def _membership(self, row: Row, v: dict) -> None:
+        if self._duplicate(fmt.MEMBERSHIPS, row, v):
+            return
+        person = self._person_of("memberships", row, v["username"])
+        team = self._team_of("memberships", row, v["service"], v["team"])
+        if person is None or team is None:
+            return
+        stored = (
+            [m for m in self.memberships[person.pk] if m.team_id == team.pk] if person.pk else []
+        )
+        existing = next((m for m in stored if m.start_date == v["start_date"]), None)
+        what = self._dated("memberships", row, existing, v["start_date"], v["end_date"])
+        if what is None:
+            return
+        if what != UNCHANGED and self._refused_change("memberships", row, person):
+            return
+        interval = Interval(v["start_date"], v["end_date"])
+        for other in self.memberships[person.pk] if person.pk else []:
+            if other is existing:
+                continue
+            if interval.overlaps(Interval(other.start_date, other.end_date)):
+                self._error(
+                    "memberships",
+                    row,
+                    f"{person} is in another team from {long_date(other.start_date)}",
+                )
+                return
+        for _, other_row, other in self.membership_rows[v["username"]]:
+            if interval.overlaps(other):
+                self._error(
+                    "memberships",
+                    row,
+                    f"{person} is in two teams at once (see row {other_row})",
+                )
+                return
+        self.membership_rows[v["username"]].append((team, row.number, interval))
+        self.outcome.count("memberships", what)
+        if what == CREATED:
+            membership = TeamMembership(
+                person=person, team=team, start_date=v["start_date"], end_date=v["end_date"]
+            )
+            self.saves.append(lambda m=membership: m.save())
+            self.memberships[person.pk or id(person)].append(membership)
+            if person.pk:
+                self._stale(person, v["start_date"])
+        elif what == UPDATED:
+            existing.end_date = v["end_date"]
+            self._save_later(existing, ["end_date"])
+            self._stale(person, v["end_date"])
+
+    def _factor(self, row: Row, v: dict) -> None:
+        if self._duplicate(fmt.EXPERIENCE_FACTORS, row, v):
+            return
+        person = self._person_of("experience_factors", row, v["username"])
+        if person is None:
+            return
+        if not Decimal(0) < v["factor"] <= 1:
+            self._error("experience_factors", row, "the factor must be more than 0 and up to 1")
+            return
+        existing = self.factors.get((person.pk, v["start_date"])) if person.pk else None
+        what = self._dated(
+            "experience_factors", row, existing, v["start_date"], v["end_date"],
+            same=existing is None or existing.factor == v["factor"],
+        )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change(
+            "experience_factors", row, person
+        ):
+            return
+        if what == CREATED and self._overlapping(
+            "experience_factors", row, person,
+            [(f.start_date, f.end_date) for (pk, _), f in self.factors.items() if pk == person.pk],
+            Interval(v["start_date"], v["end_date"]), "another experience factor",
+        ):  # fmt: skip
+            return
+        if what is None:
+            return
+        self.outcome.count("experience_factors", what)
+        if what == CREATED:
+            factor = ExperienceFactor(
+                person=person,
+                factor=v["factor"],
+                start_date=v["start_date"],
+                end_date=v["end_date"],
+                reason=v["reason"] or "",
+                recorded_by=self.by,
+            )
+            self.saves.append(lambda f=factor: f.save())
+            self._stale(person, v["start_date"])
+        elif what == UPDATED:
+            existing.end_date = v["end_date"]
+            self._save_later(existing, ["end_date"])
+            self._stale(person, v["end_date"])
+
+    def _reduction(self, row: Row, v: dict) -> None:
+        if self._duplicate(fmt.REDUCTIONS, row, v):
+            return
+        person = self._person_of("reductions", row, v["username"])
+        if person is None:
+            return
+        hours, percentage = v["hours_per_week"], v["percentage"]
+        if (hours is None) == (percentage is None):
+            self._error(
+                "reductions", row, "give the time as hours_per_week or as a percentage: one of them"
+            )
+            return
+        if (hours is not None and not 0 < hours <= 37) or (
+            percentage is not None and not 0 < percentage <= 100
+        ):
+            self._error("reductions", row, "hours a week up to 37, or a percentage up to 100")
+            return
+        key = (person.pk, v["reason"], v["start_date"])
+        existing = self.reductions.get(key) if person.pk else None
+        what = self._dated(
+            "reductions", row, existing, v["start_date"], v["end_date"],
+            same=existing is None
+            or (existing.hours_per_week, existing.percentage) == (hours, percentage),
+        )  # fmt: skip
+        if what not in (None, UNCHANGED) and self._refused_change("reductions", row, person):
+            return
+        if what == CREATED and self._overlapping(
+            "reductions", row, person,
+            [(r.start_date, r.end_date) for (pk, reason, _), r in self.reductions.items()
+             if pk == person.pk and reason == v["reason"]],
+            Interval(v["start_date"], v["end_date"]), "protected time for the same reason",
+        ):  # fmt: skip
+            return
+        if what is None:
+            return
+        self.outcome.count("reductions", what)
+        if what == CREATED:
+            reduction = Reduction(
+                person=person,
+                reason=v["reason"],
+                detail=v["detail"] or "",
+                hours_per_week=hours,
+                percentage=percentage,
+                start_date=v["start_date"],
+                end_date=v["end_date"],
+                recorded_by=self.by,
+            )
+            self.saves.append(lambda r=reduction: r.save())
+            self._stale(person, v["start_date"])
+        elif what == UPDATED:
+            existing.end_date = v["end_date"]
+            self._save_later(existing, ["end_date"])
+            self._stale(person, v["end_date"])
