@@ -32,7 +32,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from caseload.models import Service  # noqa: E402
-from demo.cases import CHILDRENS_SERVICE, demo_present, load_demo  # noqa: E402
+from demo.loader import demo_present, load_demo  # noqa: E402
+from demo.plan import CHILDRENS_SERVICE  # noqa: E402
 from reports import services  # noqa: E402
 from reports.models import CaseloadSnapshot  # noqa: E402
 

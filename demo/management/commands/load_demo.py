@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from demo.cases import DEMO_LOGINS, DEMO_PASSWORD, database_is_empty, demo_present, load_demo
+from demo.loader import database_is_empty, demo_present, load_demo
+from demo.plan import DEMO_LOGINS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):
