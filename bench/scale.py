@@ -6,7 +6,7 @@
     python bench/scale.py --scale large --profile   # where each page's time goes
 
 Each scale has a database of its own on the PostgreSQL of DATABASE_URL
-(caseload_large, caseload_national), generated once by `generate_dataset`
+(caseload_large, caseload_national), generated once by bench/dataset.py
 and reused. The script then measures, and prints as Markdown for
 docs/benchmarks.md:
 
@@ -115,6 +115,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.dataset import generate_council  # noqa: E402
 from caseload.dates import Quarter  # noqa: E402
 from caseload.models import (  # noqa: E402
     Allocation,
@@ -177,7 +178,7 @@ def ensure_database() -> None:
     call_command("collectstatic", interactive=False, verbosity=0)
     if not Person.objects.exists():
         say(f"Generating the {ARGS.scale} council into {DATABASE}…")
-        call_command("generate_dataset", scale=ARGS.scale, allow_production=True)
+        generate_council(ARGS.scale)
 
 
 def settle(*tables: str) -> None:
