@@ -31,18 +31,19 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from caseload import demo  # noqa: E402
 from caseload.models import Service  # noqa: E402
+from demo.loader import demo_present, load_demo  # noqa: E402
+from demo.plan import CHILDRENS_SERVICE  # noqa: E402
 from reports.models import CaseloadSnapshot  # noqa: E402
 from reports.services.snapshots import backfill_snapshots, chunks, people_in_teams  # noqa: E402
 
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    if not demo.demo_present():
+    if not demo_present():
         print("Loading the demo (about a minute)…")
-        demo.load_demo()
-    service = Service.objects.get(name=demo.CHILDRENS_SERVICE)
+        load_demo()
+    service = Service.objects.get(name=CHILDRENS_SERVICE)
     last = timezone.localdate()
     first = last - datetime.timedelta(days=364)
     people = len(people_in_teams(first, last, [service.pk]))

@@ -106,7 +106,7 @@ def fingerprint(extra: str) -> str:
     """What the demo database was built from: every migration, the demo, and
     the harness's own additions. A change to any of them builds it again."""
     digest = hashlib.sha256(extra.encode())
-    for path in [*sorted(ROOT.glob("*/migrations/*.py")), ROOT / "caseload" / "demo.py"]:
+    for path in [*sorted(ROOT.glob("*/migrations/*.py")), *sorted(ROOT.glob("demo/**/*.py"))]:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return "caseload-faults " + digest.hexdigest()[:16]

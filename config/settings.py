@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "supervision",
     "reports",
     "exchange",
+    "demo",
 ]
 
 MIDDLEWARE = [

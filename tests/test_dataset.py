@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from caseload import dataset
+from bench import dataset
 from caseload.dates import Quarter
 from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
 from reports.services.analyses import analyse

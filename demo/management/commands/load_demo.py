@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from caseload import demo
+from demo.loader import database_is_empty, demo_present, load_demo
+from demo.plan import DEMO_LOGINS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):
@@ -27,19 +28,19 @@ class Command(BaseCommand):
                 "DEBUG is off: this looks like a real installation, and the demo log-ins "
                 "share a published password. Pass --allow-production if you are sure."
             )
-        if if_empty and not demo.database_is_empty():
-            if demo.demo_present():
+        if if_empty and not database_is_empty():
+            if demo_present():
                 self.stdout.write("The demo data is already loaded.")
                 self.print_logins()
             else:
                 self.stdout.write("The database already holds data; the demo data was not loaded.")
             return
-        result = demo.load_demo()
+        result = load_demo()
         self.stdout.write(self.style.SUCCESS(result.message) if result.loaded else result.message)
         self.print_logins()
 
     def print_logins(self) -> None:
-        self.stdout.write(f"\nDemo log-ins (password: {demo.DEMO_PASSWORD}):")
-        for username, name, role in demo.DEMO_LOGINS:
+        self.stdout.write(f"\nDemo log-ins (password: {DEMO_PASSWORD}):")
+        for username, name, role in DEMO_LOGINS:
             self.stdout.write(f"  {username:<10} {name:<15} {role}")
         self.stdout.write("")

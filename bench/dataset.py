@@ -1,4 +1,5 @@
-"""Generated councils for measuring Caseload at size (`manage.py generate_dataset`).
+"""Generated councils for measuring Caseload at size: `bench/scale.py` makes its own;
+`python bench/dataset.py --scale small|large|national [--seed N]` fills DATABASE_URL's.
 
 A generated council is made of the same records a real one is: services with
 the default weighting scheme, teams with a manager, workers with FTE,
@@ -13,14 +14,27 @@ numbers ("Family 1042"), never names.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime
 import io
+import os
 import random
+import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
+import django
+
+if __name__ == "__main__":  # run on its own: the product's settings, from the root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -545,3 +559,41 @@ def generate(
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return made
+
+
+def generate_council(scale: str, seed: int = 2026) -> Generated:
+    """Generate the council of a named scale, printing its progress."""
+    size = SCALES[scale]
+    print(
+        f"Generating the {scale} council: {size.services} services, {size.teams:,} teams, "
+        f"{size.workers:,} workers, {size.open_cases:,} open cases, "
+        f"{size.history_days} days of history (seed {seed})",
+        flush=True,
+    )
+    started = time.perf_counter()
+
+    def progress(stage: str, done: int) -> None:
+        print(f"  {time.perf_counter() - started:6.1f} s  {stage}: {done:,}", flush=True)
+
+    made = generate(size, seed=seed, progress=progress)
+    print(
+        f"Generated {made.services} services, {made.teams:,} teams, {made.people:,} people, "
+        f"{made.cases:,} cases, {made.allocations:,} allocations and {made.ratings:,} "
+        f"ratings in {time.perf_counter() - started:.1f} s."
+    )
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Generate a council for measuring Caseload.")
+    parser.add_argument("--scale", choices=list(SCALES), required=True)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--allow-production", action="store_true", help="even if DEBUG is off")
+    args = parser.parse_args()
+    if not settings.DEBUG and not args.allow_production:
+        sys.exit("DEBUG is off: a real installation? Pass --allow-production if you are sure.")
+    generate_council(args.scale, args.seed)
+
+
+if __name__ == "__main__":
+    main()
