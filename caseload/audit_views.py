@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from caseload import access
 from caseload.models import AccessRecord, Case
-from reports.tables import Column, Table, download
+from caseload.tables import Column, Table, download
 
 
 def _search(request: HttpRequest) -> tuple[QuerySet[AccessRecord], dict[str, str]]:

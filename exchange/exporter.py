@@ -26,9 +26,9 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
+from caseload.tables import escape_formula
 from exchange import format as fmt
 from exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
-from reports.tables import escape_formula
 from weighting.models import (
     Criterion,
     ExperienceFactor,

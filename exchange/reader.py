@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from caseload.tables import FORMULA_STARTS as ESCAPED  # an export writes these behind a '
 from exchange.format import SHEETS, SheetSpec, column_key, sheet_for
-from reports.tables import FORMULA_STARTS as ESCAPED  # an export writes these behind a '
 
 logger = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from caseload import access
 from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
+from caseload.tables import Column, Table, download
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import Escalation
 from reports.presenters import pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
 from reports.services.dmt import capacity_issue_raise
-from reports.tables import Column, Table, download
 
 
 def _escalations(request: HttpRequest) -> list[Escalation]:

@@ -18,11 +18,11 @@ from caseload import services
 from caseload.dates import Quarter
 from caseload.models import Notification, Person
 from caseload.services import RuleBroken
+from caseload.tables import Column, Table, as_csv, as_xlsx
 from reports.dashboards.positions import stored_position
 from reports.models import DmtDecision
 from reports.services.dmt import decision_record
 from reports.services.reviews import quarterly_review
-from reports.tables import Column, Table, as_csv, as_xlsx
 from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
 from tests.scenarios import JAN_5, QUARTER, build_small_team, date
 

@@ -12,9 +12,9 @@ from caseload.charts.bars import Bar, band_segments, bar_chart, stacked_bar_char
 from caseload.charts.lines import Series, line_chart, sparkline
 from caseload.formatting import one_decimal
 from caseload.models import Team
+from caseload.tables import Column, Link, Table
 from reports.dashboards.positions import ServicePosition
 from reports.dashboards.trends import MonthPoint, QuarterTrend
-from reports.tables import Column, Link, Table
 from weighting.numbers import Bands
 
 

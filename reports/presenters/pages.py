@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef
 from caseload.charts.lines import Series, line_chart
 from caseload.dates import long_date
 from caseload.models import Person, Service, Team
+from caseload.tables import Column, Table, Tag
 from reports.dashboards.people import (
     PersonRow,
     cases_by_type,
@@ -48,7 +49,6 @@ from reports.presenters.tables import (
     team_links,
     teams_table,
 )
-from reports.tables import Column, Table, Tag
 from weighting.numbers import Bands
 
 

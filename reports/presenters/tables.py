@@ -1,4 +1,4 @@
-"""The DMT pages' tables (built with `reports.tables`): the teams, a team's
+"""The DMT pages' tables (built with `caseload.tables`): the teams, a team's
 people, DMT decisions and capacity issues, with links that keep the chosen
 quarter."""
 
@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from django.urls import reverse
 
 from caseload.dates import Quarter
+from caseload.tables import Column, Link, Table, Tag
 from reports.dashboards.people import PersonRow
 from reports.dashboards.positions import ServicePosition, TeamPosition
 from reports.models import CapacityIssue, DmtDecision
-from reports.tables import Column, Link, Table, Tag
 from weighting.numbers import Band, Bands
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from reports.tables import Table
+from caseload.tables import Table
 
 register = template.Library()
 

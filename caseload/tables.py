@@ -1,4 +1,4 @@
-"""Tables of numbers defined once and shown three ways: on the page, as CSV or
+"""Tables of values defined once and shown three ways: on the page, as CSV or
 XLSX downloads, and in the DMT pack (PDF). A download holds exactly the
 stored values (numbers as numbers); the page shows them to one decimal.
 """
