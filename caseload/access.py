@@ -32,9 +32,6 @@ from caseload.models import (
     Team,
     TeamMembership,
 )
-from reports.models import CapacityIssue, DmtDecision, Escalation
-from supervision.models import SupervisionRecord, WorkloadConcern, WorkloadView
-from weighting.models import Scheme
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -72,20 +69,20 @@ def is_senior_manager_of(user: User, service_id: int) -> bool:
     )
 
 
-def _managed_team_ids(person: Person) -> QuerySet:
+def managed_team_ids(person: Person) -> QuerySet:
     return Team.objects.filter(managers=person).values("pk")
 
 
-def _people_in_managed_teams(person: Person) -> QuerySet:
+def people_in_managed_teams(person: Person) -> QuerySet:
     """The people in the teams `person` manages, today."""
     return (
         TeamMembership.objects.active_on(timezone.localdate())
-        .filter(team__in=_managed_team_ids(person))
+        .filter(team__in=managed_team_ids(person))
         .values("person_id")
     )
 
 
-def _of_own_service(queryset: QuerySet, person: Person) -> QuerySet:
+def of_own_service(queryset: QuerySet, person: Person) -> QuerySet:
     """A senior manager's scope: their service's records, and none while they
     have no service (not everyone else's who has none)."""
     if person.service_id is None:
@@ -101,7 +98,7 @@ def teams_visible_to(user: User) -> QuerySet[Team]:
     if person is None:
         return Team.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return _of_own_service(Team.objects.all(), person)
+        return of_own_service(Team.objects.all(), person)
     return Team.objects.filter(managers=person)
 
 
@@ -123,11 +120,11 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     if person is None:
         return Person.objects.none()
     if person.role == Person.Role.SENIOR_MANAGER:
-        return _of_own_service(Person.objects.all(), person)
+        return of_own_service(Person.objects.all(), person)
     today = timezone.localdate()
     in_managed_teams = (
         TeamMembership.objects.active_on(today)
-        .filter(team__in=_managed_team_ids(person))
+        .filter(team__in=managed_team_ids(person))
         .values("person_id")
     )
     return Person.objects.filter(
@@ -151,7 +148,7 @@ def cases_visible_to(user: User) -> QuerySet[Case]:
     held = open_allocations.filter(person=person).values("case_id")
     supervisees = open_allocations.filter(person__supervisor=person).values("case_id")
     return Case.objects.filter(
-        Q(team__in=_managed_team_ids(person)) | Q(pk__in=held) | Q(pk__in=supervisees)
+        Q(team__in=managed_team_ids(person)) | Q(pk__in=held) | Q(pk__in=supervisees)
     )
 
 
@@ -215,14 +212,6 @@ def get_case_for_manager(user: User, pk: int) -> Case:
     return get_object_or_404(cases_managed_by(user).select_related("team", "service"), pk=pk)
 
 
-def get_draft_scheme_for_manager(user: User, pk: int) -> Scheme:
-    """A team's draft scheme, for a manager of that team to edit or agree."""
-    drafts = Scheme.objects.filter(
-        status=Scheme.Status.DRAFT, team__in=teams_managed_by(user)
-    ).select_related("team", "service")
-    return get_object_or_404(drafts, pk=pk)
-
-
 def over_maximum_visible_to(user: User) -> QuerySet[OverMaximum]:
     """Over-maximum allocations of cases in the teams the user manages."""
     return OverMaximum.objects.filter(allocation__case__team__in=teams_managed_by(user))
@@ -243,7 +232,7 @@ def get_allocation_for_manager(user: User, pk: int) -> Allocation:
     )
 
 
-def _supervises(person: Person) -> bool:
+def supervises(person: Person) -> bool:
     """Administrators and senior managers supervise nobody (the rule of
     services.check_supervisor): a supervisor link recorded before that rule
     gives them nothing a supervisor sees."""
@@ -252,109 +241,9 @@ def _supervises(person: Person) -> bool:
 
 def supervisees_of(user: User) -> QuerySet[Person]:
     person = person_of(user)
-    if person is None or not _supervises(person):
+    if person is None or not supervises(person):
         return Person.objects.none()
     return Person.objects.filter(supervisor=person)
-
-
-def supervision_records_visible_to(user: User) -> QuerySet[SupervisionRecord]:
-    """A worker sees their own records, a supervisor those of their
-    supervisees; nobody else, administrators and DMT included."""
-    person = person_of(user)
-    if person is None:
-        return SupervisionRecord.objects.none()
-    if not _supervises(person):
-        return SupervisionRecord.objects.filter(worker=person)
-    return SupervisionRecord.objects.filter(
-        Q(worker=person) | Q(supervisor=person) | Q(worker__supervisor=person)
-    )
-
-
-def get_record_for_user(user: User, pk: int) -> SupervisionRecord:
-    return get_object_or_404(
-        supervision_records_visible_to(user).select_related(
-            "worker__service", "supervisor", "worker_view"
-        ),
-        pk=pk,
-    )
-
-
-def workload_views_visible_to(user: User) -> QuerySet[WorkloadView]:
-    """A worker's view of their workload: theirs and their supervisor's only."""
-    person = person_of(user)
-    if person is None:
-        return WorkloadView.objects.none()
-    if not _supervises(person):
-        return WorkloadView.objects.filter(person=person)
-    return WorkloadView.objects.filter(Q(person=person) | Q(person__supervisor=person))
-
-
-def concerns_visible_to(user: User) -> QuerySet[WorkloadConcern]:
-    """Workers see their own concerns; supervisors their supervisees'; managers
-    their teams'. (DMT sees counts and status only, on its own pages.)"""
-    person = person_of(user)
-    if person is None:
-        return WorkloadConcern.objects.none()
-    if not _supervises(person):
-        return WorkloadConcern.objects.filter(person=person)
-    in_managed_teams = _people_in_managed_teams(person)
-    return WorkloadConcern.objects.filter(
-        Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
-    )
-
-
-def get_concern_to_answer(user: User, pk: int) -> WorkloadConcern:
-    """A concern the user may respond to: a supervisee's or a team member's."""
-    person = person_of(user)
-    return get_object_or_404(
-        concerns_visible_to(user).exclude(person=person).select_related("person"), pk=pk
-    )
-
-
-def escalations_visible_to(user: User) -> QuerySet[Escalation]:
-    """Senior managers see their service's escalations; supervisors and
-    managers their supervisees' and teams'; a worker their own;
-    administrators all."""
-    if is_administrator(user):
-        return Escalation.objects.all()
-    person = person_of(user)
-    if person is None:
-        return Escalation.objects.none()
-    if person.role == Person.Role.SENIOR_MANAGER:
-        return _of_own_service(Escalation.objects.all(), person)
-    in_managed_teams = _people_in_managed_teams(person)
-    return Escalation.objects.filter(
-        Q(person=person) | Q(person__supervisor=person) | Q(person__in=in_managed_teams)
-    )
-
-
-def may_assess_escalation(user: User, escalation: Escalation) -> bool:
-    """The worker's supervisor or a manager of their team records, with the
-    worker, whether the work will be ongoing."""
-    person = person_of(user)
-    if person is None or person.pk == escalation.person_id:
-        return False
-    if escalation.person.supervisor_id == person.pk:
-        return True
-    return (
-        TeamMembership.objects.active_on(timezone.localdate())
-        .filter(person_id=escalation.person_id, team__in=_managed_team_ids(person))
-        .exists()
-    )
-
-
-def may_resolve_escalation(user: User, escalation: Escalation) -> bool:
-    """The service's senior managers record what they did."""
-    return is_senior_manager_of(user, escalation.service_id)
-
-
-def get_escalation_for_user(user: User, pk: int) -> Escalation:
-    return get_object_or_404(
-        escalations_visible_to(user).select_related(
-            "person__supervisor", "service", "assessed_by", "resolved_by"
-        ),
-        pk=pk,
-    )
 
 
 def home_url(user: User) -> str:
@@ -392,27 +281,6 @@ def get_team_for_capacity_issue(user: User, pk: int) -> Team:
     person = person_of(user)
     teams = Team.objects.filter(managers=person) if person else Team.objects.none()
     return get_object_or_404(teams.select_related("service"), pk=pk)
-
-
-def _for_dmt_and_managers(user: User, model: type[DmtDecision] | type[CapacityIssue]) -> QuerySet:
-    """The service's for its senior managers, their own teams' for managers,
-    all for administrators; none for workers."""
-    if is_administrator(user):
-        return model.objects.all()
-    person = person_of(user)
-    if person is None:
-        return model.objects.none()
-    if person.role == Person.Role.SENIOR_MANAGER:
-        return _of_own_service(model.objects.all(), person)
-    return model.objects.filter(team__in=_managed_team_ids(person))
-
-
-def decisions_visible_to(user: User) -> QuerySet[DmtDecision]:
-    return _for_dmt_and_managers(user, DmtDecision)
-
-
-def capacity_issues_visible_to(user: User) -> QuerySet[CapacityIssue]:
-    return _for_dmt_and_managers(user, CapacityIssue)
 
 
 def get_person_for_dashboard(user: User, pk: int) -> Person:

@@ -21,6 +21,14 @@ from caseload.models import Person, Team, TeamMembership
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from caseload.tables import Column, Table, download
+from reports.access import (
+    capacity_issues_visible_to,
+    decisions_visible_to,
+    escalations_visible_to,
+    get_escalation_for_user,
+    may_assess_escalation,
+    may_resolve_escalation,
+)
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import Escalation
 from reports.presenters import pages
@@ -35,7 +43,7 @@ def _escalations(request: HttpRequest) -> list[Escalation]:
         person_id=OuterRef("person_id")
     )
     escalations = list(
-        access.escalations_visible_to(request.user)
+        escalations_visible_to(request.user)
         .select_related("person__supervisor", "assessed_by", "resolved_by")
         .annotate(
             team_id=Subquery(team_today.values("team_id")[:1]),
@@ -108,10 +116,10 @@ def escalation_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def escalation_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    escalation = access.get_escalation_for_user(request.user, pk)
+    escalation = get_escalation_for_user(request.user, pk)
     is_open = escalation.status == Escalation.Status.OPEN
-    may_assess = is_open and access.may_assess_escalation(request.user, escalation)
-    may_resolve = is_open and access.may_resolve_escalation(request.user, escalation)
+    may_assess = is_open and may_assess_escalation(request.user, escalation)
+    may_resolve = is_open and may_resolve_escalation(request.user, escalation)
     posted = request.POST if request.method == "POST" else None
     action = request.POST.get("action") if posted else None
     if (action == "assess" and not may_assess) or (action == "resolve" and not may_resolve):
@@ -315,12 +323,12 @@ def capacity_issue_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _decision_tables(request: HttpRequest) -> dict[str, Table]:
     decisions = list(
-        access.decisions_visible_to(request.user)
+        decisions_visible_to(request.user)
         .select_related("team", "recorded_by")
         .order_by("-meeting_on", "-pk")
     )
     issues = list(
-        access.capacity_issues_visible_to(request.user)
+        capacity_issues_visible_to(request.user)
         .open()
         .select_related("team", "raised_by")
         .order_by("raised_on", "pk")

@@ -18,6 +18,13 @@ from caseload.models import Allocation, Case, Person
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from supervision import presenters, services
+from supervision.access import (
+    concerns_visible_to,
+    get_concern_to_answer,
+    get_record_for_user,
+    supervision_records_visible_to,
+    workload_views_visible_to,
+)
 from supervision.forms import (
     AddendumForm,
     ConcernForm,
@@ -74,7 +81,7 @@ def workload_view(request: HttpRequest) -> HttpResponse:
         )
         messages.success(request, "Your view of your workload is recorded for your supervisor.")
         return redirect("my_caseload")
-    latest = access.workload_views_visible_to(request.user).filter(person=person).first()
+    latest = workload_views_visible_to(request.user).filter(person=person).first()
     return render(request, "supervision/workload_view.html", {"form": form, "latest": latest})
 
 
@@ -136,9 +143,7 @@ def concern_raise(request: HttpRequest) -> HttpResponse:
 @require_GET
 def concern_list(request: HttpRequest) -> HttpResponse:
     person = _person(request)
-    concerns = list(
-        access.concerns_visible_to(request.user).select_related("person", "responded_by")
-    )
+    concerns = list(concerns_visible_to(request.user).select_related("person", "responded_by"))
     return render(
         request,
         "supervision/concern_list.html",
@@ -153,7 +158,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def concern_respond(request: HttpRequest, pk: int) -> HttpResponse:
-    concern = access.get_concern_to_answer(request.user, pk)
+    concern = get_concern_to_answer(request.user, pk)
     form = ConcernResponseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -191,7 +196,7 @@ def supervision_home(request: HttpRequest) -> HttpResponse:
         .order_by("full_name")
     )
     own = list(
-        access.supervision_records_visible_to(request.user)
+        supervision_records_visible_to(request.user)
         .filter(worker=person)
         .select_related("supervisor")
     )
@@ -276,7 +281,7 @@ def _audit_view(request: HttpRequest, context: dict) -> None:
 
 @require_http_methods(["GET", "POST"])
 def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    record = access.get_record_for_user(request.user, pk)
+    record = get_record_for_user(request.user, pk)
     person = _person(request)
     context = _record_context(record)
     if request.method == "GET":
@@ -312,7 +317,7 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @once_per_form
 def record_sign(request: HttpRequest, pk: int) -> HttpResponse:
-    record = access.get_record_for_user(request.user, pk)
+    record = get_record_for_user(request.user, pk)
     form = WorkerSignForm(request.POST)
     if form.is_valid():
         try:
@@ -340,7 +345,7 @@ def record_sign(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @once_per_form
 def record_addendum(request: HttpRequest, pk: int) -> HttpResponse:
-    record = access.get_record_for_user(request.user, pk)
+    record = get_record_for_user(request.user, pk)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
@@ -361,7 +366,7 @@ def record_addendum(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def record_print(request: HttpRequest, pk: int) -> HttpResponse:
-    record = access.get_record_for_user(request.user, pk)
+    record = get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
     context = _record_context(record)
@@ -371,7 +376,7 @@ def record_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    record = access.get_record_for_user(request.user, pk)
+    record = get_record_for_user(request.user, pk)
     if record.is_draft:
         raise PermissionDenied
     context = _record_context(record)

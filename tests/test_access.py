@@ -7,6 +7,12 @@ from django.utils.html import escape
 
 from caseload import access, services
 from caseload.models import Person
+from reports.access import decisions_visible_to, escalations_visible_to
+from supervision.access import (
+    concerns_visible_to,
+    supervision_records_visible_to,
+    workload_views_visible_to,
+)
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, member
 
@@ -226,8 +232,8 @@ def test_a_senior_manager_in_no_service_sees_no_one_s_records(
     assert not access.people_visible_to(user).exists()
     assert not access.teams_visible_to(user).exists()
     assert not access.services_visible_to(user).exists()
-    assert not access.escalations_visible_to(user).exists()
-    assert not access.decisions_visible_to(user).exists()
+    assert not escalations_visible_to(user).exists()
+    assert not decisions_visible_to(user).exists()
     response = client_for(dmt_member).get(reverse("person_dashboard", args=[administrator.pk]))
     assert response.status_code == 404
 
@@ -249,9 +255,9 @@ def test_a_supervisor_link_from_before_the_rule_opens_no_supervision_record(
     legacy = request.getfixturevalue(fixture)
     Person.objects.filter(pk=social_worker.pk).update(supervisor=legacy)
     user = legacy.user
-    assert not access.supervision_records_visible_to(user).exists()
-    assert not access.workload_views_visible_to(user).exists()
-    assert not access.concerns_visible_to(user).exists()
+    assert not supervision_records_visible_to(user).exists()
+    assert not workload_views_visible_to(user).exists()
+    assert not concerns_visible_to(user).exists()
     assert not access.supervisees_of(user).exists()
     client = client_for(legacy)
     assert client.get(reverse("record_detail", args=[record.pk])).status_code == 404

@@ -14,6 +14,7 @@ from django.utils import timezone
 from caseload import services as caseload_services
 from caseload.models import Person
 from supervision import services
+from supervision.access import concerns_visible_to, workload_views_visible_to
 from supervision.models import (
     RatingProposal,
     SupervisionRecord,
@@ -172,13 +173,12 @@ def test_a_worker_records_their_view_of_their_workload(
 def test_a_workers_view_is_seen_by_them_and_their_supervisor_only(
     social_worker, colleague, team_manager, dmt_member, administrator
 ):
-    from caseload import access
 
     services.workload_view_record(person=social_worker, scale=3, comment="")
-    assert access.workload_views_visible_to(social_worker.user).count() == 1
-    assert access.workload_views_visible_to(team_manager.user).count() == 1  # her supervisor
+    assert workload_views_visible_to(social_worker.user).count() == 1
+    assert workload_views_visible_to(team_manager.user).count() == 1  # her supervisor
     for person in (colleague, dmt_member, administrator):
-        assert access.workload_views_visible_to(person.user).count() == 0
+        assert workload_views_visible_to(person.user).count() == 0
 
 
 # Workload concerns -----------------------------------------------------------
@@ -234,7 +234,6 @@ def test_a_concern_is_answered_and_overdue_ones_are_marked(
 def test_concerns_are_seen_by_their_author_supervisor_and_manager_only(
     social_worker, colleague, outsider, other_manager, team_manager, dmt_member
 ):
-    from caseload import access
 
     services.concern_raise(person=social_worker, concern="Help")
     for person, count in [
@@ -245,7 +244,7 @@ def test_concerns_are_seen_by_their_author_supervisor_and_manager_only(
         (other_manager, 0),
         (dmt_member, 0),
     ]:
-        assert access.concerns_visible_to(person.user).count() == count, person
+        assert concerns_visible_to(person.user).count() == count, person
 
 
 # The supervision record --------------------------------------------------------

@@ -15,6 +15,7 @@ from caseload.formatting import plain_number
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from weighting import services
+from weighting.access import get_draft_scheme_for_manager
 from weighting.forms import AgreeSchemeForm, CriterionForm, CriterionFormSet, RatingForm, SchemeForm
 from weighting.models import Criterion, Level, Rating, Scheme
 from weighting.numbers import scheme_terms
@@ -71,7 +72,7 @@ def scheme_draft_create(request: HttpRequest, team_pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def scheme_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = access.get_draft_scheme_for_manager(request.user, pk)
+    draft = get_draft_scheme_for_manager(request.user, pk)
     initial = [CriterionForm.initial_for(spec) for spec in services.criteria_of(draft)]
     form = SchemeForm(request.POST or None, instance=draft)
     formset = CriterionFormSet(request.POST or None, initial=initial, prefix="criteria")
@@ -101,7 +102,7 @@ def scheme_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def scheme_agree(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = access.get_draft_scheme_for_manager(request.user, pk)
+    draft = get_draft_scheme_for_manager(request.user, pk)
     form = AgreeSchemeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -133,7 +134,7 @@ def scheme_agree(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def scheme_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    draft = access.get_draft_scheme_for_manager(request.user, pk)
+    draft = get_draft_scheme_for_manager(request.user, pk)
     team_pk = draft.team_id
     services.scheme_discard_draft(scheme=draft)
     messages.success(request, f"Draft version {draft.version} discarded.")
