@@ -18,6 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload.dates import Quarter, add_months
 from caseload.models import Case, Notification, OverMaximum, Person, Service, Team
@@ -566,7 +567,7 @@ class _Builder:
         ):
             first = worker
             start_ago = min(start_ago, member.joined_days_ago)
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=first,
             start_date=self.days_ago(start_ago),
@@ -580,7 +581,7 @@ class _Builder:
             moved_ago = self.random.randint(
                 earliest_move, min(start_ago - 1, member.joined_days_ago)
             )
-            services.case_reallocate(
+            allocation_services.case_reallocate(
                 case=case,
                 to_person=worker,
                 on=self.days_ago(moved_ago),
@@ -594,10 +595,10 @@ class _Builder:
         self.build_ratings(case, member, holders, manager)
         return start_ago
 
-    def over_maximum_plan(self, start_ago: int) -> services.OverMaximumPlan:
+    def over_maximum_plan(self, start_ago: int) -> allocation_services.OverMaximumPlan:
         """What the manager records if this allocation takes the worker over the
         maximum (the write function uses it only if it does)."""
-        return services.OverMaximumPlan(
+        return allocation_services.OverMaximumPlan(
             reason="Urgent work and nobody in the team had capacity",
             reprioritisation="Two lower-risk cases to step down; reports deadlines agreed again",
             review_by=self.days_ago(start_ago - 42),
@@ -620,7 +621,7 @@ class _Builder:
             manager = record.person.supervisor
             keep = record.person_id in still_over and latest[record.person_id] == record
             if not keep:
-                services.over_maximum_review(
+                allocation_services.over_maximum_review(
                     record=record,
                     reviewed_on=min(record.review_by, self.today),
                     outcome="resolved",
@@ -628,7 +629,7 @@ class _Builder:
                     by=manager,
                 )
             elif record.review_by < self.days_ago(10):
-                services.over_maximum_review(
+                allocation_services.over_maximum_review(
                     record=record,
                     reviewed_on=self.days_ago(10),
                     outcome="extended",
@@ -891,7 +892,7 @@ class _Builder:
                 allocations__person=supervisor, allocations__end_date__isnull=True
             ).order_by("reference")[:2]
             for case in held:
-                services.allocation_create(
+                allocation_services.allocation_create(
                     case=case,
                     person=student,
                     kind="involved",
@@ -911,7 +912,7 @@ class _Builder:
             opened_on=self.days_ago(MRS_HARRISON["opened_days_ago"]),
             priority=Case.Priority.HIGH,
         )
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=self.people[MRS_HARRISON["holder"]],
             start_date=self.days_ago(MRS_HARRISON["opened_days_ago"] - 2),

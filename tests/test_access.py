@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from caseload import access, services
+from allocation import services
+from caseload import access
 from caseload.models import Person
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, member

@@ -76,14 +76,10 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from openpyxl import Workbook
 
-from caseload import services
-from caseload.dates import Quarter, add_months
-from caseload.exchange import format as fmt
-from caseload.exchange import importer, reader
-from caseload.forms import (
+from allocation import services
+from allocation.forms import (
     AllocateForm,
     CloseCaseForm,
-    ImportForm,
     InvolveForm,
     MoveTeamForm,
     OverMaximumReviewForm,
@@ -91,6 +87,10 @@ from caseload.forms import (
     TransferForm,
     candidates_by_headroom,
 )
+from caseload.dates import Quarter, add_months
+from caseload.exchange import format as fmt
+from caseload.exchange import importer, reader
+from caseload.forms import ImportForm
 from caseload.models import (
     Allocation,
     Case,

@@ -1,0 +1,332 @@
+"""Forms of the allocation journey: allocate, transfer, move, close, involve,
+set a case's priority and review an over-maximum allocation."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from crispy_forms_gds.choices import Choice
+from django import forms
+from django.utils import timezone
+
+from allocation.services import OverMaximumPlan
+from caseload.dates import add_months, long_date
+from caseload.fields import date_field
+from caseload.models import Case, OverMaximumReview, Person, Team
+from weighting.forms import level_field
+from weighting.models import Criterion
+from weighting.numbers import Projection
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A worker who could take the case, with their numbers before and after."""
+
+    person: Person
+    projection: Projection
+
+    @property
+    def over_maximum(self) -> bool:
+        return self.projection.goes_over_maximum
+
+    @property
+    def label(self) -> str:
+        before, after = self.projection.before, self.projection.after
+        if not before.has_capacity:
+            return f"{self.person.full_name} — no capacity"
+        return (
+            f"{self.person.full_name} — {before.percent_display} now, {after.percent_display} after"
+        )
+
+    @property
+    def hint(self) -> str:
+        """After the band tag: what the manager weighs besides the percentages."""
+        before, after = self.projection.before, self.projection.after
+        term = self.person.service.people_term if self.person.service else "people"
+        parts = ["after this case" if after.has_capacity else "no capacity for cases"]
+        if self.person.role == Person.Role.ASYE:
+            parts.append("ASYE")
+        if self.person.is_part_time:
+            parts.append(f"{self.person.fte} FTE")
+        parts.append(f"{before.case_count} cases and {before.people_count} {term} now")
+        text = " · ".join(parts)
+        if self.over_maximum:
+            text += ". Over the maximum: give a reason and a review date below."
+        return text
+
+
+def candidates_by_headroom(
+    people: list[Person], projections: dict[int, Projection]
+) -> list[Candidate]:
+    """Most capacity left first; people with no capacity last."""
+    candidates = [Candidate(person, projections[person.pk]) for person in people]
+    return sorted(
+        candidates,
+        key=lambda c: (
+            not c.projection.before.has_capacity,
+            -c.projection.before.headroom,
+            c.person.full_name,
+        ),
+    )
+
+
+def posted_weight(data, criteria: list[Criterion]) -> Decimal | None:
+    """The total of the provisional levels posted so far, if every one is given."""
+    if not data or not criteria:
+        return None
+    try:
+        levels = [Decimal(data[f"level_{c.pk}"]) for c in criteria]
+    except (KeyError, InvalidOperation, TypeError):
+        return None
+    # A level is a small number of the scheme's; anything else is no level yet.
+    if not all(level.is_finite() and 0 <= level < 1000 for level in levels):
+        return None
+    return sum(levels, Decimal(0))
+
+
+def add_over_maximum_fields(form: forms.Form) -> None:
+    """The record an over-maximum allocation needs (responsibilities 2 and 3).
+
+    Shown once, below the candidates, rather than revealed under each radio:
+    GOV.UK's conditional reveal puts aria-expanded on radio buttons, which ARIA
+    does not allow (govuk-frontend issue 979)."""
+    form.fields["over_reason"] = forms.CharField(
+        label="Why allocate this case despite the maximum",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    form.fields["over_plan"] = forms.CharField(
+        label="How the rest of their work will be reprioritised",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    form.fields["over_review_by"] = date_field(
+        "Review by",
+        required=False,
+        help_text="No more than three months ahead. It is listed at their next supervision.",
+    )
+
+
+def over_maximum_plan(form: forms.Form, start: datetime.date) -> OverMaximumPlan | None:
+    """The plan from the form's over-maximum fields, or None with field errors added."""
+    data = form.cleaned_data
+    complete = True
+    if not data.get("over_reason", "").strip():
+        form.add_error("over_reason", "Give the reason for allocating over the maximum")
+        complete = False
+    if not data.get("over_plan", "").strip():
+        form.add_error("over_plan", "Say how the rest of their work will be reprioritised")
+        complete = False
+    review_by = data.get("over_review_by")
+    latest = add_months(start, 3)
+    if review_by is None:
+        if not form.has_error("over_review_by"):
+            form.add_error("over_review_by", "Enter the date the allocation will be reviewed by")
+        complete = False
+    elif review_by <= start:
+        form.add_error("over_review_by", "The review date must be in the future")
+        complete = False
+    elif review_by > latest:
+        form.add_error(
+            "over_review_by",
+            f"The review date must be within three months: by {long_date(latest)}",
+        )
+        complete = False
+    if not complete:
+        return None
+    return OverMaximumPlan(data["over_reason"], data["over_plan"], review_by)
+
+
+class AllocateForm(forms.Form):
+    reason = forms.CharField(
+        label="Note on the allocation (optional)",
+        max_length=300,
+        required=False,
+        help_text="For example, why this worker. No case notes.",
+    )
+
+    def __init__(
+        self,
+        *args,
+        candidates: list[Candidate],
+        criteria: list[Criterion],
+        students: list[Person],
+        worker_label: str = "Who should take this case?",
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.candidates = {str(c.person.pk): c for c in candidates}
+        self.criteria = criteria
+        for criterion in criteria:
+            self.fields[f"level_{criterion.pk}"] = level_field(criterion)
+        self.fields["worker"] = forms.ChoiceField(
+            label=worker_label,
+            choices=[Choice(str(c.person.pk), c.label, hint=c.hint) for c in candidates],
+            widget=forms.RadioSelect,
+            error_messages={"required": "Choose who should take this case"},
+        )
+        self.over_maximum_names = [c.person.full_name for c in candidates if c.over_maximum]
+        if self.over_maximum_names:
+            add_over_maximum_fields(self)
+        if students:
+            self.fields["student"] = forms.ChoiceField(
+                label="Also involve a student (optional)",
+                help_text="A student is only ever involved; their supervisor holds the case.",
+                choices=[("", "No student"), *[(str(s.pk), s.full_name) for s in students]],
+                required=False,
+            )
+        self.students = {str(s.pk): s for s in students}
+        self.over_maximum_plan: OverMaximumPlan | None = None
+
+    def level_fields(self) -> list[forms.BoundField]:
+        return [self[f"level_{c.pk}"] for c in self.criteria]
+
+    def worker_choices(self) -> list[tuple[str, Candidate]]:
+        return list(self.candidates.items())
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        candidate = self.candidates.get(cleaned.get("worker", ""))
+        if candidate is None:
+            return cleaned
+        cleaned["candidate"] = candidate
+        if candidate.over_maximum:
+            self.over_maximum_plan = over_maximum_plan(self, timezone.localdate())
+        student = self.students.get(cleaned.get("student") or "")
+        if student is not None and student.supervisor_id != candidate.person.pk:
+            supervisor = student.supervisor.full_name if student.supervisor else "nobody"
+            self.add_error(
+                "student",
+                f"{student.full_name} is supervised by {supervisor}: a student can be involved "
+                "only in their supervisor's cases",
+            )
+        cleaned["student_person"] = student
+        return cleaned
+
+    def levels(self) -> dict[int, Decimal]:
+        return {c.pk: Decimal(self.cleaned_data[f"level_{c.pk}"]) for c in self.criteria}
+
+
+class TransferForm(AllocateForm):
+    """Move the case to another worker in the team, with the reason."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, worker_label="Who should take the case over?", **kwargs)
+        self.fields["reason"] = forms.CharField(
+            label="Reason for the transfer",
+            max_length=300,
+            error_messages={"required": "Give the reason for the transfer"},
+        )
+
+
+class MoveTeamForm(forms.Form):
+    team = forms.ModelChoiceField(
+        label="Which team should the case move to?",
+        queryset=Team.objects.none(),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the team"},
+    )
+    reason = forms.CharField(
+        label="Reason for the move",
+        max_length=300,
+        error_messages={"required": "Give the reason for the move"},
+    )
+
+    def __init__(self, *args, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(service_id=case.service_id).exclude(
+            pk=case.team_id
+        )
+
+
+class CloseCaseForm(forms.Form):
+    closed_on = date_field("Date closed")
+
+    def __init__(self, *args, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.case = case
+        self.fields["closed_on"].initial = timezone.localdate()
+
+    def clean_closed_on(self) -> datetime.date:
+        closed_on = self.cleaned_data["closed_on"]
+        if closed_on > timezone.localdate():
+            raise forms.ValidationError("The date closed must be today or in the past")
+        if closed_on < self.case.opened_on:
+            opened = long_date(self.case.opened_on)
+            raise forms.ValidationError(
+                f"The date closed must be on or after the day the case opened, {opened}"
+            )
+        return closed_on
+
+
+class InvolveForm(forms.Form):
+    person = forms.ChoiceField(
+        label="Who is involved?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose who is involved"},
+    )
+
+    def __init__(self, *args, people: list[Person], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.people = {str(p.pk): p for p in people}
+        self.fields["person"].choices = [
+            Choice(str(p.pk), p.full_name, hint=p.get_role_display()) for p in people
+        ]
+
+
+class PriorityForm(forms.Form):
+    priority = forms.TypedChoiceField(
+        label="Priority",
+        coerce=int,
+        choices=[Choice(value, label) for value, label in Case.Priority.choices],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the priority"},
+    )
+
+
+class OverMaximumReviewForm(forms.Form):
+    outcome = forms.ChoiceField(
+        label="What was decided?",
+        choices=[
+            Choice(
+                OverMaximumReview.Outcome.EXTENDED,
+                "Extend it",
+                hint="The worker stays over the maximum for now; set the next review date.",
+            ),
+            Choice(
+                OverMaximumReview.Outcome.RESOLVED,
+                "Record it resolved",
+                hint="The worker is back within capacity, or the case has moved on.",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether to extend or resolve"},
+    )
+    note = forms.CharField(
+        label="What was reviewed and why",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Say what was reviewed and why"},
+    )
+    new_review_by = date_field(
+        "Next review by", required=False, help_text="Only when extending: within three months."
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("outcome") == OverMaximumReview.Outcome.EXTENDED:
+            new_review_by = cleaned.get("new_review_by")
+            today = timezone.localdate()
+            if new_review_by is None:
+                if not self.has_error("new_review_by"):
+                    self.add_error("new_review_by", "Enter the next review date")
+            elif new_review_by <= today:
+                self.add_error("new_review_by", "The next review date must be in the future")
+            elif new_review_by > add_months(today, 3):
+                latest = long_date(add_months(today, 3))
+                self.add_error(
+                    "new_review_by", f"The next review must be within three months: by {latest}"
+                )
+        return cleaned
