@@ -1,5 +1,6 @@
-"""Administration of the core records: services, teams, people, team
-memberships and cases. Allocations are administered in `allocation.admin`.
+"""Administration of the core records: teams, people, team memberships and
+cases. Services are administered in `weighting.admin` (a new service starts
+with the default scheme) and allocations in `allocation.admin`.
 
 Dated records are append-only here as everywhere: team memberships are
 added through the same write functions the pages use, never edited in place.
@@ -22,8 +23,7 @@ from django.utils import timezone
 from caseload import access, audit, services
 from caseload import admin_accounts as admin_accounts  # log-ins, groups, sign-in logs
 from caseload.admin_history import HistoryAdmin
-from caseload.models import Case, Person, Service, Team, TeamMembership
-from weighting.services import scheme_create_default
+from caseload.models import Case, Person, Team, TeamMembership
 
 
 def _acting_person(request: HttpRequest) -> Person | None:
@@ -60,24 +60,6 @@ class CaseSearchView(AutocompleteJsonView):
             shown = [case.pk for case in context["object_list"]]
             audit.record_listing(self.request.user, audit.Listing.ADMIN_CASE_SEARCH, shown)
         return context
-
-
-@admin.register(Service)
-class ServiceAdmin(HistoryAdmin):
-    list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
-    search_fields = ["name"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        super().save_model(request, obj, form, change)
-        if not change:
-            # A new service starts with the default weighting scheme, agreed
-            # today; teams may then agree their own versions.
-            scheme_create_default(
-                service=obj, agreed_on=timezone.localdate(), recorded_by=_acting_person(request)
-            )
 
 
 class TeamAdminForm(forms.ModelForm):
