@@ -228,6 +228,6 @@ POST_QUERIES: list[int] = []
 
 
 def criteria_of(case: Case) -> list[int]:
-    from caseload.views import _unrated_criteria
+    from allocation.presenters import unrated_criteria
 
-    return [c.pk for c in _unrated_criteria(case, timezone.localdate())]
+    return [c.pk for c in unrated_criteria(case, timezone.localdate())]

@@ -1,8 +1,9 @@
-"""Administration of the core records.
+"""Administration of the core records: teams, people, team memberships and
+cases. Services are administered in `weighting.admin` (a new service starts
+with the default scheme) and allocations in `allocation.admin`.
 
-Dated records are append-only here as everywhere: allocations and team
-memberships are added through the same write functions the pages use, and
-ended by actions, never edited in place.
+Dated records are append-only here as everywhere: team memberships are
+added through the same write functions the pages use, never edited in place.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from django.utils import timezone
 from caseload import access, audit, services
 from caseload import admin_accounts as admin_accounts  # log-ins, groups, sign-in logs
 from caseload.admin_history import HistoryAdmin
-from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
-from weighting.services import scheme_create_default
+from caseload.models import Case, Person, Team, TeamMembership
 
 
 def _acting_person(request: HttpRequest) -> Person | None:
@@ -60,24 +60,6 @@ class CaseSearchView(AutocompleteJsonView):
             shown = [case.pk for case in context["object_list"]]
             audit.record_listing(self.request.user, audit.Listing.ADMIN_CASE_SEARCH, shown)
         return context
-
-
-@admin.register(Service)
-class ServiceAdmin(HistoryAdmin):
-    list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
-    search_fields = ["name"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        super().save_model(request, obj, form, change)
-        if not change:
-            # A new service starts with the default weighting scheme, agreed
-            # today; teams may then agree their own versions.
-            scheme_create_default(
-                service=obj, agreed_on=timezone.localdate(), recorded_by=_acting_person(request)
-            )
 
 
 class TeamAdminForm(forms.ModelForm):
@@ -391,97 +373,3 @@ class CaseAdmin(HistoryAdmin):
                 messages.error(request, " ".join(error.messages))
         if closed:
             messages.success(request, f"Closed {closed} case{'s' if closed != 1 else ''}.")
-
-
-class AllocationAddForm(forms.ModelForm):
-    """Adds an allocation through the same rules as the allocation pages."""
-
-    class Meta:
-        model = Allocation
-        fields = ["case", "person", "kind", "start_date", "reason", "review_by"]
-
-    def clean(self):  # type: ignore[no-untyped-def]
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        try:
-            services.check_allocation(
-                case=cleaned["case"],
-                person=cleaned["person"],
-                kind=cleaned["kind"],
-                start_date=cleaned["start_date"],
-                review_by=cleaned.get("review_by"),
-            )
-        except services.RuleBroken as error:
-            raise forms.ValidationError(error.messages) from None
-        return cleaned
-
-
-@admin.register(Allocation)
-class AllocationAdmin(HistoryAdmin):
-    list_display = ["case", "person", "kind", "start_date", "end_date"]
-    list_filter = ["kind"]
-    search_fields = ["case__reference", "person__full_name"]
-    autocomplete_fields = ["case", "person"]
-    actions = ["end_today"]
-
-    def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
-        if obj is None:
-            kwargs["form"] = AllocationAddForm
-        return super().get_form(request, obj, change, **kwargs)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        if obj is None:
-            return []
-        return [field.name for field in Allocation._meta.fields]
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        response = super().changelist_view(request, extra_context)
-        audit_changelist(request, response, audit.Listing.ADMIN_ALLOCATIONS, lambda a: a.case_id)
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        if change:
-            return
-        saved = services.allocation_create(
-            case=obj.case,
-            person=obj.person,
-            kind=obj.kind,
-            start_date=obj.start_date,
-            allocated_by=_acting_person(request),
-            reason=obj.reason,
-            review_by=obj.review_by,
-        )
-        obj.pk = saved.pk
-
-    @admin.action(description="End the selected allocations today")
-    def end_today(self, request: HttpRequest, queryset: QuerySet[Allocation]) -> None:
-        ended = 0
-        for allocation in queryset.select_related("case"):
-            try:
-                services.allocation_end(
-                    allocation=allocation,
-                    end_date=timezone.localdate(),
-                    ended_by=_acting_person(request),
-                    reason="Ended by an administrator",
-                )
-                ended += 1
-            except services.RuleBroken as error:
-                messages.error(request, " ".join(error.messages))
-        if ended:
-            messages.success(request, f"Ended {ended} allocation{'s' if ended != 1 else ''}.")

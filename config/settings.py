@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "weighting",
     "supervision",
     "reports",
+    "allocation",
     "exchange",
     "demo",
 ]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("weighting.urls")),
     path("", include("supervision.urls")),
     path("", include("reports.urls")),
+    path("", include("allocation.urls")),
     path("", include("exchange.urls")),
     # The admin's search-as-you-type, audited when it answers with cases.
     path(

@@ -8,6 +8,7 @@ import datetime
 import random
 from decimal import Decimal
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload.models import Case, OverMaximum, Person
 from demo.council import Council
@@ -102,7 +103,7 @@ def add_case(
     ):
         first = worker
         start_ago = min(start_ago, member.joined_days_ago)
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=case,
         person=first,
         start_date=council.days_ago(start_ago),
@@ -116,7 +117,7 @@ def add_case(
         moved_ago = council.random.randint(
             earliest_move, min(start_ago - 1, member.joined_days_ago)
         )
-        services.case_reallocate(
+        allocation_services.case_reallocate(
             case=case,
             to_person=worker,
             on=council.days_ago(moved_ago),
@@ -136,10 +137,10 @@ def could_hold(person: Person, team_name: str, days_ago: int) -> bool:
     return member.joined_days_ago >= days_ago and member.username not in MOVED
 
 
-def over_maximum_plan(council: Council, start_ago: int) -> services.OverMaximumPlan:
+def over_maximum_plan(council: Council, start_ago: int) -> allocation_services.OverMaximumPlan:
     """What the manager records if this allocation takes the worker over the
     maximum (the write function uses it only if it does)."""
-    return services.OverMaximumPlan(
+    return allocation_services.OverMaximumPlan(
         reason="Urgent work and nobody in the team had capacity",
         reprioritisation="Two lower-risk cases to step down; reports deadlines agreed again",
         review_by=council.days_ago(start_ago - 42),
@@ -267,7 +268,7 @@ def build_queue(council: Council, plan: TeamPlan, number: int, manager: Person) 
             allocations__person=supervisor, allocations__end_date__isnull=True
         ).order_by("reference")[:2]
         for case in held:
-            services.allocation_create(
+            allocation_services.allocation_create(
                 case=case,
                 person=student,
                 kind="involved",
@@ -288,7 +289,7 @@ def build_mrs_harrison(council: Council) -> None:
         opened_on=council.days_ago(MRS_HARRISON["opened_days_ago"]),
         priority=Case.Priority.HIGH,
     )
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=case,
         person=council.people[MRS_HARRISON["holder"]],
         start_date=council.days_ago(MRS_HARRISON["opened_days_ago"] - 2),
@@ -344,7 +345,7 @@ def review_over_maximum(council: Council) -> None:
         manager = record.person.supervisor
         keep = record.person_id in still_over and latest[record.person_id] == record
         if not keep:
-            services.over_maximum_review(
+            allocation_services.over_maximum_review(
                 record=record,
                 reviewed_on=min(record.review_by, council.today),
                 outcome="resolved",
@@ -352,7 +353,7 @@ def review_over_maximum(council: Council) -> None:
                 by=manager,
             )
         elif record.review_by < council.days_ago(10):
-            services.over_maximum_review(
+            allocation_services.over_maximum_review(
                 record=record,
                 reviewed_on=council.days_ago(10),
                 outcome="extended",

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload.models import Allocation, Case, Person
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
@@ -166,7 +167,7 @@ def case(team):
 @pytest.fixture
 def held_case(case, social_worker, team_manager) -> Case:
     """CP-1042, held by the social worker since 60 days ago."""
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=case, person=social_worker, start_date=days_ago(60), allocated_by=team_manager
     )
     return case

@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload.dates import Quarter
 from caseload.models import Notification
@@ -52,7 +53,7 @@ def rate(case, scheme, total_levels, on, **extra):
     )
 
 
-OVER_PLAN = services.OverMaximumPlan(
+OVER_PLAN = allocation_services.OverMaximumPlan(
     reason="Urgent and nobody had room",
     reprioritisation="Reports moved back a week",
     review_by=date(2026, 4, 30),
@@ -60,7 +61,7 @@ OVER_PLAN = services.OverMaximumPlan(
 
 
 def hold(case, person, on):
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=case, person=person, start_date=on, allocated_by=None, over_maximum=OVER_PLAN
     )
 

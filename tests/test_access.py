@@ -5,7 +5,8 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from caseload import access, services
+from allocation import services
+from caseload import access
 from caseload.models import Person
 from reports.access import decisions_visible_to, escalations_visible_to
 from supervision.access import (

@@ -9,9 +9,11 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from allocation import services as allocation_services
+from allocation.services import OverMaximumPlan
 from caseload import notifications, services
 from caseload.models import Allocation, Case, Notification, OverMaximum, Person
-from caseload.services import OverMaximumPlan, RuleBroken
+from caseload.services import RuleBroken
 from config.celery import app as celery_app
 from tests.brokers import forget_broker_connections, free_port
 from tests.conftest import days_ago, primary_holders
@@ -39,7 +41,7 @@ def load_up(team, person, scheme, cases: int, levels=(3, 3, 3)):
     for _ in range(cases):
         case = CaseFactory(team=team)
         rate(case, scheme, levels, on=days_ago(40))
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=person,
             start_date=days_ago(30),
@@ -63,7 +65,7 @@ def test_an_allocation_records_capacity_before_and_after(team, social_worker, de
     load_up(team, social_worker, default_scheme, 5)  # 45 of 100
     case = CaseFactory(team=team)
     rate(case, default_scheme)  # 7
-    allocation = services.allocation_create(
+    allocation = allocation_services.allocation_create(
         case=case, person=social_worker, start_date=TODAY(), allocated_by=None
     )
     assert (allocation.percent_before, allocation.percent_after) == (D(45), D(52))
@@ -73,7 +75,7 @@ def test_an_allocation_records_capacity_before_and_after(team, social_worker, de
 def test_an_unrated_case_is_projected_at_the_middle_of_the_scale(
     team, social_worker, default_scheme
 ):
-    allocation = services.allocation_create(
+    allocation = allocation_services.allocation_create(
         case=CaseFactory(team=team), person=social_worker, start_date=TODAY(), allocated_by=None
     )
     assert allocation.percent_after == D(6)
@@ -85,19 +87,19 @@ def test_going_over_the_maximum_needs_a_reason_and_a_review_date(
     load_up(team, social_worker, default_scheme, 10)  # 90
     case = CaseFactory(team=team)
     rate(case, default_scheme, (3, 3, 2))  # 8: 98%, still within the maximum
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=case, person=social_worker, start_date=TODAY(), allocated_by=None
     )
 
     over = CaseFactory(team=team, reference="CP-3000")
     rate(over, default_scheme, (1, 1, 1))  # 3 more: 101%
     with pytest.raises(RuleBroken, match=r"takes Asha Patel to 101.0%, over the maximum"):
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=over, person=social_worker, start_date=TODAY(), allocated_by=team_manager
         )
     assert primary_holders(over) == []
 
-    allocation = services.allocation_create(
+    allocation = allocation_services.allocation_create(
         case=over,
         person=social_worker,
         start_date=TODAY(),
@@ -135,7 +137,7 @@ def test_an_over_maximum_review_date_is_within_three_months(
     load_up(team, social_worker, default_scheme, 11)  # 99
     case = CaseFactory(team=team)
     with pytest.raises(RuleBroken, match=message):
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=social_worker,
             start_date=TODAY(),
@@ -152,7 +154,7 @@ def test_someone_with_no_capacity_is_over_the_maximum_with_any_case(
         person=social_worker, reason="phased_return", percentage=D(100), start_date=days_ago(5)
     )
     with pytest.raises(RuleBroken, match="No capacity, over the maximum"):
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=CaseFactory(team=team), person=social_worker, start_date=TODAY(), allocated_by=None
         )
 
@@ -167,7 +169,7 @@ def test_the_worker_is_emailed_once_about_a_new_allocation(
 ):
     case = CaseFactory(team=team, reference="CP-1042", label="Sibling group, neglect")
     with django_capture_on_commit_callbacks() as callbacks:
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case, person=social_worker, start_date=TODAY(), allocated_by=team_manager
         )
     assert len(callbacks) == 1  # one nudge after commit, never before
@@ -185,7 +187,7 @@ def test_the_worker_is_emailed_once_about_a_new_allocation(
 
 
 def test_a_failed_email_is_kept_and_retried(team, social_worker, default_scheme, mailoutbox):
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=CaseFactory(team=team), person=social_worker, start_date=TODAY(), allocated_by=None
     )
     with override_settings(EMAIL_BACKEND="tests.test_allocation_journey.BrokenEmail"):
@@ -243,7 +245,7 @@ def test_an_allocation_succeeds_when_the_broker_is_down(client, mailoutbox):
 def test_moving_a_case_to_another_team_puts_it_in_their_queue(
     held_case, student, other_team, team_manager
 ):
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=held_case, person=student, kind="involved", start_date=days_ago(3), allocated_by=None
     )
     services.case_move_team(
@@ -276,7 +278,7 @@ def test_over_maximum_reviews_extend_or_resolve_and_keep_history(
     load_up(team, social_worker, default_scheme, 12)
     record = OverMaximum.objects.get()
     with pytest.raises(RuleBroken, match="within three months"):
-        services.over_maximum_review(
+        allocation_services.over_maximum_review(
             record=record,
             reviewed_on=TODAY(),
             outcome="extended",
@@ -284,7 +286,7 @@ def test_over_maximum_reviews_extend_or_resolve_and_keep_history(
             new_review_by=days_ago(-120),
             by=team_manager,
         )
-    services.over_maximum_review(
+    allocation_services.over_maximum_review(
         record=record,
         reviewed_on=TODAY(),
         outcome="extended",
@@ -292,7 +294,7 @@ def test_over_maximum_reviews_extend_or_resolve_and_keep_history(
         new_review_by=days_ago(-20),
         by=team_manager,
     )
-    services.over_maximum_review(
+    allocation_services.over_maximum_review(
         record=record, reviewed_on=TODAY(), outcome="resolved", note="Back under", by=team_manager
     )
     record.refresh_from_db()
@@ -303,7 +305,7 @@ def test_over_maximum_reviews_extend_or_resolve_and_keep_history(
     )
     assert [r.outcome for r in record.reviews.all()] == ["extended", "resolved"]
     with pytest.raises(RuleBroken, match="already resolved"):
-        services.over_maximum_review(
+        allocation_services.over_maximum_review(
             record=record, reviewed_on=TODAY(), outcome="resolved", note="Again", by=None
         )
 
@@ -601,7 +603,7 @@ def test_fifty_simultaneous_allocations_leave_one_worker_per_case():
     def allocate(index: int) -> None:
         try:
             start.wait()
-            services.allocation_create(
+            allocation_services.allocation_create(
                 case=cases[index % 5],
                 person=workers[index % 10],
                 start_date=TODAY(),

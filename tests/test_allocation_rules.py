@@ -2,6 +2,7 @@
 
 import pytest
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload.models import Allocation, Case, Person
 from caseload.services import RuleBroken
@@ -10,7 +11,7 @@ from tests.factories import CaseFactory, member
 
 
 def allocate(case, person, *, kind="primary", start=None, by=None):
-    return services.allocation_create(
+    return allocation_services.allocation_create(
         case=case, person=person, kind=kind, start_date=start or days_ago(1), allocated_by=by
     )
 
@@ -86,7 +87,7 @@ def test_the_worker_must_be_in_the_case_team(case, outsider):
 
 def test_a_review_date_cannot_precede_the_start(case, social_worker):
     with pytest.raises(RuleBroken, match="review date"):
-        services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=social_worker,
             start_date=days_ago(5),
@@ -98,7 +99,7 @@ def test_a_review_date_cannot_precede_the_start(case, social_worker):
 def test_reallocation_ends_one_allocation_and_starts_another(
     held_case, social_worker, colleague, team_manager
 ):
-    services.case_reallocate(
+    allocation_services.case_reallocate(
         case=held_case, to_person=colleague, on=days_ago(3), by=team_manager, reason="Leave"
     )
     history = list(held_case.allocations.order_by("start_date"))
@@ -112,7 +113,7 @@ def test_reallocation_ends_one_allocation_and_starts_another(
 
 def test_reallocation_needs_a_reason(held_case, colleague):
     with pytest.raises(RuleBroken, match="reason"):
-        services.case_reallocate(
+        allocation_services.case_reallocate(
             case=held_case, to_person=colleague, on=days_ago(1), by=None, reason=" "
         )
     assert primary_holders(held_case)[0].full_name == "Asha Patel"
@@ -120,7 +121,7 @@ def test_reallocation_needs_a_reason(held_case, colleague):
 
 def test_a_refused_reallocation_leaves_the_case_with_its_worker(held_case, student):
     with pytest.raises(RuleBroken):
-        services.case_reallocate(
+        allocation_services.case_reallocate(
             case=held_case, to_person=student, on=days_ago(1), by=None, reason="Cover"
         )
     held = held_case.allocations.get()
@@ -176,7 +177,7 @@ def test_a_worker_with_cases_cannot_become_a_team_manager(held_case, social_work
     social_worker.refresh_from_db()
     assert social_worker.role == Person.Role.SOCIAL_WORKER
 
-    services.case_reallocate(
+    allocation_services.case_reallocate(
         case=held_case, to_person=colleague, on=days_ago(0), by=None, reason="Promotion"
     )
     services.person_change_role(person=social_worker, role=Person.Role.TEAM_MANAGER)

@@ -14,7 +14,7 @@ from django.utils.html import escape
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from caseload import services
+from allocation import services
 from caseload.dates import Quarter
 from caseload.models import Notification, Person
 from caseload.services import RuleBroken

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from caseload import services
+from allocation import services
 from caseload.models import Case, Person, Team
 from tests.conftest import days_ago
 from tests.factories import CaseFactory
@@ -83,7 +83,7 @@ def test_the_team_page_counts_a_wait_up_to_the_day_it_is_viewed(
     client.force_login(team_manager.user)
     assert "longest wait 3 days" in team_page(client, team).content.decode()
     tomorrow = days_ago(-1)
-    monkeypatch.setattr("caseload.views.timezone.localdate", lambda: tomorrow)
+    monkeypatch.setattr("allocation.views.timezone.localdate", lambda: tomorrow)
     assert "longest wait 4 days" in team_page(client, team).content.decode()
 
 

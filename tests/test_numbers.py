@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from caseload import services
+from allocation import services
 from caseload.models import Allocation, Person, TeamMembership
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member

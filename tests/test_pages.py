@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.urls import reverse
 
-from caseload import errors, services
+from allocation import services
+from caseload import errors
 from caseload.models import Person
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory, member

@@ -76,9 +76,8 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 from openpyxl import Workbook
 
-from caseload import services
-from caseload.dates import Quarter, add_months
-from caseload.forms import (
+from allocation import services
+from allocation.forms import (
     AllocateForm,
     CloseCaseForm,
     InvolveForm,
@@ -88,6 +87,7 @@ from caseload.forms import (
     TransferForm,
     candidates_by_headroom,
 )
+from caseload.dates import Quarter, add_months
 from caseload.models import (
     Allocation,
     Case,

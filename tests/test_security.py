@@ -22,6 +22,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from allocation import services as allocation_services
 from caseload import services
 from caseload import tasks as caseload_tasks
 from caseload.models import AccessRecord, Allocation, Case, OverMaximum, Person, Team
@@ -108,7 +109,7 @@ def actions(client, team, other_team, held_case, social_worker, colleague, team_
         ),
         (
             "allocate a case",
-            lambda: services.allocation_create(
+            lambda: allocation_services.allocation_create(
                 case=case,
                 person=colleague,
                 start_date=timezone.localdate(),
@@ -367,7 +368,7 @@ def test_a_supervision_records_row_names_the_cases_its_page_lists(
     client, url_name, listed, team, team_manager, social_worker
 ):
     second = CaseFactory(team=team, reference="CP-2003", label=LISTING_LABEL)
-    services.allocation_create(
+    allocation_services.allocation_create(
         case=second, person=social_worker, start_date=timezone.localdate(), allocated_by=None
     )
     record = supervision.record_open(

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from caseload import services
+from allocation import services
 from caseload.dates import Quarter
 from reports.models import (
     CaseloadAnalysis,

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from caseload import services as caseload_services
+from allocation import services as allocation_services
 from caseload.models import Person
 from supervision import services
 from supervision.access import concerns_visible_to, workload_views_visible_to
@@ -54,7 +54,7 @@ def asha_cases(team, social_worker, default_scheme):
         CaseFactory(team=team, reference="CP-1044", label="New referral"),
     ]
     for case in cases:
-        caseload_services.allocation_create(
+        allocation_services.allocation_create(
             case=case, person=social_worker, start_date=days_ago(40), allocated_by=None
         )
     rate(cases[0], default_scheme, (3, 3, 1), on=days_ago(30))
@@ -102,7 +102,7 @@ def test_my_caseload_shows_each_case_with_its_levels_and_anticipated_rating(
 
 
 def test_my_caseload_marks_involved_cases(client, held_case, student, social_worker):
-    caseload_services.allocation_create(
+    allocation_services.allocation_create(
         case=held_case, person=student, kind="involved", start_date=days_ago(2), allocated_by=None
     )
     page = signed_in(client, student).get(reverse("my_caseload")).content.decode()
@@ -112,7 +112,7 @@ def test_my_caseload_marks_involved_cases(client, held_case, student, social_wor
 
 def test_the_trend_is_computed_from_dated_records(client, team, social_worker, default_scheme):
     case = CaseFactory(team=team, opened_on=days_ago(200))
-    caseload_services.allocation_create(
+    allocation_services.allocation_create(
         case=case, person=social_worker, start_date=days_ago(35), allocated_by=None
     )
     rate(case, default_scheme, (3, 3, 3), on=days_ago(20))
@@ -262,7 +262,7 @@ def test_the_record_is_pre_filled_with_what_is_already_known(
         why="Police now involved",
     )
     load_up = CaseFactory(team=asha_cases[0].team)
-    caseload_services.allocation_create(
+    allocation_services.allocation_create(
         case=load_up,
         person=social_worker,
         start_date=days_ago(3),
@@ -431,12 +431,12 @@ def test_a_later_record_lists_over_maximum_allocations_since_the_last(
     services.record_sign_supervisor(record=earlier, by=team_manager)
     for _ in range(18):  # 18 unrated cases of 6 each: over the maximum from the 17th
         case = CaseFactory(team=team)
-        caseload_services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=social_worker,
             start_date=days_ago(10),
             allocated_by=team_manager,
-            over_maximum=caseload_services.OverMaximumPlan(
+            over_maximum=allocation_services.OverMaximumPlan(
                 "Urgent", "Reports moved", days_ago(-20)
             ),
         )
@@ -567,12 +567,12 @@ def test_the_record_page_query_count_does_not_grow(
 ):
     for _ in range(cases):
         case = CaseFactory(team=team)
-        caseload_services.allocation_create(
+        allocation_services.allocation_create(
             case=case,
             person=social_worker,
             start_date=days_ago(5),
             allocated_by=None,
-            over_maximum=caseload_services.OverMaximumPlan("r", "p", days_ago(-10)),
+            over_maximum=allocation_services.OverMaximumPlan("r", "p", days_ago(-10)),
         )
         rate(case, default_scheme, on=days_ago(2))
     record = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())

@@ -1,4 +1,5 @@
-"""Administration of weighting. Agreed schemes and ratings are history: they
+"""Administration of weighting, and of services, each of which starts with
+the default weighting scheme. Agreed schemes and ratings are history: they
 are shown, never edited here. Experience factors and reductions are added
 through the same write functions as everywhere else."""
 
@@ -7,10 +8,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils import timezone
 
 from caseload import access, audit
 from caseload.admin import audit_changelist, audit_one
 from caseload.admin_history import HistoryAdmin
+from caseload.models import Service
 from weighting import services
 from weighting.models import (
     Criterion,
@@ -44,6 +47,26 @@ class CriterionInline(admin.TabularInline):
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(Service)
+class ServiceAdmin(HistoryAdmin):
+    list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
+    search_fields = ["name"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A new service starts with the default weighting scheme, agreed
+            # today; teams may then agree their own versions.
+            services.scheme_create_default(
+                service=obj,
+                agreed_on=timezone.localdate(),
+                recorded_by=access.person_of(request.user),
+            )
 
 
 @admin.register(Scheme)

@@ -90,7 +90,7 @@ class ImportRun(models.Model):
     summary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Each start of the write: a worker that dies leaves the run to the sweep,
-    # which starts it again, a few times at most (caseload.exchange.runs).
+    # which starts it again, a few times at most (exchange.runs).
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=500, blank=True)  # why a failed run failed

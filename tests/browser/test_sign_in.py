@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from caseload import services
+from allocation import services
 from tests.conftest import days_ago
 
 

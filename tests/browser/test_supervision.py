@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from caseload import services as caseload_services
+from allocation import services as allocation_services
 from supervision.models import SupervisionRecord
 from tests.conftest import days_ago
 from tests.factories import CaseFactory
@@ -19,7 +19,7 @@ def test_propose_record_agree_and_sign_a_supervision(
     sign_in, live_server, team, social_worker, team_manager, default_scheme, assert_accessible
 ):
     case = CaseFactory(team=team, reference="CP-1042", label="Sibling group")
-    caseload_services.allocation_create(
+    allocation_services.allocation_create(
         case=case, person=social_worker, start_date=days_ago(20), allocated_by=None
     )
     rate(case, default_scheme, (3, 3, 1), on=days_ago(15))

@@ -1,4 +1,5 @@
-"""Forms of the allocation journey: allocate, transfer, move, close, involve."""
+"""Forms of the allocation journey: allocate, transfer, move, close, involve,
+set a case's priority and review an over-maximum allocation."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
+from allocation.services import OverMaximumPlan
 from caseload.dates import add_months, long_date
 from caseload.fields import date_field
 from caseload.models import Case, OverMaximumReview, Person, Team
-from caseload.services import OverMaximumPlan
 from weighting.forms import level_field
 from weighting.models import Criterion
 from weighting.numbers import Projection

@@ -1,0 +1,225 @@
+"""What the team page and the allocate page show, read once for the page:
+the team's people with their numbers, supervision and concerns; the queue;
+the candidates for a case, ranked by headroom."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.http import QueryDict
+
+from allocation import services
+from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, posted_weight
+from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team, TeamMembership
+from supervision.models import SupervisionRecord, WorkloadConcern
+from weighting.models import Criterion
+from weighting.numbers import (
+    CaseloadNumbers,
+    TeamTotals,
+    allocation_numbers,
+    latest_rating,
+    project_allocation,
+    projections,
+    team_numbers,
+    team_totals,
+    unrated_weight,
+)
+from weighting.services import scheme_in_force
+
+# The team page ---------------------------------------------------------------
+
+
+def count_of(rows: QuerySet) -> Subquery:
+    """How many of `rows` there are, as a subquery: `rows` is filtered by an
+    OuterRef to the row it counts for (COUNT without GROUP BY: 0 when none)."""
+    count = Func("pk", function="COUNT", output_field=IntegerField())
+    return Subquery(rows.order_by().annotate(n=count).values("n"))
+
+
+def _queue(team: Team) -> CaseQuerySet:
+    """The cases waiting in the team's queue, the only cases its page shows."""
+    return Case.objects.unallocated().for_team(team)
+
+
+def _team_people(team: Team, today: datetime.date) -> list[Person]:
+    """The team's members today and its managers, in one query, each with
+    their service (its band thresholds) and what the page shows beside their
+    numbers: their last and next supervision, their open over-maximum record
+    (the earliest review date) and their open workload concerns."""
+    is_member = Exists(
+        TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
+    )
+    manages = Exists(Team.managers.through.objects.filter(team=team, person=OuterRef("pk")))
+    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    over_maximum = (
+        OverMaximum.objects.open().filter(person=OuterRef("pk")).order_by("review_by", "pk")
+    )
+    concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
+    return list(
+        Person.objects.annotate(is_member=is_member, manages=manages)
+        .filter(Q(is_member=True) | Q(manages=True))
+        .select_related("service")
+        .annotate(
+            last_held=Subquery(latest.values("held_on")[:1]),
+            next_due=Subquery(latest.values("next_supervision")[:1]),
+            over_maximum_pk=Subquery(over_maximum.values("pk")[:1]),
+            over_maximum_review_by=Subquery(over_maximum.values("review_by")[:1]),
+            open_concerns=count_of(concerns),
+            overdue_concerns=count_of(concerns.filter(respond_by__lt=today)),
+        )
+        .order_by("full_name", "pk")
+    )
+
+
+def _member_rows(members: list[Person], numbers: dict[int, CaseloadNumbers]) -> list[tuple]:
+    """Each member with their numbers, their open over-maximum record and
+    their supervision dates."""
+    return [
+        (
+            person,
+            numbers[person.pk],
+            {"pk": person.over_maximum_pk, "review_by": person.over_maximum_review_by}
+            if person.over_maximum_pk
+            else None,
+            {"last_held": person.last_held, "next_due": person.next_due},
+        )
+        for person in members
+    ]
+
+
+def _supervision_and_concerns(members: list[Person], today: datetime.date) -> dict:
+    return {
+        "supervisions_overdue": sum(
+            1
+            for person in members
+            if person.role in Person.INVOLVED_ROLES and (person.next_due or today) < today
+        ),
+        "open_concerns": sum(person.open_concerns for person in members),
+        "overdue_concerns": sum(person.overdue_concerns for person in members),
+    }
+
+
+def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
+    """What the team page shows: its people's numbers today, their
+    supervision and concerns, the queue of cases waiting, DMT decisions."""
+    people = _team_people(team, today)
+    members = [person for person in people if person.is_member]
+    numbers, scheme = team_numbers(members, today, team.service_id, team.pk)
+    queue = [
+        (case, (today - case.waiting_since).days)
+        for case in _queue(team)
+        .with_waiting_since()
+        .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
+        .order_by("priority", "waiting_since", "reference")
+    ]
+    totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
+    return {
+        "team": team,
+        **_supervision_and_concerns(members, today),
+        "rows": _member_rows(members, numbers),
+        "over_maximum_count": totals.over_maximum,
+        "today": today,
+        "totals": totals,
+        "above_aspiration": totals.above_aspiration(team.aspiration),
+        "queue": queue,
+        "unrated_weight": scheme.middle_total if scheme else None,
+        "longest_wait": max((days for _, days in queue), default=None),
+        "managers": [person for person in people if person.manages],
+        "decisions": list(team.decisions.order_by("-meeting_on")[:3]),
+        "open_issues": team.open_issues,
+        "manages": manages,
+    }
+
+
+# The allocation journey ------------------------------------------------------
+
+
+def candidates(
+    case: Case, day: datetime.date, weight: Decimal | None, people: list[Person] | None = None
+) -> list[Candidate]:
+    """Case-holding members of the case's team (or `people`, read already), by
+    headroom, with their numbers before and after taking the case."""
+    if people is None:
+        people = list(
+            Person.objects.members_of(case.team, day)
+            .filter(role__in=Person.CASE_HOLDING_ROLES)
+            .select_related("supervisor", "service")
+        )
+    return candidates_by_headroom(people, project_allocation(case, people, day, weight))
+
+
+def workers_and_students(case: Case, day: datetime.date) -> tuple[list[Person], list[Person]]:
+    """The team's case-holding members and its students, from one query."""
+    members = list(
+        Person.objects.members_of(case.team, day)
+        .filter(role__in=[*Person.CASE_HOLDING_ROLES, Person.Role.STUDENT])
+        .select_related("supervisor", "service")
+        .order_by("full_name", "pk")
+    )
+    return (
+        [p for p in members if p.role in Person.CASE_HOLDING_ROLES],
+        [p for p in members if p.role == Person.Role.STUDENT],
+    )
+
+
+def unrated_criteria(
+    case: Case, day: datetime.date, scheme_id: int | None = None, rated: bool | None = None
+) -> list:
+    """The criteria of the team's scheme, when the case still needs a
+    provisional rating (`scheme_id`: the version in force, and `rated`:
+    whether the case has a rating on `day`, when read already)."""
+    if rated is None:
+        rated = case.ratings.filter(rated_on__lte=day).exists()
+    if rated:
+        return []
+    if scheme_id is None:
+        scheme = scheme_in_force(case.team, day)
+        scheme_id = scheme.pk if scheme else None
+    if scheme_id is None:
+        return []
+    # With their scheme: a provisional rating is made against it.
+    return list(
+        Criterion.objects.filter(scheme_id=scheme_id)
+        .select_related("scheme")
+        .prefetch_related("levels")
+    )
+
+
+def _worker_to_lock(data: QueryDict, workers: list[Person]) -> int | None:
+    """The worker the form names, if they are one of the candidates."""
+    posted = data.get("worker", "")
+    return next((p.pk for p in workers if str(p.pk) == posted), None)
+
+
+def allocate_form(
+    case: Case, today: datetime.date, data: QueryDict | None
+) -> tuple[AllocateForm, Person | None, Decimal | None]:
+    """The allocate form for `case` (read with `has_worker`, `held_from_day`
+    and `rated_total`): the team's workers by headroom with their numbers
+    after taking the case, the criteria of a provisional rating when the
+    case has none, and the team's students. With `data` (a form sent), the
+    worker it names is locked before any numbers are read, so the
+    over-the-maximum decision is made on numbers no other allocation
+    changes. Also gives that worker, and the total of the levels sent."""
+    workers, students = workers_and_students(case, today)
+    worker_pk = _worker_to_lock(data, workers) if data is not None else None
+    worker = services.lock_worker(worker_pk, case.team, today) if worker_pk else None
+    numbers, schemes = allocation_numbers(case, workers, today)
+    rated = case.rated_total is not None
+    criteria = unrated_criteria(
+        case, today, schemes.scheme_id_for(case.service_id, case.team_id), rated
+    )
+    weight = posted_weight(data, criteria)
+    if rated:
+        projected = Decimal(case.rated_total)
+    else:
+        projected = unrated_weight(case, schemes) if weight is None else weight
+    form = AllocateForm(
+        data or None,
+        candidates=candidates_by_headroom(workers, projections(case, numbers, projected)),
+        criteria=criteria,
+        students=students,
+    )
+    return form, worker, weight
