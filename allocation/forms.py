@@ -17,7 +17,7 @@ from caseload.fields import date_field
 from caseload.models import Case, OverMaximumReview, Person, Team
 from weighting.forms import level_field
 from weighting.models import Criterion
-from weighting.numbers import Projection
+from weighting.projection import Projection
 
 
 @dataclass(frozen=True)

@@ -15,18 +15,11 @@ from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, po
 from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team, TeamMembership
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.models import Criterion
-from weighting.numbers import (
-    CaseloadNumbers,
-    TeamTotals,
-    allocation_numbers,
-    latest_rating,
-    project_allocation,
-    projections,
-    team_numbers,
-    team_totals,
-    unrated_weight,
-)
+from weighting.numbers import CaseloadNumbers, team_numbers
+from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
+from weighting.schemes_in_force import latest_rating
 from weighting.services import scheme_in_force
+from weighting.totals import TeamTotals, team_totals
 
 # The team page ---------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from caseload.notifications import case_url, notify
 from caseload.services import RuleBroken, allocation_end, lock_case
 from caseload.signals import numbers_changed_on
 from weighting.models import Criterion, Rating
-from weighting.numbers import Projection, project_allocation
+from weighting.projection import Projection, project_allocation
 from weighting.services import rating_create
 
 

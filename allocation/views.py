@@ -30,8 +30,10 @@ from caseload.models import Allocation, Case, Person
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from reports.models import CapacityIssue
+from weighting.bands import Bands
 from weighting.history import rating_history
-from weighting.numbers import Bands, caseload_numbers, latest_rating
+from weighting.numbers import caseload_numbers
+from weighting.schemes_in_force import latest_rating
 
 
 @require_GET

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from bench.report import ms, percentile, say, target, timed
 from caseload.models import Case, Person, Team, TeamMembership
-from weighting.numbers import project_allocation
+from weighting.projection import project_allocation
 
 
 @dataclass

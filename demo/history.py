@@ -21,7 +21,7 @@ from reports.services.reviews import quarterly_review
 from reports.services.snapshots import backfill_snapshots, recompute_stale
 from supervision import services as supervision
 from supervision.models import SupervisionRecord, WorkloadConcern
-from weighting.numbers import OVER_MAXIMUM_BANDS
+from weighting.bands import OVER_MAXIMUM_BANDS
 
 
 def build_snapshots_and_analyses(council: Council) -> None:

@@ -19,7 +19,8 @@ from supervision import services
 from supervision.forms import AddendumForm, WorkerSignForm, next_supervision_label
 from supervision.models import RatingProposal, SupervisionRecord, WorkloadView
 from weighting.models import Criterion, Rating
-from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, latest_rating
+from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes
+from weighting.schemes_in_force import latest_rating
 
 TREND_WEEKS = 12
 

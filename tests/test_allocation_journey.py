@@ -19,7 +19,7 @@ from tests.brokers import forget_broker_connections, free_port
 from tests.conftest import days_ago, primary_holders
 from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
 from weighting import services as weighting
-from weighting.numbers import project_allocation
+from weighting.projection import project_allocation
 
 D = Decimal
 TODAY = timezone.localdate

@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString
 
 from caseload.charts.bars import Bar, Segment, band_segments, bar_chart, stacked_bar_chart
 from caseload.charts.lines import Series, line_chart, sparkline
-from weighting.numbers import Bands
+from weighting.bands import Bands
 
 D = Decimal
 BAND_SEGMENTS = band_segments(Bands().headings)

@@ -17,8 +17,9 @@ from reports.models import CaseloadAnalysis, CaseloadSnapshot, Escalation, Snaps
 from reports.services.daily import daily_jobs
 from reports.services.reviews import quarterly_review
 from tests.conftest import empty_the_database
+from weighting.bands import Band
 from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
-from weighting.numbers import Band, caseload_numbers, caseload_series
+from weighting.numbers import caseload_numbers, caseload_series
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +199,8 @@ def _numbers_by_name(days: list[datetime.date]) -> dict:
     """What the team pages and the quarterly review show, keyed by names (the
     database ids differ after an import)."""
     from caseload.models import Team
-    from weighting.numbers import latest_rating, team_totals
+    from weighting.schemes_in_force import latest_rating
+    from weighting.totals import team_totals
 
     people = {p.pk: p for p in Person.objects.select_related("user")}
     seen: dict = {}

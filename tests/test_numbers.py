@@ -12,16 +12,12 @@ from caseload.models import Allocation, Person, TeamMembership
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
 from weighting import services as weighting
+from weighting.bands import Band, Bands
 from weighting.models import Level, RatingLevel, Reduction, Scheme
-from weighting.numbers import (
-    Band,
-    Bands,
-    capacity_points,
-    caseload_numbers,
-    scheme_terms,
-    team_totals,
-)
+from weighting.numbers import capacity_points, caseload_numbers
+from weighting.schemes_in_force import scheme_terms
 from weighting.services import CriterionSpec, RuleBroken
+from weighting.totals import team_totals
 
 D = Decimal
 

@@ -147,7 +147,7 @@ from weighting.models import (
     Reduction,
     Scheme,
 )
-from weighting.numbers import project_allocation
+from weighting.projection import project_allocation
 
 # Odd files are the point: zips with a member twice, date cells out of range.
 pytestmark = pytest.mark.filterwarnings(
@@ -2182,7 +2182,7 @@ def test_b1_a_year_of_2_to_the_63_is_a_form_error_not_a_500(world):
 def test_b2_a_provisional_level_of_nan_is_a_form_error_not_a_500(world):
     """B2, found on case_allocate: level_3 = NaN (or Infinity, or 1E+999999).
     caseload/forms.py posted_weight took any Decimal as the provisional weight, and
-    the candidates' projections (weighting/numbers.py) raised InvalidOperation."""
+    the candidates' projections (weighting/projection.py) raised InvalidOperation."""
     client = _signed_in(world.manager)
     url = reverse("case_allocate", args=[world.case.pk])
     for level in ("NaN", "Infinity", "1E+999999", "-1e999999"):

@@ -25,16 +25,10 @@ from tests.conftest import days_ago
 from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory
 from tests.rollback import rolled_back
 from weighting import services as weighting
+from weighting.bands import Band, Bands
 from weighting.models import Rating, Reduction
-from weighting.numbers import (
-    Band,
-    Bands,
-    TeamTotals,
-    caseload_numbers,
-    service_totals,
-    stored_team_totals,
-    team_totals,
-)
+from weighting.numbers import caseload_numbers
+from weighting.totals import TeamTotals, service_totals, stored_team_totals, team_totals
 
 D = Decimal
 DAY = days_ago(0)

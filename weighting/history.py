@@ -12,7 +12,7 @@ from django.db.models import Prefetch
 from caseload.formatting import plain_number
 from caseload.models import Case
 from weighting.models import Rating, RatingLevel
-from weighting.numbers import scheme_terms
+from weighting.schemes_in_force import scheme_terms
 
 
 @dataclass(frozen=True)

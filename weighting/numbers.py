@@ -10,33 +10,25 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
-from functools import lru_cache
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
-    Count,
     FilteredRelation,
-    Max,
-    Min,
-    OuterRef,
     Q,
-    QuerySet,
-    Sum,
     Value,
 )
 from django.utils.functional import cached_property
 
 from caseload.db import among
-from caseload.formatting import ONE_DECIMAL, one_decimal, plain_number
-from caseload.models import Allocation, Case, Person, Service
-from weighting.models import Criterion, ExperienceFactor, Rating, Reduction, Scheme
+from caseload.formatting import one_decimal, plain_number
+from caseload.models import Allocation, Case, Person
+from weighting.bands import HUNDRED, ZERO, Band, Bands, is_over_maximum
+from weighting.models import ExperienceFactor, Rating, Reduction
+from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
 
-ZERO = Decimal("0")
-HUNDRED = Decimal("100")
 FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
 # A rating not reviewed for this long is stale (12 weeks: one analysis period).
 STALE_RATING_DAYS = 84
@@ -47,97 +39,6 @@ DEFAULT_EXPERIENCE_FACTOR = {
     Person.Role.SOCIAL_WORKER: Decimal("1"),
     Person.Role.ASYE: Decimal("0.8"),
 }
-
-
-class Band(Enum):
-    BLUE = "blue"
-    GREEN = "green"
-    AMBER = "amber"
-    RED = "red"
-
-
-def is_over_maximum(band: Band | str | None) -> bool:
-    """Over the maximum: capacity % above the top of the green band (100% by
-    default), that is amber or red. A stored band is given as its value; no
-    band (no capacity) is never over."""
-    return bool(band) and Band(band) in (Band.AMBER, Band.RED)
-
-
-# The stored band values that are over the maximum, to filter snapshots by.
-OVER_MAXIMUM_BANDS = [band.value for band in Band if is_over_maximum(band)]
-
-
-def per_fte(amount: Decimal | int, fte: Decimal) -> Decimal | None:
-    """An amount per case-holding FTE, exactly; none when there is no FTE."""
-    return Decimal(amount) / fte if fte else None
-
-
-@dataclass(frozen=True)
-class Bands:
-    """A service's band thresholds, in % of capacity."""
-
-    green_from: Decimal = Decimal("95")
-    amber_above: Decimal = Decimal("100")
-    red_from: Decimal = Decimal("110")
-
-    @classmethod
-    def of(cls, service: Service | None) -> Bands:
-        if service is None:
-            return cls()
-        return cls(service.band_green_from, service.band_amber_above, service.band_red_from)
-
-    def band(self, load: Decimal, capacity: Decimal) -> Band | None:
-        """The band of `load` against `capacity`, compared exactly: load × 100
-        against capacity × threshold, with no division and no rounding."""
-        if capacity <= 0:
-            return None
-        scaled = load * HUNDRED
-        if scaled < capacity * self.green_from:
-            return Band.BLUE
-        if scaled <= capacity * self.amber_above:
-            return Band.GREEN
-        if scaled < capacity * self.red_from:
-            return Band.AMBER
-        return Band.RED
-
-    def label(self, band: Band) -> str:
-        return _band_labels(self)[band]
-
-    @property
-    def headings(self) -> tuple[str, ...]:
-        """The bands' names in order (blue to red), for table headings and
-        chart keys: from this service's thresholds, never fixed text."""
-        labels = _band_labels(self)
-        return tuple(labels[band] for band in Band)
-
-    def displayed_percent(self, exact: Decimal) -> Decimal:
-        """`exact` to one decimal place, moved by a tenth where plain rounding
-        would cross into the next band (100.04% shows as 100.1%, since it is
-        over 100%), so that a number and its band never disagree."""
-        shown = exact.quantize(ONE_DECIMAL, rounding=ROUND_HALF_UP)
-        exact_band = self.band(exact, HUNDRED)
-        if self.band(shown, HUNDRED) == exact_band:
-            return shown
-        step = ONE_DECIMAL if shown < exact else -ONE_DECIMAL
-        return shown + step
-
-    def percent_display(self, exact: Decimal | None) -> str:
-        """A capacity % as pages show it ("108.3%"), or "No capacity"."""
-        if exact is None:
-            return "No capacity"
-        return f"{self.displayed_percent(exact)}%"
-
-
-@lru_cache(maxsize=256)
-def _band_labels(bands: Bands) -> dict[Band, str]:
-    """A service's band names (computed once per set of thresholds: an
-    analysis names the band of every point of every person)."""
-    return {
-        Band.BLUE: f"Under {plain_number(bands.green_from)}%",
-        Band.GREEN: f"{plain_number(bands.green_from)}–{plain_number(bands.amber_above)}%",
-        Band.AMBER: f"Over {plain_number(bands.amber_above)}%",
-        Band.RED: f"{plain_number(bands.red_from)}% or more",
-    }
 
 
 def capacity_points(
@@ -157,16 +58,6 @@ def capacity_points(
         return ZERO
     reduced_share = reduction_hours / (FULL_TIME_HOURS * fte) + reduction_percentage / HUNDRED
     return max(ZERO, benchmark * fte * experience_factor * (1 - reduced_share))
-
-
-@dataclass(frozen=True)
-class SchemeTerms:
-    """What a scheme version means for the numbers."""
-
-    scheme_id: int
-    benchmark: Decimal
-    middle_total: Decimal  # the weight of an unrated case: each criterion's middle level
-    maximum_total: Decimal
 
 
 @dataclass(frozen=True)
@@ -247,281 +138,6 @@ class CaseloadNumbers:
             people_count=self.people_count + people,
             weighted_load=self.weighted_load + weight,
         )
-
-
-def above_aspiration(people_per_fte: Decimal | None, aspiration: Decimal) -> bool:
-    """People per case-holding FTE above the team's aspiration: the team needs
-    DMT agreement (standard 7)."""
-    return people_per_fte is not None and people_per_fte > aspiration
-
-
-@dataclass(frozen=True)
-class TeamTotals:
-    """A team's (or a service's) totals and averages per case-holding FTE on
-    a day (DESIGN.md, "Team averages").
-
-    Case-holding practitioners are social workers and ASYEs; the team FTE is
-    their contracted FTE (not reduced by the experience factor). `bands`
-    counts them by band; the rest of the team is not counted at all."""
-
-    case_holding_fte: Decimal = ZERO
-    cases: int = 0
-    people: int = 0
-    weighted_load: Decimal = ZERO
-    capacity: Decimal = ZERO
-    bands: Mapping[Band, int] = field(default_factory=dict)
-
-    @property
-    def cases_per_fte(self) -> Decimal | None:
-        return per_fte(self.cases, self.case_holding_fte)
-
-    @property
-    def people_per_fte(self) -> Decimal | None:
-        return per_fte(self.people, self.case_holding_fte)
-
-    @property
-    def load_per_fte(self) -> Decimal | None:
-        return per_fte(self.weighted_load, self.case_holding_fte)
-
-    @property
-    def over_maximum(self) -> int:
-        """How many case-holding practitioners are over the maximum."""
-        return sum(count for band, count in self.bands.items() if is_over_maximum(band))
-
-    def in_band(self, band: Band) -> int:
-        return self.bands.get(band, 0)
-
-    def above_aspiration(self, aspiration: Decimal) -> bool:
-        return above_aspiration(self.people_per_fte, aspiration)
-
-    @property
-    def cases_per_fte_display(self) -> str:
-        return one_decimal(self.cases_per_fte)
-
-    @property
-    def people_per_fte_display(self) -> str:
-        return one_decimal(self.people_per_fte)
-
-    @property
-    def load_per_fte_display(self) -> str:
-        return one_decimal(self.load_per_fte)
-
-
-def _summed(parts: Iterable[TeamTotals]) -> TeamTotals:
-    parts = list(parts)
-    bands: dict[Band, int] = defaultdict(int)
-    for part in parts:
-        for band, count in part.bands.items():
-            bands[band] += count
-    return TeamTotals(
-        case_holding_fte=sum((p.case_holding_fte for p in parts), ZERO),
-        cases=sum(p.cases for p in parts),
-        people=sum(p.people for p in parts),
-        weighted_load=sum((p.weighted_load for p in parts), ZERO),
-        capacity=sum((p.capacity for p in parts), ZERO),
-        bands=dict(bands),
-    )
-
-
-def team_totals(numbers: Iterable[CaseloadNumbers]) -> dict[int, TeamTotals]:
-    """Each team's totals from its people's numbers on one day (from
-    `caseload_numbers`), keyed by team id: each person counts in the team
-    they were in that day, and only case-holding practitioners count."""
-    by_team: dict[int, list[TeamTotals]] = defaultdict(list)
-    for n in numbers:
-        if n.team_id is None or not n.case_holding:
-            continue
-        by_team[n.team_id].append(
-            TeamTotals(
-                case_holding_fte=n.fte,
-                cases=n.case_count,
-                people=n.people_count,
-                weighted_load=n.weighted_load,
-                capacity=n.capacity,
-                bands={n.band: 1} if n.band else {},
-            )
-        )
-    return {team_id: _summed(parts) for team_id, parts in by_team.items()}
-
-
-def stored_team_totals(person_days: QuerySet, *by: str) -> dict[tuple, TeamTotals]:
-    """Teams' totals summed by the database from stored person-day numbers
-    (the daily snapshots: a row per person and day, in the team they were in
-    that day, with `case_holding`, `fte` and the person's numbers), keyed by
-    (team id, *by), e.g. `stored_team_totals(snapshots, "day")`. The same
-    totals as `team_totals`, for days already recorded."""
-    band_counts = {f"in_{band.value}": Count("pk", filter=Q(band=band.value)) for band in Band}
-    rows = (
-        person_days.filter(case_holding=True)
-        .exclude(team_id=None)
-        .values("team_id", *by)
-        .annotate(
-            sum_fte=Sum("fte"),
-            sum_cases=Sum("case_count"),
-            sum_people=Sum("people_count"),
-            sum_load=Sum("weighted_load"),
-            sum_capacity=Sum("capacity"),
-            **band_counts,
-        )
-        .order_by()
-    )
-    return {
-        (row["team_id"], *(row[name] for name in by)): TeamTotals(
-            case_holding_fte=row["sum_fte"],
-            cases=row["sum_cases"],
-            people=row["sum_people"],
-            weighted_load=row["sum_load"],
-            capacity=row["sum_capacity"],
-            bands={band: row[f"in_{band.value}"] for band in Band if row[f"in_{band.value}"]},
-        )
-        for row in rows
-    }
-
-
-def service_totals(teams: Iterable[TeamTotals]) -> TeamTotals:
-    """A service's totals: its teams' totals added up. The service average
-    is its totals per its total case-holding FTE (not a mean of the teams')."""
-    return _summed(teams)
-
-
-def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
-    """The latest rating of OuterRef(case_ref) dated on or before `day`, in
-    the same order as `LATEST_RATING` (rated_on, then key), for queries that
-    look up one case's rating rather than everyone's held cases."""
-    return Rating.objects.filter(case=OuterRef(case_ref), rated_on__lte=day).order_by(
-        "-rated_on", "-pk"
-    )
-
-
-def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
-    """Benchmark, middle and maximum totals of each scheme version, in one query."""
-    criteria = (
-        Criterion.objects.filter(scheme_id__in=list(scheme_ids))
-        .values("scheme_id", "scheme__benchmark", "pk")
-        .annotate(low=Min("levels__value"), high=Max("levels__value"))
-    )
-    benchmark: dict[int, Decimal] = {}
-    middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in criteria:
-        scheme_id = row["scheme_id"]
-        benchmark[scheme_id] = Decimal(row["scheme__benchmark"])
-        if row["low"] is not None:
-            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
-            maximum[scheme_id] += Decimal(row["high"])
-    return {
-        scheme_id: SchemeTerms(
-            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
-        )
-        for scheme_id in benchmark
-    }
-
-
-def load_scheme_rows(
-    service_ids: Iterable[int], team_ids: Iterable[int] | None = None
-) -> list[dict]:
-    """Every agreed (or since retired) scheme version of these services."""
-    schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
-    if team_ids is not None:
-        schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
-    return list(
-        schemes.values("pk", "service_id", "team_id", "agreed_on").order_by("agreed_on", "version")
-    )
-
-
-def load_schemes(
-    service_ids: Iterable[int], team_ids: Iterable[int] | None = None
-) -> tuple[list[dict], dict[int, SchemeTerms]]:
-    """`load_scheme_rows` and `scheme_terms` of those versions, in one query:
-    a row per version and criterion, with the criterion's lowest and highest
-    level (a version with no criteria has no terms, as in `scheme_terms`)."""
-    schemes = Scheme.objects.in_use().filter(service_id__in=set(service_ids))
-    if team_ids is not None:
-        schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
-    rows: dict[int, dict] = {}
-    benchmark: dict[int, Decimal] = {}
-    middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in (
-        schemes.values(
-            "pk", "service_id", "team_id", "agreed_on", "version", "benchmark", "criteria__pk"
-        )
-        .annotate(low=Min("criteria__levels__value"), high=Max("criteria__levels__value"))
-        .order_by("agreed_on", "version", "criteria__pk")
-    ):
-        scheme_id = row["pk"]
-        rows.setdefault(
-            scheme_id, {name: row[name] for name in ("pk", "service_id", "team_id", "agreed_on")}
-        )
-        if row["criteria__pk"] is None:
-            continue
-        benchmark[scheme_id] = Decimal(row["benchmark"])
-        if row["low"] is not None:
-            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
-            maximum[scheme_id] += Decimal(row["high"])
-    terms = {
-        scheme_id: SchemeTerms(
-            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
-        )
-        for scheme_id in benchmark
-    }
-    return list(rows.values()), terms
-
-
-class SchemesInForce:
-    """Which scheme version applies to each team on a day.
-
-    A team's own version in force that day (the latest agreed on or before
-    it), else the service-wide one. Before any version was agreed, the first
-    agreed version applies (the team's own, else the service's), so that
-    history is never left without a scheme.
-    """
-
-    def __init__(
-        self,
-        service_ids: Iterable[int],
-        day: datetime.date,
-        team_ids: Iterable[int] | None = None,
-        *,
-        rows: list[dict] | None = None,
-        terms: dict[int, SchemeTerms] | None = None,
-    ) -> None:
-        self.day = day
-        if rows is None:
-            rows = load_scheme_rows(service_ids, team_ids)
-        self._in_force: dict[tuple[int, int | None], int] = {}
-        self._first: dict[tuple[int, int | None], int] = {}
-        for scheme in rows:
-            owner = (scheme["service_id"], scheme["team_id"])
-            self._first.setdefault(owner, scheme["pk"])
-            if scheme["agreed_on"] <= day:
-                self._in_force[owner] = scheme["pk"]
-        self._terms = terms
-        # Each team's terms, once: an analysis of the country asks 860,000 times.
-        self._for_team: dict[tuple[int, int | None], SchemeTerms | None] = {}
-
-    @property
-    def terms(self) -> dict[int, SchemeTerms]:
-        """The terms of the versions read (those given, else those in force)."""
-        if self._terms is None:
-            self._terms = scheme_terms({*self._in_force.values(), *self._first.values()})
-        return self._terms
-
-    def scheme_id_for(self, service_id: int, team_id: int | None) -> int | None:
-        team, service = (service_id, team_id), (service_id, None)
-        return (
-            self._in_force.get(team)
-            or self._in_force.get(service)
-            or self._first.get(team)
-            or self._first.get(service)
-        )
-
-    def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
-        key = (service_id, team_id)
-        if key not in self._for_team:
-            scheme_id = self.scheme_id_for(service_id, team_id)
-            self._for_team[key] = self.terms.get(scheme_id) if scheme_id else None
-        return self._for_team[key]
 
 
 @dataclass
@@ -873,70 +489,3 @@ def _series_with_schemes(
             for person in persons
         }
     return series, schemes_by_day
-
-
-def case_weight(
-    case: Case, day: datetime.date, schemes: SchemesInForce | None = None
-) -> tuple[Decimal, bool]:
-    """A case's weight on `day` and whether it is rated: its latest rating on or
-    before `day`, else the middle of its team's scheme (from `schemes`, the
-    versions in force that day, when read already)."""
-    total = (
-        Rating.objects.filter(case=case, rated_on__lte=day)
-        .order_by("-rated_on", "-pk")
-        .values_list("total", flat=True)
-        .first()
-    )
-    if total is not None:
-        return Decimal(total), True
-    return unrated_weight(case, schemes or SchemesInForce([case.service_id], day)), False
-
-
-def unrated_weight(case: Case, schemes: SchemesInForce) -> Decimal:
-    """The weight of a case with no rating yet: the middle of its team's scheme."""
-    terms = schemes.for_team(case.service_id, case.team_id)
-    return terms.middle_total if terms else ZERO
-
-
-@dataclass(frozen=True)
-class Projection:
-    """A worker's numbers before and after taking one more case."""
-
-    before: CaseloadNumbers
-    after: CaseloadNumbers
-
-    @property
-    def goes_over_maximum(self) -> bool:
-        """Over the maximum (100% of capacity by default) once the case is added,
-        or any case at all for someone with no capacity."""
-        return not self.after.has_capacity or self.after.over_maximum
-
-
-def allocation_numbers(
-    case: Case, people: Iterable[Person], day: datetime.date
-) -> tuple[dict[int, CaseloadNumbers], SchemesInForce]:
-    """Each person's numbers on `day`, and the schemes in force that day for
-    them and for `case` (its weight when unrated, its criteria), in one read."""
-    series, schemes = caseload_series_with_schemes(people, [day], service_ids={case.service_id})
-    return series[day], schemes[day]
-
-
-def projections(
-    case: Case, numbers: Mapping[int, CaseloadNumbers], weight: Decimal
-) -> dict[int, Projection]:
-    """Each person's numbers now and with `case` added at `weight`."""
-    return {
-        person_id: Projection(now, now.with_extra_case(weight, case.people_count))
-        for person_id, now in numbers.items()
-    }
-
-
-def project_allocation(
-    case: Case, people: Iterable[Person], day: datetime.date, weight: Decimal | None = None
-) -> dict[int, Projection]:
-    """Each person's numbers now and with `case` added (at `weight`, else the
-    case's own weight on `day`)."""
-    numbers, schemes = allocation_numbers(case, people, day)
-    if weight is None:
-        weight, _ = case_weight(case, day, schemes)
-    return projections(case, numbers, weight)

@@ -28,7 +28,7 @@ from weighting.models import (
     Reduction,
     Scheme,
 )
-from weighting.numbers import SchemesInForce
+from weighting.schemes_in_force import SchemesInForce
 
 
 def _today() -> datetime.date:

@@ -18,7 +18,7 @@ from weighting import services
 from weighting.access import get_draft_scheme_for_manager
 from weighting.forms import AgreeSchemeForm, CriterionForm, CriterionFormSet, RatingForm, SchemeForm
 from weighting.models import Criterion, Level, Rating, Scheme
-from weighting.numbers import scheme_terms
+from weighting.schemes_in_force import scheme_terms
 
 
 def _criteria(scheme: Scheme) -> list[Criterion]:

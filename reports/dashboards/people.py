@@ -12,7 +12,9 @@ from django.db.models import Subquery
 
 from caseload.models import Allocation, Case, Person, Team
 from reports.models import CaseloadSnapshot
-from weighting.numbers import Band, Bands, SchemesInForce, caseload_numbers, latest_rating
+from weighting.bands import Band, Bands
+from weighting.numbers import caseload_numbers
+from weighting.schemes_in_force import SchemesInForce, latest_rating
 
 ZERO = Decimal(0)
 

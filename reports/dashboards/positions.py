@@ -22,14 +22,9 @@ from caseload.formatting import one_decimal
 from caseload.models import Case, Person, Service, Team, TeamMembership
 from reports.models import DmtDecision, Escalation, QuarterlyReview, QuarterlyTeamRow
 from supervision.models import SupervisionRecord, WorkloadConcern
-from weighting.numbers import (
-    Band,
-    TeamTotals,
-    above_aspiration,
-    caseload_numbers,
-    service_totals,
-    team_totals,
-)
+from weighting.bands import Band
+from weighting.numbers import caseload_numbers
+from weighting.totals import TeamTotals, above_aspiration, service_totals, team_totals
 
 BANDS = tuple(band.value for band in Band)
 
@@ -41,7 +36,7 @@ class TeamPosition:
     team_id: int
     team_name: str
     aspiration: Decimal
-    # The case-holding practitioners' totals (weighting.numbers.team_totals,
+    # The case-holding practitioners' totals (weighting.totals.team_totals,
     # or as the stored review holds them).
     totals: TeamTotals = field(default_factory=TeamTotals)
     mean_people_per_fte: Decimal | None = None
@@ -138,7 +133,7 @@ class ServicePosition:
 
     @cached_property
     def totals(self) -> TeamTotals:
-        """The teams' totals added up (weighting.numbers.service_totals), once
+        """The teams' totals added up (weighting.totals.service_totals), once
         for the position: its tables and charts ask for them many times."""
         return service_totals(t.totals for t in self.teams)
 

@@ -16,7 +16,7 @@ from caseload.models import Service
 from reports.dashboards.positions import ServicePosition, team_rows
 from reports.dashboards.quarters import quarter_of
 from reports.models import QuarterlyReview, QuarterlyTeamRow, TeamDay
-from weighting.numbers import per_fte
+from weighting.bands import per_fte
 
 ZERO = Decimal(0)
 TREND_QUARTERS = 8

@@ -15,7 +15,7 @@ from caseload.models import Team
 from caseload.tables import Column, Link, Table
 from reports.dashboards.positions import ServicePosition
 from reports.dashboards.trends import MonthPoint, QuarterTrend
-from weighting.numbers import Bands
+from weighting.bands import Bands
 
 
 @dataclass

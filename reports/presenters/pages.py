@@ -49,7 +49,7 @@ from reports.presenters.tables import (
     team_links,
     teams_table,
 )
-from weighting.numbers import Bands
+from weighting.bands import Bands
 
 
 @dataclass(kw_only=True)

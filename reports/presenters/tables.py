@@ -14,7 +14,7 @@ from caseload.tables import Column, Link, Table, Tag
 from reports.dashboards.people import PersonRow
 from reports.dashboards.positions import ServicePosition, TeamPosition
 from reports.models import CapacityIssue, DmtDecision
-from weighting.numbers import Band, Bands
+from weighting.bands import Band, Bands
 
 
 def with_quarter(url: str, quarter: str) -> str:

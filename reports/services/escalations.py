@@ -15,7 +15,7 @@ from caseload.models import Person, TeamMembership
 from caseload.notifications import notify
 from reports.models import CaseloadSnapshot, Escalation
 from reports.services.snapshots import days_between, write_snapshots
-from weighting.numbers import OVER_MAXIMUM_BANDS
+from weighting.bands import OVER_MAXIMUM_BANDS
 
 
 def run_must_start_by(day: datetime.date) -> datetime.date:

@@ -16,7 +16,8 @@ from caseload.models import Allocation, Case, CaseTeamMove, Service, Team
 from reports.models import CaseloadSnapshot, Escalation, QuarterlyReview, QuarterlyTeamRow, TeamDay
 from reports.services.snapshots import fill_missing_snapshots, fit, people_in_teams
 from supervision.models import WorkloadConcern
-from weighting.numbers import Band, TeamTotals, service_totals, stored_team_totals
+from weighting.bands import Band
+from weighting.totals import TeamTotals, service_totals, stored_team_totals
 
 ZERO = Decimal(0)
 

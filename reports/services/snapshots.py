@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from caseload.models import Person, Team, TeamMembership
 from reports.models import CaseloadSnapshot, SnapshotBackfill, SnapshotRecompute, TeamDay
-from weighting.numbers import CaseloadNumbers, caseload_series, stored_team_totals
+from weighting.numbers import CaseloadNumbers, caseload_series
+from weighting.totals import stored_team_totals
 
 BACKFILL_CHUNK_DAYS = 31
 # The day's jobs fill any snapshot missing from this many days before the day

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import template
 
 from caseload.models import Service
-from weighting.numbers import Bands
+from weighting.bands import Bands
 
 register = template.Library()
 
