@@ -31,12 +31,13 @@ PYTEST_ARGS ?= --numprocesses auto --maxprocesses 4 --dist loadfile
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## lint: ruff (check and format) and djlint
+## lint: ruff (check and format), djlint, and the apps' layers (import-linter)
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/djlint templates --lint
 	$(BIN)/djlint templates --check
+	$(BIN)/lint-imports --no-cache
 
 ## audit: check every pinned dependency against the vulnerabilities PyPI records (needs PyPI's JSON API)
 audit: $(VENV)/.installed-base
