@@ -22,7 +22,10 @@ def nudge(task: Task | str, *args: object) -> bool:
     """Send `task` (or the task registered under that name) now if the broker
     takes it at once. Never raises: returns whether it was sent."""
     if isinstance(task, str):
-        # By name: the tasks modules import the modules that nudge them.
+        # By name: the tasks modules import the modules that nudge them. A web
+        # process has the apps' task modules imported when first asked.
+        if task not in current_app.tasks:
+            current_app.loader.import_default_modules()
         task = current_app.tasks[task]
     try:
         task.apply_async(args, retry=False)
