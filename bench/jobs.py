@@ -9,12 +9,12 @@ import statistics
 import time
 
 from django.db import connection
-from reports.analyses import analyse
 
 from bench.report import ms, say, timed
 from caseload.dates import Quarter
 from caseload.models import Allocation, Notification, Person, Service, TeamMembership
 from reports.models import CaseloadAnalysis, CaseloadSnapshot, TeamDay
+from reports.services.analyses import analyse
 from reports.services.reviews import quarterly_review
 from reports.services.snapshots import backfill_snapshots, people_in_teams, take_snapshots
 from weighting.models import Rating
