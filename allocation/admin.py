@@ -12,7 +12,7 @@ from django.utils import timezone
 from allocation import services
 from caseload import access, audit
 from caseload import services as caseload_services
-from caseload.admin import audit_changelist, audit_one
+from caseload.admin import AuditedAdmin
 from caseload.admin_history import HistoryAdmin
 from caseload.models import Allocation
 from caseload.services import RuleBroken
@@ -43,7 +43,8 @@ class AllocationAddForm(forms.ModelForm):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(HistoryAdmin):
+class AllocationAdmin(AuditedAdmin, HistoryAdmin):
+    audit_listing = audit.Listing.ADMIN_ALLOCATIONS
     list_display = ["case", "person", "kind", "start_date", "end_date"]
     list_filter = ["kind"]
     search_fields = ["case__reference", "person__full_name"]
@@ -59,23 +60,6 @@ class AllocationAdmin(HistoryAdmin):
         if obj is None:
             return []
         return [field.name for field in Allocation._meta.fields]
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        response = super().changelist_view(request, extra_context)
-        audit_changelist(request, response, audit.Listing.ADMIN_ALLOCATIONS, lambda a: a.case_id)
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -50,6 +50,34 @@ def audit_one(model_admin: admin.ModelAdmin, request: HttpRequest, object_id: st
             audit.record(request.user, audit.Action.VIEW, record)
 
 
+class AuditedAdmin:
+    """For the admin of a record the audit covers: a page about one record
+    (its form, its history) writes a view row, a page of the change list one
+    listing row naming its cases (`audit_case_field` of each row)."""
+
+    audit_listing: str
+    audit_case_field = "case_id"
+
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        audit_changelist(
+            request, response, self.audit_listing, lambda row: getattr(row, self.audit_case_field)
+        )
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)  # type: ignore[arg-type]
+        return super().change_view(request, object_id, form_url, extra_context)  # type: ignore[misc]
+
+    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)  # type: ignore[arg-type]
+        return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
+        audit_one(self, request, object_id)  # type: ignore[arg-type]
+        return super().history_form_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
+
+
 class CaseSearchView(AutocompleteJsonView):
     """The admin's search-as-you-type (choosing an allocation's case): a
     search that answers with cases writes one audit row naming them."""
@@ -322,7 +350,9 @@ class CaseAdminForm(forms.ModelForm):
 
 
 @admin.register(Case)
-class CaseAdmin(HistoryAdmin):
+class CaseAdmin(AuditedAdmin, HistoryAdmin):
+    audit_listing = audit.Listing.ADMIN_CASES
+    audit_case_field = "pk"
     form = CaseAdminForm
     list_display = ["reference", "label", "team", "case_type", "people_count", "status"]
     list_filter = ["status", "case_type", "team"]
@@ -339,23 +369,6 @@ class CaseAdmin(HistoryAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit.record(request.user, audit.Action.CHANGE if change else audit.Action.CREATE, obj)
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_view(request, object_id, extra_context)
-
-    def history_form_view(self, request, object_id, version_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        response = super().changelist_view(request, extra_context)
-        audit_changelist(request, response, audit.Listing.ADMIN_CASES, lambda case: case.pk)
-        return response
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from caseload import access, audit
-from caseload.admin import audit_changelist, audit_one
+from caseload.admin import AuditedAdmin
 from caseload.admin_history import HistoryAdmin
 from caseload.models import Service
 from weighting import services
@@ -110,24 +110,12 @@ class RatingLevelInline(admin.TabularInline):
 
 
 @admin.register(Rating)
-class RatingAdmin(ReadOnlyAdmin):
+class RatingAdmin(AuditedAdmin, ReadOnlyAdmin):
+    audit_listing = audit.Listing.ADMIN_RATINGS
     list_display = ["case", "rated_on", "status", "total", "scheme", "rated_by"]
     list_filter = ["status"]
     search_fields = ["case__reference"]
     inlines = [RatingLevelInline]
-
-    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
-        response = super().changelist_view(request, extra_context)
-        audit_changelist(request, response, audit.Listing.ADMIN_RATINGS, lambda r: r.case_id)
-        return response
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def history_view(self, request, object_id, extra_context=None):  # type: ignore[no-untyped-def]
-        audit_one(self, request, object_id)
-        return super().history_view(request, object_id, extra_context)
 
 
 class ExperienceFactorForm(forms.ModelForm):
