@@ -17,35 +17,58 @@ def is_blank(text: str | None) -> bool:
     return not text or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
+PARTS = ("day", "month", "year")
+
+
+def _and(words: list[str]) -> str:
+    return " and ".join(words) if len(words) < 3 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
 class DayMonthYearField(DateInputField):
-    """A GOV.UK date input that never lets a bad date through: a part of only
-    spaces is missing, not blank-and-valid, and a year outside 1900–2100 (or
-    a number too large to be a date at all) is refused, not a server error."""
+    """A GOV.UK date input with the messages of the Design System's date
+    pattern: one message for the field ("Date of the next supervision must
+    include a month", "... must be a real date"), and the boxes in error
+    marked. It never lets a bad date through: a part of only spaces is
+    missing, and a year outside 1900–2100 (or a number too large to be a
+    date at all) is not a real date."""
+
+    def __init__(self, *, label: str, **kwargs) -> None:
+        super().__init__(label=label, **kwargs)
+        self.error_messages["required"] = f"Enter the {label[0].lower()}{label[1:]}"
 
     def clean(self, value):  # type: ignore[no-untyped-def]
-        if isinstance(value, list | tuple):
-            value = [v.strip() if isinstance(v, str) else v for v in value]
-        return super().clean(value)
-
-    def compress(self, data_list):  # type: ignore[no-untyped-def]
-        day, month, year = data_list
-        if not (day or month or year):
+        if not isinstance(value, list | tuple):
+            value = self.widget.decompress(value) if self.disabled else ["", "", ""]
+        parts = [(v.strip() if isinstance(v, str) else "") for v in [*value, "", "", ""][:3]]
+        if not any(parts):
+            if self.required:
+                self._mark(range(3))
+                raise ValidationError(self.error_messages["required"], code="required")
             return None
-        if not (day and month and year):
-            raise ValidationError(self.error_messages["incomplete"], code="incomplete")
+        missing = [i for i, part in enumerate(parts) if not part]
+        if missing:
+            self._mark(missing)
+            raise ValidationError(
+                f"{self.label} must include a {_and([PARTS[i] for i in missing])}",
+                code="incomplete",
+            )
         try:
-            parsed = datetime.date(day=int(day), month=int(month), year=int(year))
+            parsed = datetime.date(*(int(parts[i]) for i in (2, 1, 0)))
         except (ValueError, OverflowError):
-            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-        if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-            raise ValidationError(self.error_messages["invalid"], code="invalid")
+            parsed = None
+        if parsed is None or not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+            self._mark(range(3))
+            raise ValidationError(f"{self.label} must be a real date", code="invalid")
         return parsed
+
+    def _mark(self, boxes) -> None:  # type: ignore[no-untyped-def]
+        """Show the boxes in error with the Design System's red border."""
+        for i in boxes:
+            attrs = self.widget.widgets[i].attrs
+            if "govuk-input--error" not in attrs["class"]:
+                attrs["class"] += " govuk-input--error"
 
 
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> DayMonthYearField:
     """A GOV.UK date input (day, month, year)."""
-    field = DayMonthYearField(label=label, required=required, help_text=help_text)
-    field.error_messages["required"] = f"Enter the {label.lower()}"
-    field.error_messages["incomplete"] = f"Enter the {label.lower()} as a day, month and year"
-    field.error_messages["invalid"] = f"Enter the {label.lower()} as a real date"
-    return field
+    return DayMonthYearField(label=label, required=required, help_text=help_text)

@@ -850,8 +850,6 @@ def _rating_rules(rating: Rating) -> Iterator[str]:
 
 
 def _proposal_rules(proposal: RatingProposal) -> Iterator[str]:
-    if blank(proposal.why):
-        yield "no reason"
     for row in proposal.levels.select_related("level", "criterion"):
         if row.level.criterion_id != row.criterion_id:
             yield "a level of another criterion"
@@ -1420,7 +1418,8 @@ def test_transfer(world):
 def test_move_team(world):
     client = _signed_in(world.manager)
     url = reverse("case_move_team", args=[world.held.pk])
-    run_view("MoveTeamForm (case_move_team)", client, url, posts_for(_form_of(client, url)))
+    confirmed = posts_for(_form_of(client, url)).map(lambda data: {**data, "confirm": ""})
+    run_view("MoveTeamForm (case_move_team)", client, url, confirmed)
 
 
 def test_close(world):
@@ -2237,7 +2236,7 @@ def test_b6_an_impossible_date_gets_the_field_s_own_message(world):
         data = {"closed_on_0": day, "closed_on_1": month, "closed_on_2": year}
         response = post(client, url, data)
         errors = response.context["form"].errors["closed_on"]
-        assert errors == ["Enter the date closed as a real date"], errors
+        assert errors == ["Date closed must be a real date"], errors
 
 
 def test_b7_a_level_of_only_a_non_breaking_space_is_a_form_error_not_saved_blank(world):

@@ -70,7 +70,7 @@ class RatingForm(forms.Form):
                 required=False,
             )
         self.fields["anticipated_by"] = date_field(
-            "Anticipated by", required=False, help_text="Usually the next supervision."
+            "Anticipated date", required=False, help_text="Usually the next supervision."
         )
 
     @staticmethod

@@ -61,7 +61,7 @@ def test_an_over_maximum_allocation_needs_a_reason_and_review_date(
     page.get_by_label("How the rest of their work will be reprioritised").fill(
         "Two review cases move to Daniel"
     )
-    review = page.get_by_role("group", name="Review by")
+    review = page.get_by_role("group", name="Review date")
     review.get_by_label("Day").fill("1")
     review.get_by_label("Month").fill("1")
     review.get_by_label("Year").fill("2099")
@@ -70,7 +70,7 @@ def test_an_over_maximum_allocation_needs_a_reason_and_review_date(
     assert not case.allocations.exists()
 
     review_by = days_ago(-21)
-    review = page.get_by_role("group", name="Review by")
+    review = page.get_by_role("group", name="Review date")
     review.get_by_label("Day").fill(str(review_by.day))
     review.get_by_label("Month").fill(str(review_by.month))
     review.get_by_label("Year").fill(str(review_by.year))
@@ -87,6 +87,7 @@ def test_the_case_actions_and_review_pages_have_no_wcag_violations(
     sign_in,
     live_server,
     team,
+    other_team,
     held_case,
     team_manager,
     social_worker,
@@ -95,6 +96,15 @@ def test_the_case_actions_and_review_pages_have_no_wcag_violations(
 ):
     load_up(team, social_worker, default_scheme, 12)
     page = sign_in("manager")
+    # Moving a case to another team is checked before it is done.
+    page.goto(f"{live_server.url}/cases/{held_case.pk}/move-team/")
+    page.get_by_label("Looked After Children").check()
+    page.get_by_label("Reason for the move").fill("Care order granted")
+    page.get_by_role("button", name="Move the case").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Move case {held_case.reference} to Looked After Children?"
+    )
+    assert_accessible(page)
     for path in (
         f"/cases/{held_case.pk}/",
         f"/cases/{held_case.pk}/transfer/",
@@ -108,3 +118,29 @@ def test_the_case_actions_and_review_pages_have_no_wcag_violations(
     page.get_by_role("link", name=re.compile("^Review")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Review an over-maximum allocation")
     assert_accessible(page)
+
+
+def test_an_unrated_case_is_rated_and_allocated_on_one_page_in_four_actions(
+    sign_in, live_server, team, team_manager, social_worker, default_scheme, assert_accessible
+):
+    """Levels start at the middle of each scale (6: 0.0% now, 6.0% after);
+    choosing risk 3 moves Asha's "after" to 7.0% before anything is sent."""
+    CaseFactory(team=team, reference="CP-2003", label="New referral")
+    page = sign_in("manager")
+    actions = 0
+    page.get_by_role("link", name="Allocate case CP-2003").click()
+    actions += 1
+    asha = page.get_by_label(re.compile("Asha Patel — 0.0% now, 6.0% after"))
+    expect(asha).to_be_visible()
+    page.get_by_role("group", name=re.compile("^Risk")).get_by_label("3", exact=True).check()
+    actions += 1
+    asha = page.get_by_label(re.compile("Asha Patel — 0.0% now, 7.0% after"))
+    asha.check()
+    actions += 1
+    assert_accessible(page)
+    page.get_by_role("button", name="Allocate").click()
+    actions += 1
+    expect(page.locator(".govuk-panel__title")).to_have_text("Case CP-2003 allocated to Asha Patel")
+    assert actions <= 4
+    rating = social_worker.allocations.get().case.ratings.get()
+    assert (rating.status, rating.total) == ("provisional", 7)
