@@ -19,6 +19,7 @@ from supervision.services import (
     RecordChange,
     record_save_draft,
     record_sign_supervisor,
+    signing_problems,
 )
 from weighting.forms import level_field
 from weighting.models import Criterion
@@ -44,10 +45,10 @@ class WorkloadViewForm(forms.Form):
 
 class ProposalForm(forms.Form):
     why = forms.CharField(
-        label="Why should the rating change?",
+        label="Why should the rating change? (optional)",
         help_text="A sentence is enough. No case notes.",
         max_length=300,
-        error_messages={"required": "Say briefly why the rating should change"},
+        required=False,
     )
 
     def __init__(self, *args, criteria: list[Criterion], **kwargs) -> None:
@@ -159,6 +160,7 @@ class RecordForm(forms.Form):
         record: SupervisionRecord,
         items: list[SupervisionCaseItem],
         criteria_by_case: dict[int, list[Criterion]],
+        signing: bool = False,
         **kwargs,
     ) -> None:
         initial = {
@@ -173,6 +175,7 @@ class RecordForm(forms.Form):
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.record = record
+        self.signing = signing
         self.items = items
         self.criteria_by_case = criteria_by_case
         if not record.analysis_included:
@@ -209,7 +212,7 @@ class RecordForm(forms.Form):
                     required=False,
                     initial=item.anticipated_changes.get(key, ""),
                 )
-            anticipated_by = date_field("Anticipated by", required=False)
+            anticipated_by = date_field("Anticipated date", required=False)
             anticipated_by.initial = item.anticipated_by
             self.fields[f"{prefix}_ant_by"] = anticipated_by
 
@@ -221,9 +224,20 @@ class RecordForm(forms.Form):
             if sign:
                 record_sign_supervisor(record=self.record, by=by)
         except RuleBroken as error:
-            self.add_error(None, error)
+            self._add_problems(
+                error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+            )
             return False
         return True
+
+    def _add_problems(self, problems: dict[str, list[str]]) -> None:
+        """Each problem on its own field, unless that field is already in
+        error (a date that is not a real date needs no second message)."""
+        for name, messages in problems.items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, messages)
+            elif name not in self.fields:
+                self.add_error(None, messages)
 
     def item_sections(self) -> list[dict]:
         """What the template shows for each case: its fields, grouped."""
@@ -266,9 +280,15 @@ class RecordForm(forms.Form):
         next_supervision = cleaned.get("next_supervision")
         if next_supervision is not None and next_supervision <= self.record.held_on:
             self.add_error("next_supervision", "The next supervision must be after this one")
+        if self.signing:
+            # What a signature needs, in the same round as the fields' own checks.
+            self._add_problems(
+                signing_problems(self.record, self.change(), self.items, self.criteria_by_case)
+            )
         return cleaned
 
     def change(self) -> RecordChange:
+        """What the form holds, as the record's change (fields in error left out)."""
         data = self.cleaned_data
         items = {}
         for item in self.items:

@@ -68,7 +68,7 @@ class RatingProposal(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="rating_proposals")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="rating_proposals")
     scheme = models.ForeignKey(Scheme, on_delete=models.PROTECT, related_name="+")
-    why = models.CharField(max_length=300)
+    why = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -166,6 +166,12 @@ class RecordStatus(models.TextChoices):
 class SupervisionRecordQuerySet(models.QuerySet["SupervisionRecord"]):
     def signed_by_supervisor(self) -> SupervisionRecordQuerySet:
         return self.exclude(status=RecordStatus.DRAFT)
+
+    def held_for(self, worker: object) -> SupervisionRecordQuerySet:
+        """The supervisions held for `worker` (a person or an OuterRef), the
+        latest first. Only a signed record is a supervision held: a draft
+        records nothing yet."""
+        return self.signed_by_supervisor().filter(worker=worker).order_by("-held_on", "-pk")
 
 
 class SupervisionRecord(models.Model):
@@ -315,6 +321,8 @@ class SupervisionCaseItem(models.Model):
     proposal = models.ForeignKey(
         RatingProposal, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # A case the worker is involved in but does not hold: shown, never rated.
+    involved = models.BooleanField(default=False)
     agree = models.BooleanField("agree a rating in this supervision", default=False)
     levels = models.JSONField(default=dict, blank=True)
     anticipated_levels = models.JSONField(default=dict, blank=True)

@@ -17,7 +17,7 @@ from caseload.markup import format_html, join_html
 from caseload.models import Allocation, Case, Person
 from supervision import services
 from supervision.forms import AddendumForm, WorkerSignForm, next_supervision_label
-from supervision.models import RatingProposal, SupervisionRecord, WorkloadView
+from supervision.models import RatingProposal, SupervisionRecord, WorkloadConcern, WorkloadView
 from weighting.models import Criterion, Rating
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes
 from weighting.schemes_in_force import latest_rating
@@ -179,8 +179,8 @@ def _with_supervision(person: Person) -> Person:
     shows of supervision: the next one due (from the latest record), the day
     of their last caseload analysis, the record waiting for their signature
     and their latest view of their workload."""
-    records = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
-    analysed = records.exclude(status=SupervisionRecord.Status.DRAFT).filter(analysis_included=True)
+    records = SupervisionRecord.objects.held_for(OuterRef("pk"))
+    analysed = records.filter(analysis_included=True)
     waiting = records.filter(status=SupervisionRecord.Status.SUPERVISOR_SIGNED)
     views = WorkloadView.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-pk")
     return (
@@ -297,3 +297,51 @@ def record_view_forms(record: SupervisionRecord, person: Person) -> dict:
             else None
         ),
     }
+
+
+def needs_attention(
+    record: SupervisionRecord, items: list, over_maximum: list
+) -> list[tuple[str, str]]:
+    """What the supervision should look at first, each with the part of the
+    record where it is: cases not rated or only provisionally, anticipated
+    ratings due, allocations over the maximum, open workload concerns, and
+    the 12-week analysis. `items`: the record's cases with their current
+    rating (`current`) read already."""
+    found: list[tuple[str, str]] = []
+
+    def cases(text: str, chosen: list) -> None:
+        if chosen:
+            references = ", ".join(item.case.reference for item in chosen)
+            found.append((f"{text}: {references}", "#caseload"))
+
+    cases("Not rated yet", [i for i in items if i.current is None])
+    cases(
+        "Rated provisionally",
+        [i for i in items if i.current and i.current.rating.status == Rating.Status.PROVISIONAL],
+    )
+    cases(
+        "Anticipated rating due",
+        [
+            i
+            for i in items
+            if i.current
+            and i.current.rating.anticipated_by
+            and i.current.rating.anticipated_by <= record.held_on
+        ],
+    )
+    if over_maximum:
+        count = len(over_maximum)
+        found.append(
+            (f"{count} allocation{'s' if count != 1 else ''} over the maximum", "#over-maximum")
+        )
+    concerns = WorkloadConcern.objects.open().filter(person_id=record.worker_id).count()
+    if concerns:
+        found.append(
+            (
+                f"{concerns} open workload concern{'s' if concerns != 1 else ''}",
+                reverse("concern_list"),
+            )
+        )
+    if record.analysis_id:
+        found.append(("A 12-week caseload analysis to discuss", "#analysis"))
+    return found

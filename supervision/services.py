@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from caseload import audit
@@ -28,7 +28,7 @@ from supervision.models import (
     WorkloadView,
 )
 from weighting import services as weighting
-from weighting.models import Rating
+from weighting.models import Criterion, Level, Rating
 
 # The policy: a caseload analysis at least every 12 weeks, in supervision.
 ANALYSIS_INTERVAL_DAYS = 84
@@ -101,9 +101,8 @@ def proposal_create(
     *, case: Case, person: Person, levels: dict[int, Decimal], why: str
 ) -> RatingProposal:
     """A worker proposes a re-rating of a case they hold; it replaces any
-    earlier open proposal of theirs for that case."""
-    if not why.strip():
-        raise RuleBroken("Say briefly why the rating should change.")
+    earlier open proposal of theirs for that case. The reason is optional;
+    a proposal must change at least one level of the current rating."""
     holds = Allocation.objects.primary().open().filter(case=case, person=person).exists()
     if not holds:
         raise RuleBroken(f"You do not hold case {case}.")
@@ -112,6 +111,12 @@ def proposal_create(
         raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
     criteria = list(scheme.criteria.prefetch_related("levels"))
     chosen = weighting.levels_for(criteria, levels, "proposal")
+    proposed = {str(pk): plain_number(level.value) for pk, level in chosen.items()}
+    if proposed == current_levels(case, _today()):
+        raise RuleBroken(
+            f"That is the rating {case} already has. Change at least one level to propose "
+            "a re-rating."
+        )
     with transaction.atomic():
         RatingProposal.objects.filter(case=case, person=person, status="open").update(
             status=RatingProposal.Status.WITHDRAWN
@@ -191,6 +196,21 @@ def current_levels(case: Case, day: datetime.date) -> dict[str, str]:
     return {str(row.criterion_id): plain_number(row.level.value) for row in rating.levels.all()}
 
 
+def cases_on_record(worker: Person, day: datetime.date) -> tuple[list[Case], list[Case]]:
+    """The cases `worker` holds on `day` (primary), to be rated in the record,
+    and the cases they are involved in without holding them, shown read-only.
+    Each case is tested against one allocation of the worker's that covers
+    the day."""
+    theirs = Allocation.objects.active_on(day).filter(person=worker)
+    held = list(Case.objects.filter(pk__in=theirs.primary().values("case_id")))
+    involved = list(
+        Case.objects.filter(
+            pk__in=theirs.filter(kind=Allocation.Kind.INVOLVED).values("case_id")
+        ).exclude(pk__in=[case.pk for case in held])
+    )
+    return held, involved
+
+
 def record_open(*, worker: Person, supervisor: Person, held_on: datetime.date) -> SupervisionRecord:
     """Open a draft record, pre-filled with what the system already knows: the
     caseload as it stands with the worker's proposals, their latest view of
@@ -211,17 +231,7 @@ def record_open(*, worker: Person, supervisor: Person, held_on: datetime.date) -
             or analysis_due(last_analysis_on(worker), held_on),
             next_supervision=held_on + supervision_interval(worker),
         )
-        held = (
-            Case.objects.filter(
-                allocations__person=worker,
-                allocations__kind=Allocation.Kind.PRIMARY,
-            )
-            .filter(
-                Q(allocations__end_date__isnull=True) | Q(allocations__end_date__gt=held_on),
-                allocations__start_date__lte=held_on,
-            )
-            .distinct()
-        )
+        held, involved = cases_on_record(worker, held_on)
         proposals = {
             p.case_id: p
             for p in RatingProposal.objects.filter(person=worker, status="open").prefetch_related(
@@ -248,6 +258,7 @@ def record_open(*, worker: Person, supervisor: Person, held_on: datetime.date) -
                     levels=levels,
                 )
             )
+        items += [SupervisionCaseItem(record=record, case=case, involved=True) for case in involved]
         SupervisionCaseItem.objects.bulk_create(items)
         audit.record(supervisor, audit.Action.CREATE, record)
     return record
@@ -274,6 +285,17 @@ class RecordChange:
     next_supervision: datetime.date | None = None
     items: dict[int, ItemChange] = field(default_factory=dict)  # by item id
 
+    RECORD_FIELDS = (
+        "caseload_discussion",
+        "deviation_agreed",
+        "deviation_reason",
+        "time_for_direct_work",
+        "other_demands",
+        "asye_factor",
+        "actions",
+        "next_supervision",
+    )
+
 
 def record_save_draft(*, record: SupervisionRecord, change: RecordChange) -> SupervisionRecord:
     """Save what has been typed so far. Drafts can be saved at any time, half
@@ -282,20 +304,11 @@ def record_save_draft(*, record: SupervisionRecord, change: RecordChange) -> Sup
         record = SupervisionRecord.objects.select_for_update().get(pk=record.pk)
         if not record.is_draft:
             raise RuleBroken("This record is signed and cannot change; add an addendum instead.")
-        for name in (
-            "caseload_discussion",
-            "deviation_agreed",
-            "deviation_reason",
-            "time_for_direct_work",
-            "other_demands",
-            "asye_factor",
-            "actions",
-            "next_supervision",
-        ):
+        for name in RecordChange.RECORD_FIELDS:
             value = getattr(change, name)
             setattr(record, name, value.strip() if isinstance(value, str) else value)
         record.save()
-        for item in record.items.filter(pk__in=change.items):
+        for item in record.items.filter(pk__in=change.items, involved=False):
             data = change.items[item.pk]
             item.agree = data.agree
             item.levels = data.levels
@@ -309,32 +322,83 @@ def record_save_draft(*, record: SupervisionRecord, change: RecordChange) -> Sup
     return record
 
 
-def _check_complete(record: SupervisionRecord) -> None:
-    problems = []
-    if not record.caseload_discussion.strip():
-        problems.append(
+def signing_problems(
+    record: SupervisionRecord,
+    change: RecordChange,
+    items: list[SupervisionCaseItem],
+    criteria_by_case: dict[int, list[Criterion]],
+) -> dict[str, list[str]]:
+    """What stops the supervisor signing `record` with `change`, by the name of
+    the form field in error ("__all__" for the record as a whole). The
+    rating of a case needs a level of each criterion of the scheme in force."""
+    problems: dict[str, list[str]] = {}
+
+    def problem(name: str, message: str) -> None:
+        problems.setdefault(name, []).append(message)
+
+    if not change.caseload_discussion.strip():
+        problem(
+            "caseload_discussion",
             "Record the discussion of the relative complexity of the cases "
-            "and the impact on capacity."
+            "and the impact on capacity",
         )
-    if record.deviation_agreed is None:
-        problems.append("Say whether a deviation from the average caseload is agreed.")
-    elif record.deviation_agreed and not record.deviation_reason.strip():
-        problems.append("Give the reason for the agreed deviation from the average caseload.")
-    if record.analysis_included and not (
-        record.time_for_direct_work.strip() and record.other_demands.strip()
-    ):
-        problems.append(
-            "Complete the caseload analysis: time for direct work, "
-            "and issues meeting other demands."
-        )
-    if record.next_supervision is None:
-        problems.append("Give the date of the next supervision.")
+    if change.deviation_agreed is None:
+        problem("deviation_agreed", "Say whether a deviation from the average caseload is agreed")
+    elif change.deviation_agreed and not change.deviation_reason.strip():
+        problem("deviation_reason", "Give the reason for the agreed deviation")
+    if record.analysis_included:
+        if not change.time_for_direct_work.strip():
+            problem("time_for_direct_work", "Record the time available for direct work")
+        if not change.other_demands.strip():
+            problem("other_demands", "Record the issues meeting other demands")
+    if change.next_supervision is None:
+        problem("next_supervision", "Enter the date of the next supervision")
+    if change.asye_factor is not None and record.worker.role != Person.Role.ASYE:
+        problem("asye_factor", "An experience factor is agreed only for an ASYE")
+    for item in items:
+        data = change.items.get(item.pk)
+        if data is None or not data.agree:
+            continue
+        for criterion in criteria_by_case.get(item.case_id, []):
+            if str(criterion.pk) not in data.levels:
+                problem(
+                    f"item_{item.pk}_level_{criterion.pk}",
+                    f"{item.case.reference}: choose a level of {criterion.name.lower()}",
+                )
     if record.held_on > _today():
-        problems.append("A supervision in the future cannot be signed yet.")
-    if record.asye_factor is not None and record.worker.role != Person.Role.ASYE:
-        problems.append("An experience factor is agreed only for an ASYE.")
-    if problems:
-        raise RuleBroken(problems)
+        problem("__all__", "A supervision in the future cannot be signed yet")
+    return problems
+
+
+def criteria_by_case(
+    items: list[SupervisionCaseItem], day: datetime.date
+) -> dict[int, list[Criterion]]:
+    """The criteria of the scheme in force on `day` for each item's case, its
+    levels lowest first: one read of each team's scheme."""
+    by_team: dict[int, list[Criterion]] = {}
+    found = {}
+    for item in items:
+        team = item.case.team
+        if team.pk not in by_team:
+            scheme = weighting.scheme_in_force(team, day)
+            by_team[team.pk] = (
+                list(
+                    scheme.criteria.prefetch_related(
+                        Prefetch("levels", queryset=Level.objects.order_by("value"))
+                    )
+                )
+                if scheme
+                else []
+            )
+        found[item.case_id] = by_team[team.pk]
+    return found
+
+
+def _stored_change(record: SupervisionRecord, items: list[SupervisionCaseItem]) -> RecordChange:
+    return RecordChange(
+        **{name: getattr(record, name) for name in RecordChange.RECORD_FIELDS},
+        items={item.pk: ItemChange(agree=item.agree, levels=item.levels) for item in items},
+    )
 
 
 def record_sign_supervisor(*, record: SupervisionRecord, by: Person) -> SupervisionRecord:
@@ -350,7 +414,12 @@ def record_sign_supervisor(*, record: SupervisionRecord, by: Person) -> Supervis
             raise RuleBroken("Only the supervisor signs first.")
         if not record.is_draft:
             raise RuleBroken("The supervisor has already signed this record.")
-        _check_complete(record)
+        items = list(record.items.filter(involved=False).select_related("case__team"))
+        problems = signing_problems(
+            record, _stored_change(record, items), items, criteria_by_case(items, record.held_on)
+        )
+        if problems:
+            raise RuleBroken(problems)
         for item in record.items.filter(agree=True).select_related("case", "proposal"):
             try:
                 rating = weighting.rating_create(
@@ -454,3 +523,32 @@ def over_maximum_for_record(record: SupervisionRecord) -> list[OverMaximum]:
         .distinct()
         .order_by("allocation__start_date")
     )
+
+
+def items_not_held() -> QuerySet[SupervisionCaseItem]:
+    """Items to be rated that name a case the worker did not hold on the
+    record's day: records opened before the record listed only the cases held
+    could carry them. Signed records keep them (an addendum corrects them)."""
+    day = OuterRef("record__held_on")
+    held = Allocation.objects.primary().filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=day),
+        case=OuterRef("case"),
+        person=OuterRef("record__worker"),
+        start_date__lte=day,
+    )
+    return (
+        SupervisionCaseItem.objects.filter(involved=False)
+        .exclude(Exists(held))
+        .select_related("record__worker", "record__supervisor", "case")
+        .order_by("record__held_on", "record_id", "case__reference")
+    )
+
+
+def draft_items_not_held_remove() -> int:
+    """Take the cases the worker did not hold off the drafts that list them."""
+    with transaction.atomic():
+        items = list(items_not_held().filter(record__status=SupervisionRecord.Status.DRAFT))
+        for record in {item.record_id: item.record for item in items}.values():
+            audit.record(None, audit.Action.CHANGE, record)
+        SupervisionCaseItem.objects.filter(pk__in=[item.pk for item in items]).delete()
+    return len(items)

@@ -184,14 +184,16 @@ def concern_respond(request: HttpRequest, pk: int) -> HttpResponse:
 def supervision_home(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     today = timezone.localdate()
-    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
+    drafts = SupervisionRecord.objects.filter(worker=OuterRef("pk"), status="draft")
     supervisees = list(
         access.supervisees_of(request.user)
         .annotate(
             last_held=Subquery(latest.values("held_on")[:1]),
             next_due=Subquery(latest.values("next_supervision")[:1]),
             latest_id=Subquery(latest.values("pk")[:1]),
-            latest_status=Subquery(latest.values("status")[:1]),
+            draft_id=Subquery(drafts.order_by("-held_on").values("pk")[:1]),
+            draft_held_on=Subquery(drafts.order_by("-held_on").values("held_on")[:1]),
         )
         .order_by("full_name")
     )
@@ -200,13 +202,14 @@ def supervision_home(request: HttpRequest) -> HttpResponse:
         .filter(worker=person)
         .select_related("supervisor")
     )
+    held = [record for record in own if not record.is_draft]
     return render(
         request,
         "supervision/home.html",
         {
             "person": person,
             "own": own,
-            "next_label": next_supervision_label(own[0].next_supervision, today) if own else "",
+            "next_label": next_supervision_label(held[0].next_supervision, today) if held else "",
             "supervisees": [
                 (s, next_supervision_label(s.next_due, today), s.next_due and s.next_due < today)
                 for s in supervisees
@@ -239,22 +242,7 @@ def _record_context(record: SupervisionRecord) -> dict:
             "proposal__levels__level", "proposal__levels__criterion"
         )
     )
-    criteria_by_team: dict[int, list] = {}
-    criteria_by_case = {}
-    for item in items:
-        team = item.case.team
-        if team.pk not in criteria_by_team:
-            scheme = scheme_in_force(team, record.held_on)
-            criteria_by_team[team.pk] = (
-                list(
-                    scheme.criteria.prefetch_related(
-                        Prefetch("levels", queryset=Level.objects.order_by("value"))
-                    )
-                )
-                if scheme
-                else []
-            )
-        criteria_by_case[item.case_id] = criteria_by_team[team.pk]
+    criteria_by_case = services.criteria_by_case(items, record.held_on)
     latest: dict[int, RatingView] = {}
     for view in ratings_of([item.case_id for item in items], record.held_on):
         latest.setdefault(view.rating.case_id, view)
@@ -262,8 +250,9 @@ def _record_context(record: SupervisionRecord) -> dict:
         item.current = latest.get(item.case_id)
     return {
         "record": record,
-        "items": items,
-        "scheme_criteria": next(iter(criteria_by_team.values()), []),
+        "items": [item for item in items if not item.involved],
+        "involved": [item for item in items if item.involved],
+        "scheme_criteria": next(iter(criteria_by_case.values()), []),
         "criteria_by_case": criteria_by_case,
         "over_maximum": services.over_maximum_for_record(record),
         "numbers": caseload_numbers([record.worker], record.held_on)[record.worker_id],
@@ -274,7 +263,7 @@ def _record_context(record: SupervisionRecord) -> dict:
 def _audit_view(request: HttpRequest, context: dict) -> None:
     """The record's view row, naming the cases its page lists: its items and
     the over-maximum allocations."""
-    shown = [item.case_id for item in context["items"]]
+    shown = [item.case_id for item in [*context["items"], *context["involved"]]]
     shown += [over.allocation.case_id for over in context["over_maximum"]]
     audit.record(request.user, audit.Action.VIEW, context["record"], also_shown=shown)
 
@@ -287,13 +276,17 @@ def record_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         _audit_view(request, context)
     if record.is_draft and person.pk == record.supervisor_id:
+        context["attention"] = presenters.needs_attention(
+            record, context["items"], context["over_maximum"]
+        )
+        signing = "sign" in request.POST
         form = RecordForm(
             request.POST or None,
             record=record,
             items=context["items"],
             criteria_by_case=context["criteria_by_case"],
+            signing=signing,
         )
-        signing = "sign" in request.POST
         if request.method == "POST" and form.is_valid() and form.save(sign=signing, by=person):
             if signing:
                 messages.success(

@@ -153,6 +153,7 @@ def test_my_caseload_shows_the_same_twelve_weeks_as_the_person_page(
     recompute_stale()
     client.force_login(worker.user)
     mine = client.get(reverse("my_caseload")).content.decode()
+    assert ">Week ending</th>" in mine and "Week of" not in mine  # one wording
     client.force_login(dmt_member.user)
     trend = read_csv(
         client.get(reverse("person_download", args=[worker.pk, "person-trend", "csv"]))

@@ -3,27 +3,35 @@ of their workload, concerns, and the supervision record to both signatures."""
 
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pypdf
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
+from caseload.dates import long_date
 from caseload.models import Person
+from reports.services.analyses import analyse
 from supervision import services
 from supervision.access import concerns_visible_to, workload_views_visible_to
+from supervision.forms import next_supervision_label
 from supervision.models import (
     RatingProposal,
+    SupervisionCaseItem,
     SupervisionRecord,
     WorkloadConcern,
 )
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, member
+from tests.pdfs import structure
 from weighting import services as weighting
 from weighting.models import ExperienceFactor, Rating
+from weighting.numbers import caseload_numbers
 
 D = Decimal
 TODAY = timezone.localdate
@@ -137,8 +145,11 @@ def test_a_worker_proposes_a_re_rating_that_stays_theirs_until_agreed(
     signed_in(client, social_worker)
     form = client.get(url).context["form"]
     assert form[f"level_{names['Complexity']}"].value() == "3"  # starts from the current rating
-    missing = client.post(url, {f"level_{pk}": "2" for pk in names.values()})
-    assert "Say briefly why the rating should change" in missing.content.decode()
+    unchanged = client.post(
+        url, {f"level_{pk}": v for pk, v in zip(names.values(), "331", strict=True)}
+    )
+    assert "That is the rating CP-1042 already has" in unchanged.content.decode()
+    assert not RatingProposal.objects.exists()
     client.post(url, {**{f"level_{pk}": "2" for pk in names.values()}, "why": "Risk assessed"})
     proposal = RatingProposal.objects.get()
     assert (proposal.status, proposal.why) == ("open", "Risk assessed")
@@ -358,7 +369,8 @@ def test_signing_needs_the_discussion_and_the_next_date(
     messages = " ".join(refused.value.messages)
     assert "Record the discussion of the relative complexity" in messages
     assert "Say whether a deviation from the average caseload is agreed" in messages
-    assert "Complete the caseload analysis" in messages
+    assert "Record the time available for direct work" in messages
+    assert "Record the issues meeting other demands" in messages
     record.refresh_from_db()
     assert record.status == "draft"
 
@@ -551,6 +563,11 @@ def test_the_pdf_of_a_signed_record_holds_its_content(
         "Too much court work",
     ):
         assert expected in text, expected
+    tagged = structure(response.content)
+    assert tagged["marked"] and tagged["lang"] == "en-GB" and tagged["shows_title"]
+    assert tagged["title"].startswith("Supervision of Asha Patel on")
+    for tag in ("H1", "H2", "Table", "TH", "TD", "P"):
+        assert tagged["tags"].get(tag), (tag, tagged["tags"])
 
 
 def test_a_draft_has_no_pdf(client, social_worker, team_manager, asha_cases, default_scheme):
@@ -588,8 +605,210 @@ def test_the_team_page_shows_next_supervision_and_overdue(
     record = _complete_draft(
         services.record_open(worker=social_worker, supervisor=team_manager, held_on=days_ago(40))
     )
+    services.record_sign_supervisor(record=record, by=team_manager)
     SupervisionRecord.objects.filter(pk=record.pk).update(next_supervision=days_ago(12))
     response = signed_in(client, team_manager).get(reverse("team_detail", args=[team.pk]))
     assert response.context["supervisions_overdue"] == 1
     row = response.content.decode().split('data-sort-value="Asha Patel"')[1].split("</td>")[0]
     assert "next" in row and "Overdue" in row
+
+
+# The record lists what the worker holds on its day, and only a signed record
+# is a supervision held ----------------------------------------------------------
+
+
+def test_the_record_lists_only_the_cases_the_worker_holds_on_its_day(
+    team, social_worker, colleague, student, team_manager, asha_cases
+):
+    """A case that moved to a colleague is not on the record: one of its
+    allocations names the worker and another covers the day, but no single
+    allocation does both."""
+    moved = asha_cases[2]
+    allocation_services.case_reallocate(
+        case=moved, to_person=colleague, on=days_ago(5), by=team_manager, reason="Court work"
+    )
+    shared = CaseFactory(team=team, reference="CP-1090")
+    allocation_services.allocation_create(
+        case=shared, person=colleague, start_date=days_ago(30), allocated_by=team_manager
+    )
+    allocation_services.allocation_create(
+        case=shared,
+        person=social_worker,
+        kind="involved",
+        start_date=days_ago(30),
+        allocated_by=team_manager,
+    )
+    record = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+    held = [i.case.reference for i in record.items.filter(involved=False)]
+    involved = [i.case.reference for i in record.items.filter(involved=True)]
+    assert held == ["CP-1042", "CP-1043"]
+    assert involved == ["CP-1090"]
+    numbers = caseload_numbers([social_worker], TODAY())[social_worker.pk]
+    assert numbers.case_count == len(held)
+
+
+def test_involved_cases_are_shown_read_only_and_never_rated(
+    client, team, social_worker, colleague, team_manager, asha_cases, default_scheme
+):
+    shared = CaseFactory(team=team, reference="CP-1090")
+    allocation_services.allocation_create(
+        case=shared, person=colleague, start_date=days_ago(30), allocated_by=team_manager
+    )
+    allocation_services.allocation_create(
+        case=shared,
+        person=social_worker,
+        kind="involved",
+        start_date=days_ago(30),
+        allocated_by=team_manager,
+    )
+    record = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+    page = signed_in(client, team_manager).get(reverse("record_detail", args=[record.pk]))
+    html = page.content.decode()
+    involved_section = html.split('id="involved-cases"')[1]
+    assert "CP-1090" in involved_section
+    assert f'name="item_{record.items.get(case=shared).pk}_agree"' not in html
+    assert "3 cases" in html and "4 cases" not in html  # held, not involved
+
+
+def test_only_a_signed_record_is_a_supervision_held(
+    client, team, social_worker, team_manager, asha_cases, default_scheme
+):
+    signed = _complete_draft(
+        services.record_open(worker=social_worker, supervisor=team_manager, held_on=days_ago(40))
+    )
+    services.record_sign_supervisor(record=signed, by=team_manager)
+    SupervisionRecord.objects.filter(pk=signed.pk).update(next_supervision=days_ago(12))
+    services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+
+    response = signed_in(client, team_manager).get(reverse("team_detail", args=[team.pk]))
+    assert response.context["supervisions_overdue"] == 1
+    html = response.content.decode()
+    row = html.split('data-sort-value="Asha Patel"')[1].split("</td>")[0]
+    assert "Overdue" in row
+    assert 'href="#supervision-overdue">supervision overdue</a>' in html
+    overdue = html.split('id="supervision-overdue"')[1].split("</ul>")[0]
+    assert "Asha Patel: due" in overdue
+    assert reverse("record_new", args=[social_worker.pk]) in overdue
+    home = client.get(reverse("supervision_home")).content.decode()
+    assert long_date(days_ago(40)) in home
+    client.force_login(social_worker.user)
+    mine = client.get(reverse("my_caseload"))
+    assert mine.context["next_supervision"] == next_supervision_label(days_ago(12), TODAY())
+
+
+def test_a_report_lists_the_records_that_listed_cases_not_held(
+    team, social_worker, colleague, team_manager, asha_cases, default_scheme
+):
+    """Records opened before the fix may list a colleague's case: the signed
+    ones are listed for an addendum, and the drafts can be corrected."""
+    others = CaseFactory(team=team, reference="CP-1078")
+    allocation_services.allocation_create(
+        case=others, person=colleague, start_date=days_ago(90), allocated_by=team_manager
+    )
+    signed = _complete_draft(
+        services.record_open(worker=social_worker, supervisor=team_manager, held_on=days_ago(30))
+    )
+    SupervisionCaseItem.objects.create(record=signed, case=others)
+    services.record_sign_supervisor(record=signed, by=team_manager)
+    draft = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+    SupervisionCaseItem.objects.create(record=draft, case=others)
+
+    out = io.StringIO()
+    call_command("records_with_cases_not_held", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines == [
+        f"Record {signed.pk}: supervision of Asha Patel on {long_date(days_ago(30))} by "
+        "Claire Hughes (signed by the supervisor) lists CP-1078, which Asha Patel did not "
+        "hold that day.",
+        f"Record {draft.pk}: supervision of Asha Patel on {long_date(TODAY())} by "
+        "Claire Hughes (draft) lists CP-1078, which Asha Patel did not hold that day.",
+        "2 records affected.",
+    ]
+    call_command("records_with_cases_not_held", "--fix-drafts", stdout=io.StringIO())
+    assert not draft.items.filter(case=others).exists()
+    assert signed.items.filter(case=others).exists()  # what was signed stays
+    signed.refresh_from_db()
+    services.addendum_add(
+        record=signed, author=team_manager, text="CP-1078 was Daniel Reid's case, not Asha's."
+    )
+
+
+def test_each_signing_error_links_to_its_own_field_in_one_round(
+    client, social_worker, team_manager, asha_cases, default_scheme
+):
+    names = ids(default_scheme)
+    signed_in(client, team_manager)
+    record = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+    item = record.items.get(case__reference="CP-1044")  # unrated
+    risk = names["Risk"]
+    form = {
+        "deviation_agreed": "yes",
+        "time_for_direct_work": "Half",
+        "other_demands": "Reports",
+        f"item_{item.pk}_agree": "on",
+        **{f"item_{item.pk}_level_{pk}": "2" for name, pk in names.items() if name != "Risk"},
+        "next_supervision_0": "ab",
+        "next_supervision_1": "1",
+        "next_supervision_2": "2027",
+        "sign": "",
+    }
+    response = client.post(reverse("record_detail", args=[record.pk]), form)
+    assert response.status_code == 200
+    summary = response.content.decode().split('govuk-error-summary__list">')[1]
+    summary = summary.split("</ul>")[0]
+    links = dict(
+        (text.strip(), href)
+        for href, text in re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)
+    )
+    assert links == {
+        "Record the discussion of the relative complexity of the cases and the impact on "
+        "capacity": "id_caseload_discussion",
+        "Give the reason for the agreed deviation": "id_deviation_reason",
+        "CP-1044: choose a level of risk": f"id_item_{item.pk}_level_{risk}",
+        "Date of the next supervision must be a real date": "id_next_supervision_0",
+    }
+    assert response.context["form"]["deviation_reason"].errors
+    record.refresh_from_db()
+    assert record.is_draft and record.caseload_discussion == ""
+
+
+def test_a_re_rating_is_proposed_in_three_actions_without_a_reason(
+    client, social_worker, asha_cases, default_scheme
+):
+    """From My caseload: open the case's proposal page, change a level, send."""
+    names = ids(default_scheme)
+    signed_in(client, social_worker)
+    url = reverse("case_propose", args=[asha_cases[0].pk])
+    assert url in client.get(reverse("my_caseload")).content.decode()
+    levels = dict(zip(names.values(), "321", strict=True))  # travel 1 → … risk 3 → 2
+    response = client.post(url, {f"level_{pk}": v for pk, v in levels.items()})
+    assert response.status_code == 302
+    proposal = RatingProposal.objects.get()
+    assert (proposal.status, proposal.why) == ("open", "")
+
+
+def test_a_draft_opens_with_what_needs_attention_at_its_top(
+    client, social_worker, team_manager, asha_cases, default_scheme
+):
+    """CP-1044 is unrated and CP-1043's anticipated rating was due two days
+    ago; Asha has raised a concern; a 12-week analysis was stored after her
+    last analysis, which was not 12 weeks ago (so it is not "due")."""
+    last = _complete_draft(
+        services.record_open(worker=social_worker, supervisor=team_manager, held_on=days_ago(20))
+    )
+    services.record_sign_supervisor(record=last, by=team_manager)
+    assert last.analysis_included
+    analyse([social_worker.pk], days_ago(1), notify_people=False)
+    services.concern_raise(person=social_worker, concern="Too many court reports")
+    record = services.record_open(worker=social_worker, supervisor=team_manager, held_on=TODAY())
+    assert record.analysis is not None and record.analysis_included
+
+    page = signed_in(client, team_manager).get(reverse("record_detail", args=[record.pk]))
+    banner = page.content.decode().split('id="attention-title"')[1].split("</ul>")[0]
+    items = re.findall(r'href="([^"]+)">([^<]+)</a>', banner)
+    assert items == [
+        ("#caseload", "Not rated yet: CP-1044"),
+        ("#caseload", "Anticipated rating due: CP-1043"),
+        (reverse("concern_list"), "1 open workload concern"),
+        ("#analysis", "A 12-week caseload analysis to discuss"),
+    ]

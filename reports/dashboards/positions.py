@@ -363,7 +363,7 @@ def current_position(
         for t in _teams_with_waiting(service, team_ids)
     }
     memberships = TeamMembership.objects.active_on(day).filter(team_id__in=list(positions))
-    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
     concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
     people = {
         p["pk"]: SimpleNamespace(**p)

@@ -60,7 +60,7 @@ def test_propose_record_agree_and_sign_a_supervision(
     card.get_by_role("group", name="Anticipated risk").get_by_label("1").check()
     card.get_by_role("group", name="Anticipated travel").get_by_label("1").check()
     anticipated_by = days_ago(-14)
-    by = card.get_by_role("group", name="Anticipated by")
+    by = card.get_by_role("group", name="Anticipated date")
     by.get_by_label("Day").fill(str(anticipated_by.day))
     by.get_by_label("Month").fill(str(anticipated_by.month))
     by.get_by_label("Year").fill(str(anticipated_by.year))
@@ -144,3 +144,24 @@ def test_staying_signed_in_closes_the_warning(sign_in, live_server, settings, te
     page.get_by_role("button", name="Stay signed in").click()
     expect(dialog).to_be_hidden()
     expect(page.get_by_role("heading", level=1)).to_have_text("Child Protection")
+
+
+def test_a_worker_proposes_a_re_rating_in_three_actions(
+    sign_in, live_server, team, social_worker, team_manager, default_scheme, assert_accessible
+):
+    case = CaseFactory(team=team, reference="CP-1042", label="Sibling group")
+    allocation_services.allocation_create(
+        case=case, person=social_worker, start_date=days_ago(20), allocated_by=None
+    )
+    rate(case, default_scheme, (3, 3, 1), on=days_ago(15))
+    page = sign_in("worker")
+    actions = 0
+    page.get_by_role("link", name="Propose a new rating for CP-1042").click()
+    actions += 1
+    page.get_by_role("group", name=re.compile("^Risk")).get_by_label("2", exact=True).check()
+    actions += 1
+    page.get_by_role("button", name="Propose this rating").click()
+    actions += 1
+    expect(page.get_by_text("You proposed a change")).to_be_visible()
+    assert actions <= 3
+    assert_accessible(page)
