@@ -14,6 +14,7 @@ from django.utils import timezone
 from allocation.services import OverMaximumPlan
 from caseload.dates import add_months, long_date
 from caseload.fields import date_field
+from caseload.formatting import plain_number
 from caseload.models import Case, OverMaximumReview, Person, Team
 from weighting.forms import level_field
 from weighting.models import Criterion
@@ -72,6 +73,12 @@ def candidates_by_headroom(
     )
 
 
+def middle_level(criterion: Criterion) -> Decimal:
+    """The middle of a criterion's scale (its levels read already)."""
+    values = [level.value for level in criterion.levels.all()]
+    return (min(values) + max(values)) / 2
+
+
 def posted_weight(data, criteria: list[Criterion]) -> Decimal | None:
     """The total of the provisional levels posted so far, if every one is given."""
     if not data or not criteria:
@@ -103,7 +110,7 @@ def add_over_maximum_fields(form: forms.Form) -> None:
         required=False,
     )
     form.fields["over_review_by"] = date_field(
-        "Review by",
+        "Review date",
         required=False,
         help_text="No more than three months ahead. It is listed at their next supervision.",
     )
@@ -160,7 +167,11 @@ class AllocateForm(forms.Form):
         self.candidates = {str(c.person.pk): c for c in candidates}
         self.criteria = criteria
         for criterion in criteria:
-            self.fields[f"level_{criterion.pk}"] = level_field(criterion)
+            levels = level_field(criterion)
+            # Each level starts at the middle of its scale, the weight an
+            # unrated case counts for: the manager changes what does not fit.
+            levels.initial = plain_number(middle_level(criterion))
+            self.fields[f"level_{criterion.pk}"] = levels
         self.fields["worker"] = forms.ChoiceField(
             label=worker_label,
             choices=[Choice(str(c.person.pk), c.label, hint=c.hint) for c in candidates],
@@ -182,6 +193,11 @@ class AllocateForm(forms.Form):
 
     def level_fields(self) -> list[forms.BoundField]:
         return [self[f"level_{c.pk}"] for c in self.criteria]
+
+    def level_middles(self) -> str:
+        """Each level field's name and the middle of its scale, for the
+        script that recomputes the "after" percentages as levels change."""
+        return " ".join(f"level_{c.pk}={middle_level(c)}" for c in self.criteria)
 
     def worker_choices(self) -> list[tuple[str, Candidate]]:
         return list(self.candidates.items())
@@ -311,7 +327,7 @@ class OverMaximumReviewForm(forms.Form):
         error_messages={"required": "Say what was reviewed and why"},
     )
     new_review_by = date_field(
-        "Next review by", required=False, help_text="Only when extending: within three months."
+        "Next review date", required=False, help_text="Only when extending: within three months."
     )
 
     def clean(self) -> dict:

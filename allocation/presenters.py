@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 from django.db.models import Exists, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.http import QueryDict
@@ -14,6 +15,7 @@ from allocation import services
 from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, posted_weight
 from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team, TeamMembership
 from supervision.models import SupervisionRecord, WorkloadConcern
+from weighting.bands import Bands
 from weighting.models import Criterion
 from weighting.numbers import CaseloadNumbers, team_numbers
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
@@ -45,7 +47,7 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
         TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
     )
     manages = Exists(Team.managers.through.objects.filter(team=team, person=OuterRef("pk")))
-    latest = SupervisionRecord.objects.filter(worker=OuterRef("pk")).order_by("-held_on", "-pk")
+    latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
     over_maximum = (
         OverMaximum.objects.open().filter(person=OuterRef("pk")).order_by("review_by", "pk")
     )
@@ -66,29 +68,39 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     )
 
 
-def _member_rows(members: list[Person], numbers: dict[int, CaseloadNumbers]) -> list[tuple]:
-    """Each member with their numbers, their open over-maximum record and
-    their supervision dates."""
-    return [
-        (
-            person,
-            numbers[person.pk],
-            {"pk": person.over_maximum_pk, "review_by": person.over_maximum_review_by}
-            if person.over_maximum_pk
-            else None,
-            {"last_held": person.last_held, "next_due": person.next_due},
+def _member_rows(
+    members: list[Person], numbers: dict[int, CaseloadNumbers], benchmark: Decimal | None
+) -> list[tuple]:
+    """Each member with their numbers, their open over-maximum record, their
+    supervision dates, and their full capacity (the benchmark times their
+    FTE) when an experience factor or a reduction makes theirs less."""
+    rows = []
+    for person in members:
+        n = numbers[person.pk]
+        full = benchmark * n.fte if benchmark is not None else None
+        rows.append(
+            (
+                person,
+                n,
+                {"pk": person.over_maximum_pk, "review_by": person.over_maximum_review_by}
+                if person.over_maximum_pk
+                else None,
+                {"last_held": person.last_held, "next_due": person.next_due},
+                full if full is not None and n.has_capacity and n.capacity < full else None,
+            )
         )
-        for person in members
-    ]
+    return rows
 
 
 def _supervision_and_concerns(members: list[Person], today: datetime.date) -> dict:
+    overdue = [
+        person
+        for person in members
+        if person.role in Person.INVOLVED_ROLES and (person.next_due or today) < today
+    ]
     return {
-        "supervisions_overdue": sum(
-            1
-            for person in members
-            if person.role in Person.INVOLVED_ROLES and (person.next_due or today) < today
-        ),
+        "supervisions_overdue": len(overdue),
+        "overdue_people": overdue,
         "open_concerns": sum(person.open_concerns for person in members),
         "overdue_concerns": sum(person.overdue_concerns for person in members),
     }
@@ -108,13 +120,22 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         .order_by("priority", "waiting_since", "reference")
     ]
     totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
+    bands = Bands.of(team.service)
+    team_band = bands.band(totals.weighted_load, totals.capacity)
     return {
         "team": team,
         **_supervision_and_concerns(members, today),
-        "rows": _member_rows(members, numbers),
+        "rows": _member_rows(members, numbers, scheme.benchmark if scheme else None),
         "over_maximum_count": totals.over_maximum,
         "today": today,
         "totals": totals,
+        # The team's capacity used, as the band tag shows a person's.
+        "team_used": SimpleNamespace(
+            percent_display=bands.percent_display(totals.percent),
+            band=team_band,
+            band_label=bands.label(team_band) if team_band else "",
+        ),
+        "benchmark": scheme.benchmark if scheme else None,
         "above_aspiration": totals.above_aspiration(team.aspiration),
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,

@@ -48,6 +48,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
     context = presenters.team_page(team, timezone.localdate(), team.managed_by_user)
+    viewer = access.person_of(request.user)
+    context["viewer_id"] = viewer.pk if viewer else None
     audit.record_listing(
         request.user, audit.Listing.TEAM, [case.pk for case, _ in context["queue"]]
     )
@@ -212,6 +214,18 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         audit.record(request.user, audit.Action.VIEW, case)
     form = MoveTeamForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid() and "confirm" not in request.POST:
+        # Check before moving: the case leaves this team's hands.
+        template = "allocation/case_move_team.html" if "change" in request.POST else None
+        return render(
+            request,
+            template or "allocation/case_move_team_check.html",
+            {
+                "case": case,
+                "form": form,
+                "holders": case.allocations.open().select_related("person"),
+            },
+        )
     if request.method == "POST" and form.is_valid():
         try:
             move = caseload_services.case_move_team(
@@ -224,7 +238,11 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
         except RuleBroken as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Case {case.reference} moved to the {move.to_team} queue.")
+            messages.success(
+                request,
+                f"Case {case.reference} moved from {move.from_team} to {move.to_team}: it waits "
+                f"in the {move.to_team} queue for a worker.",
+            )
             return redirect("team_detail", pk=move.from_team_id)
     return render(request, "allocation/case_move_team.html", {"case": case, "form": form})
 

@@ -198,3 +198,39 @@ def test_an_expired_form_explains_itself(team_manager):
     response = client.post(reverse("logout"))
     assert response.status_code == 403
     assert "Your form had expired" in response.content.decode()
+
+
+def test_the_team_page_explains_capacity_and_gives_the_teams_used_percent(
+    client, team, team_manager, held_case, colleague, student, default_scheme
+):
+    """Asha holds one unrated case (6 of 100); Daniel's capacity is reduced by
+    10% (0 of 90); Ella, a student, has no capacity and sorts as the most used."""
+    weighting.reduction_create(
+        person=colleague, reason="union_duties", start_date=days_ago(5), percentage=Decimal(10)
+    )
+    client.force_login(team_manager.user)
+    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
+    assert "benchmark of 100 weighted points for one full-time worker" in page
+    daniel = page.split('data-sort-value="Daniel Reid"')[1].split("</tr>")[0]
+    assert "90.0" in daniel and "of 100.0: reduced" in daniel
+    asha = page.split('data-sort-value="Asha Patel"')[1].split("</tr>")[0]
+    assert "reduced" not in asha
+    ella = page.split('data-sort-value="Ella Shah"')[1].split("</tr>")[0]
+    assert 'data-sort-value="1000000">No capacity' in ella
+    total = page.split("Team total")[1].split("</tr>")[0]
+    assert ">3.2%<" in total  # 6 of 190
+
+
+def test_every_page_links_to_the_accessibility_statement(client, team, team_manager):
+    """The public sector bodies accessibility regulations require a statement;
+    it is open to anyone, and every page's footer links to it."""
+    statement = client.get(reverse("accessibility"))
+    assert statement.status_code == 200
+    text = statement.content.decode()
+    assert "Accessibility statement for Caseload" in text
+    assert "Equality and Human Rights Commission" in text
+    assert "mailto:" in text
+    link = f'href="{reverse("accessibility")}"'
+    assert link in client.get(reverse("login")).content.decode()
+    client.force_login(team_manager.user)
+    assert link in client.get(reverse("team_detail", args=[team.pk])).content.decode()

@@ -41,7 +41,8 @@ def test_the_scheme_page_shows_the_agreed_criteria_and_descriptors(
     assert "agreed for all of Children&#x27;s Social Care" in text
     assert "Current risk not assessed / change of circumstances requiring new assessment." in text
     assert "100 weighted points for one full-time practitioner" in text
-    assert "up to 9" in text
+    assert "from 3 (the lowest level of each criterion) to 9 (the highest)" in text
+    assert "A case not rated yet counts as 6" in text
     assert "Draft a new version" in text
 
 

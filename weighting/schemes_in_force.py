@@ -28,6 +28,7 @@ class SchemeTerms:
     benchmark: Decimal
     middle_total: Decimal  # the weight of an unrated case: each criterion's middle level
     maximum_total: Decimal
+    minimum_total: Decimal  # the lowest weight a rating gives: each criterion's lowest level
 
 
 def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
@@ -40,7 +41,7 @@ def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
 
 
 def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
-    """Benchmark, middle and maximum totals of each scheme version, in one query."""
+    """Benchmark, middle, maximum and minimum totals of each scheme version, in one query."""
     criteria = (
         Criterion.objects.filter(scheme_id__in=list(scheme_ids))
         .values("scheme_id", "scheme__benchmark", "pk")
@@ -49,15 +50,21 @@ def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
     benchmark: dict[int, Decimal] = {}
     middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
     maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in criteria:
         scheme_id = row["scheme_id"]
         benchmark[scheme_id] = Decimal(row["scheme__benchmark"])
         if row["low"] is not None:
             middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
             maximum[scheme_id] += Decimal(row["high"])
+            minimum[scheme_id] += Decimal(row["low"])
     return {
         scheme_id: SchemeTerms(
-            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
+            scheme_id,
+            benchmark[scheme_id],
+            middle[scheme_id],
+            maximum[scheme_id],
+            minimum[scheme_id],
         )
         for scheme_id in benchmark
     }
@@ -88,6 +95,7 @@ def load_schemes(
     benchmark: dict[int, Decimal] = {}
     middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
     maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in (
         schemes.values(
             "pk", "service_id", "team_id", "agreed_on", "version", "benchmark", "criteria__pk"
@@ -105,9 +113,14 @@ def load_schemes(
         if row["low"] is not None:
             middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
             maximum[scheme_id] += Decimal(row["high"])
+            minimum[scheme_id] += Decimal(row["low"])
     terms = {
         scheme_id: SchemeTerms(
-            scheme_id, benchmark[scheme_id], middle[scheme_id], maximum[scheme_id]
+            scheme_id,
+            benchmark[scheme_id],
+            middle[scheme_id],
+            maximum[scheme_id],
+            minimum[scheme_id],
         )
         for scheme_id in benchmark
     }

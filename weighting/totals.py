@@ -16,7 +16,7 @@ from django.db.models import (
 )
 
 from caseload.formatting import one_decimal
-from weighting.bands import ZERO, Band, is_over_maximum, per_fte
+from weighting.bands import HUNDRED, ZERO, Band, is_over_maximum, per_fte
 from weighting.numbers import CaseloadNumbers
 
 
@@ -53,6 +53,12 @@ class TeamTotals:
     @property
     def load_per_fte(self) -> Decimal | None:
         return per_fte(self.weighted_load, self.case_holding_fte)
+
+    @property
+    def percent(self) -> Decimal | None:
+        """The team's capacity used: its weighted load over its capacity,
+        exactly; none when it has no capacity."""
+        return self.weighted_load * HUNDRED / self.capacity if self.capacity > 0 else None
 
     @property
     def over_maximum(self) -> int:

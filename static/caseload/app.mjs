@@ -83,3 +83,57 @@ function followImport(element) {
 }
 
 document.querySelectorAll("[data-app-progress-url]").forEach(followImport);
+
+/**
+ * The allocate page: as the manager chooses a provisional level, each
+ * worker's "after" percentage and band follow the weight chosen (the page
+ * first shows them at the middle of each scale). Without script, sending the
+ * form shows the true figures, and the server decides on its own numbers.
+ */
+function followLevels(form) {
+  const middles = new Map(
+    form.dataset.appLevelMiddles.split(" ").map((pair) => {
+      const [name, value] = pair.split("=");
+      return [name, Number(value)];
+    }),
+  );
+  const weight = () =>
+    [...middles].reduce((total, [name, middle]) => {
+      const checked = form.querySelector(`input[name="${name}"]:checked`);
+      return total + (checked ? Number(checked.value) : middle);
+    }, 0);
+  const update = () => {
+    const added = weight();
+    form.querySelectorAll("[data-app-after-percent]").forEach((span) => {
+      const item = span.closest(".govuk-radios__item");
+      const worker = item.querySelector("input[data-app-load]").dataset;
+      const load = Number(worker.appLoad) + added;
+      const capacity = Number(worker.appCapacity);
+      const thresholds = worker.appBands.split(" ").map(Number);
+      const labels = worker.appBandLabels.split("|");
+      const band = (value) => {
+        const index = thresholds.findIndex((threshold, i) =>
+          i === 1 ? value <= threshold : value < threshold,
+        );
+        return index === -1 ? 3 : index;
+      };
+      // As the server shows it: one decimal place, moved by a tenth where
+      // plain rounding would cross into the next band.
+      const exact = (load * 100) / capacity;
+      let shown = Math.round(exact * 10) / 10;
+      if (band(shown) !== band(exact)) shown += shown < exact ? 0.1 : -0.1;
+      span.textContent = `${shown.toFixed(1)}%`;
+      const tag = item.querySelector("[data-app-after-band] .govuk-tag");
+      if (tag) {
+        const names = ["blue", "green", "amber", "red"];
+        tag.className = `govuk-tag app-band app-band--${names[band(exact)]}`;
+        tag.textContent = labels[band(exact)];
+      }
+    });
+  };
+  form.addEventListener("change", (event) => {
+    if (middles.has(event.target.name)) update();
+  });
+}
+
+document.querySelectorAll("form[data-app-level-middles]").forEach(followLevels);
