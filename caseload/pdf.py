@@ -29,4 +29,9 @@ class StaticFilesOnly(URLFetcher):
 
 
 def html_to_pdf(html: str) -> bytes:
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf()
+    """A tagged PDF/UA-1 document: its headings, lists and tables marked for
+    screen readers, its language and title (the page's <html lang> and
+    <title>) in its metadata."""
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=StaticFilesOnly()).write_pdf(
+        pdf_variant="pdf/ua-1", pdf_tags=True
+    )

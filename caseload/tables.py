@@ -80,6 +80,19 @@ class Table:
     def cells(self, row: list[Any]) -> list[tuple[Column, Any]]:
         return list(zip(self.columns, row, strict=True))
 
+    def only(self, headings: list[str]) -> Table:
+        """The same table with only the columns of these headings (those it
+        has), in its own order: a summary that fits a page beside the whole."""
+        keep = [n for n, column in enumerate(self.columns) if column.heading in headings]
+        return Table(
+            self.slug,
+            self.caption,
+            [self.columns[n] for n in keep],
+            [[row[n] for n in keep] for row in self.rows],
+            [self.totals[n] for n in keep] if self.totals else None,
+            self.empty,
+        )
+
     @property
     def body_html(self) -> SafeString:
         """The table's rows as the page shows them. Built here rather than
@@ -198,13 +211,31 @@ def as_csv(table: Table) -> bytes:
 
 
 def _sheet_title(text: str, taken: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\']", " ", text).strip()[:31] or "Table"
+    """A sheet name (at most 31 characters, none of []:*?/\\) that reads as
+    the caption does. "Asha Patel: the last 12 weeks" is "The last 12 weeks"
+    (the file names whose numbers they are), and a long caption is cut at a
+    word, never inside one."""
+    text = text.rsplit(":", 1)[-1].strip()
+    text = " ".join(re.sub(r"[\[\]*?/\\]", " ", text).split()).strip("'")
+    text = text[:1].upper() + text[1:]
+    if len(text) > 31:
+        text = text[:32].rsplit(" ", 1)[0]
+    base = text.rstrip(" -,(") or "Table"
     title, n = base, 2
     while title.lower() in taken:
         suffix = f" ({n})"
-        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+        title, n = base[: 31 - len(suffix)].rstrip() + suffix, n + 1
     taken.add(title.lower())
     return title
+
+
+def _shown_width(value: Any) -> int:
+    """About how many characters a cell shows."""
+    if isinstance(value, datetime.date):
+        return 17  # "30 September 2026"
+    if isinstance(value, Decimal | float):
+        return len(f"{value:.1f}")
+    return len(str(value)) if value is not None else 0
 
 
 def as_xlsx(tables: list[Table]) -> bytes:
@@ -235,8 +266,10 @@ def as_xlsx(tables: list[Table]) -> bytes:
                     cell.number_format = "d mmmm yyyy"
                 elif column.kind == "decimal":
                     cell.number_format = "0.0###"
-        for letter, column in zip((c.column_letter for c in sheet[1]), columns, strict=True):
-            sheet.column_dimensions[letter].width = max(12, min(40, len(column.heading) + 2))
+        # Each column as wide as its widest cell, within reason.
+        for cells in sheet.iter_cols():
+            widest = max(_shown_width(cell.value) for cell in cells)
+            sheet.column_dimensions[cells[0].column_letter].width = max(8, min(60, widest + 2))
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

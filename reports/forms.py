@@ -6,7 +6,7 @@ from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
-from caseload.dates import Quarter, long_date
+from caseload.dates import Quarter, add_months, long_date
 from caseload.fields import date_field
 from caseload.models import Person, Team
 from caseload.services import RuleBroken
@@ -158,17 +158,28 @@ class DecisionForm(forms.Form):
 
     @classmethod
     def for_team(
-        cls, team: Team, data=None, *, quarter: str | None, issue: str | None
-    ) -> DecisionForm:  # type: ignore[no-untyped-def]
+        cls,
+        team: Team,
+        data=None,  # type: ignore[no-untyped-def]
+        *,
+        quarter: str | None,
+        issue: str | None,
+        by: Person | None = None,
+    ) -> DecisionForm:
         """The form for a team: the quarters with a stored review (or the last
         quarter, when there is none yet), the quarter asked for chosen, and the
-        team's open capacity issues, the one asked for chosen."""
+        team's open capacity issues, the one asked for chosen. The meeting is
+        today, the review at the end of next quarter (DMT's next quarterly
+        review), and the minute reference the last one `by` recorded: the
+        decisions of one meeting are recorded one after another."""
         reviews = reviews_of(team.service)
         quarters = [quarter_of(r) for r in reviews] or [
             Quarter.containing(timezone.localdate()).previous
         ]
         issues = list(CapacityIssue.objects.open().filter(team=team).order_by("raised_on", "pk"))
         chosen = chosen_review(reviews, quarter)
+        today = timezone.localdate()
+        last = DmtDecision.objects.filter(recorded_by=by).order_by("-pk").first() if by else None
         return cls(
             data,
             quarters=quarters,
@@ -176,6 +187,9 @@ class DecisionForm(forms.Form):
             initial={
                 "quarter": quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
                 "capacity_issue": issue,
+                "meeting_on": today,
+                "review_by": Quarter(add_months(Quarter.containing(today).start, 3)).end,
+                "minute_reference": last.minute_reference if last else "",
             },
         )
 

@@ -287,6 +287,7 @@ def decision_create(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         quarter=request.GET.get("quarter"),
         issue=request.GET.get("issue"),
+        by=access.person_of(request.user),
     )
     posted = request.method == "POST" and form.is_valid()
     if posted and form.save(team, by=access.person_of(request.user)) is not None:

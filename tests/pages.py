@@ -74,12 +74,12 @@ class _Tables(HTMLParser):
             self._text.append(data)
 
 
-def table_rows(response, caption: str) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    """The rows of the page's table whose caption starts with `caption`: its
-    headings first."""
+def table_rows(response, caption: str, which: int = 0) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The rows of the page's table whose caption starts with `caption` (the
+    first such table, or the one `which` counts to): its headings first."""
     parser = _Tables()
     parser.feed(response.content.decode())
-    for found, rows in parser.tables:
-        if found.startswith(caption):
-            return rows
-    raise AssertionError(f"no table captioned {caption!r} on the page")
+    found = [rows for text, rows in parser.tables if text.startswith(caption)]
+    if len(found) <= which:
+        raise AssertionError(f"no table {which} captioned {caption!r} on the page")
+    return found[which]

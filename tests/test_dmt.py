@@ -10,12 +10,13 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from allocation import services
-from caseload.dates import Quarter
+from caseload.dates import Quarter, add_months
 from caseload.models import Notification, Person
 from caseload.services import RuleBroken
 from caseload.tables import Column, Table, as_csv, as_xlsx
@@ -24,6 +25,7 @@ from reports.models import DmtDecision
 from reports.services.dmt import decision_record
 from reports.services.reviews import quarterly_review
 from tests.factories import CaseFactory, PersonFactory, TeamFactory, member
+from tests.pdfs import structure
 from tests.scenarios import JAN_5, QUARTER, build_small_team, date
 
 D = Decimal
@@ -185,6 +187,13 @@ def test_the_dmt_pack_is_one_pdf_with_the_charts_and_tables(client, review, dmt_
     assert "Average children per FTE by team" in text
     assert "Child Protection" in text and "22.5" in text
     assert "Needs DMT agreement" in text
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages]
+    assert all(len(page) > 300 for page in pages[:-1]), [len(page) for page in pages]
+    tagged = structure(response.content)
+    assert tagged["marked"] and tagged["lang"] == "en-GB" and tagged["shows_title"]
+    assert tagged["title"].startswith(f"{review.service.name} DMT pack")
+    for tag in ("H1", "H2", "Table", "TH", "TD", "Figure"):
+        assert tagged["tags"].get(tag), (tag, tagged["tags"])
 
 
 def test_text_a_spreadsheet_would_run_is_written_as_text():
@@ -201,6 +210,28 @@ def test_text_a_spreadsheet_would_run_is_written_as_text():
     assert sheet["A2"].value == '\'=HYPERLINK("http://x","y")'
     assert sheet["A2"].data_type == "s"
     assert sheet["B2"].value == 22.5 and sheet["C2"].value == -1.5  # numbers stay numbers
+
+
+def test_sheets_are_named_as_their_captions_read_sized_and_frozen():
+    """Excel's names are at most 31 characters, none of []:*?/\\: a caption
+    is cut at a word, after the name it begins with; columns fit their
+    widest cell."""
+    long_name = "Looked After Children and Care Leavers"
+    tables = [
+        Table(
+            "months",
+            "Children's Social Care: weighted load each month",
+            [Column("Team"), Column("Weighted load", "decimal")],
+            [[long_name, D("512.25")], ["CP", D("1")]],
+        ),
+        Table("teams", "Teams [today]/now?", [Column("Team")], [["CP"]]),
+    ]
+    book = load_workbook(io.BytesIO(as_xlsx(tables)))
+    assert book.sheetnames == ["Weighted load each month", "Teams today now"]
+    first = book.worksheets[0]
+    assert first.freeze_panes == "A2"
+    assert first.column_dimensions["A"].width == len(long_name) + 2
+    assert first.column_dimensions["B"].width == len("Weighted load") + 2
 
 
 # What OWASP lists as a formula's first character (CSV injection), and the
@@ -365,6 +396,40 @@ def test_the_decision_form_records_a_decision_and_the_manager_sees_it(
     dashboard = client.get(reverse("team_dashboard", args=[team.pk])).content.decode()
     assert "Agreed until 31 December 2026" in dashboard
     assert "Record a decision" not in dashboard  # managers read decisions; DMT records them
+
+
+def test_a_decision_needs_only_what_dmt_decided_and_why(
+    client, team, other_team, dmt_member, review
+):
+    """The meeting is today, the review at the end of next quarter, the quarter
+    the one on screen, and the minute reference the last one recorded: a
+    second decision of the same meeting is what was decided, why, and send."""
+    decide(other_team, dmt_member, kind=DmtDecision.Kind.ACTIONS)
+    DmtDecision.objects.update(minute_reference="DMT/2026/12/7")
+    client.force_login(dmt_member.user)
+    url = reverse("decision_create", args=[team.pk]) + "?quarter=2026-04"
+    form = client.get(url).context["form"]
+    today = timezone.localdate()
+    next_quarter = Quarter(add_months(Quarter.containing(today).start, 3))
+    assert form["meeting_on"].value() == today
+    assert form["review_by"].value() == next_quarter.end
+    assert form["quarter"].value() == "2026-04"
+    assert form["minute_reference"].value() == "DMT/2026/12/7"
+    sent = {name: form[name].value() for name in ("quarter", "minute_reference")} | {
+        f"{name}_{i}": part
+        for name in ("meeting_on", "review_by")
+        for i, part in enumerate(form[name].field.widget.decompress(form[name].value()))
+    }
+    response = client.post(
+        url, {**sent, "kind": "agreed", "reason": "Court-heavy work", "actions": ""}
+    )
+    assert response.status_code == 302
+    decision = team.decisions.get()
+    assert (decision.meeting_on, decision.review_by, decision.minute_reference) == (
+        today,
+        next_quarter.end,
+        "DMT/2026/12/7",
+    )
 
 
 # Who sees what ----------------------------------------------------------------------

@@ -152,9 +152,16 @@ def test_the_overviews_download_holds_the_rows_its_table_shows(
     CaseFactory(team=other_team, reference="FD-4001", opened_on=days_ago(6))
     client.force_login(dmt_member.user)
 
-    page = table_rows(overview(client, service), "Teams today")
+    response = overview(client, service)
+    summary = table_rows(response, "Teams today")
+    page = table_rows(response, "Teams today", which=1)  # every column, on demand
     url = reverse("service_download", args=[service.pk, "teams-today", "csv"])
     downloaded = csv_rows(client.get(url))
+
+    # The summary that fits the page is some of the same columns, cell for cell.
+    columns = [page[0].index(heading) for heading in summary[0]]
+    assert len(columns) < len(page[0])
+    assert summary == [[row[n] for n in columns] for row in page]
 
     assert page[0] == downloaded[0]  # the headings
     assert len(page) == len(downloaded) == 4  # two teams and the service's totals

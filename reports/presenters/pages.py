@@ -84,8 +84,27 @@ class Overview(QuarterPage):
     now: ServicePosition
 
     @property
-    def team_tables(self) -> list[Table]:
-        return self._tables("teams-quarter", "teams-today")
+    def team_tables(self) -> list[tuple[Table, Table]]:
+        """Each team table as a summary that fits the page, and whole."""
+        return [
+            (table.only(self.summary_headings), table)
+            for table in self._tables("teams-quarter", "teams-today")
+        ]
+
+    @property
+    def summary_headings(self) -> list[str]:
+        term = self.service.people_term.capitalize()
+        return [
+            "Team",
+            "Case-holding FTE",
+            "Cases per FTE",
+            f"{term} per FTE",
+            "Weight per FTE",
+            "Aspiration",
+            "DMT decision",
+            "Over maximum",
+            "Unallocated",
+        ]
 
 
 def overview(service: Service, asked: str | None, today: datetime.date) -> Overview:

@@ -226,3 +226,32 @@ def test_a_manager_puts_a_capacity_issue_on_the_dmt_agenda(
     expect(page.locator("#table-decisions")).to_contain_text("DMT/2026/07/9")
     expect(page.locator("#table-capacity-issues")).to_contain_text("No capacity issues raised.")
     assert_accessible(page)
+
+
+def test_a_dmt_decision_is_recorded_in_at_most_six_actions(
+    sign_in, service, team, other_team, team_manager, dmt_member, default_scheme, tmp_path
+):
+    """From the service overview: the team, Record a decision, what DMT
+    decided, why, send. The meeting is today, the review the end of next
+    quarter, the quarter the one on screen."""
+    build_small_team(
+        default_scheme=default_scheme, team=team, other_team=other_team, team_manager=team_manager
+    )
+    quarterly_review(service, QUARTER)
+    page = sign_in("dmt")
+    actions = 0
+    page.locator("#table-teams-quarter").get_by_role("link", name="Child Protection").click()
+    actions += 1
+    page.get_by_role("link", name="Record a decision").click()
+    actions += 1
+    page.get_by_label("Agreed: the team may hold above its aspiration").check()
+    actions += 1
+    page.get_by_label("Why DMT agreed it").fill("Two court-heavy cases end in the spring")
+    actions += 1
+    page.get_by_label("Minute reference").fill("DMT/2026/12/1")
+    actions += 1
+    page.get_by_role("button", name="Record the decision").click()
+    actions += 1
+    expect(page.get_by_text("The DMT decision for Child Protection is recorded.")).to_be_visible()
+    assert actions <= 6
+    screenshot(page, tmp_path, "decision-recorded.png")
