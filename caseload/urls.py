@@ -8,6 +8,7 @@ from caseload import account_views, audit_views, views
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     path(
         "sign-in/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

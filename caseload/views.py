@@ -59,3 +59,13 @@ def health(request: HttpRequest) -> JsonResponse:
     if settings.REDIS_URL:
         answer["redis"] = "ok" if broker.redis_answers() else "down"
     return JsonResponse(answer)
+
+
+@login_not_required
+@require_GET
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement the public sector bodies accessibility
+    regulations require, open to anyone."""
+    return render(
+        request, "caseload/accessibility.html", {"contact": settings.ACCESSIBILITY_CONTACT}
+    )

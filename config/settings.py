@@ -32,6 +32,8 @@ if not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 COUNCIL_NAME = env_str("COUNCIL_NAME", "Northshire Council")
+# Where users report an accessibility problem (the accessibility statement).
+ACCESSIBILITY_CONTACT = env_str("ACCESSIBILITY_CONTACT", "caseload-support@northshire.gov.uk")
 # The address people use, for links in emails.
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if urlsplit(SITE_URL).scheme not in ("http", "https"):

@@ -28,6 +28,8 @@ from caseload.models import (
 )
 from caseload.tables import escape_formula
 from exchange import format as fmt
+from exchange.examples import CRITERIA as EXAMPLE_CRITERIA
+from exchange.examples import EXAMPLES
 from exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
 from weighting.models import (
     Criterion,
@@ -319,8 +321,8 @@ def as_zip(sheets: Sheets) -> bytes:
 def template() -> bytes:
     """An empty workbook of the format: each sheet's column names, the
     default scheme's criteria on the ratings sheet, and a read_me sheet (not
-    imported) listing every column."""
-    criteria = ["Complexity", "Risk", "Travel"]
+    imported) listing every column, with example rows of each sheet."""
+    criteria = list(EXAMPLE_CRITERIA)
     sheets: Sheets = {spec.name: (list(spec.column_names), []) for spec in fmt.SHEETS}
     sheets["ratings"] = (
         [*fmt.RATINGS.column_names, *criteria, *(f"{c}{ANTICIPATED_SUFFIX}" for c in criteria)],
@@ -332,7 +334,10 @@ def template() -> bytes:
     book = load_workbook(io.BytesIO(content))
     notes = book.create_sheet("read_me", 0)
     notes.append(
-        ["Caseload import template: fill in the sheets you need; see docs/import-format.md"]
+        [
+            "Caseload import template: fill in the sheets you need. The import page links "
+            "to the format guide; the examples below show each sheet filled in."
+        ]
     )
     notes.append([])
     notes.append(["sheet", "column", "required", "values"])
@@ -349,6 +354,17 @@ def template() -> bytes:
             notes.append([spec.name, col.name, "yes" if col.required else "", values])
     notes.append(["ratings", "<criterion name>", "yes", "the level given for that criterion"])
     notes.append(["ratings", "<criterion name> anticipated", "", "the level anticipated"])
+    # Example rows of each sheet, to copy: a small team that imports as it is.
+    notes.append([])
+    notes.append(["Examples: a small team, each sheet's column names and rows to copy"])
+    notes[notes.max_row][0].font = Font(bold=True)
+    for name, rows in EXAMPLES.items():
+        notes.append([])
+        notes.append([name])
+        notes[notes.max_row][0].font = Font(bold=True)
+        notes.append(sheets[name][0])
+        for row in rows:
+            notes.append(row)
     notes.column_dimensions["A"].width = 20
     notes.column_dimensions["B"].width = 28
     notes.column_dimensions["D"].width = 60

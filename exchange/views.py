@@ -16,6 +16,7 @@ from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from exchange import exporter, runs
 from exchange.forms import ImportForm
+from exchange.guide import guide_html
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -117,6 +118,12 @@ def import_template(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(exporter.template(), content_type=XLSX)
     response["Content-Disposition"] = 'attachment; filename="caseload-import-template.xlsx"'
     return response
+
+
+@require_GET
+def import_format(request: HttpRequest) -> HttpResponse:
+    """How to fill in the template: every sheet and column, and the messages."""
+    return render(request, "exchange/import_format.html", {"guide": guide_html()})
 
 
 @require_GET

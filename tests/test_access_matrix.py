@@ -51,6 +51,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # Public pages.
     "login": ("200 302 302 302 302 302 302 302", "200 302 302 302 302 302 302 302"),
     "health": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
+    "accessibility": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
     # Every signed-in person.
     "home": ("302 302 302 302 302 302 302 302", "302 405 405 405 405 405 405 405"),
     "logout": ("302 405 405 405 405 405 405 405", "302 302 302 302 302 302 302 302"),
@@ -87,6 +88,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     # Import, export and audit.
     "import_start": ("302 403 403 403 200 200 403 200", "302 403 403 403 200 200 403 200"),
     "import_template": ("302 403 403 403 200 200 403 200", "302 405 405 405 405 405 405 405"),
+    # The format guide: a page of documentation, for anyone signed in.
+    "import_format": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "import_detail": ("302 404 404 404 200 404 404 404", "302 405 405 405 405 405 405 405"),
     "import_confirm": ("302 405 405 405 405 405 405 405", "302 403 403 403 302 404 403 404"),
     "import_progress": ("302 404 404 404 200 404 404 404", "302 405 405 405 405 405 405 405"),
@@ -128,7 +131,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
 # The audit's own pages show the references the audit holds, to administrators
 # only: reading them writes no audit row (a row a view would move the pages
 # being read, and every reference there is of a case an administrator sees).
-NOT_AUDITED = {"audit_list", "audit_download"}
+# The audit's own pages, and the import format guide (its example references
+# are text of the guide, not cases).
+NOT_AUDITED = {"audit_list", "audit_download", "import_format"}
 
 # Tables a GET may write: its audit row, the session it renews, the sign-in throttle.
 GET_MAY_WRITE = {"caseload_accessrecord", "django_session", "axes_accessattempt",

@@ -4,12 +4,19 @@ required, and every code (and label) a choice column takes."""
 
 from __future__ import annotations
 
+import datetime
+import io
 import re
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
 
+from caseload.models import Person
+from exchange import exporter, importer, reader
 from exchange.format import ANTICIPATED_SUFFIX, SHEETS, SheetSpec
+from weighting.numbers import caseload_numbers
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "import-format.md"
 # The ratings sheet's open columns, named after the criteria of a scheme.
@@ -126,3 +133,41 @@ def test_every_choice_code_appears_in_the_doc() -> None:
         if f"`{code}`" not in text
     ]
     assert not missing
+
+
+def test_the_guide_is_a_page_of_the_site_with_each_sheet(client, team_manager):
+    client.force_login(team_manager.user)
+    start = client.get(reverse("import_start")).content.decode()
+    assert f'href="{reverse("import_format")}"' in start
+    page = client.get(reverse("import_format")).content.decode()
+    assert '<h1 class="govuk-heading-l">The import format</h1>' in page
+    for spec in SHEETS:
+        assert f'id="{spec.name.replace("_", "-")}"' in page, spec.name
+    assert '<table class="govuk-table">' in page and "<script" not in page.split("<main")[1]
+
+
+def test_the_templates_examples_import_into_an_empty_caseload(db):
+    """The read_me sheet's examples, copied into their sheets, import as they are."""
+    notes = load_workbook(io.BytesIO(exporter.template()))["read_me"]
+    rows = [list(r) for r in notes.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(rows) if r[0] and str(r[0]).startswith("Examples"))
+    book = Workbook()
+    book.remove(book.active)
+    sheet = None
+    for row in rows[start + 1 :]:
+        cells = [c for c in row if c is not None]
+        if not cells:
+            sheet = None
+        elif sheet is None:
+            sheet = book.create_sheet(cells[0])
+        else:
+            sheet.append(["" if c is None else c for c in row])
+    out = io.BytesIO()
+    book.save(out)
+    book_read = reader.read("example.xlsx", out.getvalue(), max_rows=1000)
+    outcome = importer.run(book_read, dry_run=False)
+    assert outcome.errors == []
+    assert sorted(book.sheetnames) == sorted(spec.name for spec in SHEETS)
+    asha = Person.objects.get(user__username="asha.patel")
+    numbers = caseload_numbers([asha], datetime.date(2026, 11, 2))[asha.pk]
+    assert (numbers.case_count, numbers.weighted_load, numbers.capacity) == (1, 7, 72)

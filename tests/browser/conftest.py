@@ -54,10 +54,12 @@ def axe() -> Axe:
 
 @pytest.fixture
 def assert_accessible(axe):
-    """axe-core finds no WCAG 2.2 A/AA violation on the page as it stands."""
+    """axe-core finds no WCAG 2.2 A/AA violation on the page as it stands, and
+    no content outside a landmark (the best-practice `region` rule)."""
 
     def check(page) -> None:
-        results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
-        assert results.violations_count == 0, results.generate_report()
+        for only in ({"type": "tag", "values": WCAG_22_AA}, {"type": "rule", "values": ["region"]}):
+            results = axe.run(page, options={"runOnly": only})
+            assert results.violations_count == 0, results.generate_report()
 
     return check
