@@ -525,3 +525,20 @@ def test_no_script_no_inline_style_and_presentation_attributes_throughout():
             assert line.get("stroke")
         for rect in elements(root, "rect"):
             assert rect.get("fill")
+
+
+def test_a_value_is_never_drawn_over_the_reference_line():
+    """19.2 beside a service average of 21.5 (the demo's Child Protection):
+    the figure moves past the dashed line rather than across it."""
+    root = parse(
+        dmt_bar_chart(
+            [Bar("Alpha", D("19.2"), D(20)), Bar("Bravo", D(5), D(20))], reference=D("21.5")
+        )
+    )
+    line = next(e for e in root.iter() if e.get("class") == "app-chart__reference")
+    reference_x = float(line.get("x1"))
+    for row in groups(root, "app-chart__row"):
+        value = next(e for e in row.iter() if e.get("class") == "app-chart__value")
+        start = float(value.get("x"))
+        end = start + len(value.text) * 14 * 0.56  # as wide as the chart allows for
+        assert not start - 4 <= reference_x <= end + 4, (value.text, start, reference_x)

@@ -160,6 +160,12 @@ def bar_chart(
             figure, fill = "No figure", SECONDARY_TEXT
         else:
             figure, fill = _places(value, value_places) + (" (above)" if above else ""), BLACK
+        figure_x = end + 8
+        if (
+            reference is not None
+            and figure_x - 6 <= x(reference) <= figure_x + _text_width(figure) + 6
+        ):
+            figure_x = x(reference) + 8  # past the dashed line, never across it
         parts.append(
             format_html(
                 '<g class="app-chart__row"><title>{}</title>{}{}{}{}</g>',
@@ -173,7 +179,7 @@ def bar_chart(
                 ),
                 bar,
                 tick,
-                _text("app-chart__value", end + 8, top + row_h / 2 + 5, figure, fill=fill),
+                _text("app-chart__value", figure_x, top + row_h / 2 + 5, figure, fill=fill),
             )
         )
     return _svg("app-chart app-chart--wide", width, height, title, description, chart_id, parts)
