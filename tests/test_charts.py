@@ -1,5 +1,6 @@
 """The server-drawn SVG charts, read as a reader (or a screen reader) would."""
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
@@ -143,9 +144,11 @@ def test_scale_leaves_room_above_the_largest_figure_and_is_at_least_ten():
     small = parse(dmt_bar_chart([Bar("A", D(1)), Bar("B", D(2))], reference=None))
     wide = [width_of(r) for r in elements(small, "rect", "app-chart__bar")]
     # On a 0–10 scale a bar of 1 is a tenth of the plot, so the whole plot is ten times it.
+    # A bar of 100 leaves a tenth above it (110), rounded up to the next
+    # gridline: the scale runs to 125.
     big = parse(dmt_bar_chart([Bar("A", D(100))], reference=None))
     (full,) = [width_of(r) for r in elements(big, "rect", "app-chart__bar")]
-    assert abs(full * 1.1 - wide[0] * 10) < 0.5
+    assert abs(full * 1.25 - wide[0] * 10) < 0.5
 
 
 def test_each_marker_is_a_tick_in_its_row():
@@ -433,9 +436,9 @@ def test_line_chart_reference_line_and_key():
     assert line.get("stroke-dasharray")
     assert text_of(reference, "app-chart__reference-label") == ["Aspiration 18.0"]
     key = groups(root, "app-chart__key")[0]
-    assert text_of(key, "app-chart__key-label") == ["Weighted load", "Capacity"]
+    assert text_of(key, "app-chart__key-label") == ["Weighted load", "Capacity", "Aspiration 18.0"]
     samples = [elements(item, "line")[0] for item in groups(key, "app-chart__key-item")]
-    assert [s.get("stroke") for s in samples] == ["#0b5563", "#0b0c0c"]
+    assert [s.get("stroke") for s in samples] == ["#0b5563", "#0b0c0c", "#484949"]
     assert samples[1].get("stroke-dasharray") == "6 4"
 
 
@@ -542,3 +545,61 @@ def test_a_value_is_never_drawn_over_the_reference_line():
         start = float(value.get("x"))
         end = start + len(value.text) * 14 * 0.56  # as wide as the chart allows for
         assert not start - 4 <= reference_x <= end + 4, (value.text, start, reference_x)
+
+
+@pytest.mark.parametrize("highest", ["9", "11", "19.2", "21.5", "26", "61", "107", "107.3", "9999"])
+def test_the_axis_reaches_above_the_highest_figure(highest):
+    """The top gridline is at or above every point: a load of 107 against
+    gridlines up to 100 read as off the chart."""
+    root = parse(
+        line_chart(
+            ["a", "b", "c"],
+            [Series("Load", [D(1), D(highest), D(2)])],
+            title="Load",
+            description="Load.",
+        )
+    )
+    axis = [t.text for t in root.iter() if t.get("class") == "app-chart__axis"]
+    numbers = [float(v) for v in axis if re.fullmatch(r"[\d.]+", v)]  # the y axis
+    assert max(numbers) >= float(highest)
+    top_line = min(float(e.get("y1")) for e in root.iter() if e.get("class") == "app-chart__grid")
+    point_ys = [
+        float(pair.split(",")[1])
+        for e in root.iter()
+        if e.tag.endswith("polyline")
+        for pair in e.get("points").split()
+    ]
+    assert min(point_ys) >= top_line - 0.01
+
+
+def test_the_reference_label_is_not_drawn_over_a_line():
+    """The demo's Child Protection trend: the service average (21.5, dashed)
+    runs just above the aspiration (20) and the team just below it: the
+    label goes where no line crosses it, or only in the key."""
+    root = parse(
+        line_chart(
+            ["Q1", "Q2", "Q3", "Q4"],
+            [
+                Series("Child Protection", [D("19.2"), D("18.1"), D("15.4"), D("19.1")]),
+                Series("Service average", [D("21.5"), D("21.1"), D("18.4"), D("21.4")]),
+            ],
+            title="Trend",
+            description="Trend.",
+            reference=D(20),
+            reference_label="Aspiration 20.0",
+        )
+    )
+    assert "Aspiration 20.0" in "".join(root.itertext())  # in the key at least
+    labels = [e for e in root.iter() if e.get("class") == "app-chart__reference-label"]
+    if not labels:
+        return
+    (label,) = labels
+    right, baseline = float(label.get("x")), float(label.get("y"))
+    left = right - len(label.text) * 14 * 0.56
+    box = (baseline - 12, baseline + 3)
+    for polyline in (e for e in root.iter() if e.tag.endswith("polyline")):
+        points = [tuple(map(float, p.split(","))) for p in polyline.get("points").split()]
+        for (x1, y1), (x2, y2) in itertools.pairwise(points):
+            for t in (i / 20 for i in range(21)):
+                x, y = x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
+                assert not (left <= x <= right and box[0] <= y <= box[1]), (x, y)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from caseload.charts.svg import (
     _px,
     _svg,
     _text,
+    _text_width,
     _ticks,
 )
 from caseload.formatting import plain_number
@@ -63,6 +65,38 @@ _LINE_PALETTE: tuple[tuple[str, int, str], ...] = (
 )
 
 
+def _clear_place(
+    runs: list[list[tuple[float, float]]],
+    text_w: float,
+    line_y: float,
+    *,
+    left: float,
+    right: float,
+) -> tuple[float, float]:
+    """Where the reference line's label goes (its right end and baseline):
+    above the line at the right, else below it, else the same at the left;
+    the first place no series line crosses."""
+    places = [
+        (right, line_y - 6),
+        (right, line_y + 16),
+        (left + text_w, line_y - 6),
+        (left + text_w, line_y + 16),
+    ]
+
+    def crossed(end: float, baseline: float) -> bool:
+        x0, x1, y0, y1 = end - text_w - 2, end + 2, baseline - 13, baseline + 4
+        for run in runs:
+            for (ax, ay), (bx, by) in itertools.pairwise(run):
+                for step in range(41):
+                    t = step / 40
+                    px, py = ax + (bx - ax) * t, ay + (by - ay) * t
+                    if x0 <= px <= x1 and y0 <= py <= y1:
+                        return True
+        return False
+
+    return next((place for place in places if not crossed(*place)), None)
+
+
 def line_chart(
     labels: Sequence[str],
     series: Sequence[Series],
@@ -78,11 +112,19 @@ def line_chart(
     value leaves a gap; a point with gaps on both sides is drawn as a dot."""
     width, left, right, bottom, plot_h = 640, 44, 28, 28, 180
     styles = [_series_style(s, i) for i, s in enumerate(series)]
+    reference_label = reference_label or (
+        f"Reference {plain_number(reference)}" if reference is not None else ""
+    )
+    key_items = [
+        _KeyItem("line", s.name, colour, w, dash)
+        for s, (colour, w, dash) in zip(series, styles, strict=True)
+    ]
+    if reference is not None:
+        # The reference line is in the key too: its label beside the line is
+        # left out where every place for it would cross a series.
+        key_items.append(_KeyItem("line", reference_label, SECONDARY_TEXT, 2, REFERENCE_DASH))
     key, key_h = _key(
-        [
-            _KeyItem("line", s.name, colour, w, dash)
-            for s, (colour, w, dash) in zip(series, styles, strict=True)
-        ],
+        key_items,
         x0=left,
         y0=4,
         right_edge=width - right,
@@ -125,14 +167,16 @@ def line_chart(
         _text("app-chart__axis", x(i), height - 8, labels[i], fill=SECONDARY_TEXT, anchor="middle")
         for i in _shown_labels(len(labels))
     )
-    lines = []
+    lines, runs = [], []
     for s, (colour, stroke_width, dash) in zip(series, styles, strict=True):
         known = [(i, v) for i, v in enumerate(_dec(v) for v in s.values) if v is not None]
         for run in _runs([i for i, _ in known], [(x(i), y(v)) for i, v in known]):
+            runs.append(run)
             lines.append(_line_or_dot(run, s.css_class, colour, stroke_width, dash, s.name))
     ref = SafeString("")
     if reference is not None:
-        label = reference_label or f"Reference {plain_number(reference)}"
+        label = reference_label
+        place = _clear_place(runs, _text_width(label), y(reference), left=left, right=width - right)
         ref = format_html(
             '<g class="app-chart__reference"><title>{}</title>'
             '<line class="app-chart__reference-line" x1="{}" x2="{}" y1="{}" y2="{}" '
@@ -144,9 +188,9 @@ def line_chart(
             _px(y(reference)),
             SECONDARY_TEXT,
             REFERENCE_DASH,
-            _text(
-                "app-chart__reference-label", width - right, y(reference) - 6, label, anchor="end"
-            ),
+            _text("app-chart__reference-label", *place, label, anchor="end")
+            if place
+            else SafeString(""),
         )
     return _svg(
         "app-chart",

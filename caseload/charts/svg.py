@@ -201,20 +201,30 @@ def _dec(value: Decimal | int | None) -> Decimal | None:
 
 
 def _ceiling(figures: Iterable[Decimal | None]) -> Decimal:
-    """The top of the scale: a tenth above the largest figure, at least 10."""
+    """The top of the scale: a tenth above the largest figure, at least 10,
+    rounded up to a whole step of the gridlines, so that the top gridline is
+    at or above every figure."""
     highest = max((v for v in figures if v is not None), default=Decimal(0))
-    return max(Decimal(10), highest * Decimal("1.1"))
+    room = max(Decimal(10), highest * Decimal("1.1"))
+    step = _step(room)
+    return step * (room / step).to_integral_value(rounding=ROUND_CEILING)
 
 
-def _ticks(ceiling: Decimal, *, whole: bool = False) -> list[Decimal]:
-    """Round figures from 0 up to the ceiling, about five of them."""
+def _step(ceiling: Decimal) -> Decimal:
+    """A round step (1, 2, 2.5 or 5 times a power of ten) for about five
+    gridlines up to `ceiling`."""
     raw = ceiling / 5
     magnitude = Decimal(1).scaleb(raw.adjusted())
-    step = next(
+    return next(
         magnitude * n
         for n in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10))
         if magnitude * n >= raw
     )
+
+
+def _ticks(ceiling: Decimal, *, whole: bool = False) -> list[Decimal]:
+    """Round figures from 0 up to the ceiling, about five of them."""
+    step = _step(ceiling)
     if whole:
         step = max(Decimal(1), step.to_integral_value(rounding=ROUND_CEILING))
     count = int(ceiling / step)
