@@ -548,7 +548,7 @@ def test_a_value_is_never_drawn_over_the_reference_line():
 
 
 @pytest.mark.parametrize("highest", ["9", "11", "19.2", "21.5", "26", "61", "107", "107.3", "9999"])
-def test_the_axis_reaches_above_the_highest_figure(highest):
+def test_the_axis_goes_above_the_highest_figure(highest):
     """The top gridline is at or above every point: a load of 107 against
     gridlines up to 100 read as off the chart."""
     root = parse(
