@@ -165,3 +165,21 @@ def test_a_worker_proposes_a_re_rating_in_three_actions(
     expect(page.get_by_text("You proposed a change")).to_be_visible()
     assert actions <= 3
     assert_accessible(page)
+
+
+def test_the_print_guide_and_statement_pages_have_no_violations(
+    sign_in, live_server, team, social_worker, team_manager, default_scheme, assert_accessible
+):
+    """axe's WCAG 2.2 A/AA rules and its 'region' rule: every part of the
+    page inside a landmark, the printable record's header included."""
+    from supervision import services
+    from tests.test_supervision import _complete_draft
+
+    record = _complete_draft(
+        services.record_open(worker=social_worker, supervisor=team_manager, held_on=days_ago(1))
+    )
+    services.record_sign_supervisor(record=record, by=team_manager)
+    page = sign_in("manager")
+    for path in (f"/supervision/{record.pk}/print/", "/import/format/", "/accessibility/"):
+        page.goto(f"{live_server.url}{path}")
+        assert_accessible(page)
