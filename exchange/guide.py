@@ -54,5 +54,11 @@ def guide_html() -> SafeString:
     return mark_safe(html)  # noqa: S308 - markdown-it escapes the text; html is off
 
 
+def guide_parts() -> tuple[SafeString, SafeString]:
+    """The guide's heading, and the rest: a page puts its own links between."""
+    heading, rest = guide_html().split("</h1>", 1)
+    return mark_safe(heading + "</h1>"), mark_safe(rest)  # noqa: S308 - parts of the above
+
+
 def _anchor(heading: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", re.sub(r"<[^>]+>", "", heading).lower()).strip("-")

@@ -16,7 +16,7 @@ from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from exchange import exporter, runs
 from exchange.forms import ImportForm
-from exchange.guide import guide_html
+from exchange.guide import guide_parts
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -123,7 +123,8 @@ def import_template(request: HttpRequest) -> HttpResponse:
 @require_GET
 def import_format(request: HttpRequest) -> HttpResponse:
     """How to fill in the template: every sheet and column, and the messages."""
-    return render(request, "exchange/import_format.html", {"guide": guide_html()})
+    heading, guide = guide_parts()
+    return render(request, "exchange/import_format.html", {"heading": heading, "guide": guide})
 
 
 @require_GET
