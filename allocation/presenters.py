@@ -16,8 +16,9 @@ from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, po
 from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team, TeamMembership
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
+from weighting.forecast import SHOWN_WEEKS, forecast_days, team_forecast
 from weighting.models import Criterion
-from weighting.numbers import CaseloadNumbers, team_numbers
+from weighting.numbers import CaseloadNumbers
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
 from weighting.schemes_in_force import latest_rating
 from weighting.services import scheme_in_force
@@ -43,9 +44,15 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     their service (its band thresholds) and what the page shows beside their
     numbers: their last and next supervision, their open over-maximum record
     (the earliest review date) and their open workload concerns."""
-    is_member = Exists(
-        TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
-    )
+    current = TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
+    is_member = Exists(current)
+    # Who joins within the forecast's weeks, and when (a planned starter).
+    joining = TeamMembership.objects.filter(
+        team=team,
+        person=OuterRef("pk"),
+        start_date__gt=today,
+        start_date__lte=forecast_days(today)[-1],
+    ).order_by("start_date")
     manages = Exists(Team.managers.through.objects.filter(team=team, person=OuterRef("pk")))
     latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
     over_maximum = (
@@ -53,10 +60,15 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     )
     concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
     return list(
-        Person.objects.annotate(is_member=is_member, manages=manages)
-        .filter(Q(is_member=True) | Q(manages=True))
+        Person.objects.annotate(
+            is_member=is_member,
+            manages=manages,
+            joins_on=Subquery(joining.values("start_date")[:1]),
+        )
+        .filter(Q(is_member=True) | Q(manages=True) | Q(joins_on__isnull=False))
         .select_related("service")
         .annotate(
+            team_end=Subquery(current.values("end_date")[:1]),
             last_held=Subquery(latest.values("held_on")[:1]),
             next_due=Subquery(latest.values("next_supervision")[:1]),
             over_maximum_pk=Subquery(over_maximum.values("pk")[:1]),
@@ -111,7 +123,12 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     supervision and concerns, the queue of cases waiting, DMT decisions."""
     people = _team_people(team, today)
     members = [person for person in people if person.is_member]
-    numbers, scheme = team_numbers(members, today, team.service_id, team.pk)
+    joining = [person for person in people if not person.is_member and person.joins_on]
+    for person in members:
+        person.team_start = None
+    for person in joining:
+        person.team_start, person.team_end = person.joins_on, None
+    numbers, scheme, forecast = team_forecast([*members, *joining], today, team.service_id, team.pk)
     queue = [
         (case, (today - case.waiting_since).days)
         for case in _queue(team)
@@ -122,6 +139,7 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
     bands = Bands.of(team.service)
     team_band = bands.band(totals.weighted_load, totals.capacity)
+    first = forecast.first_over
     return {
         "team": team,
         **_supervision_and_concerns(members, today),
@@ -130,6 +148,16 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         "today": today,
         "totals": totals,
         # The team's capacity used, as the band tag shows a person's.
+        "forecast": forecast,
+        "first_over": (
+            SimpleNamespace(day=forecast.days[first[0]], people=first[1]) if first else None
+        ),
+        "forecast_dates": [forecast.days[week] for week in (0, *SHOWN_WEEKS)],
+        "forecast_rows": [
+            (member.person, [member.points[week] for week in (0, *SHOWN_WEEKS)])
+            for member in forecast.members
+            if member.person.role in Person.CASE_HOLDING_ROLES
+        ],
         "team_used": SimpleNamespace(
             percent_display=bands.percent_display(totals.percent),
             band=team_band,

@@ -315,7 +315,7 @@ WITH days (n, day, stale_before) AS (VALUES {days})
 SELECT a.person_id, days.n, c.service_id, c.team_id,
        COUNT(*) AS cases,
        SUM(c.people_count) AS people,
-       SUM(r.total) AS rated_load,
+       SUM({load}) AS rated_load,
        SUM(CASE WHEN r.id IS NULL THEN 1 ELSE 0 END) AS unrated,
        SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END) AS provisional,
        SUM(CASE WHEN r.rated_on < days.stale_before THEN 1 ELSE 0 END) AS stale,
@@ -336,8 +336,21 @@ LATEST_RATING = """
 """
 
 
-def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[int, _Held]]:
-    """What each person holds on each day: {day index: {person id: _Held}}."""
+# A forecast's load: a rating's anticipated total from its due date, when
+# that date is after the forecast's first day (a rating already due or
+# overdue is not assumed). Never in live numbers.
+ASSUMED_LOAD = (
+    "CASE WHEN r.anticipated_by > %s AND r.anticipated_by <= days.day "
+    "THEN r.anticipated_total ELSE r.total END"
+)
+
+
+def _held(
+    person_ids: list[int], days: list[datetime.date], assume_from: datetime.date | None = None
+) -> dict[int, dict[int, _Held]]:
+    """What each person holds on each day: {day index: {person id: _Held}}.
+    `assume_from`: for a forecast from that day, each anticipated rating due
+    after it counts from its due date."""
     held: dict[int, dict[int, _Held]] = defaultdict(lambda: defaultdict(_Held))
     if not person_ids or not days:
         return held
@@ -349,7 +362,10 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
         # rating, none of them twice: about half the time at 600 people).
         people = "a.person_id IN (SELECT unnest(%s::bigint[]))"
         people_params = [list(person_ids)]
-        columns = "id, latest.total, latest.status, latest.rated_on, latest.anticipated_by"
+        columns = (
+            "id, latest.total, latest.status, latest.rated_on, latest.anticipated_by, "
+            "latest.anticipated_total"
+        )
         latest = (
             f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating)}) r ON true"
         )
@@ -360,6 +376,7 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
             f"LEFT JOIN {rating} r ON r.id = ({LATEST_RATING.format(columns='id', rating=rating)})"
         )
     sql = HELD_SQL.format(
+        load=ASSUMED_LOAD if assume_from is not None else "r.total",
         days=", ".join(["(%s, %s, %s)"] * len(days)),
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,
@@ -368,6 +385,7 @@ def _held(person_ids: list[int], days: list[datetime.date]) -> dict[int, dict[in
     )
     stale = datetime.timedelta(days=STALE_RATING_DAYS)
     params = [value for n, day in enumerate(days) for value in (n, day, day - stale)]
+    params += [assume_from] if assume_from is not None else []
     params += [Rating.Status.PROVISIONAL, Allocation.Kind.PRIMARY, *people_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -428,7 +446,22 @@ def team_numbers(
     in force for the team that day (the weight of its unrated cases), from
     the same read of the schemes. Their team that day is this one: their
     memberships are not read again."""
-    in_team = [{"team_id": team_id, "start_date": day, "end_date": None}]
+    series, terms = team_series(members, [day], service_id, team_id)
+    return series[day], terms
+
+
+def team_series(
+    members: Iterable[Person],
+    days: list[datetime.date],
+    service_id: int,
+    team_id: int,
+    *,
+    assume_from: datetime.date | None = None,
+) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], SchemeTerms | None]:
+    """`team_numbers` on each of `days` (sorted), and the scheme's terms on
+    the first. A member read with `team_start` / `team_end` (their
+    membership of this team, end exclusive) is in the team on those days
+    only; otherwise on every day. `assume_from`: a forecast's first day."""
     persons = [
         _Person(
             pk=member.pk,
@@ -436,12 +469,20 @@ def team_numbers(
             fte=member.fte,
             service_id=member.service_id,
             bands=Bands.of(member.service),
-            memberships=in_team,
+            memberships=[
+                {
+                    "team_id": team_id,
+                    "start_date": getattr(member, "team_start", None) or days[0],
+                    "end_date": getattr(member, "team_end", None),
+                }
+            ],
         )
         for member in members
     ]
-    series, schemes = _series_with_schemes(persons, [day], service_ids={service_id})
-    return series[day], schemes[day].for_team(service_id, team_id)
+    series, schemes = _series_with_schemes(
+        persons, days, service_ids={service_id}, assume_from=assume_from
+    )
+    return series, schemes[days[0]].for_team(service_id, team_id)
 
 
 def caseload_series_with_schemes(
@@ -457,12 +498,15 @@ def caseload_series_with_schemes(
 
 
 def _series_with_schemes(
-    persons: list[_Person], days: list[datetime.date], service_ids: set[int] | None
+    persons: list[_Person],
+    days: list[datetime.date],
+    service_ids: set[int] | None,
+    assume_from: datetime.date | None = None,
 ) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
     """`caseload_series_with_schemes` of people already read, `days` sorted."""
     person_ids = [person.pk for person in persons]
     first, last = days[0], days[-1]
-    held = _held(person_ids, days)
+    held = _held(person_ids, days, assume_from)
     service_ids = set(service_ids or ()) | {p.service_id for p in persons if p.service_id}
     for on_day in held.values():
         for totals in on_day.values():

@@ -1,0 +1,162 @@
+"""The next 12 weeks, forecast from what is recorded today, worked by hand
+(issue 26): each example's numbers follow from the default scheme (a
+benchmark of 100, levels 1–3) and are asserted as a team manager reads them."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from allocation import services as allocation_services
+from caseload.models import Person, TeamMembership
+from tests.factories import CaseFactory, member
+from tests.test_supervision import rate
+from weighting import services as weighting
+from weighting.forecast import forecast_days, team_forecast
+from weighting.numbers import caseload_numbers
+
+D = Decimal
+TODAY = timezone.localdate
+
+
+def weeks(n: int) -> datetime.date:
+    return TODAY() + datetime.timedelta(weeks=n)
+
+
+def ago(days: int) -> datetime.date:
+    return TODAY() - datetime.timedelta(days=days)
+
+
+def holding(team, person, scheme, levels=(3, 3, 3), **rating):
+    """`person` holds a new case rated `levels` (a weight of their sum)."""
+    case = CaseFactory(team=team)
+    rate(case, scheme, levels, on=ago(30), **rating)
+    allocation_services.allocation_create(
+        case=case, person=person, start_date=ago(20), allocated_by=None
+    )
+    return case
+
+
+def forecast(team, people):
+    members = []
+    for person in people:
+        current = TeamMembership.objects.active_on(TODAY()).filter(team=team, person=person)
+        upcoming = TeamMembership.objects.filter(team=team, person=person, start_date__gt=TODAY())
+        person.team_start = None if current.exists() else upcoming.first().start_date
+        person.team_end = current.first().end_date if current.exists() else None
+        members.append(person)
+    _today, _terms, result = team_forecast(members, TODAY(), team.service_id, team.pk)
+    return {m.person.full_name: m.points for m in result.members}, result
+
+
+def percent(point):
+    return None if point is None else point.percent_display
+
+
+def test_an_asyes_factor_steps_up_on_its_date(team, default_scheme):
+    """Ben, an ASYE at 0.8 (capacity 80), holds 9: 11.25%. From three weeks
+    ahead his factor is 0.9 (capacity 90): 10.0% from week 3."""
+    ben = member(team, full_name="Ben Okafor", role=Person.Role.ASYE)
+    holding(team, ben, default_scheme)
+    weighting.experience_factor_set(
+        person=ben, factor=D("0.9"), start_date=weeks(3), reason="Six months in", by=None
+    )
+    points, _ = forecast(team, [ben])
+    assert [percent(p) for p in points["Ben Okafor"][:5]] == [
+        "11.3%", "11.3%", "11.3%", "10.0%", "10.0%",
+    ]  # fmt: skip
+    assert points["Ben Okafor"][3].capacity == 90
+
+
+def test_a_reduction_ends_and_capacity_returns(team, default_scheme):
+    """Asha's 20% reduction ends in five weeks: capacity 80 → 100, 9 of it used."""
+    asha = member(team, full_name="Asha Patel")
+    holding(team, asha, default_scheme)
+    weighting.reduction_create(
+        person=asha, reason="phased_return", start_date=ago(10), end_date=weeks(5),
+        percentage=D(20),
+    )  # fmt: skip
+    points, _ = forecast(team, [asha])
+    assert [p.capacity for p in points["Asha Patel"]][4:7] == [80, 100, 100]
+    assert percent(points["Asha Patel"][12]) == "9.0%"
+
+
+def test_a_leaver_drops_out_and_a_starter_comes_in(team, default_scheme):
+    """Daniel's membership ends in six weeks (exclusive); Ella starts in three."""
+    daniel = member(team, full_name="Daniel Reid")
+    TeamMembership.objects.filter(person=daniel).update(end_date=weeks(6))
+    ella = member(team, full_name="Ella Shah", since=weeks(3))
+    points, _ = forecast(team, [daniel, ella])
+    assert [p is not None for p in points["Daniel Reid"]] == [True] * 6 + [False] * 7
+    assert [p is not None for p in points["Ella Shah"]] == [False] * 3 + [True] * 10
+    assert points["Ella Shah"][3].capacity == 100
+
+
+def test_an_anticipated_rating_is_reached_on_its_date_and_an_overdue_one_is_not(
+    team, default_scheme
+):
+    """Two cases of 9. One is anticipated at 6 in two weeks: from week 2 the
+    load is 15. The other was anticipated at 3 three days ago: overdue, so
+    not assumed, and counted as such. Today's live figure assumes neither."""
+    asha = member(team, full_name="Asha Patel")
+    ids = list(default_scheme.criteria.values_list("pk", flat=True))
+    holding(
+        team, asha, default_scheme,
+        anticipated_levels=dict(zip(ids, map(D, (2, 2, 2)), strict=True)),
+        anticipated_by=weeks(2),
+    )  # fmt: skip
+    holding(
+        team, asha, default_scheme,
+        anticipated_levels=dict(zip(ids, map(D, (1, 1, 1)), strict=True)),
+        anticipated_by=ago(3),
+    )  # fmt: skip
+    points, result = forecast(team, [asha])
+    assert [p.weighted_load for p in points["Asha Patel"][:4]] == [18, 18, 15, 15]
+    assert caseload_numbers([asha], TODAY())[asha.pk].weighted_load == 18
+    assert result.overdue_anticipated == 1
+
+
+def test_the_team_page_shows_the_next_12_weeks_and_who_goes_over_first(
+    client, team, team_manager, default_scheme
+):
+    """Asha holds 98 of 100, one case of 3 anticipated to rise to 6 the day
+    before week 5: she goes over the maximum in week 5 (101%), and the page
+    says so."""
+    asha = member(team, full_name="Asha Patel")
+    ids = list(default_scheme.criteria.values_list("pk", flat=True))
+    for _ in range(10):
+        holding(team, asha, default_scheme)  # 90
+    holding(team, asha, default_scheme, levels=(2, 2, 1))  # 95
+    holding(
+        team, asha, default_scheme, levels=(1, 1, 1),
+        anticipated_levels=dict(zip(ids, map(D, (2, 2, 2)), strict=True)),
+        anticipated_by=weeks(5) - datetime.timedelta(days=1),
+    )  # 98, then 101  # fmt: skip
+    client.force_login(team_manager.user)
+    page = client.get(reverse("team_detail", args=[team.pk])).content.decode()
+    panel = " ".join(page.split('id="next-weeks"')[1].split("Unallocated cases")[0].split())
+    assert "Asha Patel" in panel and "98.0%" in panel and "101.0%" in panel
+    assert f"Asha Patel goes over the maximum by {weeks(5):%-d %B}" in panel
+    assert "each anticipated rating is reached on its due date" in panel
+
+
+def test_forecast_days_are_today_and_twelve_weeks_after():
+    days = forecast_days(datetime.date(2026, 12, 7))
+    assert (len(days), days[0], days[-1]) == (
+        13,
+        datetime.date(2026, 12, 7),
+        datetime.date(2027, 3, 1),
+    )
+
+
+@pytest.mark.parametrize("people", [3, 30])
+def test_the_forecast_adds_no_query_to_the_team_page(
+    client, team, team_manager, default_scheme, people, django_assert_max_num_queries
+):
+    for n in range(people):
+        holding(team, member(team, full_name=f"Worker {n}"), default_scheme)
+    client.force_login(team_manager.user)
+    with django_assert_max_num_queries(14):
+        client.get(reverse("team_detail", args=[team.pk]))
