@@ -85,7 +85,7 @@ def test_an_administrator_imports_a_new_team_from_the_template(
     assert_accessible(page)
     page.get_by_role("link", name="Adolescent Support").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Adolescent Support")
-    omar = page.get_by_role("row").filter(has_text="Omar Farah")
+    omar = page.locator(".app-team-table").get_by_role("row").filter(has_text="Omar Farah")
     expect(omar).to_contain_text("8")  # AS-2001 rated 3 + 3 + 2
     page.screenshot(path=str(tmp_path / "imported-team.png"), full_page=True)
 
