@@ -13,10 +13,10 @@ from django.http import QueryDict
 
 from allocation import services
 from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, posted_weight
-from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team, TeamMembership
+from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
-from weighting.forecast import SHOWN_WEEKS, forecast_days, team_forecast
+from weighting.forecast import SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
 from weighting.models import Criterion
 from weighting.numbers import CaseloadNumbers
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
@@ -44,15 +44,7 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     their service (its band thresholds) and what the page shows beside their
     numbers: their last and next supervision, their open over-maximum record
     (the earliest review date) and their open workload concerns."""
-    current = TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
-    is_member = Exists(current)
-    # Who joins within the forecast's weeks, and when (a planned starter).
-    joining = TeamMembership.objects.filter(
-        team=team,
-        person=OuterRef("pk"),
-        start_date__gt=today,
-        start_date__lte=forecast_days(today)[-1],
-    ).order_by("start_date")
+    membership, counted = membership_in(team, today)
     manages = Exists(Team.managers.through.objects.filter(team=team, person=OuterRef("pk")))
     latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
     over_maximum = (
@@ -60,15 +52,10 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
     )
     concerns = WorkloadConcern.objects.open().filter(person=OuterRef("pk"))
     return list(
-        Person.objects.annotate(
-            is_member=is_member,
-            manages=manages,
-            joins_on=Subquery(joining.values("start_date")[:1]),
-        )
-        .filter(Q(is_member=True) | Q(manages=True) | Q(joins_on__isnull=False))
+        Person.objects.annotate(**membership, manages=manages)
+        .filter(counted | Q(manages=True))
         .select_related("service")
         .annotate(
-            team_end=Subquery(current.values("end_date")[:1]),
             last_held=Subquery(latest.values("held_on")[:1]),
             next_due=Subquery(latest.values("next_supervision")[:1]),
             over_maximum_pk=Subquery(over_maximum.values("pk")[:1]),
@@ -123,12 +110,9 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     supervision and concerns, the queue of cases waiting, DMT decisions."""
     people = _team_people(team, today)
     members = [person for person in people if person.is_member]
-    joining = [person for person in people if not person.is_member and person.joins_on]
-    for person in members:
-        person.team_start = None
-    for person in joining:
-        person.team_start, person.team_end = person.joins_on, None
-    numbers, scheme, forecast = team_forecast([*members, *joining], today, team.service_id, team.pk)
+    numbers, scheme, forecast = team_forecast(
+        with_team_dates(people), today, team.service_id, team.pk
+    )
     queue = [
         (case, (today - case.waiting_since).days)
         for case in _queue(team)

@@ -9,6 +9,7 @@ urlpatterns = [
     path(f"services/<int:pk>/download/{FORMAT}", views.service_download, name="service_download"),
     path("services/<int:pk>/dmt-pack.pdf", views.service_pack, name="service_pack"),
     path("teams/<int:pk>/dashboard/", views.team_dashboard, name="team_dashboard"),
+    path("teams/<int:pk>/forecast/", views.team_forecast, name="team_forecast"),
     path(f"teams/<int:pk>/dashboard/download/{FORMAT}", views.team_download, name="team_download"),
     path("teams/<int:pk>/decisions/new/", views.decision_create, name="decision_create"),
     path(

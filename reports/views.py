@@ -31,7 +31,7 @@ from reports.access import (
 )
 from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
 from reports.models import Escalation
-from reports.presenters import pages
+from reports.presenters import forecast, pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
 from reports.services.dmt import capacity_issue_raise
 
@@ -235,6 +235,14 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             .exists(),
         },
     )
+
+
+@require_GET
+def team_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team's next 12 weeks: the team's managers and its service's DMT."""
+    team = access.get_team_for_user(request.user, pk)
+    page = forecast.team_forecast_page(team, timezone.localdate())
+    return render(request, "reports/team_forecast.html", {"page": page, "team": team})
 
 
 @require_GET

@@ -160,3 +160,47 @@ def test_the_forecast_adds_no_query_to_the_team_page(
     client.force_login(team_manager.user)
     with django_assert_max_num_queries(14):
         client.get(reverse("team_detail", args=[team.pk]))
+
+
+def test_the_forecast_page_shows_the_team_week_by_week(
+    client, team, team_manager, dmt_member, default_scheme
+):
+    """Asha holds 18 of 100; Ben, an ASYE, 9 of 80 until his factor is 0.9
+    from week 3 (90). The team: 27 of 180 today, 27 of 190 from week 3."""
+    asha = member(team, full_name="Asha Patel")
+    ben = member(team, full_name="Ben Okafor", role=Person.Role.ASYE)
+    holding(team, asha, default_scheme)
+    holding(team, asha, default_scheme)
+    holding(team, ben, default_scheme)
+    weighting.experience_factor_set(
+        person=ben, factor=D("0.9"), start_date=weeks(3), reason="Six months in", by=None
+    )
+    for viewer in (team_manager, dmt_member):
+        client.force_login(viewer.user)
+        response = client.get(reverse("team_forecast", args=[team.pk]))
+        assert response.status_code == 200
+    page = response.context["page"]
+    rows = page.figure.table.rows
+    assert len(rows) == 13
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows[:4]] == [
+        ("Today", 2, 27, 180, "15.0%"),
+        (f"{weeks(1):%-d %B %Y}", 2, 27, 180, "15.0%"),
+        (f"{weeks(2):%-d %B %Y}", 2, 27, 180, "15.0%"),
+        (f"{weeks(3):%-d %B %Y}", 2, 27, 190, "14.2%"),
+    ]
+    html = response.content.decode()
+    assert 'id="chart-team-forecast-title"' in html
+    assert "A forecast, not a record" in html
+    ben_row = next(r for r in page.people.rows if r[0] == "Ben Okafor")
+    assert ben_row[1:5] == ["11.3%", "11.3%", "11.3%", "10.0%"]
+
+
+@pytest.mark.parametrize("people", [3, 30])
+def test_the_forecast_page_query_count_does_not_grow(
+    client, team, team_manager, default_scheme, people, django_assert_max_num_queries
+):
+    for n in range(people):
+        holding(team, member(team, full_name=f"Worker {n}"), default_scheme)
+    client.force_login(team_manager.user)
+    with django_assert_max_num_queries(13):
+        client.get(reverse("team_forecast", args=[team.pk]))

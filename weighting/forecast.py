@@ -14,7 +14,9 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from caseload.models import Person
+from django.db.models import Exists, OuterRef, Q, Subquery
+
+from caseload.models import Person, Team, TeamMembership
 from weighting.bands import is_over_maximum
 from weighting.numbers import CaseloadNumbers, team_series
 from weighting.schemes_in_force import SchemeTerms
@@ -27,6 +29,52 @@ SHOWN_WEEKS = (4, 8, 12)
 def forecast_days(today: datetime.date, weeks: int = FORECAST_WEEKS) -> list[datetime.date]:
     """Today and each week after it, `weeks` of them."""
     return [today + datetime.timedelta(weeks=n) for n in range(weeks + 1)]
+
+
+def membership_in(team: Team | int, today: datetime.date) -> tuple[dict, Q]:
+    """Annotations of a person's membership of `team` for a forecast from
+    `today` (whether they are in it today, the end of that membership, and
+    the day they join when they join within the forecast), and the filter of
+    the people a forecast counts: members today and those who join."""
+    current = TeamMembership.objects.active_on(today).filter(team=team, person=OuterRef("pk"))
+    joining = TeamMembership.objects.filter(
+        team=team,
+        person=OuterRef("pk"),
+        start_date__gt=today,
+        start_date__lte=forecast_days(today)[-1],
+    ).order_by("start_date")
+    annotations = {
+        "is_member": Exists(current),
+        "team_end": Subquery(current.values("end_date")[:1]),
+        "joins_on": Subquery(joining.values("start_date")[:1]),
+    }
+    return annotations, Q(is_member=True) | Q(joins_on__isnull=False)
+
+
+def with_team_dates(people: Iterable[Person]) -> list[Person]:
+    """People read with `membership_in`'s annotations, each given the
+    `team_start` (None when a member today) and `team_end` a forecast reads."""
+    found = []
+    for person in people:
+        if person.is_member:
+            person.team_start = None
+        elif person.joins_on:
+            person.team_start, person.team_end = person.joins_on, None
+        else:
+            continue
+        found.append(person)
+    return found
+
+
+def forecast_members(team: Team, today: datetime.date) -> list[Person]:
+    """The people of a team's forecast, in one query."""
+    annotations, counted = membership_in(team, today)
+    return with_team_dates(
+        Person.objects.annotate(**annotations)
+        .filter(counted)
+        .select_related("service")
+        .order_by("full_name", "pk")
+    )
 
 
 @dataclass(frozen=True)

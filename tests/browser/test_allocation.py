@@ -144,3 +144,19 @@ def test_an_unrated_case_is_rated_and_allocated_on_one_page_in_four_actions(
     assert actions <= 4
     rating = social_worker.allocations.get().case.ratings.get()
     assert (rating.status, rating.total) == ("provisional", 7)
+
+
+def test_the_forecast_page_is_one_click_from_the_team_page(
+    sign_in, live_server, team, team_manager, social_worker, held_case, assert_accessible
+):
+    page = sign_in("manager")
+    expect(page.get_by_role("heading", name="The next 12 weeks")).to_be_visible()
+    page.get_by_role("link", name="Week by week, with a chart").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The next 12 weeks")
+    expect(page.locator("#table-team-forecast tbody tr")).to_have_count(13)
+    assert_accessible(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert (
+        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        == 0
+    )

@@ -1,0 +1,118 @@
+"""The forecast page of a team: its weighted load and capacity week by week
+for the next 12 weeks, and each case-holding member's capacity used."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from caseload.charts.lines import Series, line_chart
+from caseload.dates import long_date
+from caseload.models import Person, Team
+from caseload.tables import Column, Table, Tag
+from reports.presenters.figures import Figure
+from weighting.bands import HUNDRED, ZERO, Bands, is_over_maximum
+from weighting.forecast import TeamForecast, forecast_members, team_forecast
+
+# Said beside every forecast figure.
+ASSUMES = (
+    "A forecast, not a record. It assumes today's allocations stay and no case "
+    "arrives; planned starters, leavers, experience factors and reductions take "
+    "effect on their dates; and each anticipated rating is reached on its due date."
+)
+
+
+@dataclass
+class ForecastPage:
+    team: Team
+    today: datetime.date
+    forecast: TeamForecast
+    figure: Figure
+    people: Table
+
+
+def _tag(bands: Bands, load: Decimal, capacity: Decimal) -> Tag:
+    band = bands.band(load, capacity)
+    return (
+        Tag(bands.label(band), f"app-band app-band--{band.value}")
+        if band
+        else Tag("No capacity", "govuk-tag--grey")
+    )
+
+
+def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
+    """The team's next 12 weeks, from one computation of the numbers."""
+    _numbers, _terms, forecast = team_forecast(
+        forecast_members(team, today), today, team.service_id, team.pk
+    )
+    bands = Bands.of(team.service)
+    holders = [m for m in forecast.members if m.person.role in Person.CASE_HOLDING_ROLES]
+    weeks = []
+    for n, day in enumerate(forecast.days):
+        points = [m.points[n] for m in holders if m.points[n] is not None]
+        load = sum((p.weighted_load for p in points), ZERO)
+        capacity = sum((p.capacity for p in points), ZERO)
+        percent = load * HUNDRED / capacity if capacity > 0 else None
+        over = sum(1 for p in points if p.has_capacity and is_over_maximum(p.band))
+        weeks.append((day, len(points), load, capacity, percent, over))
+    table = Table(
+        "team-forecast",
+        f"{team.name}: the next 12 weeks",
+        [
+            Column("Week of"),
+            Column("Case-holding people", "integer"),
+            Column("Weighted load", "decimal"),
+            Column("Capacity", "decimal"),
+            Column("Capacity used"),
+            Column("Band"),
+            Column("Over the maximum", "integer"),
+        ],
+        [
+            [
+                "Today" if n == 0 else long_date(day),
+                people,
+                load,
+                capacity,
+                bands.percent_display(percent),
+                _tag(bands, load, capacity),
+                over,
+            ]
+            for n, (day, people, load, capacity, percent, over) in enumerate(weeks)
+        ],
+    )
+    figure = Figure(
+        line_chart(
+            [f"{day:%-d %b}" for day, *_ in weeks],
+            [
+                Series("Weighted load", [w[2] for w in weeks], "app-chart__line--load"),
+                Series("Capacity", [w[3] for w in weeks], "app-chart__line--capacity"),
+            ],
+            title=table.caption,
+            description="The team's forecast weighted load against its capacity, a week apart.",
+            chart_id="chart-team-forecast",
+        ),
+        table,
+        wide=False,
+        note=ASSUMES,
+    )
+    people = Table(
+        "people-forecast",
+        "Each person's capacity used, week by week",
+        [
+            Column("Name"),
+            *(
+                Column("Today" if n == 0 else f"{day:%-d %b}")
+                for n, day in enumerate(forecast.days)
+            ),
+        ],
+        [
+            [
+                m.person.full_name,
+                *(p.percent_display if p is not None else "–" for p in m.points),
+            ]
+            for m in holders
+        ],
+        empty="Nobody in this team holds cases.",
+    )
+    return ForecastPage(team, today, forecast, figure, people)
