@@ -278,6 +278,23 @@ class CloseCaseForm(forms.Form):
         return closed_on
 
 
+class PlanClosingForm(forms.Form):
+    planned_close_on = date_field(
+        "Planned closing date",
+        help_text="Forecasts drop the case from this day; it stays open until you close it.",
+    )
+
+    def __init__(self, *args, case: Case, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["planned_close_on"].initial = case.planned_close_on
+
+    def clean_planned_close_on(self) -> datetime.date:
+        day = self.cleaned_data["planned_close_on"]
+        if day <= timezone.localdate():
+            raise forms.ValidationError("Planned closing date must be in the future")
+        return day
+
+
 class InvolveForm(forms.Form):
     person = forms.ChoiceField(
         label="Who is involved?",

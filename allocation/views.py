@@ -21,11 +21,13 @@ from allocation.forms import (
     InvolveForm,
     MoveTeamForm,
     OverMaximumReviewForm,
+    PlanClosingForm,
     PriorityForm,
     TransferForm,
 )
 from caseload import access, audit
 from caseload import services as caseload_services
+from caseload.dates import long_date
 from caseload.models import Allocation, Case, Person
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
@@ -270,6 +272,38 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Case {case.reference} closed.")
             return redirect("case_detail", pk=case.pk)
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def case_plan_closing(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set or clear the day a case is expected to close, for forecasts."""
+    case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
+    if not case.is_open:
+        messages.info(request, f"Case {case.reference} is already closed.")
+        return redirect("case_detail", pk=case.pk)
+    clearing = request.method == "POST" and "clear" in request.POST
+    form = PlanClosingForm(None if clearing else request.POST or None, case=case)
+    if request.method == "POST" and (clearing or form.is_valid()):
+        try:
+            caseload_services.case_plan_closing(
+                case=case,
+                on=None if clearing else form.cleaned_data["planned_close_on"],
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Case {case.reference} has no planned closing date."
+                if clearing
+                else f"Case {case.reference} is planned to close on "
+                f"{long_date(form.cleaned_data['planned_close_on'])}.",
+            )
+            return redirect("case_detail", pk=case.pk)
+    return render(request, "allocation/case_plan_closing.html", {"case": case, "form": form})
 
 
 @require_http_methods(["GET", "POST"])

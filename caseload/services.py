@@ -176,6 +176,21 @@ def case_set_priority(*, case: Case, priority: int, by: Person | None = None) ->
     return case
 
 
+def case_plan_closing(*, case: Case, on: datetime.date | None, by: Person | None) -> Case:
+    """Set (or, with None, clear) the day an open case is expected to close.
+    Only forecasts read it; the case stays open until it is closed."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if not case.is_open:
+            raise RuleBroken(f"Case {case} is already closed.")
+        if on is not None and on <= _today():
+            raise RuleBroken("The planned closing date must be in the future")
+        case.planned_close_on = on
+        case.save(update_fields=["planned_close_on", "updated_at"])
+        audit.record(by, audit.Action.CHANGE, case)
+    return case
+
+
 def case_close(*, case: Case, closed_on: datetime.date, by: Person | None) -> Case:
     """Close a case, ending its open allocations on the same day."""
     with transaction.atomic():

@@ -77,6 +77,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "case_transfer": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
     "case_move_team": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
     "case_close": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    "case_plan_closing": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
     "case_involve": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
     "case_priority": ("302 405 405 405 405 405 405 405", "302 404 404 404 302 404 404 302"),
     "case_rate": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
@@ -241,6 +242,7 @@ def world(
         "escalation_detail": {"pk": escalation.pk},
     }
     for name in ("case_detail", "case_allocate", "case_transfer", "case_move_team", "case_close",
+                 "case_plan_closing",
                  "case_involve", "case_priority", "case_rate", "case_propose"):  # fmt: skip
         kwargs[name] = {"pk": held_case.pk}
     for name in ("record_detail", "record_sign", "record_addendum", "record_print", "record_pdf"):

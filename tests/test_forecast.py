@@ -204,3 +204,58 @@ def test_the_forecast_page_query_count_does_not_grow(
     client.force_login(team_manager.user)
     with django_assert_max_num_queries(13):
         client.get(reverse("team_forecast", args=[team.pk]))
+
+
+# A planned closing date ----------------------------------------------------------
+
+
+def date_fields(name, day):
+    return {f"{name}_0": day.day, f"{name}_1": day.month, f"{name}_2": day.year}
+
+
+def test_a_case_planned_to_close_leaves_the_forecast_from_that_day(
+    client, team, team_manager, default_scheme
+):
+    """Asha holds two cases of 9; one is planned to close in four weeks: the
+    forecast's load is 18 until then and 9 from then. Today's live figure,
+    and the case itself, stay as they are."""
+    asha = member(team, full_name="Asha Patel")
+    holding(team, asha, default_scheme)
+    closing = holding(team, asha, default_scheme)
+    client.force_login(team_manager.user)
+    url = reverse("case_plan_closing", args=[closing.pk])
+    response = client.post(url, date_fields("planned_close_on", weeks(4)))
+    assert response.status_code == 302
+    closing.refresh_from_db()
+    assert (closing.planned_close_on, closing.status) == (weeks(4), "open")
+    page = client.get(reverse("case_detail", args=[closing.pk])).content.decode()
+    assert f"Planned to close on {weeks(4):%-d %B %Y}" in page
+    points, _ = forecast(team, [asha])
+    assert [p.weighted_load for p in points["Asha Patel"][3:6]] == [18, 9, 9]
+    assert caseload_numbers([asha], TODAY())[asha.pk].weighted_load == 18
+
+    client.post(url, {"clear": ""})
+    closing.refresh_from_db()
+    assert closing.planned_close_on is None
+
+
+@pytest.mark.parametrize("day", [0, -3])
+def test_a_planned_closing_date_is_in_the_future(client, team, team_manager, held_case, day):
+    client.force_login(team_manager.user)
+    url = reverse("case_plan_closing", args=[held_case.pk])
+    response = client.post(url, date_fields("planned_close_on", weeks(0) + datetime.timedelta(day)))
+    assert response.status_code == 200
+    assert "Planned closing date must be in the future" in response.content.decode()
+    held_case.refresh_from_db()
+    assert held_case.planned_close_on is None
+
+
+def test_only_the_teams_manager_plans_a_closing(
+    client, held_case, social_worker, other_manager, dmt_member
+):
+    url = reverse("case_plan_closing", args=[held_case.pk])
+    for person in (social_worker, other_manager, dmt_member):
+        client.force_login(person.user)
+        assert client.post(url, date_fields("planned_close_on", weeks(2))).status_code == 404
+    held_case.refresh_from_db()
+    assert held_case.planned_close_on is None

@@ -323,7 +323,7 @@ SELECT a.person_id, days.n, c.service_id, c.team_id,
 FROM days
 JOIN {allocation} a
   ON a.kind = %s AND a.start_date <= days.day AND (a.end_date IS NULL OR a.end_date > days.day)
-JOIN {case} c ON c.id = a.case_id
+JOIN {case} c ON c.id = a.case_id{planned}
 {latest}
 WHERE {people}
 GROUP BY a.person_id, days.n, c.service_id, c.team_id
@@ -350,7 +350,8 @@ def _held(
 ) -> dict[int, dict[int, _Held]]:
     """What each person holds on each day: {day index: {person id: _Held}}.
     `assume_from`: for a forecast from that day, each anticipated rating due
-    after it counts from its due date."""
+    after it counts from its due date, and a case planned to close is not
+    held from that date."""
     held: dict[int, dict[int, _Held]] = defaultdict(lambda: defaultdict(_Held))
     if not person_ids or not days:
         return held
@@ -377,6 +378,12 @@ def _held(
         )
     sql = HELD_SQL.format(
         load=ASSUMED_LOAD if assume_from is not None else "r.total",
+        # A forecast drops a case from its planned closing date.
+        planned=(
+            " AND (c.planned_close_on IS NULL OR c.planned_close_on > days.day)"
+            if assume_from is not None
+            else ""
+        ),
         days=", ".join(["(%s, %s, %s)"] * len(days)),
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,

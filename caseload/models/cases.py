@@ -69,6 +69,9 @@ class Case(models.Model):
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)
+    # The day the case is expected to close: forecasts drop it from then on.
+    # A plan, not a closing: live figures ignore it.
+    planned_close_on = models.DateField("planned closing date", null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -110,6 +110,7 @@ def test_the_case_actions_and_review_pages_have_no_wcag_violations(
         f"/cases/{held_case.pk}/transfer/",
         f"/cases/{held_case.pk}/move-team/",
         f"/cases/{held_case.pk}/close/",
+        f"/cases/{held_case.pk}/planned-closing/",
         f"/cases/{held_case.pk}/involve/",
     ):
         page.goto(f"{live_server.url}{path}")
