@@ -278,6 +278,43 @@ class CloseCaseForm(forms.Form):
         return closed_on
 
 
+class VacancyForm(forms.Form):
+    fte = forms.DecimalField(
+        label="FTE",
+        help_text="For example 1 for a full-time post, 0.5 for half.",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1"),
+        max_digits=3,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "required": "Enter the FTE of the post",
+            "invalid": "Enter the FTE as a number, like 1 or 0.5",
+            "min_value": "The FTE must be more than 0",
+            "max_value": "The FTE must be 1 or less",
+        },
+    )
+    start_date = date_field("Date the vacancy starts")
+    end_date = date_field(
+        "Date it is filled (optional)",
+        required=False,
+        help_text="The first day the post is no longer vacant, if you know it.",
+    )
+    note = forms.CharField(
+        label="Note (optional)",
+        help_text="For example, the post and where recruitment is. No names.",
+        max_length=200,
+        required=False,
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end <= start:
+            self.add_error("end_date", "Date it is filled must be after the date it starts")
+        return cleaned
+
+
 class PlanClosingForm(forms.Form):
     planned_close_on = date_field(
         "Planned closing date",

@@ -24,6 +24,7 @@ from allocation.forms import (
     PlanClosingForm,
     PriorityForm,
     TransferForm,
+    VacancyForm,
 )
 from caseload import access, audit
 from caseload import services as caseload_services
@@ -272,6 +273,40 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Case {case.reference} closed.")
             return redirect("case_detail", pk=case.pk)
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@once_per_form
+def team_vacancies(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team's vacancies, and whether its forecast counts them: its managers'."""
+    team = access.get_team_for_manager(request.user, pk)
+    form = VacancyForm(request.POST if "add" in request.POST else None)
+    if "counts" in request.POST:
+        caseload_services.team_count_vacancies(team=team, counts=request.POST["counts"] == "yes")
+        messages.success(request, "Saved whether the forecast counts vacancies.")
+        return redirect("team_vacancies", pk=team.pk)
+    if "remove" in request.POST:
+        chosen = request.POST["remove"]
+        vacancy = get_object_or_404(team.vacancies, pk=int(chosen) if chosen.isdigit() else 0)
+        caseload_services.vacancy_remove(vacancy=vacancy)
+        messages.success(request, "Vacancy removed.")
+        return redirect("team_vacancies", pk=team.pk)
+    if form.is_bound and form.is_valid():
+        try:
+            caseload_services.vacancy_add(
+                team=team, by=access.person_of(request.user), **form.cleaned_data
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Vacancy recorded.")
+            return redirect("team_vacancies", pk=team.pk)
+    vacancies = team.vacancies.exclude(end_date__lte=timezone.localdate())
+    return render(
+        request,
+        "allocation/team_vacancies.html",
+        {"team": team, "form": form, "vacancies": vacancies},
+    )
 
 
 @require_http_methods(["GET", "POST"])

@@ -183,6 +183,11 @@ def teams_managed_by(user: User) -> QuerySet[Team]:
     return Team.objects.filter(managers=person)
 
 
+def get_team_for_manager(user: User, pk: int) -> Team:
+    """A team the user may change: one they manage (or any, for an administrator)."""
+    return get_object_or_404(teams_managed_by(user).select_related("service"), pk=pk)
+
+
 def manages_team(user: User, team: Team) -> bool:
     return teams_managed_by(user).filter(pk=team.pk).exists()
 

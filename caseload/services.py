@@ -34,6 +34,7 @@ from caseload.models import (
     Service,
     Team,
     TeamMembership,
+    Vacancy,
 )
 from caseload.notifications import notify_many
 from caseload.signals import numbers_changed_on
@@ -458,3 +459,46 @@ def membership_start(*, person: Person, team: Team, start_date: datetime.date) -
             current.save(update_fields=["end_date"])
         numbers_changed_on([person.pk], start_date)
         return TeamMembership.objects.create(person=person, team=team, start_date=start_date)
+
+
+# Vacancies, for forecasts ------------------------------------------------------
+
+
+def vacancy_add(
+    *,
+    team: Team,
+    fte: Decimal,
+    start_date: datetime.date,
+    end_date: datetime.date | None,
+    note: str,
+    by: Person | None,
+) -> Vacancy:
+    """A post the team expects to fill, from `start_date` (to `end_date`,
+    exclusive). Forecasts count it only where the team's setting says so."""
+    if not Decimal(0) < fte <= Decimal(1):
+        raise RuleBroken("A vacancy's FTE is above 0 and at most 1")
+    if end_date is not None and end_date <= start_date:
+        raise RuleBroken("A vacancy ends after it starts")
+    if end_date is not None and end_date <= _today():
+        raise RuleBroken("A vacancy that has already ended changes no forecast")
+    return Vacancy.objects.create(
+        team=team,
+        fte=fte,
+        start_date=start_date,
+        end_date=end_date,
+        note=note.strip(),
+        created_by=by,
+    )
+
+
+def vacancy_remove(*, vacancy: Vacancy) -> None:
+    """Remove a vacancy (filled, or no longer expected); its history keeps it."""
+    vacancy.delete()
+
+
+def team_count_vacancies(*, team: Team, counts: bool) -> Team:
+    """Whether the team's forecast counts its vacancies' capacity (kept in the
+    team's history, as its other settings)."""
+    team.forecast_counts_vacancies = counts
+    team.save(update_fields=["forecast_counts_vacancies", "updated_at"])
+    return team

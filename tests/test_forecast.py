@@ -202,7 +202,7 @@ def test_the_forecast_page_query_count_does_not_grow(
     for n in range(people):
         holding(team, member(team, full_name=f"Worker {n}"), default_scheme)
     client.force_login(team_manager.user)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):  # with the vacancies
         client.get(reverse("team_forecast", args=[team.pk]))
 
 
@@ -259,3 +259,79 @@ def test_only_the_teams_manager_plans_a_closing(
         assert client.post(url, date_fields("planned_close_on", weeks(2))).status_code == 404
     held_case.refresh_from_db()
     assert held_case.planned_close_on is None
+
+
+# Vacancies ------------------------------------------------------------------------
+
+
+def vacancy(client, team, **fields):
+    data = {"add": "", "fte": "1", **date_fields("start_date", weeks(4)), "note": "Social worker"}
+    data.update(fields)
+    return client.post(reverse("team_vacancies", args=[team.pk]), data)
+
+
+def test_a_vacancy_counts_in_the_forecast_only_where_the_team_says_so(
+    client, team, team_manager, default_scheme
+):
+    """Asha holds 18 of 100. A full-time vacancy from week 4: with the setting
+    off the capacity stays 100; on, it is 200 from week 4 (9.0%). Today's
+    figures never change."""
+    asha = member(team, full_name="Asha Patel")
+    holding(team, asha, default_scheme)
+    holding(team, asha, default_scheme)
+    client.force_login(team_manager.user)
+    assert vacancy(client, team).status_code == 302
+    url = reverse("team_forecast", args=[team.pk])
+
+    rows = client.get(url).context["page"].figure.table.rows
+    assert [r[3] for r in rows[3:6]] == [100, 100, 100]
+    client.post(reverse("team_vacancies", args=[team.pk]), {"counts": "yes"})
+    rows = client.get(url).context["page"].figure.table.rows
+    assert [(r[3], r[4]) for r in rows[3:6]] == [(100, "18.0%"), (200, "9.0%"), (200, "9.0%")]
+    assert caseload_numbers([asha], TODAY())[asha.pk].capacity == 100
+    page = client.get(url).content.decode()
+    assert "1.00 FTE from" in page and "The capacity above counts them" in page
+
+    removed = team.vacancies.get()
+    client.post(reverse("team_vacancies", args=[team.pk]), {"remove": str(removed.pk)})
+    assert not team.vacancies.exists()
+    assert removed.history.filter(history_type="-").exists()  # kept in its history
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"fte": "0"}, "The FTE must be more than 0"),
+        ({"fte": "1.5"}, "The FTE must be 1 or less"),
+        ({"fte": "a"}, "Enter the FTE as a number, like 1 or 0.5"),
+        (date_fields("end_date", weeks(4)), "Date it is filled must be after the date it starts"),
+        ({"start_date_1": "13"}, "Date the vacancy starts must be a real date"),
+    ],
+)
+def test_a_bad_vacancy_is_explained_and_nothing_is_saved(
+    client, team, team_manager, fields, message
+):
+    client.force_login(team_manager.user)
+    response = vacancy(client, team, **fields)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not team.vacancies.exists()
+
+
+def test_only_the_teams_manager_records_or_removes_vacancies(
+    client, team, team_manager, social_worker, other_manager, dmt_member
+):
+    client.force_login(team_manager.user)
+    vacancy(client, team)
+    recorded = team.vacancies.get()
+    for person in (social_worker, other_manager, dmt_member):
+        client.force_login(person.user)
+        assert vacancy(client, team).status_code == 404
+        url = reverse("team_vacancies", args=[team.pk])
+        assert client.post(url, {"remove": str(recorded.pk)}).status_code == 404
+        assert client.post(url, {"counts": "yes"}).status_code == 404
+    team.refresh_from_db()
+    assert team.vacancies.count() == 1 and not team.forecast_counts_vacancies
+    client.force_login(team_manager.user)
+    other = client.post(reverse("team_vacancies", args=[team.pk]), {"remove": "x"})
+    assert other.status_code == 404  # not a vacancy of this team

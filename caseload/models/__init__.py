@@ -11,7 +11,7 @@ from caseload.models.cases import (
     OverMaximumReview,
 )
 from caseload.models.choices import AllocationKind, CaseType, Priority, Role, ServiceKind
-from caseload.models.organisation import Service, Team, TeamMembership
+from caseload.models.organisation import Service, Team, TeamMembership, Vacancy
 from caseload.models.people import Person
 from caseload.models.records import (
     AccessRecord,
@@ -44,4 +44,5 @@ __all__ = [
     "SuperuserRequest",
     "Team",
     "TeamMembership",
+    "Vacancy",
 ]

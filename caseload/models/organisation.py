@@ -108,6 +108,11 @@ class Team(models.Model):
         help_text="Agreed average caseload, in children or adults per full-time practitioner.",
     )
     managers = models.ManyToManyField("Person", related_name="managed_teams", blank=True)
+    forecast_counts_vacancies = models.BooleanField(
+        "count vacancies in the forecast's capacity",
+        default=False,
+        help_text="A vacancy never changes live figures; the forecast counts it only if set.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Team settings are edited in place: each change is kept, with who made it.
@@ -163,3 +168,43 @@ class TeamMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} in {self.team} from {self.start_date}"
+
+
+class Vacancy(models.Model):
+    """A post the team expects to fill: forecasts may count its capacity (the
+    team's setting), live figures never do."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="vacancies")
+    fte = models.DecimalField("FTE", max_digits=3, decimal_places=2)
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the vacancy no longer applies."
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "Person", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A vacancy removed is kept in its history, with who removed it.
+    history = HistoricalRecords()
+
+    objects = DatedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["team", "start_date", "pk"]
+        verbose_name_plural = "vacancies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fte__gt=0) & Q(fte__lte=1),
+                name="vacancy_fte_up_to_one",
+                violation_error_message="A vacancy's FTE is above 0 and at most 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                name="vacancy_end_after_start",
+                violation_error_message="A vacancy ends after it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fte} FTE vacancy in {self.team} from {self.start_date}"

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from caseload.charts.lines import Series, line_chart
 from caseload.dates import long_date
-from caseload.models import Person, Team
+from caseload.models import Person, Team, Vacancy
 from caseload.tables import Column, Table, Tag
 from reports.presenters.figures import Figure
 from weighting.bands import HUNDRED, ZERO, Bands, is_over_maximum
@@ -30,6 +30,11 @@ class ForecastPage:
     forecast: TeamForecast
     figure: Figure
     people: Table
+    vacancies: list[Vacancy]
+
+
+def _active(row: Vacancy, day: datetime.date) -> bool:
+    return row.start_date <= day and (row.end_date is None or row.end_date > day)
 
 
 def _tag(bands: Bands, load: Decimal, capacity: Decimal) -> Tag:
@@ -43,16 +48,25 @@ def _tag(bands: Bands, load: Decimal, capacity: Decimal) -> Tag:
 
 def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
     """The team's next 12 weeks, from one computation of the numbers."""
-    _numbers, _terms, forecast = team_forecast(
+    _numbers, terms, forecast = team_forecast(
         forecast_members(team, today), today, team.service_id, team.pk
     )
+    last = forecast.days[-1]
+    vacancies = list(
+        Vacancy.objects.filter(team=team, start_date__lte=last).exclude(end_date__lte=today)
+    )
+    # A vacancy counts as a full-time benchmark times its FTE, from its start
+    # to its end, where the team's setting says so.
+    counted = vacancies if team.forecast_counts_vacancies and terms else []
     bands = Bands.of(team.service)
     holders = [m for m in forecast.members if m.person.role in Person.CASE_HOLDING_ROLES]
     weeks = []
     for n, day in enumerate(forecast.days):
         points = [m.points[n] for m in holders if m.points[n] is not None]
         load = sum((p.weighted_load for p in points), ZERO)
-        capacity = sum((p.capacity for p in points), ZERO)
+        capacity = sum((p.capacity for p in points), ZERO) + sum(
+            (terms.benchmark * v.fte for v in counted if _active(v, day)), ZERO
+        )
         percent = load * HUNDRED / capacity if capacity > 0 else None
         over = sum(1 for p in points if p.has_capacity and is_over_maximum(p.band))
         weeks.append((day, len(points), load, capacity, percent, over))
@@ -115,4 +129,4 @@ def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
         ],
         empty="Nobody in this team holds cases.",
     )
-    return ForecastPage(team, today, forecast, figure, people)
+    return ForecastPage(team, today, forecast, figure, people, vacancies)
