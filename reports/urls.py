@@ -6,6 +6,7 @@ FORMAT = "<str:slug>.<str:file_format>"
 
 urlpatterns = [
     path("services/<int:pk>/", views.service_overview, name="service_overview"),
+    path("services/<int:pk>/forecast/", views.service_forecast, name="service_forecast"),
     path(f"services/<int:pk>/download/{FORMAT}", views.service_download, name="service_download"),
     path("services/<int:pk>/dmt-pack.pdf", views.service_pack, name="service_pack"),
     path("teams/<int:pk>/dashboard/", views.team_dashboard, name="team_dashboard"),

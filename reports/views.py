@@ -183,17 +183,29 @@ def _stem(name: str, quarter: str) -> str:
 @transaction.non_atomic_requests  # it only reads; no BEGIN and COMMIT to wait for
 def service_overview(request: HttpRequest, pk: int) -> HttpResponse:
     service = access.get_service_for_user(request.user, pk)
-    page = pages.overview(service, request.GET.get("quarter"), timezone.localdate())
+    today = timezone.localdate()
+    page = pages.overview(service, request.GET.get("quarter"), today)
+    quarter_end, above = forecast.teams_above_next_quarter(service, today)
     return render(
         request,
         "reports/service_overview.html",
         {
             "page": page,
             "service": service,
+            "forecast_day": quarter_end,
+            "forecast_above": above,
             "may_record": access.is_senior_manager(request.user),
             **_downloads("service_download", service.pk, page.quarter),
         },
     )
+
+
+@require_GET
+def service_forecast(request: HttpRequest, pk: int) -> HttpResponse:
+    """Each team's next 12 weeks, and who is forecast above their aspiration."""
+    service = access.get_service_for_user(request.user, pk)
+    page = forecast.service_forecast_page(service, timezone.localdate())
+    return render(request, "reports/service_forecast.html", {"page": page, "service": service})
 
 
 @require_GET

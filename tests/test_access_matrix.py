@@ -114,6 +114,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "record_pdf": ("302 403 404 404 403 404 404 404", "302 405 405 405 405 405 405 405"),
     # DMT dashboards: the service's DMT and administrators; managers their teams.
     "service_overview": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
+    "service_forecast": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
     "service_download": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
     "service_pack": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
     "team_dashboard": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
@@ -230,6 +231,7 @@ def world(
         "concern_respond": {"pk": concern.pk},
         "record_new": {"worker_pk": social_worker.pk},
         "service_overview": {"pk": service.pk},
+        "service_forecast": {"pk": service.pk},
         "service_download": {"pk": service.pk, "slug": "teams-today", "file_format": "csv"},
         "service_pack": {"pk": service.pk},
         "team_dashboard": {"pk": team.pk},

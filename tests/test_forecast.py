@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocation import services as allocation_services
+from caseload import services as caseload_services
 from caseload.models import Person, TeamMembership
 from tests.factories import CaseFactory, member
 from tests.test_supervision import rate
 from weighting import services as weighting
-from weighting.forecast import forecast_days, team_forecast
+from weighting.forecast import forecast_days, next_quarter_end, team_forecast
 from weighting.numbers import caseload_numbers
 
 D = Decimal
@@ -335,3 +336,39 @@ def test_only_the_teams_manager_records_or_removes_vacancies(
     client.force_login(team_manager.user)
     other = client.post(reverse("team_vacancies", args=[team.pk]), {"remove": "x"})
     assert other.status_code == 404  # not a vacancy of this team
+
+
+# A service's forecast ---------------------------------------------------------------
+
+
+def test_the_service_forecast_names_the_teams_above_their_aspiration_next_quarter(
+    client, team, other_team, dmt_member, default_scheme
+):
+    """Child Protection (aspiration 20): Asha, 1.0 FTE, holds cases of 25
+    children in all, one of 5 planned to close before the quarter's end:
+    20 per FTE then, within. Looked After Children: Cara, 0.5 FTE, holds 12
+    children: 24 per FTE, above, and the overview says so."""
+    other_team.aspiration = D(20)
+    other_team.save()
+    asha = member(team, full_name="Asha Patel")
+    for children in (10, 10, 5):
+        case = CaseFactory(team=team, people_count=children)
+        allocation_services.allocation_create(
+            case=case, person=asha, start_date=ago(10), allocated_by=None
+        )
+    closing = case
+    cara = member(other_team, full_name="Cara Jones", fte=D("0.5"))
+    case = CaseFactory(team=other_team, people_count=12)
+    allocation_services.allocation_create(
+        case=case, person=cara, start_date=ago(10), allocated_by=None
+    )
+    caseload_services.case_plan_closing(case=closing, on=weeks(2), by=None)
+    client.force_login(dmt_member.user)
+    page = client.get(reverse("service_forecast", args=[team.service_id]))
+    assert page.status_code == 200
+    above = page.context["page"].above
+    assert [(t.name, per_fte) for t, per_fte in above] == [("Looked After Children", 24)]
+    overview = client.get(reverse("service_overview", args=[team.service_id])).content.decode()
+    end = next_quarter_end(TODAY())
+    assert f"Forecast above their aspiration on {end:%-d %B %Y}" in overview
+    assert "Looked After Children (24.0 against 20)" in overview

@@ -13,13 +13,16 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
-from caseload.models import Person, Team, TeamMembership
-from weighting.bands import is_over_maximum
-from weighting.numbers import CaseloadNumbers, team_series
+from caseload.dates import Quarter, add_months
+from caseload.models import Person, Service, Team, TeamMembership, Vacancy
+from weighting.bands import HUNDRED, ZERO, is_over_maximum
+from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, team_series
 from weighting.schemes_in_force import SchemeTerms
+from weighting.totals import TeamTotals, team_totals
 
 FORECAST_WEEKS = 12
 # The weeks a team page shows beside today.
@@ -147,3 +150,71 @@ def team_forecast(
         person.pk: series[today][person.pk] for person in members if person.team_start is None
     }
     return today_numbers, terms, forecast
+
+
+# A service's forecast -------------------------------------------------------------
+
+
+def next_quarter_end(today: datetime.date) -> datetime.date:
+    """The last day of the quarter after today's: DMT's next quarterly review."""
+    return Quarter(add_months(Quarter.containing(today).start, 3)).end
+
+
+@dataclass(frozen=True)
+class TeamAhead:
+    """A team's totals on each day of a service's forecast, with the
+    capacity of the vacancies it counts (none where it does not)."""
+
+    team: Team
+    totals: list[TeamTotals]
+    vacancy_capacity: list[Decimal]
+
+    def percent(self, n: int) -> Decimal | None:
+        capacity = self.totals[n].capacity + self.vacancy_capacity[n]
+        return self.totals[n].weighted_load * HUNDRED / capacity if capacity > 0 else None
+
+
+def service_forecast(
+    service: Service, today: datetime.date, days: list[datetime.date]
+) -> list[TeamAhead]:
+    """Each team of the service on each of `days` (today first), in one
+    computation of the numbers for everyone in its teams over the period."""
+    last = days[-1]
+    teams = list(service.teams.order_by("name"))
+    in_period = TeamMembership.objects.filter(team__service=service, start_date__lte=last).exclude(
+        end_date__lte=today
+    )
+    person_ids = list(in_period.values_list("person_id", flat=True).distinct())
+    series, schemes = caseload_series_with_schemes(
+        person_ids, days, service_ids={service.pk}, assume_from=today
+    )
+    totals = {day: team_totals(series[day].values()) for day in days}
+    vacancies = list(
+        Vacancy.objects.filter(
+            team__service=service, team__forecast_counts_vacancies=True, start_date__lte=last
+        ).exclude(end_date__lte=today)
+    )
+
+    def vacancy_capacity(team: Team, day: datetime.date) -> Decimal:
+        terms = schemes[day].for_team(service.pk, team.pk)
+        if terms is None:
+            return ZERO
+        return sum(
+            (
+                terms.benchmark * v.fte
+                for v in vacancies
+                if v.team_id == team.pk
+                and v.start_date <= day
+                and (v.end_date is None or v.end_date > day)
+            ),
+            ZERO,
+        )
+
+    return [
+        TeamAhead(
+            team,
+            [totals[day].get(team.pk, TeamTotals()) for day in days],
+            [vacancy_capacity(team, day) for day in days],
+        )
+        for team in teams
+    ]

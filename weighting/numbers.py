@@ -496,12 +496,17 @@ def caseload_series_with_schemes(
     people: Iterable[Person] | Iterable[int],
     days: Iterable[datetime.date],
     service_ids: set[int] | None = None,
+    *,
+    assume_from: datetime.date | None = None,
 ) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
     """`caseload_series`, and the schemes in force on each day for the
-    people's services (and `service_ids`), for pages that also show a scheme."""
+    people's services (and `service_ids`), for pages that also show a scheme.
+    `assume_from`: a forecast's first day (see `_held`)."""
     days = sorted(set(days))
     person_ids = [p if isinstance(p, int) else p.pk for p in people]
-    return _series_with_schemes(_people(person_ids, days[0], days[-1]), days, service_ids)
+    return _series_with_schemes(
+        _people(person_ids, days[0], days[-1]), days, service_ids, assume_from
+    )
 
 
 def _series_with_schemes(

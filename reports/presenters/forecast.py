@@ -7,13 +7,22 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.urls import reverse
+
 from caseload.charts.lines import Series, line_chart
 from caseload.dates import long_date
-from caseload.models import Person, Team, Vacancy
-from caseload.tables import Column, Table, Tag
+from caseload.models import Person, Service, Team, Vacancy
+from caseload.tables import Column, Link, Table, Tag
 from reports.presenters.figures import Figure
 from weighting.bands import HUNDRED, ZERO, Bands, is_over_maximum
-from weighting.forecast import TeamForecast, forecast_members, team_forecast
+from weighting.forecast import (
+    SHOWN_WEEKS,
+    TeamForecast,
+    forecast_members,
+    next_quarter_end,
+    service_forecast,
+    team_forecast,
+)
 
 # Said beside every forecast figure.
 ASSUMES = (
@@ -130,3 +139,69 @@ def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
         empty="Nobody in this team holds cases.",
     )
     return ForecastPage(team, today, forecast, figure, people, vacancies)
+
+
+@dataclass
+class ServiceForecastPage:
+    service: Service
+    today: datetime.date
+    quarter_end: datetime.date
+    table: Table
+    above: list[tuple[Team, Decimal]]  # teams above their aspiration at the quarter's end
+
+
+def service_forecast_page(service: Service, today: datetime.date) -> ServiceForecastPage:
+    """Each team's capacity used today and in 4, 8 and 12 weeks, and its
+    children (or adults) per FTE at the end of next quarter against its
+    aspiration: one computation of the numbers for the whole service."""
+    quarter_end = next_quarter_end(today)
+    shown = [today + datetime.timedelta(weeks=w) for w in (0, *SHOWN_WEEKS)]
+    days = sorted({*shown, quarter_end})
+    rows = service_forecast(service, today, days)
+    bands = Bands.of(service)
+    term = service.people_term
+    at_end = days.index(quarter_end)
+    above = [
+        (row.team, row.totals[at_end].people_per_fte)
+        for row in rows
+        if row.totals[at_end].above_aspiration(row.team.aspiration)
+    ]
+    table = Table(
+        "teams-forecast",
+        f"{service.name}: each team's next 12 weeks",
+        [
+            Column("Team"),
+            *(Column("Today" if n == 0 else f"{day:%-d %b}") for n, day in enumerate(shown)),
+            Column(f"{term.capitalize()} per FTE on {quarter_end:%-d %b %Y}", "decimal"),
+            Column("Aspiration", "decimal"),
+            Column("Forecast"),
+        ],
+        [
+            [
+                Link(row.team.name, reverse("team_forecast", args=[row.team.pk])),
+                *(bands.percent_display(row.percent(days.index(day))) for day in shown),
+                row.totals[at_end].people_per_fte,
+                row.team.aspiration,
+                Tag("Above the aspiration", "govuk-tag--orange")
+                if row.totals[at_end].above_aspiration(row.team.aspiration)
+                else Tag("Within the aspiration", "govuk-tag--grey"),
+            ]
+            for row in rows
+        ],
+        empty="This service has no teams yet.",
+    )
+    return ServiceForecastPage(service, today, quarter_end, table, above)
+
+
+def teams_above_next_quarter(
+    service: Service, today: datetime.date
+) -> tuple[datetime.date, list[tuple[Team, Decimal]]]:
+    """The service overview's line: the teams forecast above their aspiration
+    at the end of next quarter, from the numbers of today and of that day."""
+    quarter_end = next_quarter_end(today)
+    rows = service_forecast(service, today, [today, quarter_end])
+    return quarter_end, [
+        (row.team, row.totals[1].people_per_fte)
+        for row in rows
+        if row.totals[1].above_aspiration(row.team.aspiration)
+    ]

@@ -255,3 +255,19 @@ def test_a_dmt_decision_is_recorded_in_at_most_six_actions(
     expect(page.get_by_text("The DMT decision for Child Protection is recorded.")).to_be_visible()
     assert actions <= 6
     screenshot(page, tmp_path, "decision-recorded.png")
+
+
+def test_the_service_forecast_is_one_click_from_the_overview(
+    sign_in, service, team, other_team, team_manager, dmt_member, default_scheme, assert_accessible
+):
+    build_small_team(
+        default_scheme=default_scheme, team=team, other_team=other_team, team_manager=team_manager
+    )
+    page = sign_in("dmt")
+    page.get_by_role("link", name="Each team's next 12 weeks").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The next 12 weeks")
+    expect(page.locator("#table-teams-forecast tbody tr")).to_have_count(2)
+    assert_accessible(page)
+    page.locator("#table-teams-forecast").get_by_role("link", name="Child Protection").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("The next 12 weeks")
+    assert_accessible(page)
