@@ -151,7 +151,9 @@ def test_the_service_overview_query_count_does_not_grow(
         manager = member(team, role=Person.Role.TEAM_MANAGER)
         _team_of(team, 2, manager)
     client.force_login(dmt_member.user)
-    with django_assert_max_num_queries(20):
+    # 20, and 4 for next quarter's forecast (the people in the service's
+    # teams, what they hold, their capacity, the vacancies counted).
+    with django_assert_max_num_queries(24):
         response = client.get(reverse("service_overview", args=[service.pk]))
     assert response.content.decode().count("Team ") >= size
 
