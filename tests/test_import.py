@@ -49,6 +49,7 @@ from tests.conftest import TODAY, days_ago, empty_the_database
 from tests.factories import CaseFactory, member
 from tests.scenarios import CLOSES_C2, END, JAN_5, RATES_C3, START, TAKES_C3, build_small_team
 from weighting import services as weighting
+from weighting.forecast import forecast_members, team_forecast
 from weighting.models import (
     Criterion,
     ExperienceFactor,
@@ -1826,3 +1827,33 @@ def test_an_import_changes_a_role_only_as_the_admin_would(team, team_manager, so
         "supervises nobody. Give them another supervisor first."
     ]
     assert Person.objects.get(pk=team_manager.pk).role == Person.Role.TEAM_MANAGER
+
+
+def test_a_planned_starter_factor_and_reduction_import_and_reach_the_forecast(
+    team, team_manager, social_worker, case, default_scheme
+):
+    """Memberships, experience factors and reductions may start in the future
+    (issue 26): Noor joins in three weeks; Asha's 20% training starts in two;
+    an allocation still may not."""
+    in_3_weeks = (TODAY() + datetime.timedelta(weeks=3)).isoformat()
+    in_2_weeks = (TODAY() + datetime.timedelta(weeks=2)).isoformat()
+    content = workbook(
+        people=[PEOPLE, ["noor.ali", "Noor Ali", "", "asye", SERVICE, 1, "manager", day(10)]],
+        memberships=[MEMBERSHIPS, ["noor.ali", SERVICE, CP, in_3_weeks, ""]],
+        experience_factors=[FACTORS, ["noor.ali", "0.8", in_3_weeks, "", "ASYE year"]],
+        reductions=[REDUCTIONS, ["worker", "training", "", "", "20", in_2_weeks, ""]],
+    )  # fmt: skip
+    outcome = apply("planned.xlsx", content)
+    assert said(outcome) == []
+    _today, _terms, forecast = team_forecast(
+        forecast_members(team, TODAY()), TODAY(), team.service_id, team.pk
+    )
+    points = {m.person.full_name: m.points for m in forecast.members}
+    assert [p is not None for p in points["Noor Ali"][2:5]] == [False, True, True]
+    assert points["Noor Ali"][3].capacity == 80
+    assert [p.capacity for p in points["Asha Patel"][1:4]] == [100, 80, 80]
+
+    future = workbook(allocations=[ALLOCATIONS, allocation_row("CP-1042", "worker", start=-7)])
+    assert said(check("a.xlsx", future)) == [
+        "allocations, row 2: An allocation cannot start in the future"
+    ]

@@ -172,7 +172,9 @@ class PeopleSheets(ImportState):
             [m for m in self.memberships[person.pk] if m.team_id == team.pk] if person.pk else []
         )
         existing = next((m for m in stored if m.start_date == v["start_date"]), None)
-        what = self._dated("memberships", row, existing, v["start_date"], v["end_date"])
+        what = self._dated(
+            "memberships", row, existing, v["start_date"], v["end_date"], planned=True
+        )
         if what is None:
             return
         if what != UNCHANGED and self._refused_change("memberships", row, person):
@@ -223,7 +225,7 @@ class PeopleSheets(ImportState):
         existing = self.factors.get((person.pk, v["start_date"])) if person.pk else None
         what = self._dated(
             "experience_factors", row, existing, v["start_date"], v["end_date"],
-            same=existing is None or existing.factor == v["factor"],
+            same=existing is None or existing.factor == v["factor"], planned=True,
         )  # fmt: skip
         if what not in (None, UNCHANGED) and self._refused_change(
             "experience_factors", row, person
@@ -277,6 +279,7 @@ class PeopleSheets(ImportState):
             "reductions", row, existing, v["start_date"], v["end_date"],
             same=existing is None
             or (existing.hours_per_week, existing.percentage) == (hours, percentage),
+            planned=True,
         )  # fmt: skip
         if what not in (None, UNCHANGED) and self._refused_change("reductions", row, person):
             return

@@ -300,11 +300,14 @@ class ImportState:
         start: datetime.date,
         end: datetime.date | None,
         same: bool = True,
+        planned: bool = False,
     ) -> str | None:
         """How a dated record in the file meets the stored one: unchanged,
         ended now (updated), or an error (history is not rewritten). `same`
-        says whether the record's other values match the stored ones."""
-        if start > self.today:
+        says whether the record's other values match the stored ones;
+        `planned`, that it may start in the future (a planned starter, a
+        factor or a reduction to come, which forecasts read)."""
+        if start > self.today and not planned:
             self._error(sheet, row, "the start date is in the future")
             return None
         if end is not None and end < start:
