@@ -16,9 +16,11 @@ from caseload.dates import add_months, long_date
 from caseload.fields import date_field
 from caseload.formatting import plain_number
 from caseload.models import Case, OverMaximumReview, Person, Team
+from caseload.services import membership_plan_end
 from weighting.forms import level_field
-from weighting.models import Criterion
+from weighting.models import Criterion, Reduction
 from weighting.projection import Projection
+from weighting.services import experience_factor_set, reduction_create
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,116 @@ class VacancyForm(forms.Form):
         if start and end and end <= start:
             self.add_error("end_date", "Date it is filled must be after the date it starts")
         return cleaned
+
+
+class LeavingForm(forms.Form):
+    """The day someone leaves the team (the first day they are not in it)."""
+
+    end_date = date_field("Leaving date", help_text="The first day they are no longer in the team.")
+
+    def save(self, person: Person, team: Team, by: Person | None) -> str:
+        membership_plan_end(person=person, team=team, end_date=self.cleaned_data["end_date"])
+        return f"{person} leaves {team} on {long_date(self.cleaned_data['end_date'])}."
+
+
+class FactorStepForm(forms.Form):
+    """An ASYE's next step in their share of a full caseload."""
+
+    factor = forms.DecimalField(
+        label="Share of a full caseload",
+        help_text="For example 0.9 for 90%.",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1"),
+        max_digits=3,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "required": "Enter the share of a full caseload",
+            "invalid": "Enter the share as a number, like 0.9",
+            "min_value": "The share must be more than 0",
+            "max_value": "The share must be 1 or less",
+        },
+    )
+    start_date = date_field("Date the share applies from")
+    reason = forms.CharField(label="Reason (optional)", max_length=200, required=False)
+
+    def save(self, person: Person, team: Team, by: Person | None) -> str:
+        data = self.cleaned_data
+        experience_factor_set(
+            person=person,
+            factor=data["factor"],
+            start_date=data["start_date"],
+            reason=data["reason"] or "Planned step",
+            by=by,
+        )
+        return f"{person}'s share is {data['factor']} from {long_date(data['start_date'])}."
+
+
+class ProtectedTimeForm(forms.Form):
+    """Protected time that lowers someone's capacity for a period."""
+
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=[Choice(value, label) for value, label in Reduction.Reason.choices],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the reason for the protected time"},
+    )
+    hours_per_week = forms.DecimalField(
+        label="Hours a week",
+        help_text="Give hours a week or a percentage of their hours, not both.",
+        min_value=Decimal("0.1"),
+        max_value=Decimal("37"),
+        max_digits=4,
+        decimal_places=2,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "invalid": "Enter the hours a week as a number",
+            "min_value": "Hours a week must be more than 0",
+            "max_value": "Hours a week must be 37 or less",
+        },
+    )
+    percentage = forms.DecimalField(
+        label="Or a percentage of their hours",
+        min_value=Decimal("0.1"),
+        max_value=Decimal("100"),
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "invalid": "Enter the percentage as a number",
+            "min_value": "The percentage must be more than 0",
+            "max_value": "The percentage must be 100 or less",
+        },
+    )
+    start_date = date_field("Date it starts")
+    end_date = date_field("Date it ends (optional)", required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        hours, percentage = cleaned.get("hours_per_week"), cleaned.get("percentage")
+        if hours is None and percentage is None and not self.has_error("hours_per_week"):
+            self.add_error("hours_per_week", "Enter the hours a week or a percentage")
+        elif hours is not None and percentage is not None:
+            self.add_error("percentage", "Give hours a week or a percentage, not both")
+        start, end = cleaned.get("start_date"), cleaned.get("end_date")
+        if start and end and end <= start:
+            self.add_error("end_date", "Date it ends must be after the date it starts")
+        return cleaned
+
+    def save(self, person: Person, team: Team, by: Person | None) -> str:
+        data = self.cleaned_data
+        reduction_create(
+            person=person,
+            reason=data["reason"],
+            start_date=data["start_date"],
+            end_date=data["end_date"],
+            hours_per_week=data["hours_per_week"],
+            percentage=data["percentage"],
+            by=by,
+        )
+        return f"Protected time recorded for {person} from {long_date(data['start_date'])}."
 
 
 class PlanClosingForm(forms.Form):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cases/<int:pk>/close/", views.case_close, name="case_close"),
     path("cases/<int:pk>/planned-closing/", views.case_plan_closing, name="case_plan_closing"),
     path("teams/<int:pk>/vacancies/", views.team_vacancies, name="team_vacancies"),
+    path("people/<int:pk>/plan/", views.person_plan, name="person_plan"),
     path("cases/<int:pk>/involve/", views.case_involve, name="case_involve"),
     path("cases/<int:pk>/priority/", views.case_priority, name="case_priority"),
     path("allocations/<int:pk>/done/", views.allocation_done, name="allocation_done"),

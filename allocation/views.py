@@ -18,11 +18,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from allocation import presenters, services
 from allocation.forms import (
     CloseCaseForm,
+    FactorStepForm,
     InvolveForm,
+    LeavingForm,
     MoveTeamForm,
     OverMaximumReviewForm,
     PlanClosingForm,
     PriorityForm,
+    ProtectedTimeForm,
     TransferForm,
     VacancyForm,
 )
@@ -273,6 +276,40 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Case {case.reference} closed.")
             return redirect("case_detail", pk=case.pk)
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
+
+
+PLAN_FORMS = {"leaving": LeavingForm, "factor": FactorStepForm, "reduction": ProtectedTimeForm}
+
+
+@require_http_methods(["GET", "POST"])
+@once_per_form
+def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    """What is planned for someone in the manager's team: the day they leave,
+    an ASYE's next step, protected time to come. Forecasts read them."""
+    person = access.get_person_for_manager(request.user, pk)
+    today = timezone.localdate()
+    membership = person.memberships.active_on(today).select_related("team").first()
+    sent = next((name for name in PLAN_FORMS if name in request.POST), None)
+    forms = {
+        name: form(request.POST if name == sent else None) for name, form in PLAN_FORMS.items()
+    }
+    if sent and membership and forms[sent].is_valid():
+        try:
+            said = forms[sent].save(person, membership.team, access.person_of(request.user))
+        except RuleBroken as error:
+            forms[sent].add_error(None, error)
+        else:
+            messages.success(request, said)
+            return redirect("person_plan", pk=person.pk)
+    context = {
+        "person": person,
+        "membership": membership,
+        "forms": forms,
+        "sent": forms[sent] if sent else None,
+        "factors": person.experience_factors.exclude(end_date__lte=today),
+        "reductions": person.reductions.exclude(end_date__lte=today),
+    }
+    return render(request, "allocation/person_plan.html", context)
 
 
 @require_http_methods(["GET", "POST"])

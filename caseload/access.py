@@ -183,6 +183,21 @@ def teams_managed_by(user: User) -> QuerySet[Team]:
     return Team.objects.filter(managers=person)
 
 
+def get_person_for_manager(user: User, pk: int) -> Person:
+    """Someone in a team the user manages today (anyone, for an administrator),
+    whose plans the user may record."""
+    if is_administrator(user):
+        people = Person.objects.all()
+    else:
+        manager = person_of(user)
+        people = (
+            Person.objects.filter(pk__in=people_in_managed_teams(manager))
+            if manager
+            else Person.objects.none()
+        )
+    return get_object_or_404(people.select_related("service"), pk=pk)
+
+
 def get_team_for_manager(user: User, pk: int) -> Team:
     """A team the user may change: one they manage (or any, for an administrator)."""
     return get_object_or_404(teams_managed_by(user).select_related("service"), pk=pk)

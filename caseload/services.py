@@ -461,6 +461,27 @@ def membership_start(*, person: Person, team: Team, start_date: datetime.date) -
         return TeamMembership.objects.create(person=person, team=team, start_date=start_date)
 
 
+def membership_plan_end(
+    *, person: Person, team: Team, end_date: datetime.date | None
+) -> TeamMembership:
+    """Plan the day `person` leaves `team` (the first day they are not in it),
+    or, with None, clear a planned day. A day already passed is history,
+    which is not rewritten here."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        today = _today()
+        current = person.memberships.active_on(today).filter(team=team).first()
+        if current is None:
+            raise RuleBroken(f"{person} is not in {team} today.")
+        if end_date is not None and end_date <= today:
+            raise RuleBroken("The leaving date must be in the future")
+        if person.memberships.filter(start_date__gt=today).exists() and end_date is None:
+            raise RuleBroken(f"{person} has a planned move: their leaving date stays.")
+        current.end_date = end_date
+        current.save(update_fields=["end_date"])
+        return current
+
+
 # Vacancies, for forecasts ------------------------------------------------------
 
 

@@ -121,6 +121,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "team_forecast": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
     # The team's managers (and administrators) record vacancies; an empty POST adds nothing.
     "team_vacancies": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    # The plans of someone in the manager's team (here the worker).
+    "person_plan": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
     "team_download": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
     "decision_create": ("302 404 404 404 403 404 200 403", "302 404 404 404 403 404 200 403"),
     "capacity_issue_create": ("302 404 404 404 200 404 404 404", "302 404 404 404 200 404 404 404"),
@@ -237,6 +239,7 @@ def world(
         "team_dashboard": {"pk": team.pk},
         "team_forecast": {"pk": team.pk},
         "team_vacancies": {"pk": team.pk},
+        "person_plan": {"pk": social_worker.pk},
         "team_download": {"pk": team.pk, "slug": "people-today", "file_format": "csv"},
         "decision_create": {"pk": team.pk},
         "capacity_issue_create": {"pk": team.pk},

@@ -372,3 +372,77 @@ def test_the_service_forecast_names_the_teams_above_their_aspiration_next_quarte
     end = next_quarter_end(TODAY())
     assert f"Forecast above their aspiration on {end:%-d %B %Y}" in overview
     assert "Looked After Children (24.0 against 20)" in overview
+
+
+# Plans recorded on a person's page -------------------------------------------------
+
+
+def plan(client, person, action, **fields):
+    return client.post(reverse("person_plan", args=[person.pk]), {action: "", **fields})
+
+
+def test_a_manager_plans_a_leaver_a_step_and_protected_time(
+    client, team, team_manager, default_scheme
+):
+    """Asha leaves in six weeks; Ben's share steps to 0.9 in three; Chloe's
+    training takes 20% of her hours from next week. The forecast reads each
+    from its date; today's figures do not change."""
+    asha = member(team, full_name="Asha Patel")
+    ben = member(team, full_name="Ben Okafor", role=Person.Role.ASYE)
+    chloe = member(team, full_name="Chloe Evans")
+    client.force_login(team_manager.user)
+    assert plan(client, asha, "leaving", **date_fields("end_date", weeks(6))).status_code == 302
+    assert (
+        plan(client, ben, "factor", factor="0.9", **date_fields("start_date", weeks(3)))
+    ).status_code == 302
+    response = plan(
+        client, chloe, "reduction", reason="training", percentage="20",
+        **date_fields("start_date", weeks(1)),
+    )  # fmt: skip
+    assert response.status_code == 302
+    points, _ = forecast(team, [asha, ben, chloe])
+    assert [p is not None for p in points["Asha Patel"][5:8]] == [True, False, False]
+    assert [p.capacity for p in points["Ben Okafor"][2:4]] == [80, 90]
+    assert [p.capacity for p in points["Chloe Evans"][0:2]] == [100, 80]
+    page = client.get(reverse("person_plan", args=[ben.pk])).content.decode()
+    assert "0.90 from" in page
+
+
+@pytest.mark.parametrize(
+    ("action", "fields", "message"),
+    [
+        (
+            "leaving",
+            {"end_date_0": "x", "end_date_1": "1", "end_date_2": "2027"},
+            "Leaving date must be a real date",
+        ),
+        ("leaving", date_fields("end_date", weeks(0)), "The leaving date must be in the future"),
+        ("factor", {"factor": "1.2"}, "The share must be 1 or less"),
+        ("reduction", {"reason": "training"}, "Enter the hours a week or a percentage"),
+        (
+            "reduction",
+            {"reason": "training", "hours_per_week": "7", "percentage": "10"},
+            "Give hours a week or a percentage, not both",
+        ),
+    ],
+)
+def test_a_bad_plan_is_explained_and_nothing_changes(
+    client, team, team_manager, social_worker, action, fields, message
+):
+    client.force_login(team_manager.user)
+    response = plan(client, social_worker, action, **fields)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    membership = TeamMembership.objects.get(person=social_worker)
+    assert membership.end_date is None
+    assert not social_worker.reductions.exists() and not social_worker.experience_factors.exists()
+
+
+def test_only_the_persons_manager_records_plans(
+    client, team, social_worker, colleague, other_manager, dmt_member
+):
+    for person in (social_worker, colleague, other_manager, dmt_member):
+        client.force_login(person.user)
+        response = plan(client, social_worker, "leaving", **date_fields("end_date", weeks(6)))
+        assert response.status_code == 404
+    assert TeamMembership.objects.get(person=social_worker).end_date is None

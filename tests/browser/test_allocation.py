@@ -152,6 +152,12 @@ def test_the_forecast_page_is_one_click_from_the_team_page(
 ):
     page = sign_in("manager")
     expect(page.get_by_role("heading", name="The next 12 weeks")).to_be_visible()
+    page.get_by_role("link", name="Plans for Asha Patel").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Plans for Asha Patel")
+    page.get_by_role("button", name="Record the protected time").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Choose the reason")
+    assert_accessible(page)
+    page.get_by_role("link", name="Back to Child Protection").click()
     page.get_by_role("link", name="Week by week, with a chart").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("The next 12 weeks")
     expect(page.locator("#table-team-forecast tbody tr")).to_have_count(13)
