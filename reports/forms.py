@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
@@ -227,3 +229,18 @@ class DecisionForm(forms.Form):
         if meeting_on and review_by and review_by <= meeting_on:
             self.add_error("review_by", "The review date must be after the meeting date")
         return cleaned
+
+
+class ChosenDayForm(forms.Form):
+    """A day ahead to forecast, within a year."""
+
+    on = date_field(
+        "Date to forecast", help_text="Within a year from today. For example, 15 4 2027"
+    )
+
+    def clean_on(self) -> datetime.date:
+        day = self.cleaned_data["on"]
+        today = timezone.localdate()
+        if not today < day <= add_months(today, 12):
+            raise forms.ValidationError("Date to forecast must be after today and within a year")
+        return day

@@ -29,7 +29,13 @@ from reports.access import (
     may_assess_escalation,
     may_resolve_escalation,
 )
-from reports.forms import AssessmentForm, CapacityIssueForm, DecisionForm, OutcomeForm
+from reports.forms import (
+    AssessmentForm,
+    CapacityIssueForm,
+    ChosenDayForm,
+    DecisionForm,
+    OutcomeForm,
+)
 from reports.models import Escalation
 from reports.presenters import forecast, pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
@@ -253,8 +259,10 @@ def team_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 def team_forecast(request: HttpRequest, pk: int) -> HttpResponse:
     """The team's next 12 weeks: the team's managers and its service's DMT."""
     team = access.get_team_for_user(request.user, pk)
-    page = forecast.team_forecast_page(team, timezone.localdate())
-    return render(request, "reports/team_forecast.html", {"page": page, "team": team})
+    form = ChosenDayForm(request.GET or None)
+    chosen = form.cleaned_data["on"] if form.is_valid() else None
+    page = forecast.team_forecast_page(team, timezone.localdate(), chosen)
+    return render(request, "reports/team_forecast.html", {"page": page, "team": team, "form": form})
 
 
 @require_GET

@@ -446,3 +446,25 @@ def test_only_the_persons_manager_records_plans(
         response = plan(client, social_worker, "leaving", **date_fields("end_date", weeks(6)))
         assert response.status_code == 404
     assert TeamMembership.objects.get(person=social_worker).end_date is None
+
+
+def test_a_chosen_date_is_forecast_beside_the_weeks(client, team, team_manager, default_scheme):
+    """Ben, an ASYE holding 9, steps to 0.9 in 20 weeks: on a date in 21
+    weeks, beyond the 12 shown, his capacity is 90 (10.0%)."""
+    ben = member(team, full_name="Ben Okafor", role=Person.Role.ASYE)
+    holding(team, ben, default_scheme)
+    weighting.experience_factor_set(
+        person=ben, factor=D("0.9"), start_date=weeks(20), reason="Six months in", by=None
+    )
+    client.force_login(team_manager.user)
+    url = reverse("team_forecast", args=[team.pk])
+    response = client.get(url, {f"on_{n}": v for n, v in enumerate(
+        (weeks(21).day, weeks(21).month, weeks(21).year)
+    )})  # fmt: skip
+    table = response.context["page"].chosen
+    assert table.caption == f"Child Protection on {weeks(21):%-d %B %Y}"
+    assert table.rows == [["Ben Okafor", 9, 90, "10.0%", table.rows[0][4]]]
+    assert table.totals[:4] == ["Team", 9, 90, "10.0%"]
+    late = client.get(url, {"on_0": "1", "on_1": "1", "on_2": str(TODAY().year + 3)})
+    assert "Date to forecast must be after today and within a year" in late.content.decode()
+    assert late.context["page"].chosen is None

@@ -34,7 +34,9 @@ def forecast_days(today: datetime.date, weeks: int = FORECAST_WEEKS) -> list[dat
     return [today + datetime.timedelta(weeks=n) for n in range(weeks + 1)]
 
 
-def membership_in(team: Team | int, today: datetime.date) -> tuple[dict, Q]:
+def membership_in(
+    team: Team | int, today: datetime.date, until: datetime.date | None = None
+) -> tuple[dict, Q]:
     """Annotations of a person's membership of `team` for a forecast from
     `today` (whether they are in it today, the end of that membership, and
     the day they join when they join within the forecast), and the filter of
@@ -44,7 +46,7 @@ def membership_in(team: Team | int, today: datetime.date) -> tuple[dict, Q]:
         team=team,
         person=OuterRef("pk"),
         start_date__gt=today,
-        start_date__lte=forecast_days(today)[-1],
+        start_date__lte=until or forecast_days(today)[-1],
     ).order_by("start_date")
     annotations = {
         "is_member": Exists(current),
@@ -69,9 +71,12 @@ def with_team_dates(people: Iterable[Person]) -> list[Person]:
     return found
 
 
-def forecast_members(team: Team, today: datetime.date) -> list[Person]:
-    """The people of a team's forecast, in one query."""
-    annotations, counted = membership_in(team, today)
+def forecast_members(
+    team: Team, today: datetime.date, until: datetime.date | None = None
+) -> list[Person]:
+    """The people of a team's forecast (to `until`, by default its last
+    week), in one query."""
+    annotations, counted = membership_in(team, today, until)
     return with_team_dates(
         Person.objects.annotate(**annotations)
         .filter(counted)
@@ -86,9 +91,8 @@ class MemberForecast:
     # The person's numbers on each forecast day; None on a day they are not
     # in the team (not started yet, or left).
     points: list[CaseloadNumbers | None]
-
-    def on_week(self, week: int) -> CaseloadNumbers | None:
-        return self.points[week]
+    # Their numbers on a chosen day, when one was asked for.
+    chosen: CaseloadNumbers | None = None
 
 
 @dataclass(frozen=True)
@@ -125,23 +129,28 @@ def team_forecast(
     service_id: int,
     team_id: int,
     weeks: int = FORECAST_WEEKS,
+    chosen: datetime.date | None = None,
 ) -> tuple[dict[int, CaseloadNumbers], SchemeTerms | None, TeamForecast]:
     """Today's live numbers of the team's members and the forecast of the
-    weeks ahead, in one computation. `members`: today's members and those
-    who join within the weeks, each read with `team_start` (None when in the
-    team today) and `team_end` (their membership's end, exclusive)."""
+    weeks ahead (and of a `chosen` day), in one computation. `members`:
+    today's members and those who join within it, each read with
+    `team_start` (None when in the team today) and `team_end` (their
+    membership's end, exclusive)."""
     members = list(members)
     days = forecast_days(today, weeks)
-    series, terms = team_series(members, days, service_id, team_id, assume_from=today)
+    asked = sorted({*days, chosen}) if chosen else days
+    series, terms = team_series(members, asked, service_id, team_id, assume_from=today)
+
+    def in_team(point: CaseloadNumbers) -> CaseloadNumbers | None:
+        return point if point.team_id == team_id else None
+
     forecast = TeamForecast(
         days=days,
         members=[
             MemberForecast(
                 person,
-                [
-                    point if point.team_id == team_id else None
-                    for point in (series[day][person.pk] for day in days)
-                ],
+                [in_team(series[day][person.pk]) for day in days],
+                in_team(series[chosen][person.pk]) if chosen else None,
             )
             for person in members
         ],

@@ -17,12 +17,16 @@ from reports.presenters.figures import Figure
 from weighting.bands import HUNDRED, ZERO, Bands, is_over_maximum
 from weighting.forecast import (
     SHOWN_WEEKS,
+    MemberForecast,
     TeamForecast,
+    forecast_days,
     forecast_members,
     next_quarter_end,
     service_forecast,
     team_forecast,
 )
+from weighting.numbers import CaseloadNumbers
+from weighting.schemes_in_force import SchemeTerms
 
 # Said beside every forecast figure.
 ASSUMES = (
@@ -40,6 +44,7 @@ class ForecastPage:
     figure: Figure
     people: Table
     vacancies: list[Vacancy]
+    chosen: Table | None = None
 
 
 def _active(row: Vacancy, day: datetime.date) -> bool:
@@ -55,12 +60,16 @@ def _tag(bands: Bands, load: Decimal, capacity: Decimal) -> Tag:
     )
 
 
-def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
-    """The team's next 12 weeks, from one computation of the numbers."""
+def team_forecast_page(
+    team: Team, today: datetime.date, chosen: datetime.date | None = None
+) -> ForecastPage:
+    """The team's next 12 weeks (and a `chosen` day), from one computation
+    of the numbers."""
+    until = max(forecast_days(today)[-1], chosen or today)
     _numbers, terms, forecast = team_forecast(
-        forecast_members(team, today), today, team.service_id, team.pk
+        forecast_members(team, today, until), today, team.service_id, team.pk, chosen=chosen
     )
-    last = forecast.days[-1]
+    last = until
     vacancies = list(
         Vacancy.objects.filter(team=team, start_date__lte=last).exclude(end_date__lte=today)
     )
@@ -138,7 +147,54 @@ def team_forecast_page(team: Team, today: datetime.date) -> ForecastPage:
         ],
         empty="Nobody in this team holds cases.",
     )
-    return ForecastPage(team, today, forecast, figure, people, vacancies)
+    page = ForecastPage(team, today, forecast, figure, people, vacancies)
+    if chosen:
+        page.chosen = _chosen_table(team, chosen, holders, counted, terms, bands)
+    return page
+
+
+def _chosen_table(
+    team: Team,
+    chosen: datetime.date,
+    holders: list[MemberForecast],
+    counted: list[Vacancy],
+    terms: SchemeTerms,
+    bands: Bands,
+) -> Table:
+    """Each case-holding person on the chosen day, and the team."""
+
+    def row(person: Person, point: CaseloadNumbers | None) -> list:
+        if point is None:
+            return [person.full_name, None, None, "Not in the team", ""]
+        load, capacity = point.weighted_load, point.capacity
+        return [
+            person.full_name,
+            load,
+            capacity,
+            point.percent_display,
+            _tag(bands, load, capacity),
+        ]
+
+    present = [m.chosen for m in holders if m.chosen is not None]
+    load = sum((p.weighted_load for p in present), ZERO)
+    capacity = sum((p.capacity for p in present), ZERO) + sum(
+        (terms.benchmark * v.fte for v in counted if _active(v, chosen)), ZERO
+    )
+    percent = load * HUNDRED / capacity if capacity > 0 else None
+    return Table(
+        "chosen-day",
+        f"{team.name} on {long_date(chosen)}",
+        [
+            Column("Name"),
+            Column("Weighted load", "decimal"),
+            Column("Capacity", "decimal"),
+            Column("Capacity used"),
+            Column("Band"),
+        ],
+        [row(m.person, m.chosen) for m in holders],
+        ["Team", load, capacity, bands.percent_display(percent), _tag(bands, load, capacity)],
+        empty="Nobody in this team holds cases.",
+    )
 
 
 @dataclass
