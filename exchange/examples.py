@@ -27,7 +27,7 @@ CRITERIA = {
 }  # fmt: skip
 
 EXAMPLES: dict[str, list[list]] = {
-    "services": [[CSC, "children", 95, 100, 110, 4, 2]],
+    "services": [[CSC, "children", 95, 100, 110, 4, 2, 37]],
     "teams": [[CSC, CP, 20, "claire.hughes"], [CSC, LAC, 15, "claire.hughes"]],
     "schemes": [[CSC, "", 1, "Caseload weighting", 100, "2026-04-01"]],
     "criteria": [

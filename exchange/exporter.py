@@ -78,7 +78,8 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
         fmt.SERVICES,
         [
             [s.name, s.kind, _number(s.band_green_from), _number(s.band_amber_above),
-             _number(s.band_red_from), s.supervision_weeks, s.asye_supervision_weeks]
+             _number(s.band_red_from), s.supervision_weeks, s.asye_supervision_weeks,
+             _number(s.full_time_hours)]
             for s in services
         ],
     )  # fmt: skip

@@ -58,6 +58,7 @@ SERVICES = SheetSpec(
         Col("band_red_from", "decimal", places=1, digits=5),
         Col("supervision_weeks", "int"),
         Col("asye_supervision_weeks", "int"),
+        Col("full_time_hours", "decimal", places=2, digits=4),
     ),
     key=("service",),
 )

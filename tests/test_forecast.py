@@ -406,6 +406,7 @@ def test_a_manager_plans_a_leaver_a_step_and_protected_time(
     assert [p.capacity for p in points["Chloe Evans"][0:2]] == [100, 80]
     page = client.get(reverse("person_plan", args=[ben.pk])).content.decode()
     assert "0.90 from" in page
+    assert "1.00 FTE: 37.0 hours a week of a full-time 37" in page
 
 
 @pytest.mark.parametrize(

@@ -494,3 +494,20 @@ def test_the_numbers_take_the_same_queries_for_5_and_500_people(
         numbers = caseload_numbers(people, timezone.localdate())
     assert len(numbers) == count
     assert sum(n.case_count for n in numbers.values()) == count
+
+
+def test_protected_hours_are_a_share_of_the_services_full_time_week(team, default_scheme):
+    """A 35-hour service: 0.8 FTE works 28 hours; 7 protected hours are a
+    quarter of them, so capacity is 100 × 0.8 × (1 − 7/28) = 60 (it would be
+    100 × 0.8 × (1 − 7/29.6) = 61.08… in a 37-hour service)."""
+    team.service.full_time_hours = D(35)
+    team.service.save()
+    worker = member(team, fte=D("0.8"))
+    weighting.reduction_create(
+        person=worker, reason="training", start_date=days_ago(5), hours_per_week=D(7)
+    )
+    assert caseload_numbers([worker], days_ago(0))[worker.pk].capacity == 60
+    with pytest.raises(RuleBroken, match="no more than 35, a full-time week here"):
+        weighting.reduction_create(
+            person=worker, reason="other", start_date=days_ago(5), hours_per_week=D(36)
+        )

@@ -417,6 +417,7 @@ def test_a_service_added_in_the_admin_adopts_the_default_scheme(client, administ
             "band_red_from": "110",
             "supervision_weeks": "4",
             "asye_supervision_weeks": "2",
+            "full_time_hours": "37",
         },
     )
     scheme = Service.objects.get(name="Early Help").schemes.get()

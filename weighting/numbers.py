@@ -48,15 +48,17 @@ def capacity_points(
     experience_factor: Decimal,
     reduction_hours: Decimal = ZERO,
     reduction_percentage: Decimal = ZERO,
+    full_time_hours: Decimal = FULL_TIME_HOURS,
 ) -> Decimal:
     """benchmark × FTE × experience factor × (1 − reduced share), never below 0.
 
     The reduced share is the protected hours over the person's own hours
-    (37 × FTE), plus any reductions given as a percentage of their hours.
+    (the service's full-time hours, 37 by default, × FTE), plus any
+    reductions given as a percentage of their hours.
     """
     if fte <= 0:
         return ZERO
-    reduced_share = reduction_hours / (FULL_TIME_HOURS * fte) + reduction_percentage / HUNDRED
+    reduced_share = reduction_hours / (full_time_hours * fte) + reduction_percentage / HUNDRED
     return max(ZERO, benchmark * fte * experience_factor * (1 - reduced_share))
 
 
@@ -166,6 +168,7 @@ class _Person:
     fte: Decimal
     service_id: int | None
     bands: Bands
+    full_time_hours: Decimal = FULL_TIME_HOURS
     # Their team memberships over the period, in date order.
     memberships: list[dict] = field(default_factory=list)
 
@@ -185,7 +188,9 @@ def _people(person_ids: list[int], first: datetime.date, last: datetime.date) ->
     for row in (
         Person.objects.filter(pk__in=among(person_ids))
         .annotate(membership=FilteredRelation("memberships", condition=in_period))
-        .values("pk", "role", "fte", "service_id", *thresholds, *membership)
+        .values(
+            "pk", "role", "fte", "service_id", "service__full_time_hours", *thresholds, *membership
+        )
         .order_by("full_name", "pk", "membership__start_date")
     ):
         person = people.get(row["pk"])
@@ -196,6 +201,7 @@ def _people(person_ids: list[int], first: datetime.date, last: datetime.date) ->
                 fte=row["fte"],
                 service_id=row["service_id"],
                 bands=Bands(*(row[t] for t in thresholds)) if row["service_id"] else Bands(),
+                full_time_hours=row["service__full_time_hours"] or FULL_TIME_HOURS,
             )
         if row["membership__team_id"] is not None:
             person.memberships.append(
@@ -240,6 +246,7 @@ def _finish(
             experience_factor=factor,
             reduction_hours=sum((Decimal(r["hours_per_week"] or 0) for r in active), ZERO),
             reduction_percentage=sum((Decimal(r["percentage"] or 0) for r in active), ZERO),
+            full_time_hours=person.full_time_hours,
         )
     return CaseloadNumbers(
         person_id=person.pk,
@@ -476,6 +483,7 @@ def team_series(
             fte=member.fte,
             service_id=member.service_id,
             bands=Bands.of(member.service),
+            full_time_hours=member.service.full_time_hours if member.service else FULL_TIME_HOURS,
             memberships=[
                 {
                     "team_id": team_id,

@@ -365,8 +365,12 @@ def check_reduction(
         raise RuleBroken("Choose the reason for the protected time.")
     if (hours_per_week is None) == (percentage is None):
         raise RuleBroken("Give the protected time in hours a week or as a percentage, not both.")
-    if hours_per_week is not None and not Decimal(0) < hours_per_week <= 37:
-        raise RuleBroken("Hours a week must be more than 0 and no more than 37.")
+    full_time = person.service.full_time_hours if person.service else Reduction.FULL_TIME_HOURS
+    if hours_per_week is not None and not Decimal(0) < hours_per_week <= full_time:
+        raise RuleBroken(
+            f"Hours a week must be more than 0 and no more than {plain_number(full_time)}, "
+            "a full-time week here."
+        )
     if percentage is not None and not Decimal(0) < percentage <= 100:
         raise RuleBroken("The percentage must be more than 0 and no more than 100.")
     if end_date is not None and end_date < start_date:

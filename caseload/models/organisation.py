@@ -63,6 +63,13 @@ class Service(models.Model):
     asye_supervision_weeks = models.PositiveSmallIntegerField(
         "weeks between supervisions for ASYEs", default=2
     )
+    full_time_hours = models.DecimalField(
+        "full-time hours a week",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("37"),
+        help_text="A full-time worker's contracted hours: someone's hours are FTE × these.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -77,6 +84,11 @@ class Service(models.Model):
                 condition=Q(supervision_weeks__gte=1) & Q(asye_supervision_weeks__gte=1),
                 name="service_supervision_weeks_positive",
                 violation_error_message="Supervisions are at least a week apart.",
+            ),
+            models.CheckConstraint(
+                condition=Q(full_time_hours__gte=30) & Q(full_time_hours__lte=37),
+                name="service_full_time_hours_in_range",
+                violation_error_message="Full-time hours are from 30 to 37 a week.",
             ),
             models.CheckConstraint(
                 condition=Q(band_green_from__gt=0)

@@ -95,6 +95,12 @@ class Person(models.Model):
         return self.fte < 1
 
     @property
+    def weekly_hours(self) -> Decimal:
+        """Contracted hours a week: FTE × the service's full-time hours."""
+        full_time = self.service.full_time_hours if self.service else Decimal("37")
+        return self.fte * full_time
+
+    @property
     def role_short(self) -> str:
         """The role as a team table shows it: SW, ASYE, Student, TM…"""
         return {

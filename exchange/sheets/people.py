@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from caseload import services
 from caseload.dates import long_date
+from caseload.formatting import plain_number
 from caseload.models import Person, TeamMembership
 from exchange import format as fmt
 from exchange.outcome import CREATED, UNCHANGED, UPDATED
@@ -268,10 +269,17 @@ class PeopleSheets(ImportState):
                 "reductions", row, "give the time as hours_per_week or as a percentage: one of them"
             )
             return
-        if (hours is not None and not 0 < hours <= 37) or (
+        service = person.service if person.service_id else None
+        full_time = service.full_time_hours if service else Reduction.FULL_TIME_HOURS
+        if (hours is not None and not 0 < hours <= full_time) or (
             percentage is not None and not 0 < percentage <= 100
         ):
-            self._error("reductions", row, "hours a week up to 37, or a percentage up to 100")
+            self._error(
+                "reductions",
+                row,
+                f"hours a week up to {plain_number(full_time)} (a full-time week in the "
+                "service), or a percentage up to 100",
+            )
             return
         key = (person.pk, v["reason"], v["start_date"])
         existing = self.reductions.get(key) if person.pk else None

@@ -22,9 +22,13 @@ class TeamSheets(ImportState):
             "band_red_from",
             "supervision_weeks",
             "asye_supervision_weeks",
+            "full_time_hours",
         ):
             if v[name] is not None:
                 fields[name] = v[name]
+        if v["full_time_hours"] is not None and not 30 <= v["full_time_hours"] <= 37:
+            self._error("services", row, "full-time hours are from 30 to 37 a week")
+            return
         service = self.services.get(v["service"])
         if service is None:
             if self.scope is not None:
