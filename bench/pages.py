@@ -89,6 +89,16 @@ def target_pages(who: dict) -> list[tuple[str, str, str, int, int, int]]:
             60,
             15,
         ),
+        # Issue 26: a team's 12-week forecast, and a service's (under 300 ms).
+        ("team forecast", "manager", reverse("team_forecast", args=[team.pk]), 4, 60, 16),
+        (
+            f"service forecast ({teams} teams)",
+            "senior",
+            reverse("service_forecast", args=[team.service_id]),
+            100,
+            300,
+            16,
+        ),
     ]
 
 
