@@ -337,7 +337,7 @@ GROUP BY a.person_id, days.n, c.service_id, c.team_id
 """
 LATEST_RATING = """
     SELECT latest.{columns} FROM {rating} latest
-    WHERE latest.case_id = a.case_id AND latest.rated_on <= days.day
+    WHERE latest.case_id = a.case_id AND latest.rated_on <= {on}
     ORDER BY latest.rated_on DESC, latest.id DESC
     LIMIT 1
 """
@@ -363,6 +363,9 @@ def _held(
     if not person_ids or not days:
         return held
     rating = Rating._meta.db_table
+    # No rating is dated after today, so a forecast's days share today's
+    # latest ratings: one lookup per case rather than per case and day.
+    on = "%s" if assume_from is not None else "days.day"
     if connection.vendor == "postgresql":
         # Joined to the ids rather than compared with an array: for a
         # service's hundreds of people the planner then hashes the ids once
@@ -375,13 +378,15 @@ def _held(
             "latest.anticipated_total"
         )
         latest = (
-            f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating)}) r ON true"
+            f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating, on=on)}) "
+            "r ON true"
         )
     else:
         people = f"a.person_id IN ({', '.join(['%s'] * len(person_ids))})"
         people_params = list(person_ids)
         latest = (
-            f"LEFT JOIN {rating} r ON r.id = ({LATEST_RATING.format(columns='id', rating=rating)})"
+            f"LEFT JOIN {rating} r ON r.id = "
+            f"({LATEST_RATING.format(columns='id', rating=rating, on=on)})"
         )
     sql = HELD_SQL.format(
         load=ASSUMED_LOAD if assume_from is not None else "r.total",
@@ -400,7 +405,9 @@ def _held(
     stale = datetime.timedelta(days=STALE_RATING_DAYS)
     params = [value for n, day in enumerate(days) for value in (n, day, day - stale)]
     params += [assume_from] if assume_from is not None else []
-    params += [Rating.Status.PROVISIONAL, Allocation.Kind.PRIMARY, *people_params]
+    params += [Rating.Status.PROVISIONAL, Allocation.Kind.PRIMARY]
+    params += [assume_from] if assume_from is not None else []
+    params += people_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for (
