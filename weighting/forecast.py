@@ -186,8 +186,9 @@ class TeamAhead:
 def service_forecast(
     service: Service, today: datetime.date, days: list[datetime.date]
 ) -> list[TeamAhead]:
-    """Each team of the service on each of `days` (today first), in one
-    computation of the numbers for everyone in its teams over the period."""
+    """Each team of the service on each of `days` (sorted, after or on
+    `today`), in one computation of the numbers for everyone in its teams
+    from today to the last day."""
     last = days[-1]
     teams = list(service.teams.order_by("name"))
     in_period = TeamMembership.objects.filter(team__service=service, start_date__lte=last).exclude(

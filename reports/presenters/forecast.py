@@ -255,9 +255,9 @@ def teams_above_next_quarter(
     """The service overview's line: the teams forecast above their aspiration
     at the end of next quarter, from the numbers of today and of that day."""
     quarter_end = next_quarter_end(today)
-    rows = service_forecast(service, today, [today, quarter_end])
+    rows = service_forecast(service, today, [quarter_end])
     return quarter_end, [
-        (row.team, row.totals[1].people_per_fte)
+        (row.team, row.totals[0].people_per_fte)
         for row in rows
-        if row.totals[1].above_aspiration(row.team.aspiration)
+        if row.totals[0].above_aspiration(row.team.aspiration)
     ]
