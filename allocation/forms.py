@@ -280,21 +280,36 @@ class CloseCaseForm(forms.Form):
         return closed_on
 
 
-class VacancyForm(forms.Form):
-    fte = forms.DecimalField(
-        label="FTE",
-        help_text="For example 1 for a full-time post, 0.5 for half.",
+def share_field(
+    label: str, help_text: str, *, what: str, required: str, example: str
+) -> forms.DecimalField:
+    """A share of a whole, above 0 and at most 1 (an FTE, an ASYE's share),
+    with messages that name `what` it is."""
+    name = what[0].upper() + what[1:]
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
         min_value=Decimal("0.01"),
         max_value=Decimal("1"),
         max_digits=3,
         decimal_places=2,
         widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
         error_messages={
-            "required": "Enter the FTE of the post",
-            "invalid": "Enter the FTE as a number, like 1 or 0.5",
-            "min_value": "The FTE must be more than 0",
-            "max_value": "The FTE must be 1 or less",
+            "required": required,
+            "invalid": f"Enter {what} as a number, like {example}",
+            "min_value": f"{name} must be more than 0",
+            "max_value": f"{name} must be 1 or less",
         },
+    )
+
+
+class VacancyForm(forms.Form):
+    fte = share_field(
+        "FTE",
+        "For example 1 for a full-time post, 0.5 for half.",
+        what="the FTE",
+        required="Enter the FTE of the post",
+        example="1 or 0.5",
     )
     start_date = date_field("Date the vacancy starts")
     end_date = date_field(
@@ -330,20 +345,12 @@ class LeavingForm(forms.Form):
 class FactorStepForm(forms.Form):
     """An ASYE's next step in their share of a full caseload."""
 
-    factor = forms.DecimalField(
-        label="Share of a full caseload",
-        help_text="For example 0.9 for 90%.",
-        min_value=Decimal("0.01"),
-        max_value=Decimal("1"),
-        max_digits=3,
-        decimal_places=2,
-        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
-        error_messages={
-            "required": "Enter the share of a full caseload",
-            "invalid": "Enter the share as a number, like 0.9",
-            "min_value": "The share must be more than 0",
-            "max_value": "The share must be 1 or less",
-        },
+    factor = share_field(
+        "Share of a full caseload",
+        "For example 0.9 for 90%.",
+        what="the share",
+        required="Enter the share of a full caseload",
+        example="0.9",
     )
     start_date = date_field("Date the share applies from")
     reason = forms.CharField(label="Reason (optional)", max_length=200, required=False)

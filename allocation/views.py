@@ -90,6 +90,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _case_to_manage(request: HttpRequest, pk: int) -> Case:
+    """A case of a team the user manages; showing its page is audited."""
+    case = access.get_case_for_manager(request.user, pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
+    return case
+
+
 def _case_to_allocate(request: HttpRequest, pk: int, day: datetime.date) -> Case:
     """The case, with whether it has a worker now, whether anyone holds it on
     or after `day` (a worker whose allocation ends later), and the total of
@@ -178,9 +186,7 @@ def _percent(value: Decimal | None, person: Person) -> str:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
-    case = access.get_case_for_manager(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, case)
+    case = _case_to_manage(request, pk)
     current = case.allocations.primary().open().select_related("person").first()
     if not case.is_open or current is None:
         messages.info(request, f"Case {case.reference} has no worker to transfer from.")
@@ -216,9 +222,7 @@ def case_transfer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
-    case = access.get_case_for_manager(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, case)
+    case = _case_to_manage(request, pk)
     form = MoveTeamForm(request.POST or None, case=case)
     if request.method == "POST" and form.is_valid() and "confirm" not in request.POST:
         # Check before moving: the case leaves this team's hands.
@@ -256,9 +260,7 @@ def case_move_team(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_close(request: HttpRequest, pk: int) -> HttpResponse:
-    case = access.get_case_for_manager(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, case)
+    case = _case_to_manage(request, pk)
     if not case.is_open:
         messages.info(request, f"Case {case.reference} is already closed.")
         return redirect("case_detail", pk=case.pk)
@@ -349,9 +351,7 @@ def team_vacancies(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def case_plan_closing(request: HttpRequest, pk: int) -> HttpResponse:
     """Set or clear the day a case is expected to close, for forecasts."""
-    case = access.get_case_for_manager(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, case)
+    case = _case_to_manage(request, pk)
     if not case.is_open:
         messages.info(request, f"Case {case.reference} is already closed.")
         return redirect("case_detail", pk=case.pk)
@@ -381,9 +381,7 @@ def case_plan_closing(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_involve(request: HttpRequest, pk: int) -> HttpResponse:
-    case = access.get_case_for_manager(request.user, pk)
-    if request.method == "GET":
-        audit.record(request.user, audit.Action.VIEW, case)
+    case = _case_to_manage(request, pk)
     today = timezone.localdate()
     already = case.allocations.open().values("person_id")
     people = list(
