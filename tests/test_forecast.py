@@ -15,7 +15,7 @@ from caseload.models import Person, TeamMembership
 from tests.factories import CaseFactory, member
 from tests.test_supervision import rate
 from weighting import services as weighting
-from weighting.forecast import forecast_days, next_quarter_end, team_forecast
+from weighting.forecast import forecast_days, next_quarter_end, team_forecast, weekly_demand
 from weighting.numbers import caseload_numbers
 
 D = Decimal
@@ -203,7 +203,7 @@ def test_the_forecast_page_query_count_does_not_grow(
     for n in range(people):
         holding(team, member(team, full_name=f"Worker {n}"), default_scheme)
     client.force_login(team_manager.user)
-    with django_assert_max_num_queries(14):  # with the vacancies
+    with django_assert_max_num_queries(15):  # with the vacancies and the demand
         client.get(reverse("team_forecast", args=[team.pk]))
 
 
@@ -469,3 +469,32 @@ def test_a_chosen_date_is_forecast_beside_the_weeks(client, team, team_manager, 
     late = client.get(url, {"on_0": "1", "on_1": "1", "on_2": str(TODAY().year + 3)})
     assert "Date to forecast must be after today and within a year" in late.content.decode()
     assert late.context["page"].chosen is None
+
+
+def test_the_demand_line_assumes_new_work_as_in_the_last_12_weeks(
+    client, team, team_manager, colleague, default_scheme
+):
+    """In the last 12 weeks the team took on two new cases, of 9 and 7, and
+    moved a third between workers (a transfer, not new work): 16 points in
+    12 weeks, 1.33 a week. Asha holds 16: the line is 16 + 1.33 × week."""
+    asha = member(team, full_name="Asha Patel")
+    holding(team, asha, default_scheme)  # 9, allocated 20 days ago
+    holding(team, asha, default_scheme, levels=(3, 3, 1))  # 7
+    moved = CaseFactory(team=team, opened_on=ago(300))
+    rate(moved, default_scheme, (3, 3, 3), on=ago(200))
+    allocation_services.allocation_create(
+        case=moved, person=colleague, start_date=ago(150), allocated_by=None
+    )
+    allocation_services.case_reallocate(
+        case=moved, to_person=asha, on=ago(10), by=None,
+        reason="Court work",
+    )  # fmt: skip
+    assert weekly_demand(team, TODAY(), D(6)) == D(16) / 12
+    client.force_login(team_manager.user)
+    page = client.get(reverse("team_forecast", args=[team.pk])).context["page"]
+    rows = page.figure.table.rows
+    assert rows[0][2] == rows[0][7] == 25  # today: 9 + 7 + 9, and no new work yet
+    assert rows[12][7] == 25 + D(16)  # twelve weeks of 16/12
+    assert "new work keeps arriving as in the last 12 weeks: 1.3 weighted points a week" in (
+        page.figure.note
+    )

@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from caseload.dates import Quarter, add_months
-from caseload.models import Person, Service, Team, TeamMembership, Vacancy
+from caseload.models import Allocation, Person, Service, Team, TeamMembership, Vacancy
 from weighting.bands import HUNDRED, ZERO, is_over_maximum
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, team_series
-from weighting.schemes_in_force import SchemeTerms
+from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.totals import TeamTotals, team_totals
 
 FORECAST_WEEKS = 12
@@ -228,3 +229,28 @@ def service_forecast(
         )
         for team in teams
     ]
+
+
+# Demand: new work as it came in the last 12 weeks -------------------------------------
+
+
+def weekly_demand(
+    team: Team, today: datetime.date, unrated_weight: Decimal, weeks: int = FORECAST_WEEKS
+) -> Decimal:
+    """The weight of new work the team took on in an average week of the last
+    `weeks`: each case allocated to a primary worker in the period, not as a
+    transfer from another worker, at its weight today (an unrated case at
+    `unrated_weight`). An assumption a forecast may show, never a figure."""
+    start = today - datetime.timedelta(weeks=weeks)
+    transfer = Allocation.objects.primary().filter(
+        case=OuterRef("case"), end_date=OuterRef("start_date")
+    )
+    weight = Subquery(latest_rating(today).values("total")[:1])
+    total = (
+        Allocation.objects.primary()
+        .filter(case__team=team, start_date__gt=start, start_date__lte=today)
+        .exclude(Exists(transfer))
+        .annotate(weight=Coalesce(weight, Value(unrated_weight), output_field=DecimalField()))
+        .aggregate(total=Sum("weight"))["total"]
+    )
+    return Decimal(total or 0) / weeks

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from caseload.charts.lines import Series, line_chart
 from caseload.dates import long_date
+from caseload.formatting import ONE_DECIMAL, plain_number
 from caseload.models import Person, Service, Team, Vacancy
 from caseload.tables import Column, Link, Table, Tag
 from reports.presenters.figures import Figure
@@ -24,6 +25,7 @@ from weighting.forecast import (
     next_quarter_end,
     service_forecast,
     team_forecast,
+    weekly_demand,
 )
 from weighting.numbers import CaseloadNumbers
 from weighting.schemes_in_force import SchemeTerms
@@ -78,6 +80,7 @@ def team_forecast_page(
     counted = vacancies if team.forecast_counts_vacancies and terms else []
     bands = Bands.of(team.service)
     holders = [m for m in forecast.members if m.person.role in Person.CASE_HOLDING_ROLES]
+    demand = weekly_demand(team, today, terms.middle_total) if terms else ZERO
     weeks = []
     for n, day in enumerate(forecast.days):
         points = [m.points[n] for m in holders if m.points[n] is not None]
@@ -99,6 +102,7 @@ def team_forecast_page(
             Column("Capacity used"),
             Column("Band"),
             Column("Over the maximum", "integer"),
+            Column("Weighted load with new work as lately", "decimal"),
         ],
         [
             [
@@ -109,6 +113,7 @@ def team_forecast_page(
                 bands.percent_display(percent),
                 _tag(bands, load, capacity),
                 over,
+                load + demand * n,
             ]
             for n, (day, people, load, capacity, percent, over) in enumerate(weeks)
         ],
@@ -119,6 +124,10 @@ def team_forecast_page(
             [
                 Series("Weighted load", [w[2] for w in weeks], "app-chart__line--load"),
                 Series("Capacity", [w[3] for w in weeks], "app-chart__line--capacity"),
+                Series(
+                    "Weighted load with new work as lately",
+                    [w[2] + demand * n for n, w in enumerate(weeks)],
+                ),
             ],
             title=table.caption,
             description="The team's forecast weighted load against its capacity, a week apart.",
@@ -126,7 +135,8 @@ def team_forecast_page(
         ),
         table,
         wide=False,
-        note=ASSUMES,
+        note=ASSUMES + f" The third line assumes new work keeps arriving as in the last 12 weeks: "
+        f"{plain_number(demand.quantize(ONE_DECIMAL))} weighted points a week.",
     )
     people = Table(
         "people-forecast",
