@@ -15,7 +15,13 @@ from caseload.models import Person, TeamMembership
 from tests.factories import CaseFactory, member
 from tests.test_supervision import rate
 from weighting import services as weighting
-from weighting.forecast import forecast_days, next_quarter_end, team_forecast, weekly_demand
+from weighting.forecast import (
+    forecast_days,
+    next_quarter_end,
+    service_forecast,
+    team_forecast,
+    weekly_demand,
+)
 from weighting.numbers import caseload_numbers
 
 D = Decimal
@@ -290,6 +296,8 @@ def test_a_vacancy_counts_in_the_forecast_only_where_the_team_says_so(
     rows = client.get(url).context["page"].figure.table.rows
     assert [(r[3], r[4]) for r in rows[3:6]] == [(100, "18.0%"), (200, "9.0%"), (200, "9.0%")]
     assert caseload_numbers([asha], TODAY())[asha.pk].capacity == 100
+    (ahead,) = service_forecast(team.service, TODAY(), [weeks(3), weeks(5)])
+    assert ahead.vacancy_capacity == [0, 100]  # the service's forecast counts it too
     page = client.get(url).content.decode()
     assert "1.00 FTE from" in page and "The capacity above counts them" in page
 

@@ -200,10 +200,16 @@ def service_forecast(
         person_ids, days, service_ids={service.pk}, assume_from=today
     )
     totals = {day: team_totals(series[day].values()) for day in days}
-    vacancies = list(
-        Vacancy.objects.filter(
-            team__service=service, team__forecast_counts_vacancies=True, start_date__lte=last
-        ).exclude(end_date__lte=today)
+    # Read only where a team counts its vacancies (most teams do not).
+    counting = [team.pk for team in teams if team.forecast_counts_vacancies]
+    vacancies = (
+        list(
+            Vacancy.objects.filter(team_id__in=counting, start_date__lte=last).exclude(
+                end_date__lte=today
+            )
+        )
+        if counting
+        else []
     )
 
     def vacancy_capacity(team: Team, day: datetime.date) -> Decimal:
