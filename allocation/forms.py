@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from allocation.services import OverMaximumPlan
 from caseload.dates import add_months, long_date
-from caseload.fields import date_field
+from caseload.fields import date_field, number_field
 from caseload.formatting import plain_number
 from caseload.models import Case, OverMaximumReview, Person, Team
 from caseload.services import membership_plan_end
@@ -283,23 +283,16 @@ class CloseCaseForm(forms.Form):
 def share_field(
     label: str, help_text: str, *, what: str, required: str, example: str
 ) -> forms.DecimalField:
-    """A share of a whole, above 0 and at most 1 (an FTE, an ASYE's share),
-    with messages that name `what` it is."""
-    name = what[0].upper() + what[1:]
-    return forms.DecimalField(
-        label=label,
+    """A share of a whole, above 0 and at most 1 (an FTE, an ASYE's share)."""
+    return number_field(
+        label,
+        least=Decimal("0.01"),
+        most=Decimal("1"),
+        digits=3,
+        what=what,
+        example=example,
+        required=required,
         help_text=help_text,
-        min_value=Decimal("0.01"),
-        max_value=Decimal("1"),
-        max_digits=3,
-        decimal_places=2,
-        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
-        error_messages={
-            "required": required,
-            "invalid": f"Enter {what} as a number, like {example}",
-            "min_value": f"{name} must be more than 0",
-            "max_value": f"{name} must be 1 or less",
-        },
     )
 
 
@@ -376,34 +369,21 @@ class ProtectedTimeForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose the reason for the protected time"},
     )
-    hours_per_week = forms.DecimalField(
-        label="Hours a week",
+    hours_per_week = number_field(
+        "Hours a week",
+        least=Decimal("0.1"),
+        most=Decimal("37"),
+        digits=4,
+        what="the hours a week",
+        subject="Hours a week",
         help_text="Give hours a week or a percentage of their hours, not both.",
-        min_value=Decimal("0.1"),
-        max_value=Decimal("37"),
-        max_digits=4,
-        decimal_places=2,
-        required=False,
-        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
-        error_messages={
-            "invalid": "Enter the hours a week as a number",
-            "min_value": "Hours a week must be more than 0",
-            "max_value": "Hours a week must be 37 or less",
-        },
     )
-    percentage = forms.DecimalField(
-        label="Or a percentage of their hours",
-        min_value=Decimal("0.1"),
-        max_value=Decimal("100"),
-        max_digits=5,
-        decimal_places=2,
-        required=False,
-        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
-        error_messages={
-            "invalid": "Enter the percentage as a number",
-            "min_value": "The percentage must be more than 0",
-            "max_value": "The percentage must be 100 or less",
-        },
+    percentage = number_field(
+        "Or a percentage of their hours",
+        least=Decimal("0.1"),
+        most=Decimal("100"),
+        digits=5,
+        what="the percentage",
     )
     start_date = date_field("Date it starts")
     end_date = date_field("Date it ends (optional)", required=False)

@@ -2,9 +2,13 @@
 
 import datetime
 import unicodedata
+from decimal import Decimal
 
 from crispy_forms_gds.fields import DateInputField
+from django import forms
 from django.core.exceptions import ValidationError
+
+from caseload.formatting import plain_number
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
 
@@ -72,3 +76,39 @@ class DayMonthYearField(DateInputField):
 def date_field(label: str, *, required: bool = True, help_text: str = "") -> DayMonthYearField:
     """A GOV.UK date input (day, month, year)."""
     return DayMonthYearField(label=label, required=required, help_text=help_text)
+
+
+def number_field(
+    label: str,
+    *,
+    most: Decimal,
+    least: Decimal,
+    digits: int,
+    places: int = 2,
+    what: str,
+    subject: str = "",
+    example: str = "",
+    required: str = "",
+    help_text: str = "",
+) -> forms.DecimalField:
+    """A decimal in a short GOV.UK text input, above 0 (from `least`) and at
+    most `most`, with messages that name `what` it is ("Enter the FTE as a
+    number, like 1 or 0.5", "The FTE must be 1 or less"). Optional unless a
+    `required` message is given."""
+    subject = subject or what[0].upper() + what[1:]
+    return forms.DecimalField(
+        label=label,
+        help_text=help_text,
+        min_value=least,
+        max_value=most,
+        max_digits=digits,
+        decimal_places=places,
+        required=bool(required),
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "required": required,
+            "invalid": f"Enter {what} as a number" + (f", like {example}" if example else ""),
+            "min_value": f"{subject} must be more than 0",
+            "max_value": f"{subject} must be {plain_number(most)} or less",
+        },
+    )
