@@ -212,29 +212,39 @@ def service_forecast(
         else []
     )
 
-    def vacancy_capacity(team: Team, day: datetime.date) -> Decimal:
-        terms = schemes[day].for_team(service.pk, team.pk)
-        if terms is None:
-            return ZERO
-        return sum(
-            (
-                terms.benchmark * v.fte
-                for v in vacancies
-                if v.team_id == team.pk
-                and v.start_date <= day
-                and (v.end_date is None or v.end_date > day)
-            ),
-            ZERO,
-        )
-
     return [
         TeamAhead(
             team,
             [totals[day].get(team.pk, TeamTotals()) for day in days],
-            [vacancy_capacity(team, day) for day in days],
+            [
+                vacancy_capacity(
+                    [v for v in vacancies if v.team_id == team.pk],
+                    schemes[day].for_team(service.pk, team.pk),
+                    day,
+                )
+                for day in days
+            ],
         )
         for team in teams
     ]
+
+
+def vacancy_capacity(
+    vacancies: Iterable[Vacancy], terms: SchemeTerms | None, day: datetime.date
+) -> Decimal:
+    """The capacity the vacancies a team counts bring on `day`: a full-time
+    benchmark times each one's FTE, from the day it starts to the day it is
+    filled (exclusive)."""
+    if terms is None:
+        return ZERO
+    return sum(
+        (
+            terms.benchmark * v.fte
+            for v in vacancies
+            if v.start_date <= day and (v.end_date is None or v.end_date > day)
+        ),
+        ZERO,
+    )
 
 
 # Demand: new work as it came in the last 12 weeks -------------------------------------

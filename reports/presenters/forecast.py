@@ -25,6 +25,7 @@ from weighting.forecast import (
     next_quarter_end,
     service_forecast,
     team_forecast,
+    vacancy_capacity,
     weekly_demand,
 )
 from weighting.numbers import CaseloadNumbers
@@ -49,10 +50,6 @@ class ForecastPage:
     chosen: Table | None = None
 
 
-def _active(row: Vacancy, day: datetime.date) -> bool:
-    return row.start_date <= day and (row.end_date is None or row.end_date > day)
-
-
 def _tag(bands: Bands, load: Decimal, capacity: Decimal) -> Tag:
     band = bands.band(load, capacity)
     return (
@@ -75,9 +72,7 @@ def team_forecast_page(
     vacancies = list(
         Vacancy.objects.filter(team=team, start_date__lte=last).exclude(end_date__lte=today)
     )
-    # A vacancy counts as a full-time benchmark times its FTE, from its start
-    # to its end, where the team's setting says so.
-    counted = vacancies if team.forecast_counts_vacancies and terms else []
+    counted = vacancies if team.forecast_counts_vacancies else []
     bands = Bands.of(team.service)
     holders = [m for m in forecast.members if m.person.role in Person.CASE_HOLDING_ROLES]
     demand = weekly_demand(team, today, terms.middle_total) if terms else ZERO
@@ -85,9 +80,7 @@ def team_forecast_page(
     for n, day in enumerate(forecast.days):
         points = [m.points[n] for m in holders if m.points[n] is not None]
         load = sum((p.weighted_load for p in points), ZERO)
-        capacity = sum((p.capacity for p in points), ZERO) + sum(
-            (terms.benchmark * v.fte for v in counted if _active(v, day)), ZERO
-        )
+        capacity = sum((p.capacity for p in points), ZERO) + vacancy_capacity(counted, terms, day)
         percent = load * HUNDRED / capacity if capacity > 0 else None
         over = sum(1 for p in points if p.has_capacity and is_over_maximum(p.band))
         weeks.append((day, len(points), load, capacity, percent, over))
@@ -168,7 +161,7 @@ def _chosen_table(
     chosen: datetime.date,
     holders: list[MemberForecast],
     counted: list[Vacancy],
-    terms: SchemeTerms,
+    terms: SchemeTerms | None,
     bands: Bands,
 ) -> Table:
     """Each case-holding person on the chosen day, and the team."""
@@ -187,9 +180,7 @@ def _chosen_table(
 
     present = [m.chosen for m in holders if m.chosen is not None]
     load = sum((p.weighted_load for p in present), ZERO)
-    capacity = sum((p.capacity for p in present), ZERO) + sum(
-        (terms.benchmark * v.fte for v in counted if _active(v, chosen)), ZERO
-    )
+    capacity = sum((p.capacity for p in present), ZERO) + vacancy_capacity(counted, terms, chosen)
     percent = load * HUNDRED / capacity if capacity > 0 else None
     return Table(
         "chosen-day",
