@@ -16,7 +16,7 @@ from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, po
 from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
-from weighting.forecast import SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
+from weighting.forecast import ASSUMES, SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
 from weighting.models import Criterion
 from weighting.numbers import CaseloadNumbers
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
@@ -133,6 +133,7 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         "totals": totals,
         # The team's capacity used, as the band tag shows a person's.
         "forecast": forecast,
+        "forecast_assumes": ASSUMES,
         "first_over": (
             SimpleNamespace(day=forecast.days[first[0]], people=first[1]) if first else None
         ),

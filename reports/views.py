@@ -40,6 +40,7 @@ from reports.models import Escalation
 from reports.presenters import forecast, pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
 from reports.services.dmt import capacity_issue_raise
+from weighting.forecast import ASSUMES, ASSUMES_VACANCIES
 
 
 def _escalations(request: HttpRequest) -> list[Escalation]:
@@ -211,7 +212,11 @@ def service_forecast(request: HttpRequest, pk: int) -> HttpResponse:
     """Each team's next 12 weeks, and who is forecast above their aspiration."""
     service = access.get_service_for_user(request.user, pk)
     page = forecast.service_forecast_page(service, timezone.localdate())
-    return render(request, "reports/service_forecast.html", {"page": page, "service": service})
+    return render(
+        request,
+        "reports/service_forecast.html",
+        {"page": page, "service": service, "assumes": f"{ASSUMES} {ASSUMES_VACANCIES}"},
+    )
 
 
 @require_GET

@@ -26,6 +26,15 @@ from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.totals import TeamTotals, team_totals
 
 FORECAST_WEEKS = 12
+# Said beside every forecast figure (the module's docstring, for its reader).
+ASSUMES = (
+    "A forecast, not a record. It assumes today's allocations stay and no case "
+    "arrives; planned starters, leavers, closings, experience factors and "
+    "reductions take effect on their dates; and each anticipated rating is "
+    "reached on its due date."
+)
+# Said where a forecast's capacity includes the vacancies teams count.
+ASSUMES_VACANCIES = "Vacancies count where their team says so."
 # The weeks a team page shows beside today.
 SHOWN_WEEKS = (4, 8, 12)
 

@@ -17,6 +17,8 @@ from caseload.tables import Column, Link, Table, Tag
 from reports.presenters.figures import Figure
 from weighting.bands import HUNDRED, ZERO, Bands, is_over_maximum
 from weighting.forecast import (
+    ASSUMES,
+    ASSUMES_VACANCIES,
     SHOWN_WEEKS,
     MemberForecast,
     TeamForecast,
@@ -30,13 +32,6 @@ from weighting.forecast import (
 )
 from weighting.numbers import CaseloadNumbers
 from weighting.schemes_in_force import SchemeTerms
-
-# Said beside every forecast figure.
-ASSUMES = (
-    "A forecast, not a record. It assumes today's allocations stay and no case "
-    "arrives; planned starters, leavers, experience factors and reductions take "
-    "effect on their dates; and each anticipated rating is reached on its due date."
-)
 
 
 @dataclass
@@ -128,8 +123,9 @@ def team_forecast_page(
         ),
         table,
         wide=False,
-        note=ASSUMES + f" The third line assumes new work keeps arriving as in the last 12 weeks: "
-        f"{plain_number(demand.quantize(ONE_DECIMAL))} weighted points a week.",
+        note=f"{ASSUMES} {ASSUMES_VACANCIES} The third line assumes new work keeps arriving "
+        f"as in the last 12 weeks: {plain_number(demand.quantize(ONE_DECIMAL))} weighted "
+        "points a week.",
     )
     people = Table(
         "people-forecast",
