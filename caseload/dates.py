@@ -56,6 +56,10 @@ class Quarter:
         return Quarter(add_months(self.start, -3))
 
     @property
+    def next(self) -> Quarter:
+        return Quarter(add_months(self.start, 3))
+
+    @property
     def months_label(self) -> str:
         """Jul–Sep 2026."""
         return f"{self.start:%b}–{self.end:%b} {self.end.year}"

@@ -190,7 +190,7 @@ class DecisionForm(forms.Form):
                 "quarter": quarter_key(chosen) or f"{quarters[0].start:%Y-%m}",
                 "capacity_issue": issue,
                 "meeting_on": today,
-                "review_by": Quarter(add_months(Quarter.containing(today).start, 3)).end,
+                "review_by": Quarter.containing(today).next.end,
                 "minute_reference": last.minute_reference if last else "",
             },
         )

@@ -18,7 +18,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, Exists, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
-from caseload.dates import Quarter, add_months
+from caseload.dates import Quarter
 from caseload.models import Allocation, Person, Service, Team, TeamMembership, Vacancy
 from weighting.bands import HUNDRED, ZERO, is_over_maximum
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, team_series
@@ -176,7 +176,7 @@ def team_forecast(
 
 def next_quarter_end(today: datetime.date) -> datetime.date:
     """The last day of the quarter after today's: DMT's next quarterly review."""
-    return Quarter(add_months(Quarter.containing(today).start, 3)).end
+    return Quarter.containing(today).next.end
 
 
 @dataclass(frozen=True)
