@@ -185,15 +185,17 @@ def supervision_home(request: HttpRequest) -> HttpResponse:
     person = _person(request)
     today = timezone.localdate()
     latest = SupervisionRecord.objects.held_for(OuterRef("pk"))
-    drafts = SupervisionRecord.objects.filter(worker=OuterRef("pk"), status="draft")
+    drafts = SupervisionRecord.objects.filter(worker=OuterRef("pk"), status="draft").order_by(
+        "-held_on"
+    )
     supervisees = list(
         access.supervisees_of(request.user)
         .annotate(
             last_held=Subquery(latest.values("held_on")[:1]),
             next_due=Subquery(latest.values("next_supervision")[:1]),
             latest_id=Subquery(latest.values("pk")[:1]),
-            draft_id=Subquery(drafts.order_by("-held_on").values("pk")[:1]),
-            draft_held_on=Subquery(drafts.order_by("-held_on").values("held_on")[:1]),
+            draft_id=Subquery(drafts.values("pk")[:1]),
+            draft_held_on=Subquery(drafts.values("held_on")[:1]),
         )
         .order_by("full_name")
     )

@@ -459,18 +459,6 @@ def caseload_series(
     return series
 
 
-def team_numbers(
-    members: Iterable[Person], day: datetime.date, service_id: int, team_id: int
-) -> tuple[dict[int, CaseloadNumbers], SchemeTerms | None]:
-    """`caseload_numbers` on `day` of the team's members that day (each read
-    with its `service`, for its band thresholds), and the terms of the scheme
-    in force for the team that day (the weight of its unrated cases), from
-    the same read of the schemes. Their team that day is this one: their
-    memberships are not read again."""
-    series, terms = team_series(members, [day], service_id, team_id)
-    return series[day], terms
-
-
 def team_series(
     members: Iterable[Person],
     days: list[datetime.date],
@@ -479,10 +467,13 @@ def team_series(
     *,
     assume_from: datetime.date | None = None,
 ) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], SchemeTerms | None]:
-    """`team_numbers` on each of `days` (sorted), and the scheme's terms on
-    the first. A member read with `team_start` / `team_end` (their
-    membership of this team, end exclusive) is in the team on those days
-    only; otherwise on every day. `assume_from`: a forecast's first day."""
+    """The numbers of a team's members (each read with its `service`, for
+    its band thresholds) on each of `days` (sorted), and the terms of the
+    team's scheme on the first (the weight of its unrated cases), from the
+    same read of the schemes; their memberships are not read again. A member
+    read with `team_start` / `team_end` (their membership of this team, end
+    exclusive) is in the team on those days only; otherwise on every day.
+    `assume_from`: a forecast's first day."""
     persons = [
         _Person(
             pk=member.pk,
