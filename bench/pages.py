@@ -9,6 +9,7 @@ import functools
 import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -20,6 +21,8 @@ from django.utils import timezone
 
 from bench.report import ms, percentile, say, target, timed
 from caseload.models import Case, Person, Team, TeamMembership
+from weighting import services as weighting
+from weighting.models import Scheme
 from weighting.projection import project_allocation
 
 
@@ -99,7 +102,53 @@ def target_pages(who: dict) -> list[tuple[str, str, str, int, int, int]]:
             300,
             16,
         ),
+        # Issue 26: what if the whole service's draft scheme, or draft
+        # thresholds, were agreed (under 500 ms for a 600-person service).
+        (
+            f"what-if of a service's draft scheme ({teams} teams)",
+            "senior",
+            reverse("scheme_what_if", args=[service_draft(team.service_id).pk]),
+            100,
+            500,
+            20,
+        ),
+        (
+            f"what-if of a service's thresholds ({teams} teams)",
+            "senior",
+            reverse("service_what_if", args=[team.service_id]) + "?green_from=90",
+            100,
+            500,
+            14,
+        ),
     ]
+
+
+def service_draft(service_id: int) -> Scheme:
+    """The service's draft scheme: its agreed scheme with a fourth level of
+    complexity and a court work criterion, drafted once."""
+    draft = Scheme.objects.filter(
+        service_id=service_id, team__isnull=True, status=Scheme.Status.DRAFT
+    ).first()
+    if draft:
+        return draft
+    agreed = Scheme.objects.get(service_id=service_id, team__isnull=True, status="agreed")
+    draft = Scheme.objects.create(
+        service_id=service_id,
+        name=agreed.name,
+        version=agreed.version + 1,
+        benchmark=agreed.benchmark,
+        based_on=agreed,
+    )
+    specs = weighting.criteria_of(agreed)
+    specs[0].levels.append((Decimal(4), "Very complex"))
+    specs.append(
+        weighting.CriterionSpec(
+            "Court work", "", [(Decimal(0), "None"), (Decimal(1), "Some"), (Decimal(2), "Most")]
+        )
+    )
+    return weighting.scheme_update_draft(
+        scheme=draft, name=draft.name, benchmark=Decimal(110), criteria=specs
+    )
 
 
 def measure_pages(today: datetime.date, requests: int) -> dict:

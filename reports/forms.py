@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping as Data
+from decimal import Decimal
+from typing import Any
 
 from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
 from caseload.dates import Quarter, add_months, long_date
-from caseload.fields import date_field
+from caseload.fields import date_field, number_field
+from caseload.formatting import plain_number
 from caseload.models import Person, Team
 from caseload.services import RuleBroken
 from reports.dashboards.quarters import chosen_review, quarter_key, quarter_of, reviews_of
 from reports.models import CapacityIssue, DmtDecision, Escalation
 from reports.services.dmt import decision_record
 from reports.services.escalations import escalation_assess, escalation_resolve
+from weighting.bands import Bands
+from weighting.what_if import DraftCriterion, Mapping
 
 
 class AssessmentForm(forms.Form):
@@ -244,3 +250,159 @@ class ChosenDayForm(forms.Form):
         if not today < day <= add_months(today, 12):
             raise forms.ValidationError("Date to forecast must be after today and within a year")
         return day
+
+
+MIDDLE = "middle"
+
+
+class WhatIfForm(forms.Form):
+    """A what-if's draft band thresholds and aspiration and, with a draft
+    scheme, its mapping table: a GET form, and nothing it takes is stored.
+    Always bound, to `WhatIfForm.completed` data."""
+
+    green_from = number_field(
+        "Green band from (%)",
+        least=Decimal("0.1"),
+        most=Decimal("999.9"),
+        digits=4,
+        places=1,
+        what="the green band's start",
+        required="Enter where the green band starts",
+    )
+    amber_above = number_field(
+        "Amber band above (%)",
+        least=Decimal("0.1"),
+        most=Decimal("999.9"),
+        digits=4,
+        places=1,
+        what="the amber band's start",
+        required="Enter where the amber band starts",
+    )
+    red_from = number_field(
+        "Red band from (%)",
+        least=Decimal("0.1"),
+        most=Decimal("999.9"),
+        digits=4,
+        places=1,
+        what="the red band's start",
+        required="Enter where the red band starts",
+    )
+    aspiration = number_field(
+        "Aspiration (per case-holding FTE)",
+        least=Decimal("0.1"),
+        most=Decimal("999.9"),
+        digits=4,
+        places=1,
+        what="the aspiration",
+        example="20",
+        help_text="Leave empty to keep each team's own.",
+    )
+
+    def __init__(
+        self,
+        data: Data[str, Any],
+        *,
+        criteria: list[DraftCriterion] = (),  # type: ignore[assignment]
+        in_use: dict[str, list[Decimal]] | None = None,
+    ) -> None:
+        super().__init__(data)
+        self.criteria = list(criteria)
+        self.in_use = in_use or {}
+        sources = list(self.in_use)
+        self.mapping_rows: list[tuple[DraftCriterion, str, list[tuple[Decimal, str]]]] = []
+        for criterion in self.criteria:
+            name = f"from-{criterion.pk}"
+            self.fields[name] = forms.ChoiceField(
+                label=f"Old criterion for {criterion.name}",
+                choices=[Choice(s, s) for s in sources]
+                + [Choice("", "None: count the middle level")],
+                required=False,
+                error_messages={
+                    "invalid_choice": f"Choose which old criterion {criterion.name} takes its "
+                    "level from, or none"
+                },
+            )
+            source = data.get(name, "")
+            rows = []
+            for n, value in enumerate(self.in_use.get(source, [])):
+                field_name = f"map-{criterion.pk}-{sources.index(source)}-{n}"
+                levels = ", ".join(plain_number(v) for v in criterion.levels)
+                self.fields[field_name] = forms.ChoiceField(
+                    label=f"{source} {plain_number(value)} becomes",
+                    choices=[Choice(plain_number(v), plain_number(v)) for v in criterion.levels]
+                    + [Choice(MIDDLE, "Not mapped: the middle level")],
+                    required=False,
+                    # Shown in the mapping table, not through crispy-forms.
+                    widget=forms.Select(attrs={"class": "govuk-select"}),
+                    error_messages={
+                        "invalid_choice": f"Map {source} {plain_number(value)} to a level "
+                        f"{criterion.name} has in the draft ({levels}), or leave it "
+                        "not mapped"
+                    },
+                )
+                rows.append((value, field_name))
+            self.mapping_rows.append((criterion, name, rows))
+
+    @classmethod
+    def completed(
+        cls,
+        data: Data[str, Any],
+        bands: Bands,
+        criteria: list[DraftCriterion],
+        in_use: dict[str, list[Decimal]],
+    ) -> dict[str, Any]:
+        """`data` with what it leaves out taken as agreed: the agreed
+        thresholds, each draft criterion from the old one of the same name,
+        and each old level to the draft level of the same value where the
+        draft has it (else not mapped). A first visit leaves out everything."""
+        completed = {
+            "green_from": plain_number(bands.green_from),
+            "amber_above": plain_number(bands.amber_above),
+            "red_from": plain_number(bands.red_from),
+        }
+        completed.update({key: data.get(key) for key in data})
+        sources = list(in_use)
+        for criterion in criteria:
+            source_key = f"from-{criterion.pk}"
+            if source_key not in completed:
+                completed[source_key] = criterion.name if criterion.name in in_use else ""
+            source = completed[source_key]
+            for n, value in enumerate(in_use.get(source, [])):
+                key = f"map-{criterion.pk}-{sources.index(source)}-{n}"
+                if key not in completed:
+                    completed[key] = plain_number(value) if value in criterion.levels else MIDDLE
+        return completed
+
+    @property
+    def rows(self) -> list[tuple[DraftCriterion, forms.BoundField, list]]:
+        """The mapping table: each draft criterion, its source field and its
+        rows (an old level's value and its field)."""
+        return [
+            (criterion, self[name], [(value, self[field]) for value, field in rows])
+            for criterion, name, rows in self.mapping_rows
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        green, amber, red = (data.get(n) for n in ("green_from", "amber_above", "red_from"))
+        if None not in (green, amber, red) and not green <= amber < red:
+            self.add_error(
+                "green_from", "The bands must rise: green from, then amber above, then red from"
+            )
+        return data
+
+    def bands(self) -> Bands:
+        data = self.cleaned_data
+        return Bands(data["green_from"], data["amber_above"], data["red_from"])
+
+    def mapping(self) -> Mapping:
+        source = {}
+        levels: dict[int, dict[Decimal, Decimal]] = {}
+        for criterion, name, rows in self.mapping_rows:
+            source[criterion.pk] = self.cleaned_data[name] or None
+            levels[criterion.pk] = {
+                value: Decimal(self.cleaned_data[field])
+                for value, field in rows
+                if self.cleaned_data[field] not in ("", MIDDLE)
+            }
+        return Mapping(source, levels)

@@ -7,6 +7,25 @@ FORMAT = "<str:slug>.<str:file_format>"
 urlpatterns = [
     path("services/<int:pk>/", views.service_overview, name="service_overview"),
     path("services/<int:pk>/forecast/", views.service_forecast, name="service_forecast"),
+    path(
+        "services/<int:pk>/what-if/",
+        views.what_if,
+        {"of_scheme": False},
+        name="service_what_if",
+    ),
+    path(
+        f"services/<int:pk>/what-if/{FORMAT}",
+        views.what_if_download,
+        {"of_scheme": False},
+        name="service_what_if_download",
+    ),
+    path("schemes/<int:pk>/what-if/", views.what_if, {"of_scheme": True}, name="scheme_what_if"),
+    path(
+        f"schemes/<int:pk>/what-if/{FORMAT}",
+        views.what_if_download,
+        {"of_scheme": True},
+        name="scheme_what_if_download",
+    ),
     path(f"services/<int:pk>/download/{FORMAT}", views.service_download, name="service_download"),
     path("services/<int:pk>/dmt-pack.pdf", views.service_pack, name="service_pack"),
     path("teams/<int:pk>/dashboard/", views.team_dashboard, name="team_dashboard"),

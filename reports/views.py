@@ -4,6 +4,8 @@ agenda, downloads and the quarterly pack."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -39,7 +41,9 @@ from reports.forms import (
 from reports.models import Escalation
 from reports.presenters import forecast, pages
 from reports.presenters.tables import decisions_table, issues_table, with_quarter
+from reports.presenters.what_if import WhatIfPage, covered_teams, what_if_page
 from reports.services.dmt import capacity_issue_raise
+from weighting.access import get_draft_scheme_for_what_if
 from weighting.forecast import ASSUMES, ASSUMES_VACANCIES
 
 
@@ -394,3 +398,61 @@ def decision_download(request: HttpRequest, slug: str, file_format: str) -> Http
 def escalation_download(request: HttpRequest, file_format: str) -> HttpResponse:
     table = _escalations_table(_escalations(request))
     return _download({"escalations": table}, "escalations", file_format, "escalations")
+
+
+def _what_if(request: HttpRequest, pk: int, *, of_scheme: bool) -> tuple[Any, WhatIfPage]:
+    """A draft scheme's what-if (`of_scheme`) for the covered teams the user
+    may see, or a service's what-if of thresholds for all its teams (DMT)."""
+    today = timezone.localdate()
+    if not of_scheme:
+        service = access.get_service_for_user(request.user, pk)
+        teams = list(service.teams.order_by("name"))
+        return service, what_if_page(service, teams, today, request.GET, case_labels=False)
+    scheme = get_draft_scheme_for_what_if(request.user, pk)
+    visible = set(access.teams_visible_to(request.user).values_list("pk", flat=True))
+    teams = [team for team in covered_teams(scheme, today) if team.pk in visible]
+    if not teams:
+        raise Http404("No team of yours is covered by this draft.")
+    labels = not access.is_senior_manager(request.user)
+    return scheme, what_if_page(
+        scheme.service, teams, today, request.GET, scheme=scheme, case_labels=labels
+    )
+
+
+@require_GET
+@transaction.non_atomic_requests  # it only reads
+def what_if(request: HttpRequest, pk: int, *, of_scheme: bool) -> HttpResponse:
+    """A draft applied to today's caseload beside the agreed scheme and thresholds."""
+    subject, page = _what_if(request, pk, of_scheme=of_scheme)
+    prefix = "scheme" if of_scheme else "service"
+    query = request.GET.urlencode()
+    return render(
+        request,
+        "reports/what_if.html",
+        {
+            "page": page,
+            "scheme": subject if of_scheme else None,
+            "service": subject.service if of_scheme else subject,
+            "form": page.form,
+            "manages": of_scheme
+            and subject.team_id is not None
+            and access.manages_team(request.user, subject.team),
+            "download_base": reverse(
+                f"{prefix}_what_if_download", args=[pk, "x", "csv"]
+            ).removesuffix("x.csv"),
+            "query": f"?{query}" if query else "",
+        },
+    )
+
+
+@require_GET
+@transaction.non_atomic_requests
+def what_if_download(
+    request: HttpRequest, pk: int, slug: str, file_format: str, *, of_scheme: bool
+) -> HttpResponse:
+    subject, page = _what_if(request, pk, of_scheme=of_scheme)
+    if not page.tables:  # the form has errors: the page shows them
+        page_url = reverse("scheme_what_if" if of_scheme else "service_what_if", args=[pk])
+        return redirect(f"{page_url}?{request.GET.urlencode()}")
+    name = subject.service.name if of_scheme else subject.name
+    return _download(page.tables, slug, file_format, _stem(f"{name} what-if", ""))

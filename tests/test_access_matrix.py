@@ -117,6 +117,18 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "service_forecast": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
     "service_download": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
     "service_pack": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
+    # What if a draft were agreed: the draft team's managers and the service's
+    # DMT; what if the thresholds changed: the service's DMT.
+    "scheme_what_if": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
+    "scheme_what_if_download": (
+        "302 404 404 404 200 404 200 200",
+        "302 405 405 405 405 405 405 405",
+    ),
+    "service_what_if": ("302 404 404 404 404 404 200 200", "302 405 405 405 405 405 405 405"),
+    "service_what_if_download": (
+        "302 404 404 404 404 404 200 200",
+        "302 405 405 405 405 405 405 405",
+    ),
     "team_dashboard": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
     "team_forecast": ("302 404 404 404 200 404 200 200", "302 405 405 405 405 405 405 405"),
     # The team's managers (and administrators) record vacancies; an empty POST adds nothing.
@@ -234,6 +246,10 @@ def world(
         "record_new": {"worker_pk": social_worker.pk},
         "service_overview": {"pk": service.pk},
         "service_forecast": {"pk": service.pk},
+        "service_what_if": {"pk": service.pk},
+        "service_what_if_download": {"pk": service.pk, "slug": "people", "file_format": "csv"},
+        "scheme_what_if": {"pk": draft.pk},
+        "scheme_what_if_download": {"pk": draft.pk, "slug": "people", "file_format": "csv"},
         "service_download": {"pk": service.pk, "slug": "teams-today", "file_format": "csv"},
         "service_pack": {"pk": service.pk},
         "team_dashboard": {"pk": team.pk},

@@ -343,6 +343,31 @@ LATEST_RATING = """
 """
 
 
+def latest_rating_join(join: str, columns: str, on: str) -> str:
+    """SQL joining `r`, the latest rating on or before `on` (a column or a
+    placeholder) of allocation `a`'s case, with its id, total and `columns`:
+    a LATERAL join on PostgreSQL, a correlated subquery for its key on
+    SQLite (which has no LATERAL)."""
+    rating = Rating._meta.db_table
+    if connection.vendor == "postgresql":
+        extra = f", latest.{columns}" if columns else ""
+        lateral = LATEST_RATING.format(columns=f"id, latest.total{extra}", rating=rating, on=on)
+        return f"{join} LATERAL ({lateral}) r ON true"
+    key = LATEST_RATING.format(columns="id", rating=rating, on=on)
+    return f"{join} {rating} r ON r.id = ({key})"
+
+
+def people_clause(person_ids: list[int]) -> tuple[str, list]:
+    """SQL keeping allocation `a` to these people's, and its parameters."""
+    if connection.vendor == "postgresql":
+        # Joined to the ids rather than compared with an array: for a
+        # service's hundreds of people the planner then hashes the ids once
+        # (`= ANY` probes the index once per id and memoizes every case's
+        # rating, none of them twice: about half the time at 600 people).
+        return "a.person_id IN (SELECT unnest(%s::bigint[]))", [list(person_ids)]
+    return f"a.person_id IN ({', '.join(['%s'] * len(person_ids))})", list(person_ids)
+
+
 # A forecast's load: a rating's anticipated total from its due date, when
 # that date is after the forecast's first day (a rating already due or
 # overdue is not assumed). Never in live numbers.
@@ -350,6 +375,17 @@ ASSUMED_LOAD = (
     "CASE WHEN r.anticipated_by > %s AND r.anticipated_by <= days.day "
     "THEN r.anticipated_total ELSE r.total END"
 )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A draft scheme's terms, taken as in force for `teams` ((service id,
+    team id) pairs) by a what-if: its benchmark sets their people's capacity
+    and its middle levels weigh their unrated cases. Rated cases keep their
+    rating's total; a what-if weighs them again by its mapping."""
+
+    terms: SchemeTerms
+    teams: frozenset[tuple[int, int]]
 
 
 def _held(
@@ -362,32 +398,14 @@ def _held(
     held: dict[int, dict[int, _Held]] = defaultdict(lambda: defaultdict(_Held))
     if not person_ids or not days:
         return held
-    rating = Rating._meta.db_table
     # No rating is dated after today, so a forecast's days share today's
     # latest ratings: one lookup per case rather than per case and day.
-    on = "%s" if assume_from is not None else "days.day"
-    if connection.vendor == "postgresql":
-        # Joined to the ids rather than compared with an array: for a
-        # service's hundreds of people the planner then hashes the ids once
-        # (`= ANY` probes the index once per id and memoizes every case's
-        # rating, none of them twice: about half the time at 600 people).
-        people = "a.person_id IN (SELECT unnest(%s::bigint[]))"
-        people_params = [list(person_ids)]
-        columns = (
-            "id, latest.total, latest.status, latest.rated_on, latest.anticipated_by, "
-            "latest.anticipated_total"
-        )
-        latest = (
-            f"LEFT JOIN LATERAL ({LATEST_RATING.format(columns=columns, rating=rating, on=on)}) "
-            "r ON true"
-        )
-    else:
-        people = f"a.person_id IN ({', '.join(['%s'] * len(person_ids))})"
-        people_params = list(person_ids)
-        latest = (
-            f"LEFT JOIN {rating} r ON r.id = "
-            f"({LATEST_RATING.format(columns='id', rating=rating, on=on)})"
-        )
+    latest = latest_rating_join(
+        "LEFT JOIN",
+        "status, latest.rated_on, latest.anticipated_by, latest.anticipated_total",
+        on="%s" if assume_from is not None else "days.day",
+    )
+    people, people_params = people_clause(person_ids)
     sql = HELD_SQL.format(
         load=ASSUMED_LOAD if assume_from is not None else "r.total",
         # A forecast drops a case from its planned closing date.
@@ -522,32 +540,72 @@ def _series_with_schemes(
     assume_from: datetime.date | None = None,
 ) -> tuple[dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]]:
     """`caseload_series_with_schemes` of people already read, `days` sorted."""
+    return _read(persons, days, service_ids, assume_from).series(None)
+
+
+def agreed_and_draft(
+    person_ids: list[int], day: datetime.date, draft: Draft
+) -> tuple[dict[int, CaseloadNumbers], dict[int, CaseloadNumbers]]:
+    """Each person's numbers on `day`, as agreed and with `draft` in force
+    for the teams it covers: what they hold and what reduces their capacity
+    are read once for both."""
+    read = _read(_people(person_ids, day, day), [day], None)
+    return read.series(None)[0][day], read.series(draft)[0][day]
+
+
+@dataclass
+class _Read:
+    """What the numbers of some people on some days are computed from."""
+
+    persons: list[_Person]
+    days: list[datetime.date]
+    held: dict[int, dict[int, _Held]]
+    service_ids: set[int]
+    scheme_rows: list[dict]
+    terms: dict
+    factors: dict[int, list[dict]]
+    reductions: dict[int, list[dict]]
+
+    def series(
+        self, draft: Draft | None
+    ) -> tuple[
+        dict[datetime.date, dict[int, CaseloadNumbers]], dict[datetime.date, SchemesInForce]
+    ]:
+        series: dict[datetime.date, dict[int, CaseloadNumbers]] = {}
+        schemes_by_day: dict[datetime.date, SchemesInForce] = {}
+        for n, day in enumerate(self.days):
+            schemes = SchemesInForce(self.service_ids, day, rows=self.scheme_rows, terms=self.terms)
+            if draft is not None:
+                schemes.put_in_force(draft.terms, draft.teams)
+            schemes_by_day[day] = schemes
+            on_day = self.held.get(n, {})
+            series[day] = {
+                person.pk: _finish(
+                    person,
+                    day,
+                    person.team_on(day),
+                    on_day.get(person.pk) or _Held(),
+                    self.factors[person.pk],
+                    self.reductions[person.pk],
+                    schemes,
+                )
+                for person in self.persons
+            }
+        return series, schemes_by_day
+
+
+def _read(
+    persons: list[_Person],
+    days: list[datetime.date],
+    service_ids: set[int] | None,
+    assume_from: datetime.date | None = None,
+) -> _Read:
     person_ids = [person.pk for person in persons]
-    first, last = days[0], days[-1]
     held = _held(person_ids, days, assume_from)
     service_ids = set(service_ids or ()) | {p.service_id for p in persons if p.service_id}
     for on_day in held.values():
         for totals in on_day.values():
             service_ids |= {service_id for service_id, _ in totals.unrated_by_team}
     scheme_rows, terms = load_schemes(service_ids)
-    factors, reductions = _capacity_rows(person_ids, first, last)
-
-    series: dict[datetime.date, dict[int, CaseloadNumbers]] = {}
-    schemes_by_day: dict[datetime.date, SchemesInForce] = {}
-    for n, day in enumerate(days):
-        schemes = SchemesInForce(service_ids, day, rows=scheme_rows, terms=terms)
-        schemes_by_day[day] = schemes
-        on_day = held.get(n, {})
-        series[day] = {
-            person.pk: _finish(
-                person,
-                day,
-                person.team_on(day),
-                on_day.get(person.pk) or _Held(),
-                factors[person.pk],
-                reductions[person.pk],
-                schemes,
-            )
-            for person in persons
-        }
-    return series, schemes_by_day
+    factors, reductions = _capacity_rows(person_ids, days[0], days[-1])
+    return _Read(persons, days, held, service_ids, scheme_rows, terms, factors, reductions)

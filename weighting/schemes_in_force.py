@@ -175,6 +175,12 @@ class SchemesInForce:
             or self._first.get(service)
         )
 
+    def put_in_force(self, terms: SchemeTerms, teams: Iterable[tuple[int, int]]) -> None:
+        """Take `terms` (a draft's) as in force for these (service id, team
+        id) pairs: for a what-if, never for live numbers."""
+        for key in teams:
+            self._for_team[key] = terms
+
     def for_team(self, service_id: int, team_id: int | None) -> SchemeTerms | None:
         key = (service_id, team_id)
         if key not in self._for_team:

@@ -39,6 +39,7 @@ def team_scheme(request: HttpRequest, team_pk: int) -> HttpResponse:
         .order_by("-agreed_on", "-version")
     )
     manages = access.manages_team(request.user, team)
+    sees_draft = manages or access.is_senior_manager_of(request.user, team.service_id)
     return render(
         request,
         "weighting/team_scheme.html",
@@ -49,7 +50,7 @@ def team_scheme(request: HttpRequest, team_pk: int) -> HttpResponse:
             "terms": scheme_terms([scheme.pk])[scheme.pk] if scheme else None,
             "versions": [v for v in versions if not v.is_draft],
             "draft": next((v for v in versions if v.is_draft and v.team_id == team.pk), None)
-            if manages
+            if sees_draft
             else None,
             "manages": manages,
         },

@@ -65,3 +65,33 @@ def test_the_scheme_pages_have_no_wcag_violations(
     assert_accessible(page)
     draft = team.schemes.get()
     weighting.scheme_discard_draft(scheme=draft)
+
+
+def test_a_manager_tries_a_draft_on_todays_caseload(
+    sign_in, live_server, team, team_manager, held_case, default_scheme, assert_accessible
+):
+    """From the scheme page to the draft's what-if; a mapping to a level the
+    draft lacks is refused; the page and its error have no WCAG violation."""
+    from tests.test_supervision import rate
+
+    rate(held_case, default_scheme, (3, 3, 1))
+    draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
+    page = sign_in("manager")
+    page.goto(f"{live_server.url}/teams/{team.pk}/scheme/")
+    page.get_by_role("link", name="what it would do to today's caseload").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"What if draft version {draft.version} were agreed"
+    )
+    expect(page.get_by_text("No one changes band.")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Green band from (%)").fill("5")
+    page.get_by_label("Amber band above (%)").fill("6")
+    page.get_by_role("button", name="Show the draft's numbers").click()
+    expect(page.get_by_text("1 person changes band.")).to_be_visible()
+    page.get_by_label("Amber band above (%)").fill("300")
+    page.get_by_role("button", name="Show the draft's numbers").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("The bands must rise")
+    expect(page).to_have_title(re.compile("^Error: "))
+    assert_accessible(page)
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= 375")
