@@ -51,8 +51,8 @@ class Candidate:
         parts = ["after this case" if after.has_capacity else "no capacity for cases"]
         if self.person.role == Person.Role.ASYE:
             parts.append("ASYE")
-        if self.person.is_part_time:
-            parts.append(f"{self.person.fte} FTE")
+        if before.fte < 1:
+            parts.append(f"{before.fte} FTE")
         parts.append(f"{before.case_count} cases and {before.people_count} {term} now")
         text = " · ".join(parts)
         if self.over_maximum:
