@@ -117,11 +117,6 @@ class Person(models.Model):
         return self.service.full_time_hours if self.service else FULL_TIME_HOURS
 
     @property
-    def weekly_hours(self) -> Decimal:
-        """Contracted hours a week: FTE × the service's full-time hours."""
-        return self.fte * self.full_time_hours
-
-    @property
     def role_short(self) -> str:
         """The role as a team table shows it: SW, ASYE, Student, TM…"""
         return {
