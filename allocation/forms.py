@@ -16,7 +16,7 @@ from caseload.dates import add_months, long_date
 from caseload.fields import date_field, number_field
 from caseload.formatting import plain_number
 from caseload.models import Case, OverMaximumReview, Person, Team
-from caseload.services import membership_plan_end
+from caseload.services import fte_change, membership_plan_end
 from weighting.forms import level_field
 from weighting.models import Criterion, Reduction
 from weighting.projection import Projection
@@ -51,8 +51,8 @@ class Candidate:
         parts = ["after this case" if after.has_capacity else "no capacity for cases"]
         if self.person.role == Person.Role.ASYE:
             parts.append("ASYE")
-        if self.person.is_part_time:
-            parts.append(f"{self.person.fte} FTE")
+        if before.fte < 1:
+            parts.append(f"{before.fte} FTE")
         parts.append(f"{before.case_count} cases and {before.people_count} {term} now")
         text = " · ".join(parts)
         if self.over_maximum:
@@ -333,6 +333,27 @@ class LeavingForm(forms.Form):
     def save(self, person: Person, team: Team, by: Person | None) -> str:
         membership_plan_end(person=person, team=team, end_date=self.cleaned_data["end_date"])
         return f"{person} leaves {team} on {long_date(self.cleaned_data['end_date'])}."
+
+
+class FteChangeForm(forms.Form):
+    """A change of someone's contracted FTE from a date: past, today or ahead."""
+
+    fte = share_field(
+        "FTE",
+        "For example 1 for full time, 0.6 for three days a week.",
+        what="the FTE",
+        required="Enter the FTE",
+        example="1 or 0.6",
+    )
+    start_date = date_field(
+        "Date the FTE applies from",
+        help_text="A later date changes no figure of today: the forecast reads it from then.",
+    )
+
+    def save(self, person: Person, team: Team, by: Person | None) -> str:
+        data = self.cleaned_data
+        fte_change(person=person, fte=data["fte"], start_date=data["start_date"], recorded_by=by)
+        return f"{person}'s FTE is {data['fte']} from {long_date(data['start_date'])}."
 
 
 class FactorStepForm(forms.Form):

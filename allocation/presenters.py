@@ -250,3 +250,22 @@ def allocate_form(
         students=students,
     )
     return form, worker, weight
+
+
+# A person's plans ----------------------------------------------------------------
+
+
+def fte_plan(person: Person, today: datetime.date) -> SimpleNamespace:
+    """A person's contracted FTE today and the changes recorded from a later
+    day, each with its hours a week (FTE × their service's full-time week),
+    in one query. Today's follows the numbers' rule: the row in force today;
+    before their first row, that row's; with no rows, the FTE on their record."""
+    rows = list(person.fte_history.exclude(end_date__lte=today))
+    full_time = person.full_time_hours
+    now = rows[0].fte if rows else person.fte
+    return SimpleNamespace(
+        fte=now,
+        hours=now * full_time,
+        full_time=full_time,
+        planned=[(row, row.fte * full_time) for row in rows if row.start_date > today],
+    )

@@ -19,6 +19,7 @@ from allocation import presenters, services
 from allocation.forms import (
     CloseCaseForm,
     FactorStepForm,
+    FteChangeForm,
     InvolveForm,
     LeavingForm,
     MoveTeamForm,
@@ -280,14 +281,20 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
 
 
-PLAN_FORMS = {"leaving": LeavingForm, "factor": FactorStepForm, "reduction": ProtectedTimeForm}
+PLAN_FORMS = {
+    "leaving": LeavingForm,
+    "fte": FteChangeForm,
+    "factor": FactorStepForm,
+    "reduction": ProtectedTimeForm,
+}
 
 
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """What is planned for someone in the manager's team: the day they leave,
-    an ASYE's next step, protected time to come. Forecasts read them."""
+    a change of FTE, an ASYE's next step, protected time to come. Forecasts
+    read them."""
     person = access.get_person_for_manager(request.user, pk)
     today = timezone.localdate()
     membership = person.memberships.active_on(today).select_related("team").first()
@@ -308,6 +315,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "membership": membership,
         "forms": forms,
         "sent": forms[sent] if sent else None,
+        "fte": presenters.fte_plan(person, today),
         "factors": person.experience_factors.exclude(end_date__lte=today),
         "reductions": person.reductions.exclude(end_date__lte=today),
     }

@@ -2,7 +2,7 @@
 `python bench/dataset.py --scale small|large|national [--seed N]` fills DATABASE_URL's.
 
 A generated council is made of the same records a real one is: services with
-the default weighting scheme, teams with a manager, workers with FTE,
+the default weighting scheme, teams with a manager, workers with dated FTE,
 experience factors and reductions, and cases with their whole history of
 allocations, transfers and ratings over the years asked for. The same seed
 gives the same council. Rows go in by bulk inserts (COPY on PostgreSQL), in
@@ -39,7 +39,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from caseload.models import Allocation, Case, Person, Service, Team, TeamMembership
+from caseload.models import Allocation, Case, FteChange, Person, Service, Team, TeamMembership
 from weighting import services as weighting
 from weighting.models import Criterion, ExperienceFactor, Level, Rating, RatingLevel, Reduction
 
@@ -180,6 +180,9 @@ class _Generator:
         self.memberships = _Rows(
             TeamMembership, ["id", "person_id", "team_id", "start_date", "end_date", "created_at"]
         )
+        self.ftes = _Rows(
+            FteChange, ["id", "person_id", "fte", "start_date", "end_date", "created_at"]
+        )
         self.factors = _Rows(
             ExperienceFactor,
             ["id", "person_id", "factor", "start_date", "end_date", "reason", "created_at"],
@@ -256,6 +259,7 @@ class _Generator:
         self.pending_users: list[tuple] = []
         self.pending_people: list[tuple] = []
         self.pending_memberships: list[tuple] = []
+        self.pending_ftes: list[tuple] = []
         self.pending_factors: list[tuple] = []
         self.pending_reductions: list[tuple] = []
         self.pending_cases: list[tuple] = []
@@ -284,19 +288,12 @@ class _Generator:
             )
         )
         self.pending_people.append(
-            (
-                person_id,
-                user_id,
-                name,
-                role,
-                service_id,
-                fte,
-                more.get("supervisor"),
-                more.get("asye_start"),
-                self.now,
-                self.now,
-            )
-        )
+            (person_id, user_id, name, role, service_id, fte, more.get("supervisor"),
+             more.get("asye_start"), self.now, self.now)
+        )  # fmt: skip
+        # Their FTE from the day they joined (everyone else's from the first day).
+        since = more.get("joined", self.first_day)
+        self.pending_ftes.append((self.ftes.take_id(), person_id, fte, since, None, self.now))
         return person_id
 
     # -- the council ----------------------------------------------------------------
@@ -357,6 +354,7 @@ class _Generator:
                 fte,
                 supervisor=managers[team.pk],
                 asye_start=joined if asye else None,
+                joined=joined,
             )
             team_workers[team.pk].append((person_id, joined, float(fte) * (0.8 if asye else 1)))
             self.pending_memberships.append(
@@ -403,8 +401,9 @@ class _Generator:
             if len(self.pending_cases) >= BATCH:
                 self.write_cases()
         self.write_cases()
-        for rows in (self.users, self.people, self.memberships, self.factors, self.reductions):
+        for rows in (self.users, self.people, self.memberships, self.ftes, self.factors):
             rows.reset_sequence()
+        self.reductions.reset_sequence()
         for rows in (self.cases, self.allocations, self.ratings, self.levels):
             rows.reset_sequence()
         return self.result
@@ -415,6 +414,8 @@ class _Generator:
         self.result.people += len(self.pending_people)
         self.pending_users, self.pending_people = [], []
         self.memberships.write(self.pending_memberships)
+        self.ftes.write(self.pending_ftes)
+        self.pending_ftes = []
         self.factors.write(self.pending_factors)
         self.reductions.write(self.pending_reductions)
         self.pending_memberships, self.pending_factors, self.pending_reductions = [], [], []

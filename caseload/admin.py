@@ -8,21 +8,27 @@ added through the same write functions the pages use, never edited in place.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
+from django.contrib.admin.widgets import AdminDateWidget
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from caseload import access, audit, services
 from caseload import admin_accounts as admin_accounts  # log-ins, groups, sign-in logs
 from caseload.admin_history import HistoryAdmin
+from caseload.dates import long_date
 from caseload.models import Case, Person, Team, TeamMembership
 
 
@@ -152,6 +158,64 @@ class PersonAdminForm(forms.ModelForm):
         return supervisor
 
 
+def _two_places(fte: Decimal) -> Decimal:
+    """An FTE as it is stored (SQLite gives a computed one without its places)."""
+    return fte.quantize(Decimal("0.01"))
+
+
+class PersonChangeForm(PersonAdminForm):
+    """A person's details. Their FTE is dated: a new one is recorded from a
+    day (`services.fte_change`), ending the one before, never written over it."""
+
+    new_fte = forms.DecimalField(
+        label="FTE",
+        max_digits=3,
+        decimal_places=2,
+        required=False,
+        help_text="Their FTE today. Enter another to record a change.",
+    )
+    fte_from = forms.DateField(
+        label="New FTE applies from",
+        required=False,
+        widget=AdminDateWidget,
+        help_text="The first day of the new FTE: today if left blank. A later day changes "
+        "no figure of today.",
+    )
+
+    class Meta(PersonAdminForm.Meta):
+        fields = [name for name in PersonAdminForm.Meta.fields if name != "fte"]
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fte_today = _two_places(
+            Person.objects.with_fte_on(today)
+            .values_list("fte_on_day", flat=True)
+            .get(pk=self.instance.pk)
+        )
+        self.fields["new_fte"].initial = self.fte_today
+        self.fields["fte_from"].initial = today
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean()
+        fte = cleaned.get("new_fte")
+        if fte is not None and fte != self.fte_today:
+            try:
+                services.check_fte_change(person=self.instance, fte=fte, start_date=self.fte_start)
+            except services.RuleBroken as error:
+                self.add_error("new_fte", error.messages)
+        return cleaned
+
+    @property
+    def fte_start(self) -> datetime.date:
+        return self.cleaned_data.get("fte_from") or timezone.localdate()
+
+    @property
+    def fte_changed(self) -> bool:
+        fte = self.cleaned_data.get("new_fte")
+        return fte is not None and fte != self.fte_today
+
+
 class PersonAddForm(PersonAdminForm):
     """A new person with a log-in that has no password: they set their own
     from the invitation, so nobody else ever knows it."""
@@ -194,7 +258,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Person)
 class PersonAdmin(HistoryAdmin):
     form = PersonAdminForm
-    list_display = ["full_name", "role", "service", "fte", "supervisor"]
+    list_display = ["full_name", "role", "service", "fte_today", "supervisor"]
     list_filter = ["role", "service"]
     search_fields = ["full_name", "user__username"]
     autocomplete_fields = ["supervisor"]
@@ -202,9 +266,24 @@ class PersonAdmin(HistoryAdmin):
     actions = ["send_invitation"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):  # type: ignore[no-untyped-def]
-        if obj is None:
-            kwargs["form"] = PersonAddForm
+        kwargs["form"] = PersonAddForm if obj is None else PersonChangeForm
         return super().get_form(request, obj, change, **kwargs)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
+        return super().get_queryset(request).with_fte_on(timezone.localdate())
+
+    @admin.display(description="FTE today", ordering="fte_on_day")
+    def fte_today(self, obj: Person) -> Decimal:
+        return _two_places(obj.fte_on_day)
+
+    @admin.display(description="FTE over time")
+    def fte_over_time(self, obj: Person) -> str:
+        rows = [
+            f"{row.fte} from {long_date(row.start_date)}"
+            + (f" to {long_date(row.end_date)}" if row.end_date else "")
+            for row in obj.fte_history.all()
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((row,) for row in rows)) or "–"
 
     def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
         found, duplicates = super().get_search_results(request, queryset, search_term)
@@ -218,14 +297,16 @@ class PersonAdmin(HistoryAdmin):
     def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         if obj is None:
             return list(PersonAddForm.Meta.fields)
-        return ["user", *PersonAdminForm.Meta.fields]
+        fields = ["user", *PersonChangeForm.Meta.fields]
+        at = fields.index("service") + 1
+        return [*fields[:at], "new_fte", "fte_from", "fte_over_time", *fields[at:]]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         if obj is None:
             return []
         if obj == _acting_person(request):
-            return ["user", "role"]  # another administrator changes your role
-        return ["user"]
+            return ["user", "role", "fte_over_time"]  # another administrator changes your role
+        return ["user", "fte_over_time"]
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
         if change:
@@ -233,6 +314,13 @@ class PersonAdmin(HistoryAdmin):
                 if "role" in form.changed_data:
                     services.person_change_role(person=obj, role=obj.role)
                 super().save_model(request, obj, form, change)
+                if form.fte_changed:
+                    services.fte_change(
+                        person=obj,
+                        fte=form.cleaned_data["new_fte"],
+                        start_date=form.fte_start,
+                        recorded_by=_acting_person(request),
+                    )
             return
         data = form.cleaned_data
         saved = services.person_create(

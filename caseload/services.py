@@ -29,6 +29,7 @@ from caseload.models import (
     Allocation,
     Case,
     CaseTeamMove,
+    FteChange,
     Notification,
     Person,
     Service,
@@ -361,6 +362,8 @@ def person_create(
         user.save()
         person.user = user
         person.save()
+        # Their FTE history starts on the day they are added.
+        FteChange.objects.create(person=person, fte=fte, start_date=_today())
         person_keep_access(person)
     return person
 
@@ -480,6 +483,61 @@ def membership_plan_end(
         current.end_date = end_date
         current.save(update_fields=["end_date"])
         return current
+
+
+# Contracted FTE, dated (docs/adr/0025) ------------------------------------------
+
+
+def check_fte_change(*, person: Person, fte: Decimal, start_date: datetime.date) -> None:
+    """Raise RuleBroken if `person`'s FTE cannot be `fte` from `start_date`."""
+    if not Decimal(0) < fte <= Decimal(1):
+        raise RuleBroken("FTE must be more than 0 and no more than 1.")
+    current = person.fte_history.open().first()
+    if current is not None and start_date < current.start_date:
+        raise RuleBroken(
+            f"{person}'s FTE of {current.fte} from {long_date(current.start_date)} is the "
+            "latest recorded: a change cannot start before that day."
+        )
+    if current is None and person.fte_history.filter(end_date__gt=start_date).exists():
+        raise RuleBroken(f"Another FTE of {person}'s applied on {long_date(start_date)}.")
+    if fte == (current.fte if current is not None else person.fte):
+        since = f" from {long_date(current.start_date)}" if current is not None else ""
+        raise RuleBroken(f"{person}'s FTE is already {fte}{since}.")
+
+
+def fte_change(
+    *, person: Person, fte: Decimal, start_date: datetime.date, recorded_by: Person | None
+) -> FteChange:
+    """Record `person`'s contracted FTE from `start_date` (past, today or
+    ahead), ending the open row on that day; a change on the open row's own
+    start day corrects it instead. `Person.fte` takes the new FTE when it
+    starts today or earlier; a change ahead leaves today's as it is."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        check_fte_change(person=person, fte=fte, start_date=start_date)
+        current = person.fte_history.open().first()
+        if current is None and not person.fte_history.exists():
+            # Someone recorded before their FTE was dated: what they had comes first.
+            first = min(person.memberships.values_list("start_date", flat=True), default=None)
+            first = first or timezone.localtime(person.created_at).date()
+            if first < start_date:
+                current = FteChange.objects.create(person=person, fte=person.fte, start_date=first)
+        if current is not None and current.start_date == start_date:
+            current.fte, current.recorded_by = fte, recorded_by
+            current.save(update_fields=["fte", "recorded_by"])
+            change = current
+        else:
+            if current is not None:
+                current.end_date = start_date
+                current.save(update_fields=["end_date"])
+            change = FteChange.objects.create(
+                person=person, fte=fte, start_date=start_date, recorded_by=recorded_by
+            )
+        if start_date <= _today():
+            person.fte = fte
+            person.save(update_fields=["fte", "updated_at"])
+        numbers_changed_on([person.pk], start_date)
+        return change
 
 
 # Vacancies, for forecasts ------------------------------------------------------

@@ -4,12 +4,14 @@ capacity (ASYE factors and protected time)."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.db.models import Min
 
 from caseload import services
-from caseload.models import Person, Service, Team
+from caseload.models import FteChange, Person, Service, Team, TeamMembership
 from demo.council import Council
 from demo.plan import ADULTS_SERVICE, ASYE, CHILDRENS_SERVICE, MOVED, TEAMS, TeamPlan
 from weighting import services as weighting
@@ -44,6 +46,7 @@ def build_people_and_teams(council: Council) -> None:
         build_team(council, plan)
     build_team_scheme(council)
     build_capacity(council)
+    build_fte_history(council)
 
 
 def add_person(
@@ -144,3 +147,29 @@ def build_capacity(council: Council) -> None:
             by=council.people[username].supervisor,
             **amount,
         )
+
+
+def build_fte_history(council: Council) -> None:
+    """Each person's FTE from the day they joined their first team (from the
+    start of the demo's history, for those in none), and one change planned:
+    Chloe Evans goes from three days a week to four in four weeks' time."""
+    first_days = dict(
+        TeamMembership.objects.values("person")
+        .annotate(first=Min("start_date"))
+        .values_list("person", "first")
+    )
+    FteChange.objects.bulk_create(
+        FteChange(
+            person=person,
+            fte=person.fte,
+            start_date=first_days.get(person.pk, council.days_ago(council.history_days)),
+        )
+        for person in council.people.values()
+    )
+    chloe = council.people["chloe.evans"]
+    services.fte_change(
+        person=chloe,
+        fte=Decimal("0.80"),
+        start_date=council.today + datetime.timedelta(weeks=4),
+        recorded_by=chloe.supervisor,
+    )

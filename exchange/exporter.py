@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -150,8 +151,11 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
         .select_related("case__service", "scheme__team", "rated_by__user", "agreed_with__user")
         .order_by("case__service__name", "case__reference", "rated_on", "pk")
     )
-    people = Person.objects.select_related("user", "service", "supervisor__user").order_by(
-        "user__username"
+    # Today's FTE: the import of this file records it from the day it runs.
+    people = (
+        Person.objects.with_fte_on(timezone.localdate())
+        .select_related("user", "service", "supervisor__user")
+        .order_by("user__username")
     )
     if teams is not None:
         wanted = {m.person_id for m in memberships}
@@ -174,7 +178,7 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
         fmt.PEOPLE,
         [
             [p.user.username, p.full_name, p.user.email, p.role,
-             p.service.name if p.service else "", _number(p.fte),
+             p.service.name if p.service else "", _number(p.fte_on_day),
              p.supervisor.user.username if p.supervisor_id in exported else "",
              p.asye_start_date]
             for p in people

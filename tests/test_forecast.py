@@ -77,6 +77,22 @@ def test_an_asyes_factor_steps_up_on_its_date(team, default_scheme):
     assert points["Ben Okafor"][3].capacity == 90
 
 
+def test_a_planned_fte_change_reaches_the_forecast_on_its_date(team, default_scheme):
+    """Ben, an ASYE at 1.0 FTE and factor 0.8 (capacity 100 × 1.0 × 0.8 = 80),
+    holds 9: 11.25%. From three weeks ahead his FTE is 0.6: capacity
+    100 × 0.6 × 0.8 = 48, and 9 is 18.75% of it. Today's figure is as it was."""
+    ben = member(team, full_name="Ben Okafor", role=Person.Role.ASYE)
+    holding(team, ben, default_scheme)
+    caseload_services.fte_change(person=ben, fte=D("0.6"), start_date=weeks(3), recorded_by=None)
+    points, _ = forecast(team, [ben])
+    assert [p.capacity for p in points["Ben Okafor"][:5]] == [80, 80, 80, 48, 48]
+    assert [p.fte for p in points["Ben Okafor"][2:5]] == [1, D("0.6"), D("0.6")]
+    assert percent(points["Ben Okafor"][4]) == "18.8%"
+    assert caseload_numbers([ben], TODAY())[ben.pk].capacity == 80
+    ben.refresh_from_db()
+    assert ben.fte == 1  # a change ahead leaves today's FTE
+
+
 def test_a_reduction_ends_and_capacity_returns(team, default_scheme):
     """Asha's 20% reduction ends in five weeks: capacity 80 → 100, 9 of it used."""
     asha = member(team, full_name="Asha Patel")

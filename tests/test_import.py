@@ -30,11 +30,13 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
+from caseload import services
 from caseload.dates import long_date
 from caseload.models import (
     Allocation,
     Case,
     CaseTeamMove,
+    FteChange,
     ImportRun,
     Notification,
     Person,
@@ -72,6 +74,7 @@ DOMAIN = (
     Team,
     Team.managers.through,
     Person,
+    FteChange,
     TeamMembership,
     Case,
     CaseTeamMove,
@@ -357,6 +360,53 @@ def test_an_import_keeps_administrators_log_ins_in_step_with_their_role(
         "admin": (False, []),
         "new.admin": (True, ["Administrators"]),
     }
+
+
+# FTE, dated ----------------------------------------------------------------------------
+
+
+def fte_history(person: Person) -> list[tuple]:
+    return list(person.fte_history.values_list("fte", "start_date", "end_date"))
+
+
+def test_a_new_fte_is_recorded_from_the_day_of_the_import(social_worker, administrator):
+    """Asha, at 1.0 for a year, is 0.6 in the file: 0.6 from today, 1.0 kept
+    before it. Noor, new, starts her history today. The same file again
+    changes nothing."""
+    content = csv_file([
+        PEOPLE,
+        ["worker", "Asha Patel", "", "social_worker", SERVICE, "0.6", "", ""],
+        ["noor.ali", "Noor Ali", "", "social_worker", SERVICE, "0.8", "", ""],
+    ])  # fmt: skip
+    outcome = importer.run(read("people.csv", content), dry_run=False, by=administrator)
+    assert outcome.applied, said(outcome)
+    assert outcome.counts["people"] == {"created": 1, "updated": 1, "unchanged": 0}
+    assert fte_history(social_worker) == [
+        (D("1.00"), days_ago(365), TODAY()),
+        (D("0.60"), TODAY(), None),
+    ]
+    assert social_worker.fte_history.get(end_date=None).recorded_by == administrator
+    social_worker.refresh_from_db()
+    assert social_worker.fte == D("0.6")
+    assert fte_history(Person.objects.get(full_name="Noor Ali")) == [(D("0.80"), TODAY(), None)]
+    assert check("people.csv", content).changes == 0
+
+
+def test_a_planned_fte_change_is_kept_and_an_earlier_one_refused(social_worker, unchanged):
+    """Asha goes to 0.6 in three weeks. A file with today's 1.0 leaves her
+    alone; one with 0.8 would start before the planned change: refused."""
+    ahead = TODAY() + datetime.timedelta(weeks=3)
+    services.fte_change(person=social_worker, fte=D("0.6"), start_date=ahead, recorded_by=None)
+    unchanged()
+    row = ["worker", "Asha Patel", "", "social_worker", SERVICE, "1", "", ""]
+    assert check("people.csv", csv_file([PEOPLE, row])).changes == 0
+    row[5] = "0.8"
+    outcome = apply("people.csv", csv_file([PEOPLE, row]))
+    nothing_written(outcome)
+    assert said(outcome) == [
+        f"people, row 2: Asha Patel has an FTE change planned from {long_date(ahead)}: "
+        "a new FTE cannot start before it"
+    ]
 
 
 # Duplicates in the file ----------------------------------------------------------------

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 
 BEFORE = [("reports", "0002_dmt_decisions")]
 AFTER = [("reports", "0003_team_day_totals")]
@@ -130,6 +131,54 @@ def test_the_audit_keeps_its_rows_and_its_guard_when_it_learns_listings():
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM caseload_accessrecord")
     assert AccessRecord.objects.get().record_id == 7
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_each_persons_fte_becomes_the_first_row_of_their_history():
+    """Asha (0.8) moved teams; Ben (0.5) joined one; Dana (1.0) is in none:
+    each gets one open row with their FTE, from their earliest membership
+    (or the day they were added), and keeps the FTE on their record."""
+    apps = migrate([("caseload", "0025_service_full_time_hours")])
+    user = apps.get_model("auth", "User")
+    service = apps.get_model("caseload", "Service").objects.create(name="Children's services")
+    team_model = apps.get_model("caseload", "Team")
+    membership = apps.get_model("caseload", "TeamMembership")
+    north, south = (team_model.objects.create(service=service, name=n) for n in ("North", "South"))
+
+    def person(name, role, fte):
+        return apps.get_model("caseload", "Person").objects.create(
+            user=user.objects.create(username=name), full_name=name, role=role,
+            service=service, fte=Decimal(fte),
+        )  # fmt: skip
+
+    asha, ben = person("asha", "social_worker", "0.80"), person("ben", "asye", "0.50")
+    person("dana", "senior_manager", "1.00")
+    moved = datetime.date(2025, 1, 6)
+    membership.objects.create(person=asha, team=north, start_date=datetime.date(2024, 3, 4),
+                              end_date=moved)  # fmt: skip
+    membership.objects.create(person=asha, team=south, start_date=moved)
+    membership.objects.create(person=ben, team=north, start_date=datetime.date(2026, 1, 5))
+
+    migrate([("caseload", "0026_fte_history")])
+    from caseload.models import FteChange, Person
+
+    rows = {
+        row.person.full_name: (row.fte, row.start_date, row.end_date)
+        for row in FteChange.objects.select_related("person")
+    }
+    assert rows == {
+        "asha": (Decimal("0.80"), datetime.date(2024, 3, 4), None),
+        "ben": (Decimal("0.50"), datetime.date(2026, 1, 5), None),
+        "dana": (Decimal("1.00"), timezone.localdate(), None),
+    }
+    fte_on_record = dict(Person.objects.values_list("full_name", "fte"))
+    assert fte_on_record == {"asha": Decimal("0.80"), "ben": Decimal("0.50"), "dana": 1}
+
+    # Backwards the rows go, and the FTE on each record is as it was.
+    apps = migrate([("caseload", "0025_service_full_time_hours")])
+    people = apps.get_model("caseload", "Person").objects.values_list("full_name", "fte")
+    assert dict(people) == fte_on_record
 
 
 CACHE_TABLES = ("caseload_datachange", "caseload_keptpart")

@@ -11,6 +11,7 @@ from django.urls import reverse
 from allocation import services
 from caseload import errors
 from caseload.models import Person
+from caseload.services import fte_change
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, TeamFactory, member
 from weighting import services as weighting
@@ -121,6 +122,9 @@ def test_the_case_page_shows_the_allocation_history(client, held_case, team_mana
 def _team_of(team, size: int, manager: Person) -> None:
     for index in range(size):
         worker = member(team, full_name=f"Worker {index}", supervisor=manager)
+        # Part-time since last month, and full-time again in a fortnight.
+        for fte, start in ((Decimal("0.8"), days_ago(30)), (Decimal("1"), days_ago(-14))):
+            fte_change(person=worker, fte=fte, start_date=start, recorded_by=manager)
         for number in range(3):
             case = CaseFactory(team=team, reference=f"T{team.pk}-{index}-{number}")
             services.allocation_create(
@@ -140,6 +144,7 @@ def test_the_team_page_query_count_does_not_grow(
     with django_assert_max_num_queries(14):
         response = client.get(reverse("team_detail", args=[team.pk]))
     assert response.content.decode().count('data-sort-value="Worker ') == size
+    assert response.content.decode().count("</abbr>, part-time") == size  # today's FTE
 
 
 @pytest.mark.parametrize("size", [3, 30])

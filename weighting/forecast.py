@@ -3,9 +3,10 @@ same set-based computation as every live figure, with future days as input.
 Nothing here is stored, and live figures never assume what a forecast does.
 
 What a forecast assumes (and says it assumes): the allocations of today
-stay and no case arrives; memberships, experience factors and reductions
-already recorded with future dates take effect on them; each anticipated
-rating is reached on its due date, unless that date has already come.
+stay and no case arrives; memberships, FTE changes, experience factors and
+reductions already recorded with future dates take effect on them; each
+anticipated rating is reached on its due date, unless that date has already
+come.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ FORECAST_WEEKS = 12
 # Said beside every forecast figure (the module's docstring, for its reader).
 ASSUMES = (
     "A forecast, not a record. It assumes today's allocations stay and no case "
-    "arrives; planned starters, leavers, closings, experience factors and "
-    "reductions take effect on their dates; and each anticipated rating is "
+    "arrives; planned starters, leavers, closings, FTE changes, experience factors "
+    "and reductions take effect on their dates; and each anticipated rating is "
     "reached on its due date."
 )
 # Said where a forecast's capacity includes the vacancies teams count.

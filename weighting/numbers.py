@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import (
+    CharField,
     FilteredRelation,
     Q,
     Value,
@@ -24,7 +25,7 @@ from django.utils.functional import cached_property
 
 from caseload.db import among
 from caseload.formatting import one_decimal, plain_number
-from caseload.models import Allocation, Case, Person
+from caseload.models import Allocation, Case, FteChange, Person
 from weighting.bands import HUNDRED, ZERO, Band, Bands, is_over_maximum
 from weighting.models import ExperienceFactor, Rating, Reduction
 from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
@@ -165,7 +166,7 @@ class _Person:
 
     pk: int
     role: str
-    fte: Decimal
+    fte: Decimal  # Person.fte: their FTE on every day only if they have no dated rows
     service_id: int | None
     bands: Bands
     full_time_hours: Decimal = FULL_TIME_HOURS
@@ -221,6 +222,7 @@ def _finish(
     held: _Held,
     factor_rows: list[dict],
     reduction_rows: list[dict],
+    fte_rows: list[dict],
     schemes: SchemesInForce,
 ) -> CaseloadNumbers:
     """A person's numbers on `day` from what they hold and what reduces their
@@ -232,6 +234,7 @@ def _finish(
         load += (terms.middle_total if terms else ZERO) * count
         unrated += count
     terms = schemes.for_team(person.service_id, team_id) if person.service_id else None
+    fte = _fte_on(fte_rows, day, person.fte)
     factor = next(
         (Decimal(row["factor"]) for row in factor_rows if _active(row, day)),
         DEFAULT_EXPERIENCE_FACTOR.get(person.role, ZERO),
@@ -242,7 +245,7 @@ def _finish(
         active = [row for row in reduction_rows if _active(row, day)]
         capacity = capacity_points(
             benchmark=terms.benchmark,
-            fte=person.fte,
+            fte=fte,
             experience_factor=factor,
             reduction_hours=sum((Decimal(r["hours_per_week"] or 0) for r in active), ZERO),
             reduction_percentage=sum((Decimal(r["percentage"] or 0) for r in active), ZERO),
@@ -262,7 +265,7 @@ def _finish(
         team_id=team_id,
         stale_count=held.stale,
         overdue_count=held.overdue,
-        fte=person.fte,
+        fte=fte,
         case_holding=person.role in Person.CASE_HOLDING_ROLES,
     )
 
@@ -275,42 +278,72 @@ def _overlapping(first: datetime.date, last: datetime.date) -> Q:
 
 def _capacity_rows(
     person_ids: list[int], first: datetime.date, last: datetime.date
-) -> tuple[dict[int, list[dict]], dict[int, list[dict]]]:
-    """Experience factors and reductions of these people that apply at some
-    point from `first` to `last`, by person, in date order, in one query (a
-    UNION ALL: a factor's row has no hours or percentage, a reduction's no
-    factor)."""
+) -> tuple[dict[int, list[dict]], dict[int, list[dict]], dict[int, list[dict]]]:
+    """Experience factors, reductions and FTE rows of these people, by
+    person, in date order, in one query (a UNION ALL with a column naming
+    each row's kind; a factor's or FTE's value is in `factor`). Factors and
+    reductions that apply at some point from `first` to `last`; FTE rows
+    from `first` on, including those that start after `last`, since before
+    their first row a person's FTE is that row's (`_fte_on`)."""
     overlapping = _overlapping(first, last)
     people = among(person_ids)
     hours = Reduction._meta.get_field("hours_per_week")
     percentage = Reduction._meta.get_field("percentage")
-    columns = ("person_id", "factor", "hours", "percentage", "start_date", "end_date")
+    share = ExperienceFactor._meta.get_field("factor")
+    columns = ("person_id", "kind", "factor", "hours", "percentage", "start_date", "end_date")
+
+    def kind(name: str) -> Value:
+        return Value(name, output_field=CharField())
+
+    no_hours = {
+        "hours": Value(None, output_field=hours),
+        "percent": Value(None, output_field=percentage),
+    }
     factor_rows = (
         ExperienceFactor.objects.filter(overlapping, person_id__in=people)
-        .annotate(
-            hours=Value(None, output_field=hours), percent=Value(None, output_field=percentage)
-        )
-        .values_list("person_id", "factor", "hours", "percent", "start_date", "end_date")
+        .annotate(kind=kind("factor"), **no_hours)
+        .values_list("person_id", "kind", "factor", "hours", "percent", "start_date", "end_date")
+        .order_by()
+    )
+    fte_rows = (
+        FteChange.objects.filter(Q(end_date__isnull=True) | Q(end_date__gt=first))
+        .filter(person_id__in=people)
+        .annotate(kind=kind("fte"), **no_hours)
+        .values_list("person_id", "kind", "fte", "hours", "percent", "start_date", "end_date")
         .order_by()
     )
     reduction_rows = (
         Reduction.objects.filter(overlapping, person_id__in=people)
-        .annotate(no_factor=Value(None, output_field=ExperienceFactor._meta.get_field("factor")))
+        .annotate(kind=kind("reduction"), no_factor=Value(None, output_field=share))
         .values_list(
-            "person_id", "no_factor", "hours_per_week", "percentage", "start_date", "end_date"
+            "person_id", "kind", "no_factor", "hours_per_week", "percentage", "start_date",
+            "end_date",
         )
         .order_by()
-    )
-    factors: dict[int, list[dict]] = defaultdict(list)
-    reductions: dict[int, list[dict]] = defaultdict(list)
-    for values in factor_rows.union(reduction_rows, all=True).order_by("start_date"):
+    )  # fmt: skip
+    rows: dict[str, dict[int, list[dict]]] = {
+        name: defaultdict(list) for name in ("factor", "reduction", "fte")
+    }
+    # Reductions first: PostgreSQL types each column of a UNION pair by pair,
+    # and the factors' and FTEs' empty hours on their own would be text.
+    rows_of_all = reduction_rows.union(factor_rows, fte_rows, all=True)
+    for values in rows_of_all.order_by("start_date"):
         row = dict(zip(columns, values, strict=True))
-        if row["factor"] is not None:
-            factors[row["person_id"]].append(row)
-        else:
+        if row["kind"] == "reduction":
             row["hours_per_week"] = row.pop("hours")
-            reductions[row["person_id"]].append(row)
-    return factors, reductions
+        rows[row["kind"]][row["person_id"]].append(row)
+    return rows["factor"], rows["reduction"], rows["fte"]
+
+
+def _fte_on(rows: list[dict], day: datetime.date, recorded: Decimal) -> Decimal:
+    """A person's contracted FTE on `day` from their FTE rows (in date
+    order): the row in force that day; before their first row, the next row
+    to start (their FTE was not dated before it); with no rows, the FTE
+    recorded on the person. `Person.objects.with_fte_on` is the same rule."""
+    in_force = next((row for row in rows if _active(row, day)), None)
+    if in_force is None:
+        in_force = next((row for row in rows if row["start_date"] > day), None)
+    return Decimal(in_force["factor"]) if in_force is not None else recorded
 
 
 # What each person holds on each of a list of days: one query, summed by the
@@ -471,8 +504,9 @@ def caseload_series(
     """Each person's caseload numbers on each of `days`, in a fixed number of
     queries whatever the number of people, cases or days: what they hold is
     summed by the database for every day at once (`HELD_SQL`); people with
-    their teams, schemes with their terms, and experience factors with
-    reductions are read once for the whole period (four queries in all)."""
+    their teams, schemes with their terms, and experience factors,
+    reductions and dated FTEs are read once for the whole period (four
+    queries in all)."""
     series, _ = caseload_series_with_schemes(people, days)
     return series
 
@@ -491,7 +525,8 @@ def team_series(
     same read of the schemes; their memberships are not read again. A member
     read with `team_start` / `team_end` (their membership of this team, end
     exclusive) is in the team on those days only; otherwise on every day.
-    `assume_from`: a forecast's first day."""
+    Each day's FTE is from their dated FTE rows, read with their experience
+    factors and reductions. `assume_from`: a forecast's first day."""
     persons = [
         _Person(
             pk=member.pk,
@@ -565,6 +600,7 @@ class _Read:
     terms: dict
     factors: dict[int, list[dict]]
     reductions: dict[int, list[dict]]
+    ftes: dict[int, list[dict]]
 
     def series(
         self, draft: Draft | None
@@ -587,6 +623,7 @@ class _Read:
                     on_day.get(person.pk) or _Held(),
                     self.factors[person.pk],
                     self.reductions[person.pk],
+                    self.ftes[person.pk],
                     schemes,
                 )
                 for person in self.persons
@@ -607,5 +644,5 @@ def _read(
         for totals in on_day.values():
             service_ids |= {service_id for service_id, _ in totals.unrated_by_team}
     scheme_rows, terms = load_schemes(service_ids)
-    factors, reductions = _capacity_rows(person_ids, days[0], days[-1])
-    return _Read(persons, days, held, service_ids, scheme_rows, terms, factors, reductions)
+    factors, reductions, ftes = _capacity_rows(person_ids, days[0], days[-1])
+    return _Read(persons, days, held, service_ids, scheme_rows, terms, factors, reductions, ftes)

@@ -12,7 +12,7 @@ from caseload.models.cases import (
 )
 from caseload.models.choices import AllocationKind, CaseType, Priority, Role, ServiceKind
 from caseload.models.organisation import Service, Team, TeamMembership, Vacancy
-from caseload.models.people import Person
+from caseload.models.people import FteChange, Person
 from caseload.models.records import (
     AccessRecord,
     FormSubmission,
@@ -31,6 +31,7 @@ __all__ = [
     "CaseTeamMove",
     "CaseType",
     "FormSubmission",
+    "FteChange",
     "IdListField",
     "ImportRun",
     "Notification",

@@ -7,11 +7,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from caseload.models.choices import Role, in_choices
-from caseload.models.organisation import Service, Team, TeamMembership
+from caseload.models.organisation import DatedQuerySet, Service, Team, TeamMembership
+
+# A full-time week where no service says otherwise (Service.full_time_hours).
+FULL_TIME_HOURS = Decimal("37")
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
@@ -22,6 +26,20 @@ class PersonQuerySet(models.QuerySet["Person"]):
 
     def case_holding(self) -> PersonQuerySet:
         return self.filter(role__in=Person.CASE_HOLDING_ROLES)
+
+    def with_fte_on(self, day: datetime.date) -> PersonQuerySet:
+        """Each person's contracted FTE on `day`, as `fte_on_day`, by the rule
+        the numbers use (weighting.numbers): the dated row in force that day;
+        before their first row, the next row to start; with no rows at all,
+        `Person.fte`."""
+        rows = FteChange.objects.filter(person=OuterRef("pk"))
+        in_force = rows.filter(start_date__lte=day).exclude(end_date__lte=day)
+        next_row = rows.filter(start_date__gt=day).order_by("start_date")
+        return self.annotate(
+            fte_on_day=Coalesce(
+                Subquery(in_force.values("fte")[:1]), Subquery(next_row.values("fte")[:1]), F("fte")
+            )
+        )
 
 
 class Person(models.Model):
@@ -48,6 +66,9 @@ class Person(models.Model):
         blank=True,
         help_text="The directorate this person works in (empty for system administrators).",
     )
+    # Today's FTE as last written by `services.fte_change`; the dated rows
+    # (`fte_history`) are the record, and every figure for a day reads them
+    # (docs/adr/0025).
     fte = models.DecimalField(
         "FTE",
         max_digits=3,
@@ -61,7 +82,7 @@ class Person(models.Model):
     asye_start_date = models.DateField("ASYE start date", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # Role, FTE and supervisor are edited in place: each change is kept.
+    # Role and supervisor are edited in place: each change is kept.
     history = HistoricalRecords()
 
     objects = PersonQuerySet.as_manager()
@@ -91,14 +112,9 @@ class Person(models.Model):
         return self.role in self.CASE_HOLDING_ROLES
 
     @property
-    def is_part_time(self) -> bool:
-        return self.fte < 1
-
-    @property
-    def weekly_hours(self) -> Decimal:
-        """Contracted hours a week: FTE × the service's full-time hours."""
-        full_time = self.service.full_time_hours if self.service else Decimal("37")
-        return self.fte * full_time
+    def full_time_hours(self) -> Decimal:
+        """A full-time week in their service: their hours are FTE × these."""
+        return self.service.full_time_hours if self.service else FULL_TIME_HOURS
 
     @property
     def role_short(self) -> str:
@@ -111,3 +127,52 @@ class Person(models.Model):
             Role.SENIOR_MANAGER: "DMT",
             Role.ADMINISTRATOR: "Admin",
         }[self.role]
+
+
+class FteChange(models.Model):
+    """A person's contracted FTE from a date, until the day the next one
+    starts: their FTE over time, so that each day's capacity uses the FTE of
+    that day, and a change planned ahead reaches the forecast on its date.
+    Written only by `services.fte_change`, which ends the open row."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="fte_history")
+    fte = models.DecimalField("FTE", max_digits=3, decimal_places=2)
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day this FTE no longer applies."
+    )
+    recorded_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # A correction on the day a row starts is made in place: the history keeps it.
+    history = HistoricalRecords()
+
+    objects = DatedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["person", "start_date"]
+        verbose_name = "FTE change"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fte__gt=0) & Q(fte__lte=1),
+                name="fte_change_fte_between_0_and_1",
+                violation_error_message="FTE must be more than 0 and no more than 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=F("start_date")),
+                name="fte_change_end_after_start",
+                violation_error_message="An FTE ends after it starts.",
+            ),
+            # One FTE at a time: one open row per person (on PostgreSQL an
+            # exclusion constraint also forbids overlaps in the past; see
+            # docs/adr/0002).
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_fte_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person}: {self.fte} FTE from {self.start_date}"

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from caseload import services
 from caseload.dates import long_date
 from caseload.formatting import plain_number
-from caseload.models import Person, TeamMembership
+from caseload.models import FteChange, Person, TeamMembership
 from exchange import format as fmt
 from exchange.outcome import CREATED, UNCHANGED, UPDATED
 from exchange.reader import Row
@@ -48,12 +48,15 @@ class PeopleSheets(ImportState):
             "full_name": v["full_name"],
             "role": v["role"],
             "service": service,
-            "fte": v["fte"],
             "asye_start_date": v["asye_start_date"],
         }
+        # A stored person's FTE is dated: one other than today's is recorded
+        # from the import's day, through the same write as the pages'.
+        new_fte = person is not None and person.fte_on_day != v["fte"]
         if self.scope is not None:
             differs = person is not None and (
                 any(getattr(person, k) != value for k, value in wanted.items())
+                or new_fte
                 or bool(v["email"] and person.user.email != v["email"])
             )
             if differs and self._refused_change("people", row, person):
@@ -71,9 +74,17 @@ class PeopleSheets(ImportState):
                     f"only administrators change the role of {MANAGING_ROLES[person.role]}",
                 )
                 return
+        if new_fte and person.fte_open_from is not None and person.fte_open_from > self.today:
+            self._error(
+                "people",
+                row,
+                f"{person} has an FTE change planned from {long_date(person.fte_open_from)}: "
+                "a new FTE cannot start before it",
+            )
+            return
         self.file_people[v["username"]] = {"row": row.number, "values": v, "service": service}
         if person is None:
-            person = Person(**wanted)
+            person = Person(**wanted, fte=v["fte"])
             person._new_user = get_user_model()(username=v["username"], email=v["email"] or "")
             person._new_user.set_unusable_password()  # they set one, or sign in with SSO later
             person.user = person._new_user
@@ -99,9 +110,13 @@ class PeopleSheets(ImportState):
             self._save_later(person, changed)
             if "role" in changed:  # an administrator's log-in is staff in their group
                 self.saves.append(lambda person=person: services.person_keep_access(person))
-            if "fte" in changed:
-                self.stale[person.pk] = min(self.stale.get(person.pk, self.today), self.today)
-        what = UPDATED if changed or email_changed else UNCHANGED
+        if new_fte:
+            self.saves.append(
+                lambda person=person, fte=v["fte"]: services.fte_change(
+                    person=person, fte=fte, start_date=self.today, recorded_by=self.by
+                )
+            )
+        what = UPDATED if changed or new_fte or email_changed else UNCHANGED
         self.file_people[v["username"]]["what"] = what
         self.outcome.count("people", what)
 
@@ -114,6 +129,11 @@ class PeopleSheets(ImportState):
                 person._new_user.save()
                 person.user = person._new_user
             Person.objects.bulk_create(new)
+            # Their FTE history starts on the import's day.
+            FteChange.objects.bulk_create(
+                FteChange(person=p, fte=p.fte, start_date=self.today, recorded_by=self.by)
+                for p in new
+            )
             for person in new:
                 if person.role == Person.Role.ADMINISTRATOR:
                     services.person_keep_access(person)

@@ -12,10 +12,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from caseload.dates import long_date
-from caseload.models import Allocation, Case, CaseTeamMove, Person, Service, Team, TeamMembership
+from caseload.models import (
+    Allocation,
+    Case,
+    CaseTeamMove,
+    FteChange,
+    Person,
+    Service,
+    Team,
+    TeamMembership,
+)
 from exchange import format as fmt
 from exchange.format import CellError
 from exchange.outcome import CREATED, UNCHANGED, UPDATED, Outcome
@@ -155,7 +165,14 @@ class ImportState:
             self.levels_of[level.criterion_id][level.value.normalize()] = level
         User = get_user_model()
         self.users = {u.username: u for u in User.objects.all()}
-        self.people = {p.user.username: p for p in Person.objects.select_related("user", "service")}
+        # Each with their FTE on the import's day, and the day their latest starts.
+        latest_fte = FteChange.objects.filter(person=OuterRef("pk"), end_date__isnull=True)
+        self.people = {
+            p.user.username: p
+            for p in Person.objects.with_fte_on(self.today)
+            .annotate(fte_open_from=Subquery(latest_fte.values("start_date")[:1]))
+            .select_related("user", "service")
+        }
         self.memberships: dict[int, list[TeamMembership]] = defaultdict(list)
         for m in TeamMembership.objects.all():
             self.memberships[m.person_id].append(m)

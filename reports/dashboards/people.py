@@ -24,6 +24,7 @@ class PersonRow:
     """A person's numbers for the DMT: counts, weights and band, no cases."""
 
     person: Person
+    fte: Decimal  # on the row's day
     case_count: int
     people_count: int
     weighted_load: Decimal
@@ -47,6 +48,7 @@ def people_rows(people: list[Person], day: datetime.date) -> list[PersonRow]:
         (
             PersonRow(
                 person=by_pk[pk],
+                fte=n.fte,
                 case_count=n.case_count,
                 people_count=n.people_count,
                 weighted_load=n.weighted_load,
@@ -82,6 +84,7 @@ def snapshot_row(snapshot: CaseloadSnapshot) -> PersonRow:
     percent_display = bands.percent_display(snapshot.percent)
     return PersonRow(
         person=snapshot.person,
+        fte=snapshot.fte,
         case_count=snapshot.case_count,
         people_count=snapshot.people_count,
         weighted_load=snapshot.weighted_load,

@@ -182,7 +182,7 @@ def people_table(
             [
                 name,
                 row.person.get_role_display(),
-                row.person.fte,
+                row.fte,
                 row.case_count,
                 row.people_count,
                 row.weighted_load,

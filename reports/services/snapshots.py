@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, DecimalField, F, Model, Q
 from django.utils import timezone
 
-from caseload.models import Person, Team, TeamMembership
+from caseload.models import Team, TeamMembership
 from reports.models import CaseloadSnapshot, SnapshotBackfill, SnapshotRecompute, TeamDay
 from weighting.numbers import CaseloadNumbers, caseload_series
 from weighting.totals import stored_team_totals
@@ -61,14 +61,14 @@ def people_in_teams(first: datetime.date, last: datetime.date, service_ids=None)
     return sorted(set(memberships.values_list("person_id", flat=True)))
 
 
-def _snapshot(numbers: CaseloadNumbers, person: Person) -> CaseloadSnapshot:
+def _snapshot(numbers: CaseloadNumbers) -> CaseloadSnapshot:
     return fit(
         CaseloadSnapshot(
             person_id=numbers.person_id,
             day=numbers.day,
             team_id=numbers.team_id,
-            case_holding=person.role in Person.CASE_HOLDING_ROLES,
-            fte=person.fte,
+            case_holding=numbers.case_holding,
+            fte=numbers.fte,  # that day's, from the dated rows
             case_count=numbers.case_count,
             people_count=numbers.people_count,
             weighted_load=numbers.weighted_load,
@@ -112,10 +112,9 @@ def write_snapshots(
     days = sorted(set(days))
     if not person_ids or not days:
         return 0
-    people = {p.pk: p for p in Person.objects.filter(pk__in=person_ids)}
     series = caseload_series(person_ids, days)
     rows = [
-        _snapshot(numbers, people[person_id])
+        _snapshot(numbers)
         for day in days
         for person_id, numbers in series[day].items()
         if numbers.team_id is not None
