@@ -20,7 +20,7 @@ from caseload.services import fte_change, membership_plan_end
 from weighting.forms import level_field
 from weighting.models import Criterion, Reduction
 from weighting.projection import Projection
-from weighting.services import experience_factor_set, reduction_create
+from weighting.services import experience_factor_set, non_case_allowance_set, reduction_create
 
 
 @dataclass(frozen=True)
@@ -433,6 +433,44 @@ class ProtectedTimeForm(forms.Form):
             by=by,
         )
         return f"Protected time recorded for {person} from {long_date(data['start_date'])}."
+
+
+class NonCaseTimeForm(forms.Form):
+    """Someone's own weekly allowance for non-case time, in place of their
+    team's (it counts where the team's scheme measures hours a month)."""
+
+    hours_per_week = forms.DecimalField(
+        label="Hours a week for non-case time",
+        help_text="For example 3 for someone with fewer duty shifts than the team agreed.",
+        min_value=Decimal("0"),
+        max_value=Decimal("37"),
+        max_digits=4,
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}),
+        error_messages={
+            "required": "Enter the hours a week for non-case time",
+            "invalid": "Enter the hours a week as a number, like 3",
+            "min_value": "The hours a week cannot be below 0",
+            "max_value": "The hours a week must be 37 or less",
+        },
+    )
+    start_date = date_field("Date it applies from")
+    reason = forms.CharField(label="Reason (optional)", max_length=200, required=False)
+
+    def save(self, person: Person, team: Team, by: Person | None) -> str:
+        data = self.cleaned_data
+        non_case_allowance_set(
+            person=person,
+            hours_per_week=data["hours_per_week"],
+            start_date=data["start_date"],
+            reason=data["reason"],
+            by=by,
+        )
+        hours = plain_number(data["hours_per_week"])
+        return (
+            f"{person}'s allowance for non-case time is {hours} hours a week from "
+            f"{long_date(data['start_date'])}."
+        )
 
 
 class PlanClosingForm(forms.Form):

@@ -13,14 +13,14 @@ from django.http import QueryDict
 
 from allocation import services
 from allocation.forms import AllocateForm, Candidate, candidates_by_headroom, posted_weight
-from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Team
+from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Service, Team
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
 from weighting.forecast import ASSUMES, SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
 from weighting.models import Criterion
-from weighting.numbers import CaseloadNumbers
+from weighting.numbers import CaseloadNumbers, full_capacity
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
-from weighting.schemes_in_force import latest_rating
+from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.services import scheme_in_force
 from weighting.totals import TeamTotals, team_totals
 
@@ -68,15 +68,18 @@ def _team_people(team: Team, today: datetime.date) -> list[Person]:
 
 
 def _member_rows(
-    members: list[Person], numbers: dict[int, CaseloadNumbers], benchmark: Decimal | None
+    members: list[Person],
+    numbers: dict[int, CaseloadNumbers],
+    terms: SchemeTerms | None,
+    service: Service,
 ) -> list[tuple]:
     """Each member with their numbers, their open over-maximum record, their
-    supervision dates, and their full capacity (the benchmark times their
-    FTE) when an experience factor or a reduction makes theirs less."""
+    supervision dates, and their full capacity (`full_capacity`) when an
+    experience factor or a reduction makes theirs less."""
     rows = []
     for person in members:
         n = numbers[person.pk]
-        full = benchmark * n.fte if benchmark is not None else None
+        full = full_capacity(terms, n.fte, service) if terms is not None else None
         rows.append(
             (
                 person,
@@ -127,7 +130,7 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
     return {
         "team": team,
         **_supervision_and_concerns(members, today),
-        "rows": _member_rows(members, numbers, scheme.benchmark if scheme else None),
+        "rows": _member_rows(members, numbers, scheme, team.service),
         "over_maximum_count": totals.over_maximum,
         "today": today,
         "totals": totals,
@@ -148,7 +151,7 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
             band=team_band,
             band_label=bands.label(team_band) if team_band else "",
         ),
-        "benchmark": scheme.benchmark if scheme else None,
+        "scheme_terms": scheme,
         "above_aspiration": totals.above_aspiration(team.aspiration),
         "queue": queue,
         "unrated_weight": scheme.middle_total if scheme else None,

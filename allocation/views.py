@@ -23,6 +23,7 @@ from allocation.forms import (
     InvolveForm,
     LeavingForm,
     MoveTeamForm,
+    NonCaseTimeForm,
     OverMaximumReviewForm,
     PlanClosingForm,
     PriorityForm,
@@ -286,6 +287,7 @@ PLAN_FORMS = {
     "fte": FteChangeForm,
     "factor": FactorStepForm,
     "reduction": ProtectedTimeForm,
+    "allowance": NonCaseTimeForm,
 }
 
 
@@ -318,6 +320,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "fte": presenters.fte_plan(person, today),
         "factors": person.experience_factors.exclude(end_date__lte=today),
         "reductions": person.reductions.exclude(end_date__lte=today),
+        "allowances": person.non_case_allowances.exclude(end_date__lte=today),
     }
     return render(request, "allocation/person_plan.html", context)
 

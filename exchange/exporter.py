@@ -110,7 +110,7 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
         fmt.SCHEMES,
         [
             [s.service.name, s.team.name if s.team else "", s.version, s.name,
-             _number(s.benchmark), s.agreed_on]
+             _number(s.benchmark), s.agreed_on, s.unit, _number(s.non_case_hours)]
             for s in schemes
         ],
     )  # fmt: skip

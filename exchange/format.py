@@ -12,7 +12,7 @@ from typing import Any
 
 from caseload.fields import is_blank
 from caseload.models import AllocationKind, CaseType, Priority, Role, ServiceKind
-from weighting.models import RatingStatus, ReductionReason
+from weighting.models import RatingStatus, ReductionReason, SchemeUnit
 
 LIST_SEPARATOR = ";"
 
@@ -81,6 +81,8 @@ SCHEMES = SheetSpec(
         Col("name", required=True, max_length=120),
         Col("benchmark", "decimal", True),
         Col("agreed_on", "date", True),
+        Col("unit", "choice", False, _choices(SchemeUnit)),
+        Col("non_case_hours", "decimal", places=2, digits=4),
     ),
     key=("service", "team", "version"),
 )

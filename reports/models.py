@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from caseload.models import Person, Service, Team
+from weighting.models import SchemeUnit
 
 
 def _in_choices(field: str, choices: type[models.Choices]) -> Q:
@@ -294,6 +295,9 @@ class QuarterlyTeamRow(models.Model):
     cases = models.PositiveIntegerField()
     people = models.PositiveIntegerField()
     weighted_load = models.DecimalField(max_digits=11, decimal_places=2)
+    # The unit of the team's scheme that day: its weighted load and weight
+    # per FTE are points or hours a month, compared only with the same unit.
+    unit = models.CharField(max_length=6, choices=SchemeUnit.choices, default=SchemeUnit.POINTS)
     cases_per_fte = models.DecimalField(max_digits=9, decimal_places=4, null=True)
     people_per_fte = models.DecimalField(max_digits=9, decimal_places=4, null=True)
     load_per_fte = models.DecimalField(max_digits=9, decimal_places=4, null=True)

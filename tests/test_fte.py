@@ -310,9 +310,10 @@ def test_the_plans_page_query_count_does_not_grow_with_the_history(
             recorded_by=team_manager,
         )
     client.force_login(team_manager.user)
-    # The same 12 for 1 change and 12: the log-in and its session, the
-    # person, their team, their FTEs, their protected time, the menu's teams.
-    with django_assert_max_num_queries(12):
+    # The same 13 for 1 change and 12: the log-in and its session, the
+    # person, their team, their FTEs, their protected time, their own
+    # allowances for non-case time, the menu's teams.
+    with django_assert_max_num_queries(13):
         response = client.get(reverse("person_plan", args=[social_worker.pk]))
     assert response.content.decode().count(" hours a week) from ") == changes
 

@@ -22,7 +22,12 @@ from django.db.models.functions import Coalesce
 from caseload.dates import Quarter
 from caseload.models import Allocation, Person, Service, Team, TeamMembership, Vacancy
 from weighting.bands import HUNDRED, ZERO, is_over_maximum
-from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, team_series
+from weighting.numbers import (
+    CaseloadNumbers,
+    caseload_series_with_schemes,
+    full_capacity,
+    team_series,
+)
 from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.totals import TeamTotals, team_totals
 
@@ -231,6 +236,7 @@ def service_forecast(
                     [v for v in vacancies if v.team_id == team.pk],
                     schemes[day].for_team(service.pk, team.pk),
                     day,
+                    service,
                 )
                 for day in days
             ],
@@ -240,16 +246,17 @@ def service_forecast(
 
 
 def vacancy_capacity(
-    vacancies: Iterable[Vacancy], terms: SchemeTerms | None, day: datetime.date
+    vacancies: Iterable[Vacancy], terms: SchemeTerms | None, day: datetime.date, service: Service
 ) -> Decimal:
-    """The capacity the vacancies a team counts bring on `day`: a full-time
-    benchmark times each one's FTE, from the day it starts to the day it is
-    filled (exclusive)."""
+    """The capacity the vacancies a team counts bring on `day`: a full
+    capacity (`full_capacity`: the benchmark, or a month's hours for cases)
+    for each one's FTE, from the day it starts to the day it is filled
+    (exclusive)."""
     if terms is None:
         return ZERO
     return sum(
         (
-            terms.benchmark * v.fte
+            full_capacity(terms, v.fte, service)
             for v in vacancies
             if v.start_date <= day and (v.end_date is None or v.end_date > day)
         ),

@@ -137,10 +137,36 @@ class RatingForm(forms.Form):
 class SchemeForm(forms.ModelForm):
     class Meta:
         model = Scheme
-        fields = ["name", "benchmark"]
-        labels = {"name": "Name of the scheme", "benchmark": "Benchmark"}
+        fields = ["name", "unit", "benchmark", "non_case_hours"]
+        labels = {
+            "name": "Name of the scheme",
+            "unit": "What the weights measure",
+            "benchmark": "Benchmark",
+            "non_case_hours": "Weekly allowance for non-case time (hours)",
+        }
         help_texts = {
-            "benchmark": "Weighted points agreed for one full-time practitioner (100 by default)."
+            "benchmark": "Weighted points agreed for one full-time practitioner (100 by "
+            "default). Points schemes only.",
+            "non_case_hours": "Hours a week of each person's time agreed for work other "
+            "than cases, such as duty and meetings. Hours schemes only; a person's own "
+            "allowance can replace it on their plans page.",
+        }
+        widgets = {
+            "unit": forms.RadioSelect(
+                choices=[
+                    Choice(
+                        Scheme.Unit.POINTS,
+                        "Weighted points",
+                        hint="Each level is points; capacity is the benchmark × FTE.",
+                    ),
+                    Choice(
+                        Scheme.Unit.HOURS,
+                        "Hours a month",
+                        hint="Each level is the hours a month a case needs; capacity is "
+                        "each person's hours a month for cases.",
+                    ),
+                ]
+            )
         }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -148,6 +174,23 @@ class SchemeForm(forms.ModelForm):
         self.fields["benchmark"].widget.attrs["class"] = "govuk-input--width-5"
         self.fields["benchmark"].error_messages["required"] = "Enter the benchmark"
         self.fields["name"].error_messages["required"] = "Enter the name of the scheme"
+        hours = self.fields["non_case_hours"]
+        hours.widget.attrs["class"] = "govuk-input--width-4"
+        hours.required = False
+        hours.error_messages["invalid"] = "Enter the weekly allowance as a number of hours, like 7"
+        # Left unchosen, a draft keeps the unit it has.
+        self.fields["unit"].required = False
+
+    def clean_unit(self) -> str:
+        return self.cleaned_data["unit"] or self.instance.unit
+
+    def clean_non_case_hours(self) -> Decimal:
+        hours = self.cleaned_data["non_case_hours"]
+        if hours is None:
+            return Decimal(0)
+        if hours < 0:
+            raise forms.ValidationError("The weekly allowance cannot be below 0 hours")
+        return hours
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]

@@ -28,6 +28,14 @@ class SchemeStatus(models.TextChoices):
     RETIRED = "retired", "Retired"
 
 
+class SchemeUnit(models.TextChoices):
+    """What a scheme's weights measure: points against a benchmark, or the
+    hours a month each case needs against the hours a person has."""
+
+    POINTS = "points", "Weighted points"
+    HOURS = "hours", "Hours a month"
+
+
 class SchemeQuerySet(models.QuerySet["Scheme"]):
     def in_use(self) -> SchemeQuerySet:
         """Versions that were agreed (including those since replaced)."""
@@ -38,6 +46,7 @@ class Scheme(models.Model):
     """One version of a team's (or a whole service's) weighting scheme."""
 
     Status = SchemeStatus
+    Unit = SchemeUnit
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="schemes")
     team = models.ForeignKey(
@@ -61,6 +70,19 @@ class Scheme(models.Model):
         default=Decimal("100"),
         help_text="Weighted points agreed for one full-time practitioner.",
     )
+    unit = models.CharField(
+        max_length=6,
+        choices=SchemeUnit.choices,
+        default=SchemeUnit.POINTS,
+        help_text="Points against the benchmark, or hours a month against each person's hours.",
+    )
+    non_case_hours = models.DecimalField(
+        "weekly allowance for non-case time",
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Hours a week of a full-time person's time not for cases (hours schemes only).",
+    )
     based_on = models.ForeignKey(
         "self", on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
@@ -81,6 +103,16 @@ class Scheme(models.Model):
                 condition=Q(benchmark__gt=0),
                 name="scheme_benchmark_positive",
                 violation_error_message="The benchmark must be more than 0 points.",
+            ),
+            models.CheckConstraint(
+                condition=_in_choices("unit", SchemeUnit), name="scheme_unit_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(non_case_hours__gte=0) & Q(non_case_hours__lte=37),
+                name="scheme_non_case_hours_in_range",
+                violation_error_message=(
+                    "The weekly allowance for non-case time is between 0 and 37 hours."
+                ),
             ),
             # A draft has no agreement date; an agreed (or since retired) one has.
             models.CheckConstraint(
@@ -131,6 +163,10 @@ class Scheme(models.Model):
     @property
     def is_draft(self) -> bool:
         return self.status == SchemeStatus.DRAFT
+
+    @property
+    def in_hours(self) -> bool:
+        return self.unit == SchemeUnit.HOURS
 
 
 class Criterion(models.Model):
@@ -393,3 +429,48 @@ class Reduction(models.Model):
             else f"{plain_number(self.percentage)}%"
         )
         return f"{self.get_reason_display()}: {amount}"
+
+
+class NonCaseAllowance(models.Model):
+    """A person's own weekly allowance for non-case time, from a date, in
+    place of their team's (hours schemes: seed 003's individual capacity
+    planner)."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="non_case_allowances")
+    hours_per_week = models.DecimalField(max_digits=4, decimal_places=2)
+    start_date = models.DateField()
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the allowance no longer applies."
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["person", "start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours_per_week__gte=0) & Q(hours_per_week__lte=37),
+                name="non_case_allowance_in_range",
+                violation_error_message=(
+                    "The weekly allowance for non-case time is between 0 and 37 hours."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="non_case_allowance_end_not_before_start",
+                violation_error_message="The allowance cannot end before it starts.",
+            ),
+            models.UniqueConstraint(
+                fields=["person"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_non_case_allowance_per_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        hours = plain_number(self.hours_per_week)
+        return f"{self.person}: {hours} hours a week from {self.start_date}"

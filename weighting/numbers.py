@@ -25,9 +25,15 @@ from django.utils.functional import cached_property
 
 from caseload.db import among
 from caseload.formatting import one_decimal, plain_number
-from caseload.models import Allocation, Case, FteChange, Person
+from caseload.models import Allocation, Case, FteChange, Person, Service
 from weighting.bands import HUNDRED, ZERO, Band, Bands, is_over_maximum
-from weighting.models import ExperienceFactor, Rating, Reduction
+from weighting.models import (
+    ExperienceFactor,
+    NonCaseAllowance,
+    Rating,
+    Reduction,
+    SchemeUnit,
+)
 from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
 
 FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
@@ -63,6 +69,37 @@ def capacity_points(
     return max(ZERO, benchmark * fte * experience_factor * (1 - reduced_share))
 
 
+def month_hours(weekly_hours: Decimal) -> Decimal:
+    """Hours a month from hours a week: × 52 ÷ 12."""
+    return weekly_hours * 52 / 12
+
+
+def capacity_hours(
+    *,
+    weekly_hours: Decimal,
+    non_case_hours: Decimal,
+    experience_factor: Decimal,
+    reduction_hours: Decimal = ZERO,
+    reduction_percentage: Decimal = ZERO,
+) -> Decimal:
+    """An hours scheme's capacity, in hours a month: (contracted weekly hours
+    − the weekly allowance for non-case time − reductions in hours a week)
+    × 52 ÷ 12 × experience factor, never below 0. A reduction given as a
+    percentage is that share of the contracted hours."""
+    reduced = reduction_hours + weekly_hours * reduction_percentage / HUNDRED
+    return max(ZERO, month_hours(weekly_hours - non_case_hours - reduced) * experience_factor)
+
+
+def full_capacity(terms: SchemeTerms, fte: Decimal, service: Service | None) -> Decimal:
+    """A person's capacity before any experience factor or reduction: the
+    benchmark × FTE, or for an hours scheme their contracted hours a month
+    less the scheme's allowance for non-case time."""
+    if not terms.in_hours:
+        return terms.benchmark * fte
+    weekly = fte * (service.full_time_hours if service else FULL_TIME_HOURS)
+    return max(ZERO, month_hours(weekly - terms.non_case_hours))
+
+
 @dataclass(frozen=True)
 class CaseloadNumbers:
     person_id: int
@@ -84,6 +121,12 @@ class CaseloadNumbers:
     # whether they hold cases (social workers and ASYEs).
     fte: Decimal = ZERO
     case_holding: bool = False
+    # What the weights measure: the person's team's scheme's unit.
+    unit: str = SchemeUnit.POINTS
+
+    @property
+    def in_hours(self) -> bool:
+        return self.unit == SchemeUnit.HOURS
 
     @property
     def has_capacity(self) -> bool:
@@ -127,11 +170,12 @@ class CaseloadNumbers:
 
     @property
     def capacity_display(self) -> str:
-        return one_decimal(self.capacity)
+        """ "140.0", or "140.0 hours" for an hours scheme."""
+        return one_decimal(self.capacity) + (" hours" if self.in_hours else "")
 
     @property
     def weighted_load_display(self) -> str:
-        return plain_number(self.weighted_load)
+        return plain_number(self.weighted_load) + (" hours" if self.in_hours else "")
 
     def with_extra_case(self, weight: Decimal, people: int) -> CaseloadNumbers:
         """These numbers as they would be with one more case (for allocation)."""
@@ -220,13 +264,12 @@ def _finish(
     day: datetime.date,
     team_id: int | None,
     held: _Held,
-    factor_rows: list[dict],
-    reduction_rows: list[dict],
-    fte_rows: list[dict],
+    rows: dict[str, list[dict]],
     schemes: SchemesInForce,
 ) -> CaseloadNumbers:
-    """A person's numbers on `day` from what they hold and what reduces their
-    capacity: the one place where load, capacity and band are put together."""
+    """A person's numbers on `day` from what they hold and their dated rows
+    (`_capacity_rows`, by kind): the one place where load, capacity and band
+    are put together."""
     load = held.rated_load
     unrated = 0
     for (service_id, case_team_id), count in held.unrated_by_team.items():
@@ -234,21 +277,32 @@ def _finish(
         load += (terms.middle_total if terms else ZERO) * count
         unrated += count
     terms = schemes.for_team(person.service_id, team_id) if person.service_id else None
-    fte = _fte_on(fte_rows, day, person.fte)
+    fte = _fte_on(rows["fte"], day, person.fte)
     factor = next(
-        (Decimal(row["factor"]) for row in factor_rows if _active(row, day)),
+        (Decimal(row["factor"]) for row in rows["factor"] if _active(row, day)),
         DEFAULT_EXPERIENCE_FACTOR.get(person.role, ZERO),
     )
+    active = [row for row in rows["reduction"] if _active(row, day)]
+    reduced_hours = sum((Decimal(r["hours_per_week"] or 0) for r in active), ZERO)
+    reduced_percentage = sum((Decimal(r["percentage"] or 0) for r in active), ZERO)
     if person.role not in Person.CASE_HOLDING_ROLES or terms is None:
         capacity = ZERO
+    elif terms.in_hours:
+        own = next((row for row in rows["allowance"] if _active(row, day)), None)
+        capacity = capacity_hours(
+            weekly_hours=fte * person.full_time_hours,
+            non_case_hours=Decimal(own["hours"]) if own else terms.non_case_hours,
+            experience_factor=factor,
+            reduction_hours=reduced_hours,
+            reduction_percentage=reduced_percentage,
+        )
     else:
-        active = [row for row in reduction_rows if _active(row, day)]
         capacity = capacity_points(
             benchmark=terms.benchmark,
             fte=fte,
             experience_factor=factor,
-            reduction_hours=sum((Decimal(r["hours_per_week"] or 0) for r in active), ZERO),
-            reduction_percentage=sum((Decimal(r["percentage"] or 0) for r in active), ZERO),
+            reduction_hours=reduced_hours,
+            reduction_percentage=reduced_percentage,
             full_time_hours=person.full_time_hours,
         )
     return CaseloadNumbers(
@@ -267,6 +321,7 @@ def _finish(
         overdue_count=held.overdue,
         fte=fte,
         case_holding=person.role in Person.CASE_HOLDING_ROLES,
+        unit=terms.unit if terms else SchemeUnit.POINTS,
     )
 
 
@@ -276,15 +331,19 @@ def _overlapping(first: datetime.date, last: datetime.date) -> Q:
     return Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=first))
 
 
+CAPACITY_ROWS = ("factor", "reduction", "fte", "allowance")
+
+
 def _capacity_rows(
     person_ids: list[int], first: datetime.date, last: datetime.date
-) -> tuple[dict[int, list[dict]], dict[int, list[dict]], dict[int, list[dict]]]:
-    """Experience factors, reductions and FTE rows of these people, by
-    person, in date order, in one query (a UNION ALL with a column naming
-    each row's kind; a factor's or FTE's value is in `factor`). Factors and
-    reductions that apply at some point from `first` to `last`; FTE rows
-    from `first` on, including those that start after `last`, since before
-    their first row a person's FTE is that row's (`_fte_on`)."""
+) -> dict[str, dict[int, list[dict]]]:
+    """Experience factors, reductions, FTE rows and own allowances for
+    non-case time of these people, by kind and person, in date order, in one
+    query (a UNION ALL with a column naming each row's kind; a factor's or
+    FTE's value is in `factor`, an allowance's in `hours`). Rows that apply
+    at some point from `first` to `last`; FTE rows from `first` on,
+    including those that start after `last`, since before their first row a
+    person's FTE is that row's (`_fte_on`)."""
     overlapping = _overlapping(first, last)
     people = among(person_ids)
     hours = Reduction._meta.get_field("hours_per_week")
@@ -321,18 +380,29 @@ def _capacity_rows(
         )
         .order_by()
     )  # fmt: skip
-    rows: dict[str, dict[int, list[dict]]] = {
-        name: defaultdict(list) for name in ("factor", "reduction", "fte")
-    }
+    allowance_rows = (
+        NonCaseAllowance.objects.filter(overlapping, person_id__in=people)
+        .annotate(
+            kind=kind("allowance"),
+            no_factor=Value(None, output_field=share),
+            percent=Value(None, output_field=percentage),
+        )
+        .values_list(
+            "person_id", "kind", "no_factor", "hours_per_week", "percent", "start_date",
+            "end_date",
+        )
+        .order_by()
+    )  # fmt: skip
+    rows: dict[str, dict[int, list[dict]]] = {name: defaultdict(list) for name in CAPACITY_ROWS}
     # Reductions first: PostgreSQL types each column of a UNION pair by pair,
     # and the factors' and FTEs' empty hours on their own would be text.
-    rows_of_all = reduction_rows.union(factor_rows, fte_rows, all=True)
+    rows_of_all = reduction_rows.union(factor_rows, fte_rows, allowance_rows, all=True)
     for values in rows_of_all.order_by("start_date"):
         row = dict(zip(columns, values, strict=True))
         if row["kind"] == "reduction":
             row["hours_per_week"] = row.pop("hours")
         rows[row["kind"]][row["person_id"]].append(row)
-    return rows["factor"], rows["reduction"], rows["fte"]
+    return rows
 
 
 def _fte_on(rows: list[dict], day: datetime.date, recorded: Decimal) -> Decimal:
@@ -598,9 +668,8 @@ class _Read:
     service_ids: set[int]
     scheme_rows: list[dict]
     terms: dict
-    factors: dict[int, list[dict]]
-    reductions: dict[int, list[dict]]
-    ftes: dict[int, list[dict]]
+    # Each kind of dated row (CAPACITY_ROWS), by person.
+    capacity_rows: dict[str, dict[int, list[dict]]]
 
     def series(
         self, draft: Draft | None
@@ -621,9 +690,7 @@ class _Read:
                     day,
                     person.team_on(day),
                     on_day.get(person.pk) or _Held(),
-                    self.factors[person.pk],
-                    self.reductions[person.pk],
-                    self.ftes[person.pk],
+                    {kind: rows[person.pk] for kind, rows in self.capacity_rows.items()},
                     schemes,
                 )
                 for person in self.persons
@@ -644,5 +711,5 @@ def _read(
         for totals in on_day.values():
             service_ids |= {service_id for service_id, _ in totals.unrated_by_team}
     scheme_rows, terms = load_schemes(service_ids)
-    factors, reductions, ftes = _capacity_rows(person_ids, days[0], days[-1])
-    return _Read(persons, days, held, service_ids, scheme_rows, terms, factors, reductions, ftes)
+    capacity_rows = _capacity_rows(person_ids, days[0], days[-1])
+    return _Read(persons, days, held, service_ids, scheme_rows, terms, capacity_rows)

@@ -17,7 +17,7 @@ from django.db.models import (
 )
 
 from weighting.bands import ZERO
-from weighting.models import Criterion, Rating, Scheme
+from weighting.models import Criterion, Rating, Scheme, SchemeUnit
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,14 @@ class SchemeTerms:
     middle_total: Decimal  # the weight of an unrated case: each criterion's middle level
     maximum_total: Decimal
     minimum_total: Decimal  # the lowest weight a rating gives: each criterion's lowest level
+    # Hours schemes: weights are hours a month, and capacity the hours a
+    # person has (see `weighting.numbers.capacity_hours`).
+    unit: str = SchemeUnit.POINTS
+    non_case_hours: Decimal = ZERO
+
+    @property
+    def in_hours(self) -> bool:
+        return self.unit == SchemeUnit.HOURS
 
 
 def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
@@ -44,16 +52,18 @@ def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
     """Benchmark, middle, maximum and minimum totals of each scheme version, in one query."""
     criteria = (
         Criterion.objects.filter(scheme_id__in=list(scheme_ids))
-        .values("scheme_id", "scheme__benchmark", "pk")
+        .values("scheme_id", "scheme__benchmark", "scheme__unit", "scheme__non_case_hours", "pk")
         .annotate(low=Min("levels__value"), high=Max("levels__value"))
     )
     benchmark: dict[int, Decimal] = {}
+    hours: dict[int, tuple[str, Decimal]] = {}
     middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
     maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in criteria:
         scheme_id = row["scheme_id"]
         benchmark[scheme_id] = Decimal(row["scheme__benchmark"])
+        hours[scheme_id] = (row["scheme__unit"], Decimal(row["scheme__non_case_hours"]))
         if row["low"] is not None:
             middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
             maximum[scheme_id] += Decimal(row["high"])
@@ -65,6 +75,7 @@ def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
             middle[scheme_id],
             maximum[scheme_id],
             minimum[scheme_id],
+            *hours[scheme_id],
         )
         for scheme_id in benchmark
     }
@@ -93,12 +104,21 @@ def load_schemes(
         schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
     rows: dict[int, dict] = {}
     benchmark: dict[int, Decimal] = {}
+    hours: dict[int, tuple[str, Decimal]] = {}
     middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
     maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for row in (
         schemes.values(
-            "pk", "service_id", "team_id", "agreed_on", "version", "benchmark", "criteria__pk"
+            "pk",
+            "service_id",
+            "team_id",
+            "agreed_on",
+            "version",
+            "benchmark",
+            "unit",
+            "non_case_hours",
+            "criteria__pk",
         )
         .annotate(low=Min("criteria__levels__value"), high=Max("criteria__levels__value"))
         .order_by("agreed_on", "version", "criteria__pk")
@@ -110,6 +130,7 @@ def load_schemes(
         if row["criteria__pk"] is None:
             continue
         benchmark[scheme_id] = Decimal(row["benchmark"])
+        hours[scheme_id] = (row["unit"], Decimal(row["non_case_hours"]))
         if row["low"] is not None:
             middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
             maximum[scheme_id] += Decimal(row["high"])
@@ -121,6 +142,7 @@ def load_schemes(
             middle[scheme_id],
             maximum[scheme_id],
             minimum[scheme_id],
+            *hours[scheme_id],
         )
         for scheme_id in benchmark
     }

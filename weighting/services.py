@@ -14,20 +14,23 @@ from django.utils import timezone
 
 from caseload import audit
 from caseload.dates import long_date
-from caseload.formatting import plain_number
+from caseload.formatting import one_decimal, plain_number
 from caseload.models import Case, Person, Service, Team, TeamMembership
 from caseload.services import RuleBroken
 from caseload.signals import numbers_changed_on
+from weighting.bands import ZERO
 from weighting.defaults import DEFAULT_BENCHMARK, DEFAULT_CRITERIA, DEFAULT_SCHEME_NAME
 from weighting.models import (
     Criterion,
     ExperienceFactor,
     Level,
+    NonCaseAllowance,
     Rating,
     RatingLevel,
     Reduction,
     Scheme,
 )
+from weighting.numbers import month_hours
 from weighting.schemes_in_force import SchemesInForce
 
 
@@ -116,6 +119,8 @@ def scheme_draft_new_version(*, team: Team, by: Person | None) -> Scheme:
             version=latest_version + 1,
             status=Scheme.Status.DRAFT,
             benchmark=current.benchmark if current else DEFAULT_BENCHMARK,
+            unit=current.unit if current else Scheme.Unit.POINTS,
+            non_case_hours=current.non_case_hours if current else ZERO,
             based_on=current,
             recorded_by=by,
         )
@@ -135,10 +140,41 @@ def criteria_of(scheme: Scheme) -> list[CriterionSpec]:
     ]
 
 
+def _check_hours(
+    scheme: Scheme, unit: str, non_case_hours: Decimal, criteria: list[CriterionSpec]
+) -> None:
+    """An hours scheme's allowance fits in a full-time week, and no case
+    needs more hours a month than a full-time person has."""
+    full_time = scheme.service.full_time_hours
+    if non_case_hours < 0:
+        raise RuleBroken("The weekly allowance for non-case time cannot be below 0 hours.")
+    if non_case_hours > full_time:
+        raise RuleBroken(
+            f"The weekly allowance for non-case time cannot be more than the service's "
+            f"full-time week of {plain_number(full_time)} hours."
+        )
+    if unit != Scheme.Unit.HOURS:
+        return
+    most = sum((max(value for value, _ in spec.levels) for spec in criteria if spec.levels), ZERO)
+    month = month_hours(full_time)
+    if most > month:
+        raise RuleBroken(
+            f"A case at the highest levels would need {plain_number(most)} hours a month, "
+            f"more than a full-time month of {one_decimal(month)} hours. Lower the levels."
+        )
+
+
 def scheme_update_draft(
-    *, scheme: Scheme, name: str, benchmark: Decimal, criteria: list[CriterionSpec]
+    *,
+    scheme: Scheme,
+    name: str,
+    benchmark: Decimal,
+    criteria: list[CriterionSpec],
+    unit: str = Scheme.Unit.POINTS,
+    non_case_hours: Decimal = ZERO,
 ) -> Scheme:
-    """Replace a draft's name, benchmark and criteria. Agreed versions never change."""
+    """Replace a draft's name, benchmark, unit, allowance and criteria.
+    Agreed versions never change."""
     with transaction.atomic():
         scheme = Scheme.objects.select_for_update().get(pk=scheme.pk)
         if not scheme.is_draft:
@@ -150,9 +186,14 @@ def scheme_update_draft(
             raise RuleBroken("The benchmark must be more than 0 points.")
         if not name.strip():
             raise RuleBroken("Enter the scheme's name.")
+        if unit not in Scheme.Unit.values:
+            raise RuleBroken("Choose whether the scheme counts points or hours a month.")
+        _check_hours(scheme, unit, non_case_hours, criteria)
         scheme.name = name.strip()
         scheme.benchmark = benchmark
-        scheme.save(update_fields=["name", "benchmark", "updated_at"])
+        scheme.unit = unit
+        scheme.non_case_hours = non_case_hours
+        scheme.save(update_fields=["name", "benchmark", "unit", "non_case_hours", "updated_at"])
         scheme.criteria.all().delete()
         _write_criteria(scheme, criteria)
     return scheme
@@ -348,6 +389,44 @@ def experience_factor_set(
         numbers_changed_on([person.pk], start_date)
         return ExperienceFactor.objects.create(
             person=person, factor=factor, start_date=start_date, reason=reason, recorded_by=by
+        )
+
+
+def non_case_allowance_set(
+    *,
+    person: Person,
+    hours_per_week: Decimal,
+    start_date: datetime.date,
+    reason: str = "",
+    by: Person | None,
+) -> NonCaseAllowance:
+    """A person's own weekly allowance for non-case time from `start_date`
+    (in place of their team's, in hours schemes), ending their current one."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=person.pk)
+        if not ZERO <= hours_per_week <= person.full_time_hours:
+            raise RuleBroken(
+                "The weekly allowance for non-case time is between 0 and "
+                f"{plain_number(person.full_time_hours)} hours."
+            )
+        current = person.non_case_allowances.filter(end_date__isnull=True).first()
+        if current is not None and start_date <= current.start_date:
+            raise RuleBroken(
+                f"The current allowance started on {long_date(current.start_date)}; "
+                "a new one must start after that."
+            )
+        if current is None and person.non_case_allowances.filter(end_date__gt=start_date).exists():
+            raise RuleBroken("Another allowance applied on that day.")
+        if current is not None:
+            current.end_date = start_date
+            current.save(update_fields=["end_date"])
+        numbers_changed_on([person.pk], start_date)
+        return NonCaseAllowance.objects.create(
+            person=person,
+            hours_per_week=hours_per_week,
+            start_date=start_date,
+            reason=reason,
+            recorded_by=by,
         )
 
 

@@ -17,7 +17,10 @@ from django.db.models import (
 
 from caseload.formatting import one_decimal
 from weighting.bands import HUNDRED, ZERO, Band, is_over_maximum, per_fte
+from weighting.models import SchemeUnit
 from weighting.numbers import CaseloadNumbers
+
+MIXED = "mixed"
 
 
 def above_aspiration(people_per_fte: Decimal | None, aspiration: Decimal) -> bool:
@@ -41,6 +44,10 @@ class TeamTotals:
     weighted_load: Decimal = ZERO
     capacity: Decimal = ZERO
     bands: Mapping[Band, int] = field(default_factory=dict)
+    # What weighted_load and capacity measure (the scheme's unit): points
+    # and hours a month are never added together, so totals across both are
+    # MIXED and have no weight per FTE or capacity used.
+    unit: str = SchemeUnit.POINTS
 
     @property
     def cases_per_fte(self) -> Decimal | None:
@@ -52,13 +59,18 @@ class TeamTotals:
 
     @property
     def load_per_fte(self) -> Decimal | None:
+        """Weight per FTE, in the totals' unit; none across units."""
+        if self.unit == MIXED:
+            return None
         return per_fte(self.weighted_load, self.case_holding_fte)
 
     @property
     def percent(self) -> Decimal | None:
         """The team's capacity used: its weighted load over its capacity,
-        exactly; none when it has no capacity."""
-        return self.weighted_load * HUNDRED / self.capacity if self.capacity > 0 else None
+        exactly; none when it has no capacity, or across units."""
+        if self.unit == MIXED or self.capacity <= 0:
+            return None
+        return self.weighted_load * HUNDRED / self.capacity
 
     @property
     def over_maximum(self) -> int:
@@ -90,7 +102,9 @@ def _summed(parts: Iterable[TeamTotals]) -> TeamTotals:
     for part in parts:
         for band, count in part.bands.items():
             bands[band] += count
+    units = {part.unit for part in parts}
     return TeamTotals(
+        unit=units.pop() if len(units) == 1 else (MIXED if units else SchemeUnit.POINTS),
         case_holding_fte=sum((p.case_holding_fte for p in parts), ZERO),
         cases=sum(p.cases for p in parts),
         people=sum(p.people for p in parts),
@@ -116,6 +130,7 @@ def team_totals(numbers: Iterable[CaseloadNumbers]) -> dict[int, TeamTotals]:
                 weighted_load=n.weighted_load,
                 capacity=n.capacity,
                 bands={n.band: 1} if n.band else {},
+                unit=n.unit,
             )
         )
     return {team_id: _summed(parts) for team_id, parts in by_team.items()}
@@ -159,3 +174,10 @@ def service_totals(teams: Iterable[TeamTotals]) -> TeamTotals:
     """A service's totals: its teams' totals added up. The service average
     is its totals per its total case-holding FTE (not a mean of the teams')."""
     return _summed(teams)
+
+
+def weight_per_fte(teams: Iterable[TeamTotals], unit: str) -> Decimal | None:
+    """The weight per FTE of the teams whose schemes measure in `unit`: the
+    service's points per FTE and its hours per FTE, each over its own teams."""
+    same_unit = [t for t in teams if t.unit == unit]
+    return service_totals(same_unit).load_per_fte if same_unit else None

@@ -85,6 +85,8 @@ def scheme_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 benchmark=form.cleaned_data["benchmark"],
                 criteria=specs,
+                unit=form.cleaned_data["unit"],
+                non_case_hours=form.cleaned_data["non_case_hours"],
             )
         except RuleBroken as error:
             form.add_error(None, error)

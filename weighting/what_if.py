@@ -215,6 +215,8 @@ def draft_terms(scheme: Scheme, criteria: list[DraftCriterion]) -> SchemeTerms:
         middle_total=sum((c.middle for c in with_levels), ZERO),
         maximum_total=sum((c.levels[-1] for c in with_levels), ZERO),
         minimum_total=sum((c.levels[0] for c in with_levels), ZERO),
+        unit=scheme.unit,
+        non_case_hours=scheme.non_case_hours,
     )
 
 

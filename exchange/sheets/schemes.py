@@ -45,6 +45,16 @@ class SchemeSheets(ImportState):
         if v["benchmark"] <= 0:
             self._error("schemes", row, "the benchmark must be more than 0")
             return
+        v["unit"] = v["unit"] or Scheme.Unit.POINTS
+        v["non_case_hours"] = v["non_case_hours"] if v["non_case_hours"] is not None else 0
+        full_time = self.services[v["service"]].full_time_hours
+        if not 0 <= v["non_case_hours"] <= full_time:
+            self._error(
+                "schemes",
+                row,
+                f"non_case_hours is hours a week, from 0 to the service's {full_time:g}",
+            )
+            return
         if key in self.drafts:
             self._error(
                 "schemes",
@@ -55,11 +65,13 @@ class SchemeSheets(ImportState):
             return
         existing = self.schemes.get(key)
         if existing is not None and existing.pk:
-            same = (existing.name, existing.benchmark, existing.agreed_on) == (
-                v["name"],
-                v["benchmark"],
-                v["agreed_on"],
-            )
+            same = (
+                existing.name,
+                existing.benchmark,
+                existing.agreed_on,
+                existing.unit,
+                existing.non_case_hours,
+            ) == (v["name"], v["benchmark"], v["agreed_on"], v["unit"], v["non_case_hours"])
             if not same:
                 self._error(
                     "schemes",
@@ -80,6 +92,8 @@ class SchemeSheets(ImportState):
             status=Scheme.Status.AGREED,
             agreed_on=v["agreed_on"],
             benchmark=v["benchmark"],
+            unit=v["unit"],
+            non_case_hours=v["non_case_hours"],
             recorded_by=self.by,
         )
         self.schemes[key] = scheme

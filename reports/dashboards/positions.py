@@ -23,8 +23,15 @@ from caseload.models import Case, Person, Service, Team, TeamMembership
 from reports.models import DmtDecision, Escalation, QuarterlyReview, QuarterlyTeamRow
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Band
+from weighting.models import SchemeUnit
 from weighting.numbers import caseload_numbers
-from weighting.totals import TeamTotals, above_aspiration, service_totals, team_totals
+from weighting.totals import (
+    TeamTotals,
+    above_aspiration,
+    service_totals,
+    team_totals,
+    weight_per_fte,
+)
 
 BANDS = tuple(band.value for band in Band)
 
@@ -99,6 +106,15 @@ class TeamPosition:
         return self.totals.load_per_fte
 
     @property
+    def unit(self) -> str:
+        return self.totals.unit
+
+    def weight_per_fte(self, unit: str) -> Decimal | None:
+        """Weight per FTE in `unit` (points, or hours a month), if the
+        team's scheme measures in it."""
+        return self.load_per_fte if self.unit == unit else None
+
+    @property
     def above_aspiration(self) -> bool:
         """Above the team's aspiration: needs DMT agreement (standard 7)."""
         return above_aspiration(self.people_per_fte, self.aspiration)
@@ -160,6 +176,15 @@ class ServicePosition:
         if self.review:
             return self.review.load_per_fte
         return self.totals.load_per_fte
+
+    @property
+    def has_hours(self) -> bool:
+        """Whether any team's scheme measures in hours a month."""
+        return any(t.unit == SchemeUnit.HOURS for t in self.teams)
+
+    def weight_per_fte(self, unit: str) -> Decimal | None:
+        """The service's weight per FTE over its teams measuring in `unit`."""
+        return weight_per_fte([t.totals for t in self.teams], unit)
 
     @property
     def unallocated(self) -> int:
@@ -262,6 +287,7 @@ def _from_row(row: QuarterlyTeamRow, agreement: DmtDecision | None) -> TeamPosit
             cases=row.cases,
             people=row.people,
             weighted_load=row.weighted_load,
+            unit=row.unit,
             bands={
                 Band.BLUE: row.band_blue,
                 Band.GREEN: row.band_green,

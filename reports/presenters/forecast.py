@@ -75,7 +75,9 @@ def team_forecast_page(
     for n, day in enumerate(forecast.days):
         points = [m.points[n] for m in holders if m.points[n] is not None]
         load = sum((p.weighted_load for p in points), ZERO)
-        capacity = sum((p.capacity for p in points), ZERO) + vacancy_capacity(counted, terms, day)
+        capacity = sum((p.capacity for p in points), ZERO) + vacancy_capacity(
+            counted, terms, day, team.service
+        )
         percent = load * HUNDRED / capacity if capacity > 0 else None
         over = sum(1 for p in points if p.has_capacity and is_over_maximum(p.band))
         weeks.append((day, len(points), load, capacity, percent, over))
@@ -176,7 +178,9 @@ def _chosen_table(
 
     present = [m.chosen for m in holders if m.chosen is not None]
     load = sum((p.weighted_load for p in present), ZERO)
-    capacity = sum((p.capacity for p in present), ZERO) + vacancy_capacity(counted, terms, chosen)
+    capacity = sum((p.capacity for p in present), ZERO) + vacancy_capacity(
+        counted, terms, chosen, team.service
+    )
     percent = load * HUNDRED / capacity if capacity > 0 else None
     return Table(
         "chosen-day",

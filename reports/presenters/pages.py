@@ -43,6 +43,7 @@ from reports.presenters.figures import (
     trend_figure,
 )
 from reports.presenters.tables import (
+    HOURS_PER_FTE,
     decisions_table,
     issues_table,
     people_table,
@@ -50,6 +51,7 @@ from reports.presenters.tables import (
     teams_table,
 )
 from weighting.bands import Bands
+from weighting.models import SchemeUnit
 
 
 @dataclass(kw_only=True)
@@ -100,6 +102,7 @@ class Overview(QuarterPage):
             "Cases per FTE",
             f"{term} per FTE",
             "Weight per FTE",
+            HOURS_PER_FTE,
             "Aspiration",
             "DMT decision",
             "Over maximum",
@@ -200,11 +203,12 @@ def summary_table(page: TeamDashboard) -> Table:
     """The team's figures at the quarter's end and today, side by side."""
     term = page.team.service.people_term
     end, now = page.at_quarter_end, page.now
+    in_hours = now.unit == SchemeUnit.HOURS
     measures = [
         ("Case-holding FTE", "case_holding_fte", 2),
         ("Cases per FTE", "cases_per_fte", 1),
         (f"{term.capitalize()} per FTE", "people_per_fte", 1),
-        ("Weight per FTE", "load_per_fte", 1),
+        (HOURS_PER_FTE if in_hours else "Weight per FTE", "load_per_fte", 1),
         ("Unallocated cases", "unallocated", 0),
         ("Longest wait (days)", "longest_wait_days", 0),
         ("People over maximum", "over_maximum", 0),

@@ -15,6 +15,10 @@ from reports.dashboards.people import PersonRow
 from reports.dashboards.positions import ServicePosition, TeamPosition
 from reports.models import CapacityIssue, DmtDecision
 from weighting.bands import Band, Bands
+from weighting.models import SchemeUnit
+
+# Hours schemes' weight per FTE: never in the same column as points.
+HOURS_PER_FTE = "Hours a month per FTE"
 
 
 def with_quarter(url: str, quarter: str) -> str:
@@ -59,8 +63,10 @@ def teams_table(
     ]
     if not live:
         columns.append(Column(f"{term.capitalize()} per FTE, quarter's daily mean", "decimal"))
+    hours = position.has_hours
     columns += [
         Column("Weight per FTE", "decimal"),
+        *([Column(HOURS_PER_FTE, "decimal")] if hours else []),
         Column("Aspiration", "decimal"),
         Column("DMT decision"),
         *(Column(h, "integer") for h in bands.headings),
@@ -85,6 +91,7 @@ def teams_table(
             cells.append(agg["mean"])
         cells += [
             agg["load_per_fte"],
+            *([agg["hours_per_fte"]] if hours else []),
             agg["aspiration"],
             agg["decision"],
             *agg["bands"],
@@ -107,7 +114,8 @@ def teams_table(
                 "cases_per_fte": t.cases_per_fte,
                 "people_per_fte": t.people_per_fte,
                 "mean": t.mean_people_per_fte,
-                "load_per_fte": t.load_per_fte,
+                "load_per_fte": t.weight_per_fte(SchemeUnit.POINTS),
+                "hours_per_fte": t.weight_per_fte(SchemeUnit.HOURS),
                 "aspiration": t.aspiration,
                 "bands": t.band_counts,
                 "unallocated": t.unallocated,
@@ -130,7 +138,8 @@ def teams_table(
             "cases_per_fte": position.cases_per_fte,
             "people_per_fte": position.people_per_fte,
             "mean": position.review.mean_people_per_fte if position.review else None,
-            "load_per_fte": position.load_per_fte,
+            "load_per_fte": position.weight_per_fte(SchemeUnit.POINTS),
+            "hours_per_fte": position.weight_per_fte(SchemeUnit.HOURS),
             "aspiration": None,
             "bands": [position.totals.in_band(band) for band in Band],
             "unallocated": position.unallocated,

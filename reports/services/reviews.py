@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 
 from django.db import transaction
@@ -17,9 +18,14 @@ from reports.models import CaseloadSnapshot, Escalation, QuarterlyReview, Quarte
 from reports.services.snapshots import fill_missing_snapshots, fit, people_in_teams
 from supervision.models import WorkloadConcern
 from weighting.bands import Band
+from weighting.models import SchemeUnit
+from weighting.schemes_in_force import SchemesInForce
 from weighting.totals import TeamTotals, service_totals, stored_team_totals
 
 ZERO = Decimal(0)
+
+
+POINTS = SchemeUnit.POINTS
 
 
 def _mean(values: list[Decimal | None]) -> Decimal | None:
@@ -61,10 +67,17 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
     fill_missing_snapshots(quarter.start, end, [service.pk])
     people = people_in_teams(quarter.start, end, [service.pk])
 
+    # Each team's weights are in its scheme's unit on the last day (points,
+    # or hours a month): the service's weight per FTE adds only the same unit.
+    in_force = SchemesInForce([service.pk], end)
+    unit = {
+        team.pk: terms.unit if (terms := in_force.for_team(service.pk, team.pk)) else POINTS
+        for team in teams
+    }
     # The last day from its snapshots (with the bands); every day from the
     # teams' stored daily totals.
     at_end = {
-        team_id: totals
+        team_id: replace(totals, unit=unit.get(team_id, POINTS))
         for (team_id,), totals in stored_team_totals(
             CaseloadSnapshot.objects.filter(team_id__in=team_ids, day=end)
         ).items()
@@ -75,6 +88,7 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
             cases=row["cases"],
             people=row["people"],
             weighted_load=row["weighted_load"],
+            unit=unit.get(row["team_id"], POINTS),
         )
         for row in TeamDay.objects.filter(
             team_id__in=team_ids, day__gte=quarter.start, day__lte=end
@@ -153,6 +167,7 @@ def quarterly_review(service: Service, quarter: Quarter, *, rerun: bool = False)
                     cases=now.cases,
                     people=now.people,
                     weighted_load=now.weighted_load,
+                    unit=unit[team.pk],
                     cases_per_fte=now.cases_per_fte,
                     people_per_fte=now.people_per_fte,
                     load_per_fte=now.load_per_fte,
