@@ -280,7 +280,20 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
 
 
-PLAN_FORMS = {"leaving": LeavingForm, "factor": FactorStepForm, "reduction": ProtectedTimeForm}
+PLAN_FORMS = ("leaving", "factor", "reduction")
+
+
+def _plan_forms(request: HttpRequest, person: Person, sent: str | None) -> dict:
+    def data(name: str) -> object:
+        return request.POST if name == sent else None
+
+    # Reasons from the person's service's list, as it offers them today.
+    reasons = list(person.service.reduction_reasons.offered()) if person.service else []
+    return {
+        "leaving": LeavingForm(data("leaving")),
+        "factor": FactorStepForm(data("factor")),
+        "reduction": ProtectedTimeForm(data("reduction"), reasons=reasons),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -292,9 +305,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     membership = person.memberships.active_on(today).select_related("team").first()
     sent = next((name for name in PLAN_FORMS if name in request.POST), None)
-    forms = {
-        name: form(request.POST if name == sent else None) for name, form in PLAN_FORMS.items()
-    }
+    forms = _plan_forms(request, person, sent)
     if sent and membership and forms[sent].is_valid():
         try:
             said = forms[sent].save(person, membership.team, access.person_of(request.user))
@@ -309,7 +320,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "forms": forms,
         "sent": forms[sent] if sent else None,
         "factors": person.experience_factors.exclude(end_date__lte=today),
-        "reductions": person.reductions.exclude(end_date__lte=today),
+        "reductions": person.reductions.exclude(end_date__lte=today).select_related("reason"),
     }
     return render(request, "allocation/person_plan.html", context)
 
