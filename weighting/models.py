@@ -546,3 +546,25 @@ class Reduction(models.Model):
         )
         return f"{self.reason.name}: {amount}"
 
+
+class ReductionReminder(models.Model):
+    """That the team managers were reminded of a reduction's end: the job
+    that sends reminders writes one with its emails, so a reduction is
+    reminded of once for each end date it is given."""
+
+    reduction = models.ForeignKey(Reduction, on_delete=models.CASCADE, related_name="reminders")
+    ends_on = models.DateField(help_text="The end date the managers were reminded of.")
+    emails = models.PositiveSmallIntegerField(help_text="How many managers were emailed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reduction", "ends_on"]
+        constraints = [
+            # A rerun, or a task delivered twice, finds the row and sends nothing.
+            models.UniqueConstraint(
+                fields=["reduction", "ends_on"], name="one_reminder_per_reduction_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reduction} ends on {self.ends_on}"
