@@ -452,3 +452,29 @@ def test_the_admin_records_protected_time_by_the_reason_s_rules(
         50,
         days_ago(10) + datetime.timedelta(weeks=12),
     )
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_the_admin_pages_of_reasons_and_reductions_take_the_same_queries(
+    client, administrator, team, size, django_assert_max_num_queries
+):
+    service = team.service
+    ReductionReason.objects.bulk_create(
+        ReductionReason(service=service, name=f"Secondment {n}") for n in range(size * 3)
+    )
+    for n in range(size * 2):
+        worker = member(team, full_name=f"Worker {n}")
+        weighting.reduction_create(
+            person=worker, reason=reason_named(service, "Training"), start_date=days_ago(3),
+            hours_per_week=D(1),
+        )  # fmt: skip
+    client.force_login(administrator.user)
+    pages = [
+        reverse("admin:caseload_service_change", args=[service.pk]),
+        reverse("admin:weighting_reductionreason_changelist"),
+        reverse("admin:weighting_reduction_changelist"),
+        reverse("admin:weighting_reduction_add"),
+    ]
+    for url in pages:
+        with django_assert_max_num_queries(14):
+            assert client.get(url).status_code == 200, url
