@@ -18,8 +18,9 @@ from caseload.formatting import plain_number
 from caseload.models import Case, OverMaximumReview, Person, Team
 from caseload.services import fte_change, membership_plan_end
 from weighting.forms import level_field
-from weighting.models import Criterion, Reduction
+from weighting.models import Criterion, ReductionReason
 from weighting.projection import Projection
+from weighting.reasons import ends_by_rule_text
 from weighting.services import experience_factor_set, non_case_allowance_set, reduction_create
 
 
@@ -382,13 +383,17 @@ class FactorStepForm(forms.Form):
 
 
 class ProtectedTimeForm(forms.Form):
-    """Protected time that lowers someone's capacity for a period."""
+    """Protected time that lowers someone's capacity for a period, for a
+    reason on their service's list."""
 
-    reason = forms.ChoiceField(
+    reason = forms.TypedChoiceField(
         label="Reason",
-        choices=[Choice(value, label) for value, label in Reduction.Reason.choices],
+        coerce=int,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose the reason for the protected time"},
+        error_messages={
+            "required": "Choose the reason for the protected time",
+            "invalid_choice": "Choose one of the reasons listed",
+        },
     )
     hours_per_week = number_field(
         "Hours a week",
@@ -397,7 +402,10 @@ class ProtectedTimeForm(forms.Form):
         digits=4,
         what="the hours a week",
         subject="Hours a week",
-        help_text="Give hours a week or a percentage of their hours, not both.",
+        help_text=(
+            "Give hours a week or a percentage of their hours, not both. Leave both blank "
+            "to take the reason's size, where it has one."
+        ),
     )
     percentage = number_field(
         "Or a percentage of their hours",
@@ -407,12 +415,33 @@ class ProtectedTimeForm(forms.Form):
         what="the percentage",
     )
     start_date = date_field("Date it starts")
-    end_date = date_field("Date it ends (optional)", required=False)
+    end_date = date_field(
+        "Date it ends (optional)",
+        required=False,
+        help_text="Left blank, time for a reason with a longest length ends when that is up.",
+    )
+
+    def __init__(self, *args, reasons: list[ReductionReason], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons = {reason.pk: reason for reason in reasons}
+        self.fields["reason"].choices = [
+            Choice(reason.pk, reason.name, hint=reason.summary) for reason in reasons
+        ]
 
     def clean(self) -> dict:
         cleaned = super().clean()
         hours, percentage = cleaned.get("hours_per_week"), cleaned.get("percentage")
-        if hours is None and percentage is None and not self.has_error("hours_per_week"):
+        reason = self.reasons.get(cleaned.get("reason"))  # type: ignore[arg-type]
+        has_default = reason is not None and (
+            reason.default_hours_per_week is not None or reason.default_percentage is not None
+        )
+        if (
+            hours is None
+            and percentage is None
+            and not has_default
+            and not self.has_error("hours_per_week")
+            and not self.has_error("percentage")
+        ):
             self.add_error("hours_per_week", "Enter the hours a week or a percentage")
         elif hours is not None and percentage is not None:
             self.add_error("percentage", "Give hours a week or a percentage, not both")
@@ -423,16 +452,20 @@ class ProtectedTimeForm(forms.Form):
 
     def save(self, person: Person, team: Team, by: Person | None) -> str:
         data = self.cleaned_data
-        reduction_create(
+        reason = self.reasons[data["reason"]]
+        reduction = reduction_create(
             person=person,
-            reason=data["reason"],
+            reason=reason,
             start_date=data["start_date"],
             end_date=data["end_date"],
             hours_per_week=data["hours_per_week"],
             percentage=data["percentage"],
             by=by,
         )
-        return f"Protected time recorded for {person} from {long_date(data['start_date'])}."
+        said = f"Protected time recorded for {person} from {long_date(data['start_date'])}."
+        if data["end_date"] is None and reduction.end_date is not None:
+            said += " " + ends_by_rule_text(reason, reduction.end_date)
+        return said
 
 
 class NonCaseTimeForm(forms.Form):

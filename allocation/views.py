@@ -282,13 +282,22 @@ def case_close(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "allocation/case_close.html", {"case": case, "form": form})
 
 
-PLAN_FORMS = {
-    "leaving": LeavingForm,
-    "fte": FteChangeForm,
-    "factor": FactorStepForm,
-    "reduction": ProtectedTimeForm,
-    "allowance": NonCaseTimeForm,
-}
+PLAN_FORMS = ("leaving", "fte", "factor", "reduction", "allowance")
+
+
+def _plan_forms(request: HttpRequest, person: Person, sent: str | None) -> dict:
+    def data(name: str) -> object:
+        return request.POST if name == sent else None
+
+    # Reasons from the person's service's list, as it offers them today.
+    reasons = list(person.service.reduction_reasons.offered()) if person.service else []
+    return {
+        "leaving": LeavingForm(data("leaving")),
+        "fte": FteChangeForm(data("fte")),
+        "factor": FactorStepForm(data("factor")),
+        "reduction": ProtectedTimeForm(data("reduction"), reasons=reasons),
+        "allowance": NonCaseTimeForm(data("allowance")),
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -301,9 +310,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
     today = timezone.localdate()
     membership = person.memberships.active_on(today).select_related("team").first()
     sent = next((name for name in PLAN_FORMS if name in request.POST), None)
-    forms = {
-        name: form(request.POST if name == sent else None) for name, form in PLAN_FORMS.items()
-    }
+    forms = _plan_forms(request, person, sent)
     if sent and membership and forms[sent].is_valid():
         try:
             said = forms[sent].save(person, membership.team, access.person_of(request.user))
@@ -319,7 +326,7 @@ def person_plan(request: HttpRequest, pk: int) -> HttpResponse:
         "sent": forms[sent] if sent else None,
         "fte": presenters.fte_plan(person, today),
         "factors": person.experience_factors.exclude(end_date__lte=today),
-        "reductions": person.reductions.exclude(end_date__lte=today),
+        "reductions": person.reductions.exclude(end_date__lte=today).select_related("reason"),
         "allowances": person.non_case_allowances.exclude(end_date__lte=today),
     }
     return render(request, "allocation/person_plan.html", context)

@@ -41,7 +41,15 @@ from django.utils import timezone
 
 from caseload.models import Allocation, Case, FteChange, Person, Service, Team, TeamMembership
 from weighting import services as weighting
-from weighting.models import Criterion, ExperienceFactor, Level, Rating, RatingLevel, Reduction
+from weighting.models import (
+    Criterion,
+    ExperienceFactor,
+    Level,
+    Rating,
+    RatingLevel,
+    Reduction,
+    ReductionReason,
+)
 
 
 @dataclass(frozen=True)
@@ -192,7 +200,7 @@ class _Generator:
             [
                 "id",
                 "person_id",
-                "reason",
+                "reason_id",
                 "hours_per_week",
                 "percentage",
                 "start_date",
@@ -307,7 +315,13 @@ class _Generator:
             scheme = weighting.scheme_create_default(
                 service=service, agreed_on=self.first_day - datetime.timedelta(days=30)
             )
+            weighting.reduction_reasons_create_default(service=service)
             services.append((service, scheme))
+        self.other_time = dict(
+            ReductionReason.objects.filter(
+                service__in=[service for service, _ in services], name="Other protected time"
+            ).values_list("service_id", "pk")
+        )
         self.result.services = len(services)
         teams = Team.objects.bulk_create(
             Team(service=services[n % len(services)][0], name=f"Team {n + 1:04d}")
@@ -369,7 +383,7 @@ class _Generator:
                     (
                         self.reductions.take_id(),
                         person_id,
-                        "other",
+                        self.other_time[team.service_id],
                         "7.40",
                         None,
                         self.first_day,

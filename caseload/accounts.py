@@ -24,8 +24,9 @@ ADMINISTRATORS = "Administrators"
 # protected time and experience factors, reading schemes, analyses, sign-in
 # logs and the superuser audit. No deletion anywhere, no groups or
 # permissions, no supervision records or views of workload (they have no
-# admin pages at all). Migration caseload 0017 gave the group these; a later
-# change to them needs a migration too.
+# admin pages at all). Migration caseload 0017 gave the group these, and
+# weighting 0009 the services' reasons for protected time; a later change to
+# them needs a migration too.
 ADMINISTRATOR_PERMISSIONS = {
     "auth": ["view_user", "change_user"],
     "axes": ["view_accessattempt", "view_accesslog", "view_accessfailurelog"],
@@ -63,6 +64,9 @@ ADMINISTRATOR_PERMISSIONS = {
         "add_experiencefactor",
         "view_reduction",
         "add_reduction",
+        "view_reductionreason",
+        "add_reductionreason",
+        "change_reductionreason",
     ],
 }
 

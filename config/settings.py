@@ -248,6 +248,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "caseload.delete_expired_audit",
         "schedule": crontab(hour=4, minute=30),
     },
+    # Protected time ending soon: its team managers are emailed once. Every
+    # hour of the working day, so that mail comes in working hours and a
+    # run missed while Redis was away is made up within the hour.
+    "remind-reductions-ending": {
+        "task": "weighting.remind_reductions_ending",
+        "schedule": crontab(hour="7-18", minute=20),
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -41,6 +41,7 @@ def build_people_and_teams(council: Council) -> None:
     add_person(council, "admin", "Alex Morgan", Person.Role.ADMINISTRATOR, None)
     for service in council.services.values():
         weighting.scheme_create_default(service=service, agreed_on=council.days_ago(800))
+        weighting.reduction_reasons_create_default(service=service)
     council.scheme_changes.append(council.days_ago(800))
     for plan in TEAMS:
         build_team(council, plan)
@@ -133,18 +134,19 @@ def build_capacity(council: Council) -> None:
                     by=person.supervisor,
                 )
     reductions = [
-        ("worker", "practice_educator", {"hours_per_week": Decimal("3.7")}, 200, None),
-        ("daniel.reid", "union_duties", {"percentage": Decimal("10")}, 400, None),
-        ("katie.lewis", "training", {"hours_per_week": Decimal("2")}, 300, 200),
-        ("hannah.wood", "phased_return", {"percentage": Decimal("20")}, 60, 20),
+        ("worker", "Practice educator", {"hours_per_week": Decimal("3.7")}, 200, None),
+        ("daniel.reid", "Trade union duties", {"percentage": Decimal("10")}, 400, None),
+        ("katie.lewis", "Training", {"hours_per_week": Decimal("2")}, 300, 200),
+        ("hannah.wood", "Phased return to work", {"percentage": Decimal("20")}, 60, 20),
     ]
     for username, reason, amount, since, until in reductions:
+        person = council.people[username]
         weighting.reduction_create(
-            person=council.people[username],
-            reason=reason,
+            person=person,
+            reason=person.service.reduction_reasons.get(name=reason),
             start_date=council.days_ago(since),
             end_date=council.days_ago(until) if until else None,
-            by=council.people[username].supervisor,
+            by=person.supervisor,
             **amount,
         )
 

@@ -74,7 +74,7 @@ EXAMPLES: dict[str, list[list]] = {
     ],
     "experience_factors": [["ben.okafor", 0.8, "2026-09-01", "", "First year in practice"]],
     "reductions": [
-        ["asha.patel", "practice_educator", "Student from October", "", 10, "2026-10-01", ""]
+        ["asha.patel", "Practice educator", "Student from October", "", 10, "2026-10-01", ""]
     ],
     "cases": [
         [CSC, "EX-1042", "Sibling group", "cp", 3, CP, 2, "2026-05-12", ""],

@@ -204,11 +204,11 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
     sheet(
         fmt.REDUCTIONS,
         [
-            [r.person.user.username, r.reason, r.detail, _number(r.hours_per_week),
+            [r.person.user.username, r.reason.name, r.detail, _number(r.hours_per_week),
              _number(r.percentage), r.start_date, r.end_date]
             for r in Reduction.objects.filter(person_id__in=exported)
-            .select_related("person__user")
-            .order_by("person__user__username", "start_date", "reason")
+            .select_related("person__user", "reason")
+            .order_by("person__user__username", "start_date", "reason__name")
         ],
     )  # fmt: skip
     sheet(
@@ -350,12 +350,16 @@ def template() -> bytes:
         cell.font = Font(bold=True)
     for spec in fmt.SHEETS:
         for col in spec.columns:
-            values = ", ".join(code for code, _ in col.choices) or {
-                "date": "a date: 2026-07-31 or 31/07/2026",
-                "decimal": "a number",
-                "int": "a whole number",
-                "list": "user names separated by ;",
-            }.get(col.kind, "text")
+            values = (
+                col.allowed
+                or ", ".join(code for code, _ in col.choices)
+                or {
+                    "date": "a date: 2026-07-31 or 31/07/2026",
+                    "decimal": "a number",
+                    "int": "a whole number",
+                    "list": "user names separated by ;",
+                }.get(col.kind, "text")
+            )
             notes.append([spec.name, col.name, "yes" if col.required else "", values])
     notes.append(["ratings", "<criterion name>", "yes", "the level given for that criterion"])
     notes.append(["ratings", "<criterion name> anticipated", "", "the level anticipated"])

@@ -26,6 +26,7 @@ class Col:
     max_length: int | None = None
     places: int = 2  # decimals kept, for decimal columns
     digits: int = 7  # digits in all, for decimal columns
+    allowed: str = ""  # the values, in words, where the kind does not say them
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,12 @@ REDUCTIONS = SheetSpec(
     "reductions",
     (
         Col("username", required=True),
-        Col("reason", "choice", True, _choices(ReductionReason)),
+        Col(
+            "reason",
+            required=True,
+            max_length=ReductionReason._meta.get_field("name").max_length,
+            allowed="a reason's name on the list of the person's service, in any capitals",
+        ),
         Col("detail", max_length=120),
         Col("hours_per_week", "decimal", digits=4),
         Col("percentage", "decimal", digits=5),

@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from caseload.models import Case, Person, Service, Team, TeamMembership
+from weighting.models import ReductionReason
+from weighting.services import reduction_reasons_create_default
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -24,9 +26,22 @@ class UserFactory(factory.django.DjangoModelFactory):
 class ServiceFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Service
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Service {n}")
     kind = Service.Kind.CHILDREN
+
+    @factory.post_generation
+    def reduction_reasons(service, create, extracted, **kwargs):
+        """Every service starts with the default reasons for protected time."""
+        if create:
+            reduction_reasons_create_default(service=service)
+
+
+def reason_named(owner: Person | Service, name: str) -> ReductionReason:
+    """The reason of that name (any capitals) on a service's list, or on a person's service's."""
+    service = owner.service if isinstance(owner, Person) else owner
+    return service.reduction_reasons.get(name__iexact=name)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,7 @@ from django.urls import reverse
 from caseload import services
 from caseload.models import Allocation, Case, Person, TeamMembership
 from tests.conftest import days_ago, primary_holders
-from tests.factories import CaseFactory, ServiceFactory, UserFactory, member
+from tests.factories import CaseFactory, ServiceFactory, UserFactory, member, reason_named
 
 
 @pytest.fixture
@@ -204,7 +204,7 @@ def test_the_admin_records_protected_time_through_the_rules(
             reverse("admin:weighting_reduction_add"),
             {
                 "person": social_worker.pk,
-                "reason": reason,
+                "reason": reason_named(social_worker, reason).pk,
                 "detail": "",
                 "start_date": days_ago(10).strftime("%d/%m/%Y"),
                 "end_date": "",
@@ -217,7 +217,7 @@ def test_the_admin_records_protected_time_through_the_rules(
     assert add("training", hours_per_week="2").status_code == 302
     refused = add("training", percentage="5")
     assert "already has training time in that period" in refused.content.decode()
-    both = add("union_duties", hours_per_week="2", percentage="5")
+    both = add("trade union duties", hours_per_week="2", percentage="5")
     assert "not both" in both.content.decode()
     assert social_worker.reductions.get().recorded_by == administrator
 

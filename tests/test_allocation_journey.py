@@ -18,7 +18,7 @@ from caseload.services import RuleBroken
 from config.celery import app as celery_app
 from tests.brokers import forget_broker_connections, free_port
 from tests.conftest import days_ago, primary_holders
-from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
+from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member, reason_named
 from weighting import services as weighting
 from weighting.projection import project_allocation
 
@@ -152,7 +152,10 @@ def test_someone_with_no_capacity_is_over_the_maximum_with_any_case(
     team, social_worker, default_scheme
 ):
     weighting.reduction_create(
-        person=social_worker, reason="phased_return", percentage=D(100), start_date=days_ago(5)
+        person=social_worker,
+        reason=reason_named(social_worker, "Phased return to work"),
+        percentage=D(100),
+        start_date=days_ago(5),
     )
     with pytest.raises(RuleBroken, match="No capacity, over the maximum"):
         allocation_services.allocation_create(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from allocation import services as allocation_services
 from caseload import services as caseload_services
 from caseload.models import Person, TeamMembership
-from tests.factories import CaseFactory, member
+from tests.factories import CaseFactory, member, reason_named
 from tests.test_supervision import rate
 from weighting import services as weighting
 from weighting.forecast import (
@@ -98,7 +98,8 @@ def test_a_reduction_ends_and_capacity_returns(team, default_scheme):
     asha = member(team, full_name="Asha Patel")
     holding(team, asha, default_scheme)
     weighting.reduction_create(
-        person=asha, reason="phased_return", start_date=ago(10), end_date=weeks(5),
+        person=asha, reason=reason_named(asha, "Phased return to work"), start_date=ago(10),
+        end_date=weeks(5),
         percentage=D(20),
     )  # fmt: skip
     points, _ = forecast(team, [asha])
@@ -402,6 +403,9 @@ def test_the_service_forecast_names_the_teams_above_their_aspiration_next_quarte
 
 
 def plan(client, person, action, **fields):
+    """Post one of the plan page's forms; a reason is given by its name."""
+    if fields.get("reason"):
+        fields["reason"] = reason_named(person, fields["reason"]).pk
     return client.post(reverse("person_plan", args=[person.pk]), {action: "", **fields})
 
 

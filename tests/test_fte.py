@@ -17,7 +17,7 @@ from caseload.services import RuleBroken
 from reports.models import CaseloadSnapshot
 from reports.services.snapshots import write_snapshots
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, member
+from tests.factories import CaseFactory, member, reason_named
 from tests.test_numbers import rate
 from weighting import services as weighting
 from weighting.numbers import caseload_numbers, caseload_series
@@ -131,7 +131,10 @@ def test_each_days_capacity_uses_that_days_fte(team, default_scheme):
         case=case, person=asha, start_date=days_ago(150), allocated_by=None
     )
     weighting.reduction_create(
-        person=asha, reason="training", start_date=days_ago(120), hours_per_week=D("3.7")
+        person=asha,
+        reason=reason_named(asha, "Training"),
+        start_date=days_ago(120),
+        hours_per_week=D("3.7"),
     )
     services.fte_change(person=asha, fte=D("0.5"), start_date=days_ago(60), recorded_by=None)
     series = caseload_series([asha], [days_ago(90), days_ago(61), days_ago(60), TODAY()])
@@ -310,10 +313,10 @@ def test_the_plans_page_query_count_does_not_grow_with_the_history(
             recorded_by=team_manager,
         )
     client.force_login(team_manager.user)
-    # The same 13 for 1 change and 12: the log-in and its session, the
-    # person, their team, their FTEs, their protected time, their own
-    # allowances for non-case time, the menu's teams.
-    with django_assert_max_num_queries(13):
+    # The same 14 for 1 change and 12: the log-in and its session, the
+    # person, their team, their FTEs, the service's reasons, their protected
+    # time, their own allowances for non-case time, the menu's teams.
+    with django_assert_max_num_queries(14):
         response = client.get(reverse("person_plan", args=[social_worker.pk]))
     assert response.content.decode().count(" hours a week) from ") == changes
 

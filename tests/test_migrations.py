@@ -1,6 +1,7 @@
 """Migrations that rewrite data, tested on data."""
 
 import datetime
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -81,7 +82,8 @@ def test_team_day_totals_are_summed_from_the_snapshots_already_stored():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_afterwards")
 def test_administrators_stop_being_superusers_and_join_their_group():
-    from caseload.accounts import ADMINISTRATOR_PERMISSIONS
+    # The permissions as that migration gave them; later ones add to them.
+    granted_then = importlib.import_module("caseload.migrations.0017_administrators_group")
 
     apps = migrate([("caseload", "0016_change_history_of_every_admin_write")])
     user_model, person_model = apps.get_model("auth", "User"), apps.get_model("caseload", "Person")
@@ -106,7 +108,7 @@ def test_administrators_stop_being_superusers_and_join_their_group():
     }
     group = apps.get_model("auth", "Group").objects.get(name="Administrators")
     granted = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
-    wanted = {(app, code) for app, codes in ADMINISTRATOR_PERMISSIONS.items() for code in codes}
+    wanted = {(app, code) for app, codes in granted_then.PERMISSIONS.items() for code in codes}
     assert granted == wanted
 
 
@@ -268,3 +270,124 @@ def test_the_cache_tables_triggers_and_functions_go_and_the_records_stay():
     assert tables_there(*CACHE_TABLES) == set()
     assert change_triggers() == set()
     assert Team.objects.get().name == "North West"
+
+
+BEFORE_THE_REASON_LISTS = [
+    ("weighting", "0007_history_of_experience_factors_and_reductions"),
+    ("caseload", "0025_service_full_time_hours"),
+]
+THE_REASON_LISTS = [("weighting", "0008_reduction_reasons")]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_every_reduction_and_its_history_keep_their_reason_from_their_services_list():
+    """Each service gets the five reasons; each reduction, and each row of its
+    history, points at its person's service's reason for the code it had. A
+    person with no service takes the service of the team they were last in,
+    or else the first service. Going back restores the codes."""
+    apps = migrate(BEFORE_THE_REASON_LISTS)
+    service_model = apps.get_model("caseload", "Service")
+    children = service_model.objects.create(name="Children's Social Care")
+    adults = service_model.objects.create(name="Adult Social Care", kind="adults")
+    team = apps.get_model("caseload", "Team").objects.create(service=adults, name="Older people")
+    user_model, person_model = apps.get_model("auth", "User"), apps.get_model("caseload", "Person")
+
+    def person(name, service):
+        user = user_model.objects.create(username=name)
+        return person_model.objects.create(
+            user=user, full_name=name, role="social_worker", service=service
+        )
+
+    asha, rob = person("asha", children), person("rob", adults)
+    moved, nobody = person("moved", None), person("nobody", None)  # no service recorded
+    apps.get_model("caseload", "TeamMembership").objects.create(
+        person=moved, team=team, start_date=datetime.date(2026, 1, 5)
+    )
+    reduction_model = apps.get_model("weighting", "Reduction")
+    history_model = apps.get_model("weighting", "HistoricalReduction")
+    start = datetime.date(2026, 3, 2)
+    rows = [
+        (asha, "practice_educator", start, None),
+        (asha, "training", start, datetime.date(2026, 5, 1)),
+        (rob, "union_duties", start, None),
+        (moved, "phased_return", start, datetime.date(2026, 4, 1)),
+        (nobody, "other", start, None),
+    ]
+    for who, code, since, until in rows:
+        reduction = reduction_model.objects.create(
+            person=who, reason=code, hours_per_week=Decimal(2), start_date=since, end_date=until
+        )
+        history_model.objects.create(
+            id=reduction.pk, person_id=who.pk, reason=code, hours_per_week=Decimal(2),
+            start_date=since, end_date=until, created_at=reduction.created_at,
+            history_date=reduction.created_at, history_type="+",
+        )  # fmt: skip
+
+    apps = migrate(THE_REASON_LISTS)
+    reason_model = apps.get_model("weighting", "ReductionReason")
+    lists = {
+        service.name: [
+            (r.name, r.default_hours_per_week, r.default_percentage, r.maximum_weeks)
+            for r in reason_model.objects.filter(service=service).order_by("pk")
+        ]
+        for service in apps.get_model("caseload", "Service").objects.all()
+    }
+    five = [
+        ("Practice educator", Decimal("3.70"), None, None),
+        ("Trade union duties", None, None, None),
+        ("Training", None, None, None),
+        ("Phased return to work", None, Decimal("50.00"), 12),
+        ("Other protected time", None, None, None),
+    ]
+    assert lists == {"Children's Social Care": five, "Adult Social Care": five}
+    wanted = [
+        ("asha", "Children's Social Care", "Practice educator", None),
+        ("asha", "Children's Social Care", "Training", datetime.date(2026, 5, 1)),
+        ("rob", "Adult Social Care", "Trade union duties", None),
+        ("moved", "Adult Social Care", "Phased return to work", datetime.date(2026, 4, 1)),
+        ("nobody", "Children's Social Care", "Other protected time", None),
+    ]
+    for model_name in ("Reduction", "HistoricalReduction"):
+        stored = apps.get_model("weighting", model_name).objects.order_by("id")
+        found = [
+            (r.person.full_name, r.reason.service.name, r.reason.name, r.end_date)
+            for r in stored.select_related("person", "reason__service")
+        ]
+        assert found == wanted, model_name
+    if connection.vendor == "postgresql":
+        # The same reason still may not overlap in time, now by its row.
+        reduction_model = apps.get_model("weighting", "Reduction")
+        training = reason_model.objects.get(service__name="Children's Social Care", name="Training")
+        with pytest.raises(DatabaseError), transaction.atomic():
+            reduction_model.objects.create(
+                person_id=asha.pk, reason=training, percentage=Decimal(5),
+                start_date=datetime.date(2026, 4, 1), end_date=datetime.date(2026, 4, 8),
+            )  # fmt: skip
+    reason_model.objects.create(service_id=children.pk, name="Mentoring")
+    # A service's own reason is "other" protected time once the codes are back.
+    apps.get_model("weighting", "Reduction").objects.filter(
+        person_id=asha.pk, reason__name="Training"
+    ).update(reason=reason_model.objects.get(name="Mentoring"))
+
+    apps = migrate(BEFORE_THE_REASON_LISTS)
+    codes = list(
+        apps.get_model("weighting", "Reduction")
+        .objects.order_by("id")
+        .values_list("reason", flat=True)
+    )
+    assert codes == ["practice_educator", "other", "union_duties", "phased_return", "other"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("back_to_the_latest_afterwards")
+def test_administrators_may_keep_the_lists_of_reasons():
+    apps = migrate(THE_REASON_LISTS)
+    apps.get_model("auth", "Group").objects.create(name="Administrators")
+    apps = migrate([("weighting", "0009_administrators_keep_reduction_reasons")])
+    group = apps.get_model("auth", "Group").objects.get(name="Administrators")
+    assert sorted(p.codename for p in group.permissions.all()) == [
+        "add_reductionreason",
+        "change_reductionreason",
+        "view_reductionreason",
+    ]

@@ -10,7 +10,14 @@ from django.utils import timezone
 from allocation import services
 from caseload.models import Allocation, Person, TeamMembership
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, member
+from tests.factories import (
+    CaseFactory,
+    PersonFactory,
+    ServiceFactory,
+    TeamFactory,
+    member,
+    reason_named,
+)
 from weighting import services as weighting
 from weighting.bands import Band, Bands
 from weighting.models import Level, RatingLevel, Reduction, Scheme
@@ -96,7 +103,7 @@ def test_the_worked_example(team, default_scheme, team_manager):
     )
     weighting.reduction_create(
         person=asye,
-        reason=Reduction.Reason.TRAINING,
+        reason=reason_named(asye, "Training"),
         hours_per_week=D(3),
         start_date=days_ago(50),
     )
@@ -402,22 +409,29 @@ def test_a_rating_total_cannot_be_negative_and_an_agreed_one_names_the_worker(te
 
 
 def test_reductions_for_the_same_reason_cannot_overlap(social_worker):
+    training = reason_named(social_worker, "Training")
     weighting.reduction_create(
-        person=social_worker, reason="training", hours_per_week=D(2), start_date=days_ago(30)
+        person=social_worker, reason=training, hours_per_week=D(2), start_date=days_ago(30)
     )
     with pytest.raises(RuleBroken, match="already has training time"):
         weighting.reduction_create(
-            person=social_worker, reason="training", percentage=D(5), start_date=days_ago(10)
+            person=social_worker, reason=training, percentage=D(5), start_date=days_ago(10)
         )
     weighting.reduction_create(
-        person=social_worker, reason="union_duties", percentage=D(5), start_date=days_ago(10)
+        person=social_worker,
+        reason=reason_named(social_worker, "Trade union duties"),
+        percentage=D(5),
+        start_date=days_ago(10),
     )
     assert social_worker.reductions.count() == 2
 
 
 def test_a_reduction_is_hours_or_a_percentage_in_the_database(social_worker):
     reduction = weighting.reduction_create(
-        person=social_worker, reason="training", hours_per_week=D(2), start_date=days_ago(30)
+        person=social_worker,
+        reason=reason_named(social_worker, "Training"),
+        hours_per_week=D(2),
+        start_date=days_ago(30),
     )
     with pytest.raises(IntegrityError), transaction.atomic():
         Reduction.objects.filter(pk=reduction.pk).update(percentage=D(5))
@@ -427,9 +441,10 @@ def test_a_reduction_is_hours_or_a_percentage_in_the_database(social_worker):
 
 @pytest.mark.postgres
 def test_past_reductions_for_the_same_reason_cannot_overlap_in_the_database(social_worker):
+    training = reason_named(social_worker, "Training")
     Reduction.objects.create(
         person=social_worker,
-        reason="training",
+        reason=training,
         hours_per_week=D(2),
         start_date=days_ago(60),
         end_date=days_ago(30),
@@ -437,7 +452,7 @@ def test_past_reductions_for_the_same_reason_cannot_overlap_in_the_database(soci
     with pytest.raises(IntegrityError), transaction.atomic():
         Reduction.objects.create(
             person=social_worker,
-            reason="training",
+            reason=training,
             hours_per_week=D(1),
             start_date=days_ago(40),
             end_date=days_ago(35),
@@ -476,8 +491,9 @@ def _workers(count: int):
     )
     for case in cases[::10]:
         rate(case, scheme, 2, 3, 1, status="provisional")
+    training = reason_named(team.service, "Training")
     Reduction.objects.bulk_create(
-        Reduction(person=person, reason="training", hours_per_week=D(2), start_date=days_ago(9))
+        Reduction(person=person, reason=training, hours_per_week=D(2), start_date=days_ago(9))
         for person in people[::7]
     )
     return people
@@ -504,10 +520,16 @@ def test_protected_hours_are_a_share_of_the_services_full_time_week(team, defaul
     team.service.save()
     worker = member(team, fte=D("0.8"))
     weighting.reduction_create(
-        person=worker, reason="training", start_date=days_ago(5), hours_per_week=D(7)
+        person=worker,
+        reason=reason_named(worker, "Training"),
+        start_date=days_ago(5),
+        hours_per_week=D(7),
     )
     assert caseload_numbers([worker], days_ago(0))[worker.pk].capacity == 60
     with pytest.raises(RuleBroken, match="no more than 35, a full-time week here"):
         weighting.reduction_create(
-            person=worker, reason="other", start_date=days_ago(5), hours_per_week=D(36)
+            person=worker,
+            reason=reason_named(worker, "Other protected time"),
+            start_date=days_ago(5),
+            hours_per_week=D(36),
         )

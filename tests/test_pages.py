@@ -13,7 +13,7 @@ from caseload import errors
 from caseload.models import Person
 from caseload.services import fte_change
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, TeamFactory, member
+from tests.factories import CaseFactory, TeamFactory, member, reason_named
 from weighting import services as weighting
 
 
@@ -213,7 +213,10 @@ def test_the_team_page_explains_capacity_and_gives_the_teams_used_percent(
     """Asha holds one unrated case (6 of 100); Daniel's capacity is reduced by
     10% (0 of 90); Ella, a student, has no capacity and sorts as the most used."""
     weighting.reduction_create(
-        person=colleague, reason="union_duties", start_date=days_ago(5), percentage=Decimal(10)
+        person=colleague,
+        reason=reason_named(colleague, "Trade union duties"),
+        start_date=days_ago(5),
+        percentage=Decimal(10),
     )
     client.force_login(team_manager.user)
     page = client.get(reverse("team_detail", args=[team.pk])).content.decode()

@@ -145,6 +145,8 @@ from weighting.models import (
     Rating,
     RatingLevel,
     Reduction,
+    ReductionReason,
+    ReductionReminder,
     Scheme,
 )
 from weighting.projection import project_allocation
@@ -676,7 +678,9 @@ DOMAIN_MODELS: tuple[type[models.Model], ...] = (
     Rating,
     RatingLevel,
     ExperienceFactor,
+    ReductionReason,
     Reduction,
+    ReductionReminder,
     WorkloadView,
     RatingProposal,
     ProposalLevel,

@@ -22,7 +22,7 @@ from reports.dashboards.positions import current_position
 from reports.models import CaseloadSnapshot
 from reports.services.snapshots import write_snapshots
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory
+from tests.factories import CaseFactory, PersonFactory, ServiceFactory, TeamFactory, reason_named
 from tests.rollback import rolled_back
 from weighting import services as weighting
 from weighting.bands import Band, Bands
@@ -100,7 +100,7 @@ def build(generated, plans: list[dict], bands: tuple[Decimal, Decimal, Decimal])
         if plan["protected_hours"] and person.role in CASE_HOLDING:
             Reduction.objects.create(
                 person=person,
-                reason=Reduction.Reason.TRAINING,
+                reason=reason_named(person, "Training"),
                 hours_per_week=plan["protected_hours"],
                 start_date=days_ago(20),
             )

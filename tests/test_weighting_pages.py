@@ -406,7 +406,10 @@ def test_the_case_page_query_count_does_not_grow(
 # The default scheme for every service ----------------------------------------
 
 
-def test_a_service_added_in_the_admin_adopts_the_default_scheme(client, administrator):
+def test_a_service_added_in_the_admin_adopts_the_default_scheme_and_reasons(client, administrator):
+    """With a reason of its own given on the same page, beside the defaults
+    (one of the same name is the service's own)."""
+    reason = "reduction_reasons-0-"
     signed_in(client, administrator).post(
         reverse("admin:caseload_service_add"),
         {
@@ -418,14 +421,35 @@ def test_a_service_added_in_the_admin_adopts_the_default_scheme(client, administ
             "supervision_weeks": "4",
             "asye_supervision_weeks": "2",
             "full_time_hours": "37",
+            "reduction_reasons-TOTAL_FORMS": "2",
+            "reduction_reasons-INITIAL_FORMS": "0",
+            f"{reason}name": "Secondment",
+            f"{reason}maximum_weeks": "26",
+            f"{reason}reminder_days": "28",
+            f"{reason}active": "on",
+            "reduction_reasons-1-name": "Training",
+            "reduction_reasons-1-maximum_hours_per_week": "7.4",
+            "reduction_reasons-1-reminder_days": "14",
+            "reduction_reasons-1-active": "on",
         },
     )
-    scheme = Service.objects.get(name="Early Help").schemes.get()
+    service = Service.objects.get(name="Early Help")
+    scheme = service.schemes.get()
     assert (scheme.status, scheme.agreed_on, scheme.criteria.count()) == (
         "agreed",
         timezone.localdate(),
         3,
     )
+    reasons = {r.name: (r.maximum_hours_per_week, r.maximum_weeks, r.reminder_days)
+               for r in service.reduction_reasons.all()}  # fmt: skip
+    assert reasons == {
+        "Secondment": (None, 26, 28),
+        "Training": (Decimal("7.4"), None, 14),
+        "Practice educator": (None, None, 14),
+        "Trade union duties": (None, None, 14),
+        "Phased return to work": (None, 12, 14),
+        "Other protected time": (None, None, 14),
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,6 +22,7 @@ from weighting.models import (
     Rating,
     RatingLevel,
     Reduction,
+    ReductionReason,
     Scheme,
 )
 
@@ -49,10 +50,32 @@ class CriterionInline(admin.TabularInline):
         return False
 
 
+class ReductionReasonInline(admin.TabularInline):
+    """The service's reasons for protected time. A reason is never deleted:
+    one no longer offered is made inactive, and still names its reductions."""
+
+    model = ReductionReason
+    fields = [
+        "name",
+        "default_hours_per_week",
+        "default_percentage",
+        "maximum_hours_per_week",
+        "maximum_percentage",
+        "maximum_weeks",
+        "reminder_days",
+        "active",
+    ]
+    extra = 0
+    can_delete = False
+    verbose_name = "reason for protected time"
+    verbose_name_plural = "reasons for protected time"
+
+
 @admin.register(Service)
 class ServiceAdmin(HistoryAdmin):
     list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
     search_fields = ["name"]
+    inlines = [ReductionReasonInline]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -67,6 +90,38 @@ class ServiceAdmin(HistoryAdmin):
                 agreed_on=timezone.localdate(),
                 recorded_by=access.person_of(request.user),
             )
+
+    def save_related(self, request, form, formsets, change):  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        if not change:
+            # After the reasons given on the page, so that one of the same
+            # name is theirs, not the default's.
+            services.reduction_reasons_create_default(service=form.instance)
+
+
+@admin.register(ReductionReason)
+class ReductionReasonAdmin(HistoryAdmin):
+    list_display = [
+        "name",
+        "service",
+        "default_hours_per_week",
+        "default_percentage",
+        "maximum_hours_per_week",
+        "maximum_percentage",
+        "maximum_weeks",
+        "reminder_days",
+        "active",
+    ]
+    list_filter = ["service", "active"]
+    list_select_related = ["service"]
+    search_fields = ["name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # A reason names its reductions: it stays in its service.
+        return ["service"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Scheme)
@@ -166,7 +221,20 @@ class ExperienceFactorAdmin(HistoryAdmin):
         obj.pk = saved.pk
 
 
+class ReasonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ReductionReason) -> str:  # type: ignore[override]
+        return f"{obj.service}: {obj.name}"
+
+
 class ReductionForm(forms.ModelForm):
+    """A reason from the person's service's list; with no size given, the
+    reason's default, and with no end date, its longest length if it has one."""
+
+    reason = ReasonChoiceField(
+        queryset=ReductionReason.objects.offered().select_related("service"),
+        help_text="A reason from the person's service's list.",
+    )
+
     class Meta:
         model = Reduction
         fields = [
@@ -184,7 +252,7 @@ class ReductionForm(forms.ModelForm):
         if self.errors:
             return cleaned
         try:
-            services.check_reduction(
+            terms = services.check_reduction(
                 person=cleaned["person"],
                 reason=cleaned["reason"],
                 start_date=cleaned["start_date"],
@@ -194,6 +262,9 @@ class ReductionForm(forms.ModelForm):
             )
         except services.RuleBroken as error:
             raise forms.ValidationError(error.messages) from None
+        # The record as it will be saved (the reason's size and end date).
+        cleaned["hours_per_week"], cleaned["percentage"] = terms.hours_per_week, terms.percentage
+        cleaned["end_date"] = terms.end_date
         return cleaned
 
 
@@ -201,7 +272,8 @@ class ReductionForm(forms.ModelForm):
 class ReductionAdmin(HistoryAdmin):
     form = ReductionForm
     list_display = ["person", "reason", "hours_per_week", "percentage", "start_date", "end_date"]
-    list_filter = ["reason"]
+    list_filter = ["reason__service", "reason__name"]
+    list_select_related = ["person", "reason"]
     search_fields = ["person__full_name"]
     autocomplete_fields = ["person"]
 

@@ -59,3 +59,18 @@ DEFAULT_CRITERIA = [
         ],
     ),
 ]
+
+# The reasons for protected time that every service starts with, the five
+# that Caseload first offered: (name, default hours a week, default
+# percentage, maximum weeks). A service's administrators change them, add
+# their own and set maximum sizes. A phased return to work is short by
+# nature, commonly half the hours at first; a practice educator's time is
+# often a tenth of a full-time week.
+DEFAULT_REDUCTION_REASONS = [
+    ("Practice educator", Decimal("3.7"), None, None),
+    ("Trade union duties", None, None, None),
+    ("Training", None, None, None),
+    ("Phased return to work", None, Decimal("50"), 12),
+    ("Other protected time", None, None, None),
+]
+DEFAULT_REMINDER_DAYS = 14

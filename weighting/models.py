@@ -12,10 +12,12 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team
+from weighting.defaults import DEFAULT_REMINDER_DAYS
 
 
 def _in_choices(field: str, choices: type[models.Choices]) -> Q:
@@ -350,22 +352,175 @@ class ExperienceFactor(models.Model):
         return f"{self.person}: {self.factor} from {self.start_date}"
 
 
-class ReductionReason(models.TextChoices):
-    PRACTICE_EDUCATOR = "practice_educator", "Practice educator"
-    UNION_DUTIES = "union_duties", "Trade union duties"
-    TRAINING = "training", "Training"
-    PHASED_RETURN = "phased_return", "Phased return to work"
-    OTHER_PROTECTED_TIME = "other", "Other protected time"
+class ReductionReasonQuerySet(models.QuerySet["ReductionReason"]):
+    def offered(self) -> ReductionReasonQuerySet:
+        """Reasons a new reduction may give (old ones keep theirs)."""
+        return self.filter(active=True)
+
+
+class ReductionReason(models.Model):
+    """A reason for protected time on a service's list, with the size it
+    takes unless the manager says otherwise, the most it may take, how long
+    it may last, and how many days before its end the manager is reminded.
+
+    A reason no longer offered is made inactive, never deleted: it still
+    names the reductions recorded with it."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="reduction_reasons")
+    name = models.CharField(max_length=60)
+    default_hours_per_week = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Taken when a reduction gives no size. Hours or a percentage, not both.",
+    )
+    default_percentage = models.DecimalField(
+        "default percentage of their hours", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    maximum_hours_per_week = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=(
+            "The most a reduction for this reason may take, in hours a week or as a "
+            "percentage of the person's hours (not both); empty for no limit."
+        ),
+    )
+    maximum_percentage = models.DecimalField(
+        "maximum percentage of their hours", max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    maximum_weeks = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "The longest a reduction for this reason may last; one given no end date "
+            "ends after this many weeks. Empty for no limit."
+        ),
+    )
+    reminder_days = models.PositiveSmallIntegerField(
+        default=DEFAULT_REMINDER_DAYS,
+        help_text="Days before a reduction ends that the person's team managers are emailed.",
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text="Offered for new reductions. Untick to stop offering it: old ones keep it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Edited in place in the admin: each change is kept.
+    history = HistoricalRecords()
+
+    objects = ReductionReasonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service", "name"]
+        constraints = [
+            # The import matches a reason by its name, whatever its capitals.
+            models.UniqueConstraint(
+                Lower("name"),
+                "service",
+                name="reduction_reason_name_unique_per_service",
+                violation_error_message="The service already has a reason with this name.",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_hours_per_week__isnull=True)
+                | Q(default_percentage__isnull=True),
+                name="reduction_reason_one_default",
+                violation_error_message="Give a default in hours a week or a percentage, not both.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum_hours_per_week__isnull=True)
+                | Q(maximum_percentage__isnull=True),
+                name="reduction_reason_one_maximum",
+                violation_error_message="Give a maximum in hours a week or a percentage, not both.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(default_hours_per_week__isnull=True)
+                    | (Q(default_hours_per_week__gt=0) & Q(default_hours_per_week__lte=37))
+                )
+                & (
+                    Q(maximum_hours_per_week__isnull=True)
+                    | (Q(maximum_hours_per_week__gt=0) & Q(maximum_hours_per_week__lte=37))
+                ),
+                name="reduction_reason_hours_in_range",
+                violation_error_message="Hours a week are more than 0 and no more than 37.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(default_percentage__isnull=True)
+                    | (Q(default_percentage__gt=0) & Q(default_percentage__lte=100))
+                )
+                & (
+                    Q(maximum_percentage__isnull=True)
+                    | (Q(maximum_percentage__gt=0) & Q(maximum_percentage__lte=100))
+                ),
+                name="reduction_reason_percentage_in_range",
+                violation_error_message="A percentage is more than 0 and no more than 100.",
+            ),
+            # A default above the maximum would be refused every time it was taken.
+            models.CheckConstraint(
+                condition=Q(default_hours_per_week__isnull=True)
+                | Q(maximum_hours_per_week__isnull=True)
+                | Q(default_hours_per_week__lte=F("maximum_hours_per_week")),
+                name="reduction_reason_default_hours_within_maximum",
+                violation_error_message="The default hours a week are above the maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(default_percentage__isnull=True)
+                | Q(maximum_percentage__isnull=True)
+                | Q(default_percentage__lte=F("maximum_percentage")),
+                name="reduction_reason_default_percentage_within_maximum",
+                violation_error_message="The default percentage is above the maximum.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum_weeks__isnull=True)
+                | (Q(maximum_weeks__gte=1) & Q(maximum_weeks__lte=520)),
+                name="reduction_reason_maximum_weeks_in_range",
+                violation_error_message="The maximum length is from 1 to 520 weeks (ten years).",
+            ),
+            models.CheckConstraint(
+                condition=Q(reminder_days__gte=1) & Q(reminder_days__lte=365),
+                name="reduction_reason_reminder_days_in_range",
+                violation_error_message="The reminder is from 1 to 365 days before the end.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def summary(self) -> str:
+        """Its size and limits in a sentence, for the choice of a reason:
+        "3.7 hours a week unless you give a size; at most 12 weeks, and it
+        ends then if you give no end date"."""
+        parts = []
+        if self.default_hours_per_week is not None:
+            parts.append(f"{plain_number(self.default_hours_per_week)} hours a week")
+        elif self.default_percentage is not None:
+            parts.append(f"{plain_number(self.default_percentage)}% of their hours")
+        if parts:
+            parts[0] += " unless you give a size"
+        if self.maximum_hours_per_week is not None:
+            parts.append(f"at most {plain_number(self.maximum_hours_per_week)} hours a week")
+        elif self.maximum_percentage is not None:
+            parts.append(f"at most {plain_number(self.maximum_percentage)}% of their hours")
+        if self.maximum_weeks:
+            weeks = "1 week" if self.maximum_weeks == 1 else f"{self.maximum_weeks} weeks"
+            parts.append(f"lasts at most {weeks}, and ends then if you give no end date")
+        text = "; ".join(parts)
+        return text[:1].upper() + text[1:]
 
 
 class Reduction(models.Model):
     """Protected time that reduces a person's capacity for a dated period."""
 
-    Reason = ReductionReason
     FULL_TIME_HOURS = Decimal("37")
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="reductions")
-    reason = models.CharField(max_length=20, choices=Reason.choices)
+    reason = models.ForeignKey(ReductionReason, on_delete=models.PROTECT, related_name="reductions")
     detail = models.CharField(max_length=120, blank=True)
     hours_per_week = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     percentage = models.DecimalField(
@@ -385,9 +540,6 @@ class Reduction(models.Model):
     class Meta:
         ordering = ["person", "start_date"]
         constraints = [
-            models.CheckConstraint(
-                condition=_in_choices("reason", ReductionReason), name="reduction_reason_valid"
-            ),
             # Hours a week, or a percentage of the person's hours: one, not both.
             models.CheckConstraint(
                 condition=(
@@ -428,7 +580,7 @@ class Reduction(models.Model):
             if self.hours_per_week is not None
             else f"{plain_number(self.percentage)}%"
         )
-        return f"{self.get_reason_display()}: {amount}"
+        return f"{self.reason.name}: {amount}"
 
 
 class NonCaseAllowance(models.Model):
@@ -474,3 +626,26 @@ class NonCaseAllowance(models.Model):
     def __str__(self) -> str:
         hours = plain_number(self.hours_per_week)
         return f"{self.person}: {hours} hours a week from {self.start_date}"
+
+
+class ReductionReminder(models.Model):
+    """That the team managers were reminded of a reduction's end: the job
+    that sends reminders writes one with its emails, so a reduction is
+    reminded of once for each end date it is given."""
+
+    reduction = models.ForeignKey(Reduction, on_delete=models.CASCADE, related_name="reminders")
+    ends_on = models.DateField(help_text="The end date the managers were reminded of.")
+    emails = models.PositiveSmallIntegerField(help_text="How many managers were emailed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["reduction", "ends_on"]
+        constraints = [
+            # A rerun, or a task delivered twice, finds the row and sends nothing.
+            models.UniqueConstraint(
+                fields=["reduction", "ends_on"], name="one_reminder_per_reduction_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reduction} ends on {self.ends_on}"

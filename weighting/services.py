@@ -19,7 +19,12 @@ from caseload.models import Case, Person, Service, Team, TeamMembership
 from caseload.services import RuleBroken
 from caseload.signals import numbers_changed_on
 from weighting.bands import ZERO
-from weighting.defaults import DEFAULT_BENCHMARK, DEFAULT_CRITERIA, DEFAULT_SCHEME_NAME
+from weighting.defaults import (
+    DEFAULT_BENCHMARK,
+    DEFAULT_CRITERIA,
+    DEFAULT_REDUCTION_REASONS,
+    DEFAULT_SCHEME_NAME,
+)
 from weighting.models import (
     Criterion,
     ExperienceFactor,
@@ -28,9 +33,11 @@ from weighting.models import (
     Rating,
     RatingLevel,
     Reduction,
+    ReductionReason,
     Scheme,
 )
 from weighting.numbers import month_hours
+from weighting.reasons import ReductionTerms, as_time, check_reason_offered, reduction_terms
 from weighting.schemes_in_force import SchemesInForce
 
 
@@ -430,45 +437,62 @@ def non_case_allowance_set(
         )
 
 
+def default_reduction_reasons(service: Service) -> list[ReductionReason]:
+    """The reasons every service starts with (weighting.defaults), not yet saved."""
+    return [
+        ReductionReason(
+            service=service,
+            name=name,
+            default_hours_per_week=hours,
+            default_percentage=percentage,
+            maximum_weeks=weeks,
+        )
+        for name, hours, percentage, weeks in DEFAULT_REDUCTION_REASONS
+    ]
+
+
+def reduction_reasons_create_default(*, service: Service) -> list[ReductionReason]:
+    """Give a service the default reasons; a name it has already is left as it is."""
+    taken = {name.lower() for name in service.reduction_reasons.values_list("name", flat=True)}
+    return ReductionReason.objects.bulk_create(
+        reason for reason in default_reduction_reasons(service) if reason.name.lower() not in taken
+    )
+
+
 def check_reduction(
     *,
     person: Person,
-    reason: str,
+    reason: ReductionReason,
     start_date: datetime.date,
     end_date: datetime.date | None = None,
     hours_per_week: Decimal | None = None,
     percentage: Decimal | None = None,
-) -> None:
-    """Raise RuleBroken if this protected time cannot be recorded."""
-    if reason not in Reduction.Reason.values:
-        raise RuleBroken("Choose the reason for the protected time.")
-    if (hours_per_week is None) == (percentage is None):
-        raise RuleBroken("Give the protected time in hours a week or as a percentage, not both.")
-    full_time = person.service.full_time_hours if person.service else Reduction.FULL_TIME_HOURS
-    if hours_per_week is not None and not Decimal(0) < hours_per_week <= full_time:
-        raise RuleBroken(
-            f"Hours a week must be more than 0 and no more than {plain_number(full_time)}, "
-            "a full-time week here."
-        )
-    if percentage is not None and not Decimal(0) < percentage <= 100:
-        raise RuleBroken("The percentage must be more than 0 and no more than 100.")
-    if end_date is not None and end_date < start_date:
-        raise RuleBroken("The reduction cannot end before it starts.")
+) -> ReductionTerms:
+    """The protected time as it would be recorded (the reason's default size
+    and end date applied), or RuleBroken if it cannot be."""
+    check_reason_offered(person, reason)
+    terms = reduction_terms(
+        person=person,
+        reason=reason,
+        start_date=start_date,
+        end_date=end_date,
+        hours_per_week=hours_per_week,
+        percentage=percentage,
+    )
     overlapping = person.reductions.filter(reason=reason).filter(
         Q(end_date__isnull=True) | Q(end_date__gt=start_date)
     )
-    if end_date is not None:
-        overlapping = overlapping.filter(start_date__lt=end_date)
+    if terms.end_date is not None:
+        overlapping = overlapping.filter(start_date__lt=terms.end_date)
     if overlapping.exists():
-        raise RuleBroken(
-            f"{person} already has {Reduction.Reason(reason).label.lower()} time in that period."
-        )
+        raise RuleBroken(f"{person} already has {as_time(reason)} in that period.")
+    return terms
 
 
 def reduction_create(
     *,
     person: Person,
-    reason: str,
+    reason: ReductionReason,
     start_date: datetime.date,
     hours_per_week: Decimal | None = None,
     percentage: Decimal | None = None,
@@ -476,10 +500,14 @@ def reduction_create(
     detail: str = "",
     by: Person | None = None,
 ) -> Reduction:
-    """Protected time that reduces a person's capacity for a period."""
+    """Protected time that reduces a person's capacity for a period, for a
+    reason on their service's list: with no size given it takes the reason's
+    default, and with no end date it ends when the reason's longest length
+    does (if it has one)."""
     with transaction.atomic():
         person = Person.objects.select_for_update().get(pk=person.pk)
-        check_reduction(
+        reason = ReductionReason.objects.select_related("service").get(pk=reason.pk)
+        terms = check_reduction(
             person=person,
             reason=reason,
             start_date=start_date,
@@ -492,9 +520,9 @@ def reduction_create(
             person=person,
             reason=reason,
             detail=detail.strip(),
-            hours_per_week=hours_per_week,
-            percentage=percentage,
+            hours_per_week=terms.hours_per_week,
+            percentage=terms.percentage,
             start_date=start_date,
-            end_date=end_date,
+            end_date=terms.end_date,
             recorded_by=by,
         )

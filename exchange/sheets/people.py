@@ -3,19 +3,30 @@ works where, and how much, checked against the dated records stored."""
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
 from caseload import services
 from caseload.dates import long_date
-from caseload.formatting import plain_number
 from caseload.models import FteChange, Person, TeamMembership
+from caseload.services import RuleBroken
 from exchange import format as fmt
 from exchange.outcome import CREATED, UNCHANGED, UPDATED
 from exchange.reader import Row
 from exchange.sheets.state import MANAGING_ROLES, ImportState, Interval
-from weighting.models import ExperienceFactor, Reduction
+from weighting.models import ExperienceFactor, Reduction, ReductionReason
+from weighting.reasons import as_time, reduction_terms
+
+# The codes files carried before each service kept its own list of reasons,
+# read as the names those reasons were given.
+OLD_REASON_CODES = {
+    "practice_educator": "practice educator",
+    "union_duties": "trade union duties",
+    "phased_return": "phased return to work",
+    "other": "other protected time",
+}
 
 
 class PeopleSheets(ImportState):
@@ -284,28 +295,40 @@ class PeopleSheets(ImportState):
         if person is None:
             return
         hours, percentage = v["hours_per_week"], v["percentage"]
-        if (hours is None) == (percentage is None):
+        if hours is not None and percentage is not None:
             self._error(
-                "reductions", row, "give the time as hours_per_week or as a percentage: one of them"
+                "reductions", row, "give the time as hours_per_week or as a percentage, not both"
             )
             return
-        service = person.service if person.service_id else None
-        full_time = service.full_time_hours if service else Reduction.FULL_TIME_HOURS
-        if (hours is not None and not 0 < hours <= full_time) or (
-            percentage is not None and not 0 < percentage <= 100
+        existing = self._stored_reduction(person, v)
+        if existing is None and self._refused_change("reductions", row, person):
+            return  # a new record of someone not theirs: said before anything else
+        reason = existing.reason if existing else self._reason_of(row, person, v["reason"])
+        if reason is None:
+            return
+        end_date = v["end_date"]
+        if existing is None:
+            try:
+                if not reason.active:
+                    raise RuleBroken(f"{reason.name} is no longer offered: choose another reason")
+                terms = reduction_terms(
+                    person=person, reason=reason, start_date=v["start_date"],
+                    end_date=end_date, hours_per_week=hours, percentage=percentage,
+                )  # fmt: skip
+            except RuleBroken as error:
+                self._error("reductions", row, " ".join(error.messages).rstrip("."))
+                return
+            hours, percentage, end_date = terms.hours_per_week, terms.percentage, terms.end_date
+        elif (
+            end_date is None
+            and reason.maximum_weeks
+            and existing.end_date
+            == (v["start_date"] + datetime.timedelta(weeks=reason.maximum_weeks))
         ):
-            self._error(
-                "reductions",
-                row,
-                f"hours a week up to {plain_number(full_time)} (a full-time week in the "
-                "service), or a percentage up to 100",
-            )
-            return
-        key = (person.pk, v["reason"], v["start_date"])
-        existing = self.reductions.get(key) if person.pk else None
+            end_date = existing.end_date  # the file left it blank, and the reason ended it
         what = self._dated(
-            "reductions", row, existing, v["start_date"], v["end_date"],
-            same=existing is None
+            "reductions", row, existing, v["start_date"], end_date,
+            same=existing is None or (hours is None and percentage is None)
             or (existing.hours_per_week, existing.percentage) == (hours, percentage),
             planned=True,
         )  # fmt: skip
@@ -313,9 +336,9 @@ class PeopleSheets(ImportState):
             return
         if what == CREATED and self._overlapping(
             "reductions", row, person,
-            [(r.start_date, r.end_date) for (pk, reason, _), r in self.reductions.items()
-             if pk == person.pk and reason == v["reason"]],
-            Interval(v["start_date"], v["end_date"]), "protected time for the same reason",
+            [(r.start_date, r.end_date) for (pk, name, _), r in self.reductions.items()
+             if pk == person.pk and name == reason.name.lower()],
+            Interval(v["start_date"], end_date), as_time(reason),
         ):  # fmt: skip
             return
         if what is None:
@@ -324,17 +347,46 @@ class PeopleSheets(ImportState):
         if what == CREATED:
             reduction = Reduction(
                 person=person,
-                reason=v["reason"],
+                reason=reason,
                 detail=v["detail"] or "",
                 hours_per_week=hours,
                 percentage=percentage,
                 start_date=v["start_date"],
-                end_date=v["end_date"],
+                end_date=end_date,
                 recorded_by=self.by,
             )
             self.saves.append(lambda r=reduction: r.save())
             self._stale(person, v["start_date"])
         elif what == UPDATED:
-            existing.end_date = v["end_date"]
+            existing.end_date = end_date
             self._save_later(existing, ["end_date"])
-            self._stale(person, v["end_date"])
+            self._stale(person, end_date)
+
+    def _stored_reduction(self, person: Person, v: dict) -> Reduction | None:
+        if not person.pk:
+            return None
+        name = v["reason"].lower()
+        return self.reductions.get((person.pk, name, v["start_date"])) or self.reductions.get(
+            (person.pk, OLD_REASON_CODES.get(name, name), v["start_date"])
+        )
+
+    def _reason_of(self, row: Row, person: Person, name: str) -> ReductionReason | None:
+        """The reason of that name (whatever its capitals) on the list of the
+        person's service."""
+        if person.service is None:
+            self._error(
+                "reductions", row,
+                f"{person} has no service, whose list of reasons applies: give their service "
+                "in the people sheet",
+            )  # fmt: skip
+            return None
+        listed = self.reasons.get(person.service.name, {})
+        reason = listed.get(name.lower()) or listed.get(OLD_REASON_CODES.get(name.lower(), ""))
+        if reason is None:
+            offered = ", ".join(sorted(r.name for r in listed.values() if r.active)) or "none"
+            self._error(
+                "reductions", row,
+                f"{name!r} is not a reason on the list of {person.service.name} (its reasons: "
+                f"{offered})",
+            )  # fmt: skip
+        return reason

@@ -37,6 +37,7 @@ from weighting.models import (
     Rating,
     RatingLevel,
     Reduction,
+    ReductionReason,
     Scheme,
 )
 
@@ -178,8 +179,15 @@ class ImportState:
             self.memberships[m.person_id].append(m)
         self.reachable = self._reachable()
         self.factors = {(f.person_id, f.start_date): f for f in ExperienceFactor.objects.all()}
+        # Each service's reasons for protected time by name, whatever its capitals.
+        self.reasons: dict[str, dict[str, ReductionReason]] = defaultdict(dict)
+        for reason in ReductionReason.objects.select_related("service"):
+            self.reasons[reason.service.name][reason.name.lower()] = reason
+        # Stored reductions by their reason's name: a person who has moved
+        # service keeps theirs under the old service's reason of that name.
         self.reductions = {
-            (r.person_id, r.reason, r.start_date): r for r in Reduction.objects.all()
+            (r.person_id, r.reason.name.lower(), r.start_date): r
+            for r in Reduction.objects.select_related("reason")
         }
         self.cases = {
             (c.service.name, c.reference): c for c in Case.objects.select_related("service")

@@ -7,6 +7,7 @@ from exchange import format as fmt
 from exchange.outcome import CREATED, UNCHANGED, UPDATED
 from exchange.reader import Row
 from exchange.sheets.state import ImportState
+from weighting.services import default_reduction_reasons
 
 
 class TeamSheets(ImportState):
@@ -38,6 +39,11 @@ class TeamSheets(ImportState):
             self.services[service.name] = service
             self.service_names[service.name.lower()] = service.name
             self._save_later(service)
+            # A new service starts with the default reasons for protected
+            # time, which the reductions sheet may name.
+            reasons = default_reduction_reasons(service)
+            self.reasons[service.name] = {reason.name.lower(): reason for reason in reasons}
+            self.saves.extend(lambda r=reason: r.save() for reason in reasons)
             self.outcome.count("services", CREATED)
             self._check_bands(row, service)
             return

@@ -8,13 +8,15 @@ from django.core.management.base import BaseCommand, CommandParser
 from caseload import audit
 from reports.management.options import add_day_option, day_or_today
 from reports.services.daily import daily_jobs
+from weighting.reminders import remind_reductions_ending
 
 
 class Command(BaseCommand):
     help = (
         "Run the day's jobs in this process: snapshots (catching up missed days), "
         "recomputes after back-dated changes, escalations, the 12-week analyses due, "
-        "any quarterly review due, and the deletion of audit rows past their retention. "
+        "any quarterly review due, reminders of protected time ending, and the deletion of "
+        "audit rows past their retention. "
         "The embedded first run calls it at start-up, as it has no scheduler."
     )
 
@@ -24,6 +26,9 @@ class Command(BaseCommand):
     def handle(self, *args, day, **options) -> None:
         day = day_or_today(day)
         done = daily_jobs(day)
+        # Reminders are sent for today whatever day's jobs are run: an email
+        # about an end date already past would help nobody.
+        reminded = remind_reductions_ending()
         deleted = audit.delete_expired()
         self.stdout.write(
             self.style.SUCCESS(
@@ -31,6 +36,9 @@ class Command(BaseCommand):
                 f"recomputed, {done['escalations']} escalations, {done['analyses']} "
                 f"analyses due, {done['reviews']} quarterly reviews."
             )
+        )
+        self.stdout.write(
+            f"{reminded} email{'s' if reminded != 1 else ''} reminding of protected time ending."
         )
         self.stdout.write(
             f"{deleted} audit row{'s' if deleted != 1 else ''} past the "

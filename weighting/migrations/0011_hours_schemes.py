@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('caseload', '0026_fte_history'),
-        ('weighting', '0007_history_of_experience_factors_and_reductions'),
+        ('weighting', '0010_reduction_reminders'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
