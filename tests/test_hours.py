@@ -37,7 +37,7 @@ HOURS_CRITERIA = [
 SEVEN = D(7)
 
 
-def hours_scheme(team, manager, non_case_hours=SEVEN, criteria=HOURS_CRITERIA):
+def hours_scheme(team, manager, non_case_hours=SEVEN, criteria=HOURS_CRITERIA, agreed=100):
     draft = weighting.scheme_draft_new_version(team=team, by=manager)
     weighting.scheme_update_draft(
         scheme=draft,
@@ -47,7 +47,7 @@ def hours_scheme(team, manager, non_case_hours=SEVEN, criteria=HOURS_CRITERIA):
         unit=Scheme.Unit.HOURS,
         non_case_hours=non_case_hours,
     )
-    return weighting.scheme_agree(scheme=draft, agreed_on=days_ago(100), by=manager)
+    return weighting.scheme_agree(scheme=draft, agreed_on=days_ago(agreed), by=manager)
 
 
 @pytest.fixture
@@ -262,3 +262,18 @@ def test_a_quarterly_review_keeps_each_teams_unit(team, other_team, asha, outsid
     review = quarterly_review(team.service, quarter)
     units = dict(review.rows.values_list("team__name", "unit"))
     assert units == {team.name: "hours", other_team.name: "points"}
+
+
+def test_a_case_rated_in_points_counts_as_unrated_once_the_team_measures_hours(
+    team, team_manager, social_worker, default_scheme
+):
+    """CP-9 was rated 9 points before Child Protection agreed its hours
+    scheme: today it counts the hours scheme's middle (20 + 5 = 25 hours)
+    and is flagged unrated until it is rated in hours; before the switch it
+    was 9 points."""
+    holds(social_worker, team, "CP-9", default_scheme, (3, 3, 3))  # 30 days ago
+    hours_scheme(team, team_manager, agreed=10)
+    today = caseload_numbers([social_worker], timezone.localdate())[social_worker.pk]
+    assert (today.weighted_load, today.unrated_count) == (D(25), 1)
+    before = caseload_numbers([social_worker], days_ago(20))[social_worker.pk]
+    assert (before.weighted_load, before.unrated_count) == (D(9), 0)

@@ -307,3 +307,33 @@ def test_what_a_link_leaves_out_is_taken_as_agreed(client, team_manager, asha, d
     response = page(client, team_manager.user, draft, {"green_from": "90"})
     assert person_row(response, "Asha Patel")["draft load"] == D("22.5")
     assert person_row(response, "Asha Patel")["draft band"] == "90–100%"
+
+
+def test_a_draft_in_hours_weighs_todays_points_ratings_by_its_mapping(
+    client, team, team_manager, asha
+):
+    """A draft measuring hours a month (complexity 10, 20 or 30 hours; 7
+    hours a week for non-case time): complexity 1 and 3 (the levels in use)
+    map to 10 and 30.
+    CP-1 30, CP-2 10, CP-3 unrated 20: 60 of (37 − 7) × 52 ÷ 12 = 130 hours."""
+    draft = weighting.scheme_draft_new_version(team=team, by=team_manager)
+    weighting.scheme_update_draft(
+        scheme=draft,
+        name="Hours a month",
+        benchmark=draft.benchmark,
+        criteria=[
+            weighting.CriterionSpec(
+                "Complexity", "", [(D(10), "Light"), (D(20), "Regular"), (D(30), "Intensive")]
+            )
+        ],
+        unit=Scheme.Unit.HOURS,
+        non_case_hours=D(7),
+    )
+    first = page(client, team_manager.user, draft)
+    data = submitted(
+        first,
+        **{"Complexity 1 becomes": "10", "Complexity 3 becomes": "30"},
+    )
+    row = person_row(page(client, team_manager.user, draft, data), "Asha Patel")
+    assert (row["draft load"], row["draft capacity"]) == (D(60), D(130))
+    assert row["draft percent"] == D("46.2")

@@ -32,6 +32,7 @@ from weighting.models import (
     NonCaseAllowance,
     Rating,
     Reduction,
+    Scheme,
     SchemeUnit,
 )
 from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
@@ -193,7 +194,11 @@ class _Held:
 
     cases: int = 0
     people: int = 0
-    rated_load: Decimal = ZERO
+    # Rated cases and their load by the case's service and team and the unit
+    # of the scheme they were rated with: [cases, load].
+    rated_by_team: dict[tuple[int, int, str], list] = field(
+        default_factory=lambda: defaultdict(lambda: [0, ZERO])
+    )
     unrated_by_team: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
     provisional: int = 0
     stale: int = 0
@@ -270,8 +275,17 @@ def _finish(
     """A person's numbers on `day` from what they hold and their dated rows
     (`_capacity_rows`, by kind): the one place where load, capacity and band
     are put together."""
-    load = held.rated_load
+    load = ZERO
     unrated = 0
+    for (service_id, case_team_id, unit), (count, rated) in held.rated_by_team.items():
+        terms = schemes.for_team(service_id, case_team_id)
+        if terms is None or terms.unit == unit:
+            load += rated
+        else:
+            # Rated in points where the team now measures hours (or the other
+            # way round): unrated until it is rated again, as the middle.
+            load += terms.middle_total * count
+            unrated += count
     for (service_id, case_team_id), count in held.unrated_by_team.items():
         terms = schemes.for_team(service_id, case_team_id)
         load += (terms.middle_total if terms else ZERO) * count
@@ -422,7 +436,7 @@ def _fte_on(rows: list[dict], day: datetime.date, recorded: Decimal) -> Decimal:
 # join on PostgreSQL, a correlated subquery for its key on SQLite.
 HELD_SQL = """
 WITH days (n, day, stale_before) AS (VALUES {days})
-SELECT a.person_id, days.n, c.service_id, c.team_id,
+SELECT a.person_id, days.n, c.service_id, c.team_id, rating_scheme.unit,
        COUNT(*) AS cases,
        SUM(c.people_count) AS people,
        SUM({load}) AS rated_load,
@@ -435,8 +449,9 @@ JOIN {allocation} a
   ON a.kind = %s AND a.start_date <= days.day AND (a.end_date IS NULL OR a.end_date > days.day)
 JOIN {case} c ON c.id = a.case_id{planned}
 {latest}
+LEFT JOIN {scheme} rating_scheme ON rating_scheme.id = r.scheme_id
 WHERE {people}
-GROUP BY a.person_id, days.n, c.service_id, c.team_id
+GROUP BY a.person_id, days.n, c.service_id, c.team_id, rating_scheme.unit
 """
 LATEST_RATING = """
     SELECT latest.{columns} FROM {rating} latest
@@ -505,7 +520,8 @@ def _held(
     # latest ratings: one lookup per case rather than per case and day.
     latest = latest_rating_join(
         "LEFT JOIN",
-        "status, latest.rated_on, latest.anticipated_by, latest.anticipated_total",
+        "status, latest.rated_on, latest.anticipated_by, latest.anticipated_total, "
+        "latest.scheme_id",
         on="%s" if assume_from is not None else "days.day",
     )
     people, people_params = people_clause(person_ids)
@@ -521,6 +537,7 @@ def _held(
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,
         latest=latest,
+        scheme=Scheme._meta.db_table,
         people=people,
     )
     stale = datetime.timedelta(days=STALE_RATING_DAYS)
@@ -536,6 +553,7 @@ def _held(
             n,
             service_id,
             team_id,
+            unit,
             cases,
             people_count,
             rated,
@@ -547,8 +565,12 @@ def _held(
             totals = held[n][person_id]
             totals.cases += cases
             totals.people += people_count
-            totals.rated_load += Decimal(rated or 0)
-            totals.unrated_by_team[(service_id, team_id)] += unrated
+            if unit is None:
+                totals.unrated_by_team[(service_id, team_id)] += unrated
+            else:
+                rated_here = totals.rated_by_team[(service_id, team_id, unit)]
+                rated_here[0] += cases
+                rated_here[1] += Decimal(rated or 0)
             totals.provisional += provisional
             totals.stale += stale_count
             totals.overdue += overdue_count

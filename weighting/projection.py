@@ -20,16 +20,21 @@ def case_weight(
 ) -> tuple[Decimal, bool]:
     """A case's weight on `day` and whether it is rated: its latest rating on or
     before `day`, else the middle of its team's scheme (from `schemes`, the
-    versions in force that day, when read already)."""
-    total = (
+    versions in force that day, when read already). A rating in another unit
+    than the team's scheme (points where it now measures hours) counts as
+    unrated, as in `weighting.numbers`."""
+    latest = (
         Rating.objects.filter(case=case, rated_on__lte=day)
         .order_by("-rated_on", "-pk")
-        .values_list("total", flat=True)
+        .values_list("total", "scheme__unit")
         .first()
     )
-    if total is not None:
-        return Decimal(total), True
-    return unrated_weight(case, schemes or SchemesInForce([case.service_id], day)), False
+    schemes = schemes or SchemesInForce([case.service_id], day)
+    if latest is not None:
+        terms = schemes.for_team(case.service_id, case.team_id)
+        if terms is None or terms.unit == latest[1]:
+            return Decimal(latest[0]), True
+    return unrated_weight(case, schemes), False
 
 
 def unrated_weight(case: Case, schemes: SchemesInForce) -> Decimal:

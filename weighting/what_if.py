@@ -105,14 +105,16 @@ class HeldRating:
     case_id: int
     reference: str
     total: Decimal
+    unit: str  # of the scheme it was rated with
     levels: dict[str, Decimal] = field(default_factory=dict)
 
 
 HELD_LEVELS_SQL = """
-SELECT a.person_id, c.id, c.reference, r.total, criterion.name, level.value
+SELECT a.person_id, c.id, c.reference, r.total, rating_scheme.unit, criterion.name, level.value
 FROM {allocation} a
 JOIN {case} c ON c.id = a.case_id
 {latest}
+JOIN {scheme} rating_scheme ON rating_scheme.id = r.scheme_id
 JOIN {rating_level} rating_level ON rating_level.rating_id = r.id
 JOIN {criterion} criterion ON criterion.id = rating_level.criterion_id
 JOIN {level} level ON level.id = rating_level.level_id
@@ -134,7 +136,8 @@ def held_ratings(
     sql = HELD_LEVELS_SQL.format(
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,
-        latest=latest_rating_join("JOIN", "", on="%s"),
+        latest=latest_rating_join("JOIN", "scheme_id", on="%s"),
+        scheme=Scheme._meta.db_table,
         rating_level=RatingLevel._meta.db_table,
         criterion=Criterion._meta.db_table,
         level=Level._meta.db_table,
@@ -145,10 +148,12 @@ def held_ratings(
     held: dict[int, HeldRating] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for person_id, case_id, reference, total, name, value in cursor.fetchall():
+        for person_id, case_id, reference, total, unit, name, value in cursor.fetchall():
             rating = held.get(case_id)
             if rating is None:
-                rating = held[case_id] = HeldRating(person_id, case_id, reference, Decimal(total))
+                rating = held[case_id] = HeldRating(
+                    person_id, case_id, reference, Decimal(total), unit
+                )
             rating.levels[name] = Decimal(value)
     return list(held.values())
 
@@ -183,11 +188,12 @@ class WhatIf:
 
 
 def draft_weights(
-    held: list[HeldRating], criteria: list[DraftCriterion], mapping: Mapping
+    held: list[HeldRating], criteria: list[DraftCriterion], mapping: Mapping, terms: SchemeTerms
 ) -> tuple[dict[int, Decimal], list[Unmapped]]:
-    """What the draft adds to each person's load against the agreed one
-    (each rated case's mapped weight less its rating's total), and the cases
-    with a criterion counted at the middle level."""
+    """What the mapping adds to each person's load under the draft `terms`:
+    each rated case's mapped weight less what the draft's numbers counted
+    for it (its rating's total, or the draft's middle for a rating in
+    another unit), and the cases with a criterion counted at the middle."""
     change: dict[int, Decimal] = defaultdict(lambda: ZERO)
     unmapped = []
     for rating in held:
@@ -199,7 +205,8 @@ def draft_weights(
                 missing.append(criterion.name)
                 level = criterion.middle
             weight += level
-        change[rating.person_id] += weight - rating.total
+        counted = rating.total if rating.unit == terms.unit else terms.middle_total
+        change[rating.person_id] += weight - counted
         if missing:
             unmapped.append(Unmapped(rating.person_id, rating.reference, tuple(missing)))
     return change, unmapped
@@ -246,10 +253,11 @@ def what_if(
             criteria = draft_criteria(scheme)
         if held is None:
             held = held_ratings(person_ids, day, [team_id for _, team_id in teams])
-        agreed, draft_numbers = agreed_and_draft(
-            person_ids, day, Draft(draft_terms(scheme, criteria), frozenset(teams))
+        terms = draft_terms(scheme, criteria)
+        agreed, draft_numbers = agreed_and_draft(person_ids, day, Draft(terms, frozenset(teams)))
+        change, unmapped = draft_weights(
+            held, criteria, mapping or default_mapping(criteria, {}), terms
         )
-        change, unmapped = draft_weights(held, criteria, mapping or default_mapping(criteria, {}))
         draft_numbers = {
             pk: replace(n, weighted_load=n.weighted_load + change.get(pk, ZERO))
             for pk, n in draft_numbers.items()
