@@ -151,23 +151,7 @@ class SchemeForm(forms.ModelForm):
             "than cases, such as duty and meetings. Hours schemes only; a person's own "
             "allowance can replace it on their plans page.",
         }
-        widgets = {
-            "unit": forms.RadioSelect(
-                choices=[
-                    Choice(
-                        Scheme.Unit.POINTS,
-                        "Weighted points",
-                        hint="Each level is points; capacity is the benchmark × FTE.",
-                    ),
-                    Choice(
-                        Scheme.Unit.HOURS,
-                        "Hours a month",
-                        hint="Each level is the hours a month a case needs; capacity is "
-                        "each person's hours a month for cases.",
-                    ),
-                ]
-            )
-        }
+        widgets = {"unit": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -180,6 +164,19 @@ class SchemeForm(forms.ModelForm):
         hours.error_messages["invalid"] = "Enter the weekly allowance as a number of hours, like 7"
         # Left unchosen, a draft keeps the unit it has.
         self.fields["unit"].required = False
+        self.fields["unit"].choices = [
+            Choice(
+                Scheme.Unit.POINTS,
+                "Weighted points",
+                hint="Each level is points; capacity is the benchmark × FTE.",
+            ),
+            Choice(
+                Scheme.Unit.HOURS,
+                "Hours a month",
+                hint="Each level is the hours a month a case needs; capacity is each "
+                "person's hours a month for cases.",
+            ),
+        ]
 
     def clean_unit(self) -> str:
         return self.cleaned_data["unit"] or self.instance.unit

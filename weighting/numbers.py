@@ -38,6 +38,7 @@ from weighting.models import (
 from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
 
 FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
+FTE_PLACES = Decimal("0.01")
 # A rating not reviewed for this long is stale (12 weeks: one analysis period).
 STALE_RATING_DAYS = 84
 
@@ -427,7 +428,11 @@ def _fte_on(rows: list[dict], day: datetime.date, recorded: Decimal) -> Decimal:
     in_force = next((row for row in rows if _active(row, day)), None)
     if in_force is None:
         in_force = next((row for row in rows if row["start_date"] > day), None)
-    return Decimal(in_force["factor"]) if in_force is not None else recorded
+    if in_force is None:
+        return recorded
+    # FTE is kept to two places; SQLite's UNION hands the value back as a
+    # 15-digit Decimal, which pages would show as such.
+    return Decimal(in_force["factor"]).quantize(FTE_PLACES)
 
 
 # What each person holds on each of a list of days: one query, summed by the
