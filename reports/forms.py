@@ -255,38 +255,27 @@ class ChosenDayForm(forms.Form):
 MIDDLE = "middle"
 
 
+def _percent_field(label: str, band: str) -> forms.DecimalField:
+    """A band threshold, in % of capacity to one decimal place."""
+    return number_field(
+        label,
+        least=Decimal("0.1"),
+        most=Decimal("999.9"),
+        digits=4,
+        places=1,
+        what=f"the {band} band's start",
+        required=f"Enter where the {band} band starts",
+    )
+
+
 class WhatIfForm(forms.Form):
     """A what-if's draft band thresholds and aspiration and, with a draft
     scheme, its mapping table: a GET form, and nothing it takes is stored.
     Always bound, to `WhatIfForm.completed` data."""
 
-    green_from = number_field(
-        "Green band from (%)",
-        least=Decimal("0.1"),
-        most=Decimal("999.9"),
-        digits=4,
-        places=1,
-        what="the green band's start",
-        required="Enter where the green band starts",
-    )
-    amber_above = number_field(
-        "Amber band above (%)",
-        least=Decimal("0.1"),
-        most=Decimal("999.9"),
-        digits=4,
-        places=1,
-        what="the amber band's start",
-        required="Enter where the amber band starts",
-    )
-    red_from = number_field(
-        "Red band from (%)",
-        least=Decimal("0.1"),
-        most=Decimal("999.9"),
-        digits=4,
-        places=1,
-        what="the red band's start",
-        required="Enter where the red band starts",
-    )
+    green_from = _percent_field("Green band from (%)", "green")
+    amber_above = _percent_field("Amber band above (%)", "amber")
+    red_from = _percent_field("Red band from (%)", "red")
     aspiration = number_field(
         "Aspiration (per case-holding FTE)",
         least=Decimal("0.1"),
