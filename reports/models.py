@@ -36,6 +36,14 @@ class CaseloadSnapshot(models.Model):
     people_count = models.PositiveIntegerField()
     weighted_load = models.DecimalField(max_digits=9, decimal_places=2)
     capacity = models.DecimalField(max_digits=9, decimal_places=4)
+    # The unit of the person's team's scheme that day: load and capacity are
+    # points, or hours a month.
+    unit = models.CharField(
+        max_length=6,
+        choices=SchemeUnit.choices,
+        default=SchemeUnit.POINTS,
+        db_default=SchemeUnit.POINTS,
+    )
     percent = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
     band = models.CharField(max_length=10, blank=True)
     unrated_count = models.PositiveIntegerField()

@@ -277,3 +277,27 @@ def test_a_case_rated_in_points_counts_as_unrated_once_the_team_measures_hours(
     assert (today.weighted_load, today.unrated_count) == (D(25), 1)
     before = caseload_numbers([social_worker], days_ago(20))[social_worker.pk]
     assert (before.weighted_load, before.unrated_count) == (D(9), 0)
+
+
+def test_a_snapshot_keeps_the_unit_and_dmt_pages_say_hours(
+    client, team, asha, dmt_member, outsider, other_team, default_scheme
+):
+    """Asha's stored day is 105 of 130 in hours; her DMT page's headings say
+    hours a month, and the people table of the service's teams says which
+    rows are hours."""
+    from reports.models import CaseloadSnapshot
+    from reports.services.snapshots import write_snapshots
+
+    holds(outsider, other_team, "LA-1", default_scheme, (3, 3, 1))
+    write_snapshots([asha.pk, outsider.pk], [days_ago(7)])
+    stored = CaseloadSnapshot.objects.get(person=asha, day=days_ago(7))
+    assert (stored.weighted_load, stored.capacity, stored.unit) == (D(105), D(130), "hours")
+    client.force_login(dmt_member.user)
+    page = client.get(reverse("person_dashboard", args=[asha.pk]))
+    headings = [c.heading for c in page.context["page"].tables["person-trend"].columns]
+    assert "Weighted load (hours a month)" in headings
+    assert "Capacity (hours a month)" in headings
+    dashboard = client.get(reverse("team_dashboard", args=[team.pk])).context["page"]
+    people = dashboard.tables["people-today"]
+    measured = [c.heading for c in people.columns].index("Measured in")
+    assert [row[measured] for row in people.rows] == ["hours a month"]

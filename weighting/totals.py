@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from django.db.models import (
     Count,
+    Max,
     Q,
     QuerySet,
     Sum,
@@ -153,6 +154,8 @@ def stored_team_totals(person_days: QuerySet, *by: str) -> dict[tuple, TeamTotal
             sum_people=Sum("people_count"),
             sum_load=Sum("weighted_load"),
             sum_capacity=Sum("capacity"),
+            # A team's people share its scheme's unit on a day.
+            unit=Max("unit"),
             **band_counts,
         )
         .order_by()
@@ -165,6 +168,7 @@ def stored_team_totals(person_days: QuerySet, *by: str) -> dict[tuple, TeamTotal
             weighted_load=row["sum_load"],
             capacity=row["sum_capacity"],
             bands={band: row[f"in_{band.value}"] for band in Band if row[f"in_{band.value}"]},
+            unit=row["unit"],
         )
         for row in rows
     }

@@ -13,6 +13,7 @@ from django.db.models import Subquery
 from caseload.models import Allocation, Case, Person, Team
 from reports.models import CaseloadSnapshot
 from weighting.bands import Band, Bands
+from weighting.models import SchemeUnit
 from weighting.numbers import caseload_numbers
 from weighting.schemes_in_force import SchemesInForce, latest_rating
 
@@ -34,6 +35,7 @@ class PersonRow:
     band_label: str
     percent_display: str
     percent_shown: Decimal | None = None  # one decimal, never contradicting the band
+    unit: str = SchemeUnit.POINTS  # of load and capacity: points, or hours a month
 
 
 def people_today(team: Team, day: datetime.date) -> list[PersonRow]:
@@ -58,6 +60,7 @@ def people_rows(people: list[Person], day: datetime.date) -> list[PersonRow]:
                 band_label=n.band_label,
                 percent_display=n.percent_display,
                 percent_shown=n.percent_shown,
+                unit=n.unit,
             )
             for pk, n in numbers.items()
         ),
@@ -94,6 +97,7 @@ def snapshot_row(snapshot: CaseloadSnapshot) -> PersonRow:
         band_label=band_label,
         percent_display=percent_display,
         percent_shown=shown,
+        unit=snapshot.unit,
     )
 
 

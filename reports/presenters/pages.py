@@ -315,6 +315,8 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
     rows = people_rows([person], today)
     page = PersonDashboard(person=person, team=None, today=today, now=rows[0] if rows else None)
     trend = weekly_trend(person, today, page.now)
+    # An hours scheme's load and capacity are hours a month: the headings say so.
+    hours = " (hours a month)" if page.now and page.now.unit == SchemeUnit.HOURS else ""
     table = Table(
         "person-trend",
         f"{person.full_name}: the last 12 weeks",
@@ -322,8 +324,8 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
             Column("Week ending"),
             Column("Cases", "integer"),
             Column(person.service.people_term.capitalize(), "integer"),
-            Column("Weighted load", "decimal"),
-            Column("Capacity", "decimal"),
+            Column(f"Weighted load{hours}", "decimal"),
+            Column(f"Capacity{hours}", "decimal"),
             Column("Capacity %", "decimal"),
             Column("Band"),
         ],
@@ -366,7 +368,7 @@ def person_dashboard(person: Person, today: datetime.date) -> PersonDashboard:
             Column("Type"),
             Column("Cases", "integer"),
             Column(person.service.people_term.capitalize(), "integer"),
-            Column("Weighted load", "decimal"),
+            Column(f"Weighted load{hours}", "decimal"),
             Column("Not yet rated", "integer"),
         ],
         [

@@ -177,6 +177,10 @@ def people_table(
         Column("Capacity %", "decimal"),
         Column("Band"),
     ]
+    # Where some are measured in hours a month, each row says its unit.
+    units = any(row.unit == SchemeUnit.HOURS for row in rows)
+    if units:
+        columns.insert(7, Column("Measured in"))
     body = []
     for row in rows:
         name = (
@@ -196,6 +200,7 @@ def people_table(
                 row.people_count,
                 row.weighted_load,
                 row.capacity,
+                *([SchemeUnit(row.unit).label.lower()] if units else []),
                 row.percent_shown,
                 Tag(
                     row.band_label,

@@ -73,6 +73,7 @@ def _snapshot(numbers: CaseloadNumbers) -> CaseloadSnapshot:
             people_count=numbers.people_count,
             weighted_load=numbers.weighted_load,
             capacity=numbers.capacity,
+            unit=numbers.unit,
             percent=numbers.percent,
             band=numbers.band.value if numbers.band else "",
             unrated_count=numbers.unrated_count,
@@ -81,7 +82,7 @@ def _snapshot(numbers: CaseloadNumbers) -> CaseloadSnapshot:
     )
 
 
-# Rows per INSERT: PostgreSQL takes up to 65,535 parameters (14 a row).
+# Rows per INSERT: PostgreSQL takes up to 65,535 parameters (15 a row).
 # SQLite's own lower limit makes Django split them further.
 SNAPSHOT_BATCH = 4000
 
@@ -93,6 +94,7 @@ SNAPSHOT_FIELDS = [
     "people_count",
     "weighted_load",
     "capacity",
+    "unit",
     "percent",
     "band",
     "unrated_count",
