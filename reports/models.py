@@ -193,6 +193,12 @@ class CaseloadAnalysis(models.Model):
         ]
 
     @property
+    def in_hours(self) -> bool:
+        """Whether the period ended under a scheme measured in hours a month
+        (analyses stored before schemes had a unit are in points)."""
+        return bool(self.weeks) and self.weeks[-1].get("unit") == SchemeUnit.HOURS
+
+    @property
     def peak_percent_display(self) -> str:
         """The highest capacity % of the weeks, as shown on its day."""
         weeks = [w for w in self.weeks if w["percent"] is not None]

@@ -13,6 +13,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -301,3 +302,70 @@ def test_a_snapshot_keeps_the_unit_and_dmt_pages_say_hours(
     people = dashboard.tables["people-today"]
     measured = [c.heading for c in people.columns].index("Measured in")
     assert [row[measured] for row in people.rows] == ["hours a month"]
+
+
+def rate_page(client, case, **fields):
+    today = timezone.localdate()
+    data = {"rated_on_0": today.day, "rated_on_1": today.month, "rated_on_2": today.year}
+    return client.post(reverse("case_rate", args=[case.pk]), {**data, **fields})
+
+
+def test_a_manager_sets_a_cases_hours_directly_in_an_hours_scheme(client, team, team_manager, asha):
+    """CP-1 (40 hours by its levels) is set to 55 hours a month directly:
+    Asha's load is 105 − 40 + 55 = 120 of 130 hours, 92.3%."""
+    case = asha.allocations.get(case__reference="CP-1").case
+    client.force_login(team_manager.user)
+    response = rate_page(client, case, hours="55")
+    assert response.status_code == 302
+    rating = case.ratings.latest("pk")
+    assert (rating.total, rating.levels.count()) == (D(55), 0)
+    numbers = caseload_numbers([asha], timezone.localdate())[asha.pk]
+    assert (numbers.weighted_load, numbers.percent_display) == (D(120), "92.3%")
+    page = client.get(reverse("case_detail", args=[case.pk])).content.decode()
+    assert "55 hours a month" in page
+    assert "given for this case directly" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"hours": "0"}, "The hours a month must be more than 0"),
+        ({"hours": "200"}, "at most a full-time month of 160.3 hours"),
+        ({"hours": "lots"}, "Enter the hours a month as a number, like 25"),
+        ({}, "Choose a level of direct work, or give the hours a month"),
+    ],
+)
+def test_bad_hours_for_a_case_get_a_clear_message_and_change_nothing(
+    client, team_manager, asha, fields, message
+):
+    case = asha.allocations.get(case__reference="CP-1").case
+    client.force_login(team_manager.user)
+    response = rate_page(client, case, **fields)
+    assert message in response.content.decode()
+    assert case.ratings.count() == 1
+
+
+def test_a_points_scheme_takes_no_hours_directly(held_case, default_scheme):
+    with pytest.raises(RuleBroken, match="Only a scheme measured in hours a month"):
+        weighting.rating_create(
+            case=held_case,
+            levels={},
+            rated_on=timezone.localdate(),
+            rated_by=None,
+            status="interim",
+            hours=D(20),
+        )
+    assert not held_case.ratings.exists()
+
+
+def test_the_12_week_analysis_keeps_and_shows_the_unit(client, asha, team_manager):
+    from reports.models import CaseloadAnalysis
+    from reports.services.analyses import analyse
+
+    analyse([asha.pk], timezone.localdate(), notify_people=False)
+    analysis = CaseloadAnalysis.objects.get(person=asha)
+    assert analysis.weeks[-1]["unit"] == "hours"
+    assert analysis.in_hours
+    html = render_to_string("reports/_analysis.html", {"analysis": analysis})
+    assert "105 hours" in html
+    assert "130.0 hours" in html

@@ -72,6 +72,27 @@ class RatingForm(forms.Form):
         self.fields["anticipated_by"] = date_field(
             "Anticipated date", required=False, help_text="Usually the next supervision."
         )
+        self.in_hours = bool(criteria) and criteria[0].scheme.in_hours
+        if self.in_hours:
+            # An hours scheme takes a case's hours directly, in place of levels.
+            self.fields["hours"] = forms.DecimalField(
+                label="Or the hours a month this case needs",
+                help_text="In place of the levels above, when the case needs a number of "
+                "hours they do not give.",
+                required=False,
+                min_value=Decimal("0.5"),
+                max_digits=5,
+                decimal_places=1,
+                widget=forms.TextInput(
+                    attrs={"class": "govuk-input--width-4", "inputmode": "decimal"}
+                ),
+                error_messages={
+                    "invalid": "Enter the hours a month as a number, like 25",
+                    "min_value": "The hours a month must be more than 0",
+                },
+            )
+            for criterion in criteria:
+                self.fields[self.level_field(criterion)].required = False
 
     @staticmethod
     def level_field(criterion: Criterion) -> str:
@@ -103,6 +124,13 @@ class RatingForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if self.in_hours and cleaned.get("hours") is None and not self.has_error("hours"):
+            for criterion in self.criteria:
+                if not cleaned.get(self.level_field(criterion)):
+                    self.add_error(
+                        self.level_field(criterion),
+                        f"Choose a level of {criterion.name.lower()}, or give the hours a month",
+                    )
         anticipated = {c.pk: cleaned.get(self.anticipated_field(c)) for c in self.criteria}
         given = [value for value in anticipated.values() if value]
         anticipated_by = cleaned.get("anticipated_by")
@@ -121,7 +149,13 @@ class RatingForm(forms.Form):
         return cleaned
 
     def levels(self) -> dict[int, Decimal]:
+        """The levels chosen: none when the hours are given directly."""
+        if self.hours() is not None:
+            return {}
         return {c.pk: Decimal(self.cleaned_data[self.level_field(c)]) for c in self.criteria}
+
+    def hours(self) -> Decimal | None:
+        return self.cleaned_data.get("hours") if self.in_hours else None
 
     def anticipated_levels(self) -> dict[int, Decimal]:
         return {

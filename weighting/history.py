@@ -22,8 +22,16 @@ class RatingView:
     maximum: Decimal
 
     @property
+    def set_directly(self) -> bool:
+        """The hours given for the case, not levels (hours schemes)."""
+        return self.rating.scheme.in_hours and not self.levels
+
+    @property
     def total_display(self) -> str:
-        return f"{plain_number(self.rating.total)} of {plain_number(self.maximum)}"
+        if self.set_directly:
+            return f"{plain_number(self.rating.total)} hours a month"
+        unit = " hours a month" if self.rating.scheme.in_hours else ""
+        return f"{plain_number(self.rating.total)} of {plain_number(self.maximum)}{unit}"
 
     @property
     def anticipated_display(self) -> str:

@@ -265,10 +265,13 @@ def rating_create(
     anticipated_changes: dict[int, str] | None = None,
     criteria: list[Criterion] | None = None,
     holders: Iterable[int] | None = None,
+    hours: Decimal | None = None,
 ) -> Rating:
     """Rate `case` on every criterion of the scheme in force for its team.
 
-    `levels` maps criterion id to the level's number. An anticipated rating,
+    `levels` maps criterion id to the level's number; or, in an hours
+    scheme, `hours` sets the hours a month the case needs directly (a
+    rating with no levels). An anticipated rating,
     when given, needs a level for every criterion and a date after `rated_on`.
     `criteria`, when the caller has read them already, are those of the
     scheme in force for the case's team on `rated_on`, with their levels.
@@ -290,7 +293,11 @@ def rating_create(
         if scheme is None:
             raise RuleBroken(f"{case.team} has no agreed weighting scheme yet.")
         criteria = list(scheme.criteria.prefetch_related("levels"))
-    chosen = levels_for(criteria, levels, "rating")
+    if hours is not None:
+        _check_case_hours(scheme, hours, levels, anticipated_levels or anticipated_by)
+        chosen = {}
+    else:
+        chosen = levels_for(criteria, levels, "rating")
     anticipated_levels = anticipated_levels or {}
     anticipated = (
         levels_for(criteria, anticipated_levels, "anticipated rating")
@@ -312,7 +319,7 @@ def rating_create(
             rated_by=rated_by,
             status=status,
             agreed_with=agreed_with if status == Rating.Status.AGREED else None,
-            total=sum((level.value for level in chosen.values()), Decimal(0)),
+            total=hours if hours is not None else sum((lv.value for lv in chosen.values()), ZERO),
             anticipated_by=anticipated_by if anticipated else None,
             anticipated_total=(
                 sum((level.value for level in anticipated.values()), Decimal(0))
@@ -336,9 +343,25 @@ def rating_create(
                 anticipated_change=changes.get(criterion.pk, "").strip()[:300],
             )
             for criterion in criteria
+            if criterion.pk in chosen
         )
         audit.record(rated_by, audit.Action.CREATE, rating)
     return rating
+
+
+def _check_case_hours(scheme: Scheme, hours: Decimal, levels: dict, anticipated: object) -> None:
+    """A case's hours set directly: only in an hours scheme, in place of the
+    levels, above 0 and within a full-time month."""
+    if not scheme.in_hours:
+        raise RuleBroken("Only a scheme measured in hours a month takes a case's hours directly.")
+    if levels or anticipated:
+        raise RuleBroken("Give the hours a month or the levels, not both.")
+    month = month_hours(scheme.service.full_time_hours)
+    if not ZERO < hours <= month:
+        raise RuleBroken(
+            f"The hours a month must be more than 0 and at most a full-time month of "
+            f"{one_decimal(month)} hours."
+        )
 
 
 def levels_for(

@@ -11,12 +11,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from caseload import access, audit
-from caseload.formatting import plain_number
+from caseload.models import Case
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from weighting import services
 from weighting.access import get_draft_scheme_for_manager
 from weighting.forms import AgreeSchemeForm, CriterionForm, CriterionFormSet, RatingForm, SchemeForm
+from weighting.history import RatingView
 from weighting.models import Criterion, Level, Rating, Scheme
 from weighting.schemes_in_force import scheme_terms
 
@@ -144,6 +145,15 @@ def scheme_discard(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("team_scheme", team_pk=team_pk)
 
 
+def _rated(case: Case, rating: Rating) -> str:
+    """What the manager is told: "Case CP-1042 rated 7 of 9 (provisional)."."""
+    maximum = scheme_terms([rating.scheme_id])[rating.scheme_id].maximum_total
+    view = RatingView(rating, list(rating.levels.all()), maximum)
+    return (
+        f"Case {case.reference} rated {view.total_display} ({rating.get_status_display().lower()})."
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def case_rate(request: HttpRequest, pk: int) -> HttpResponse:
@@ -168,16 +178,12 @@ def case_rate(request: HttpRequest, pk: int) -> HttpResponse:
                 anticipated_levels=form.anticipated_levels(),
                 anticipated_by=form.cleaned_data.get("anticipated_by"),
                 anticipated_changes=form.anticipated_changes(),
+                hours=form.hours(),
             )
         except RuleBroken as error:
             form.add_error(None, error)
         else:
-            maximum = scheme_terms([rating.scheme_id])[rating.scheme_id].maximum_total
-            messages.success(
-                request,
-                f"Case {case.reference} rated {plain_number(rating.total)} of "
-                f"{plain_number(maximum)} ({rating.get_status_display().lower()}).",
-            )
+            messages.success(request, _rated(case, rating))
             return redirect(reverse("case_detail", args=[case.pk]) + "#rating")
     return render(
         request,

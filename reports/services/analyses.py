@@ -109,6 +109,7 @@ def analyse(person_ids: list[int], day: datetime.date, *, notify_people: bool = 
                             "people": p.people_count,
                             "load": str(p.weighted_load),
                             "capacity": str(p.capacity),
+                            "unit": p.unit,  # points, or hours a month
                             "percent": None if p.percent is None else str(p.percent),
                             "band": p.band.value if p.band else "",
                             # As pages show them on the day, so the record never disagrees.
