@@ -291,12 +291,14 @@ def _plan_forms(request: HttpRequest, person: Person, sent: str | None) -> dict:
 
     # Reasons from the person's service's list, as it offers them today.
     reasons = list(person.service.reduction_reasons.offered()) if person.service else []
+    # Each form's ids carry its name: several share field names (start_date,
+    # hours_per_week), and a label must point at its own input.
     return {
-        "leaving": LeavingForm(data("leaving")),
-        "fte": FteChangeForm(data("fte")),
-        "factor": FactorStepForm(data("factor")),
-        "reduction": ProtectedTimeForm(data("reduction"), reasons=reasons),
-        "allowance": NonCaseTimeForm(data("allowance")),
+        "leaving": LeavingForm(data("leaving"), auto_id="leaving-%s"),
+        "fte": FteChangeForm(data("fte"), auto_id="fte-%s"),
+        "factor": FactorStepForm(data("factor"), auto_id="factor-%s"),
+        "reduction": ProtectedTimeForm(data("reduction"), reasons=reasons, auto_id="reduction-%s"),
+        "allowance": NonCaseTimeForm(data("allowance"), auto_id="allowance-%s"),
     }
 
 

@@ -182,3 +182,29 @@ def test_the_forecast_page_is_one_click_from_the_team_page(
         page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         == 0
     )
+
+
+def test_the_plans_page_records_an_own_allowance_and_shows_its_errors(
+    sign_in, live_server, team_manager, social_worker, default_scheme, assert_accessible
+):
+    """Every plan of a person on one page, with no WCAG violation; a bad
+    allowance is refused with the error summary, a good one is recorded."""
+    page = sign_in("manager")
+    page.goto(f"{live_server.url}/people/{social_worker.pk}/plan/")
+    expect(page.get_by_role("heading", name="Own allowance for non-case time")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Hours a week for non-case time").fill("40")
+    page.get_by_role("button", name="Record the allowance").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "The hours a week must be 37 or less"
+    )
+    assert_accessible(page)
+    page.get_by_label("Hours a week for non-case time").fill("3")
+    dates = page.get_by_role("group", name="Date it applies from")
+    dates.get_by_label("Day").fill("1")
+    dates.get_by_label("Month").fill("1")
+    dates.get_by_label("Year").fill("2027")
+    page.get_by_role("button", name="Record the allowance").click()
+    expect(
+        page.get_by_text("allowance for non-case time is 3 hours a week from 1 January 2027")
+    ).to_be_visible()
