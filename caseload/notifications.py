@@ -10,12 +10,13 @@ import logging
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.utils import timezone
 
 from caseload.broker import nudge
 from caseload.models import Notification, Person
+from caseload.notify import REFERENCE_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,13 @@ def send_pending(limit: int = 200) -> int:
         )
         for row in rows:
             try:
-                send_mail(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.email])
+                EmailMessage(
+                    row.subject,
+                    row.body,
+                    settings.DEFAULT_FROM_EMAIL,
+                    [row.email],
+                    headers={REFERENCE_HEADER: f"notification-{row.pk}"},
+                ).send()
             except Exception as error:  # any failure is recorded and retried by the next sweep
                 row.attempts += 1
                 row.last_error = f"{type(error).__name__}: {error}"[:1000]

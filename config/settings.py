@@ -7,6 +7,7 @@ SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and REDIS_URL.
 
 import datetime
 import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -296,17 +297,34 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 CRISPY_ALLOWED_TEMPLATE_PACKS = ["gds"]
 CRISPY_TEMPLATE_PACK = "gds"
 
-# Email: printed to the console unless an SMTP host is configured.
+# Email: printed to the console unless an SMTP host (or GOV.UK Notify) is configured.
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
-)
+# GOV.UK Notify instead, when its API key is given (caseload/notify.py): one
+# email template whose subject is ((subject)) and whose body is ((body)).
+NOTIFY_API_KEY = env_str("NOTIFY_API_KEY")
+NOTIFY_TEMPLATE_ID = env_str("NOTIFY_TEMPLATE_ID")
+NOTIFY_BASE_URL = env_str("NOTIFY_BASE_URL", "https://api.notifications.service.gov.uk")
+NOTIFY_KEY_FORMAT = re.compile(r"^.+-[0-9a-f-]{36}-[0-9a-f-]{36}$")
+if NOTIFY_API_KEY and not NOTIFY_KEY_FORMAT.match(NOTIFY_API_KEY):
+    raise ImproperlyConfigured(
+        "NOTIFY_API_KEY must be a Notify API key as Notify shows it: its name, then the "
+        "service id and the secret, each 36 characters."
+    )
+if NOTIFY_API_KEY and not NOTIFY_TEMPLATE_ID:
+    raise ImproperlyConfigured(
+        "NOTIFY_TEMPLATE_ID must be set with NOTIFY_API_KEY: the id of the Notify email "
+        "template whose subject is ((subject)) and body ((body))."
+    )
+if NOTIFY_API_KEY:
+    EMAIL_BACKEND = "caseload.notify.NotifyEmailBackend"
+elif EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "caseload@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

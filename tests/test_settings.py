@@ -60,6 +60,14 @@ def test_production_settings_pass_the_deploy_check():
         ({"TRUSTED_PROXIES": "10.0.0.2", "TRUSTED_PROXY_COUNT": "1"}, "not both"),
         # Below the longest task's time limit, a running task would be handed out twice.
         ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be at least 301"),
+        ({"NOTIFY_API_KEY": "not-a-key"}, "NOTIFY_API_KEY must be a Notify API key"),
+        (
+            {
+                "NOTIFY_API_KEY": "caseload-"
+                + "-".join(["0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"] * 2)
+            },
+            "NOTIFY_TEMPLATE_ID must be set with NOTIFY_API_KEY",
+        ),
     ],
 )
 def test_bad_settings_stop_the_application_with_a_clear_message(change, message):
