@@ -73,6 +73,8 @@ def test_the_days_jobs_run_in_process_and_twice_store_nothing_new(small_team, in
         "escalations": 1,
         "analyses": 3,
         "reviews": 1,
+        "returned": 0,  # no one has left
+        "leaving_emails": 0,
     }
     first = stored()
     assert first["analyses"] == 3

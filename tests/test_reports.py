@@ -562,7 +562,10 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
     assert analysed == "3 caseload analyses to 2026-05-25."
     # Missed days caught up over the month before: 31 May to 1 July, 32 days of 4 people.
     assert jobs.startswith("Jobs for 2026-07-01: 128 snapshots, ")
-    assert jobs.endswith(" 0 escalations, 0 analyses due, 1 quarterly reviews.")
+    assert jobs.endswith(
+        " 0 escalations, 0 analyses due, 1 quarterly reviews, 0 allocations of leavers "
+        "ended, 0 emails about leavers."
+    )
     assert reminded == "0 emails reminding of protected time ending."
     assert audit == "0 audit rows past the 6-year retention deleted."
 

@@ -11,7 +11,7 @@ from caseload.models.cases import (
     OverMaximumReview,
 )
 from caseload.models.choices import AllocationKind, CaseType, Priority, Role, ServiceKind
-from caseload.models.organisation import Service, Team, TeamMembership, Vacancy
+from caseload.models.organisation import LeavingNotice, Service, Team, TeamMembership, Vacancy
 from caseload.models.people import FteChange, Person
 from caseload.models.records import (
     AccessRecord,
@@ -34,6 +34,7 @@ __all__ = [
     "FteChange",
     "IdListField",
     "ImportRun",
+    "LeavingNotice",
     "Notification",
     "OverMaximum",
     "OverMaximumReview",

@@ -182,6 +182,27 @@ class TeamMembership(models.Model):
         return f"{self.person} in {self.team} from {self.start_date}"
 
 
+class LeavingNotice(models.Model):
+    """That a leaver's team managers were told, a week ahead, that their cases
+    return to the team's queue: one per person and leaving day, written with
+    the emails, so a rerun or a retried job tells no one twice."""
+
+    person = models.ForeignKey("Person", on_delete=models.PROTECT, related_name="+")
+    leaving_on = models.DateField()
+    emails = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "leaving_on"], name="one_leaving_notice_per_person_and_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} leaves on {self.leaving_on}"
+
+
 class Vacancy(models.Model):
     """A post the team expects to fill: forecasts may count its capacity (the
     team's setting), live figures never do."""

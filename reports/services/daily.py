@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from caseload import resubmission
+from caseload import leavers, resubmission
 from caseload.dates import Quarter
 from caseload.models import Service
 from reports.models import DailyRun
@@ -35,7 +35,8 @@ def daily_jobs(
     analyse_teams: Callable[[dict[int, list[int]], datetime.date], None] = _analyse_teams,
     review: Callable[[Service, Quarter], None] = _review,
 ) -> dict[str, int]:
-    """The day's jobs in order: snapshots (filling any day missing from the
+    """The day's jobs in order: leavers' cases back to their queues (and
+    their managers told a week ahead), snapshots (filling any day missing from the
     month before), the recompute of back-dated changes, escalations, the
     analyses due and any quarterly review due; each run is recorded as a
     `DailyRun`. The Celery task passes functions that fan the analyses and
@@ -43,6 +44,10 @@ def daily_jobs(
     DailyRun.objects.update_or_create(
         day=day, defaults={"started_at": timezone.now(), "finished_at": None}
     )
+    # Leavers' cases return to their teams' queues first, so that the day's
+    # snapshots already show them waiting.
+    returned = leavers.return_cases(day)
+    told = leavers.tell_managers(day)
     written = catch_up_snapshots(day)
     recomputed = recompute_stale()
     escalated = escalate(day)
@@ -59,6 +64,8 @@ def daily_jobs(
         "escalations": escalated,
         "analyses": sum(len(ids) for ids in due.values()),
         "reviews": len(services),
+        "returned": returned,
+        "leaving_emails": told,
     }
 
 

@@ -13,7 +13,8 @@ from weighting.reminders import remind_reductions_ending
 
 class Command(BaseCommand):
     help = (
-        "Run the day's jobs in this process: snapshots (catching up missed days), "
+        "Run the day's jobs in this process: leavers' cases back to their teams' queues, "
+        "snapshots (catching up missed days), "
         "recomputes after back-dated changes, escalations, the 12-week analyses due, "
         "any quarterly review due, reminders of protected time ending, and the deletion of "
         "audit rows past their retention. "
@@ -34,7 +35,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Jobs for {day}: {done['snapshots']} snapshots, {done['recomputed']} "
                 f"recomputed, {done['escalations']} escalations, {done['analyses']} "
-                f"analyses due, {done['reviews']} quarterly reviews."
+                f"analyses due, {done['reviews']} quarterly reviews, {done['returned']} "
+                f"allocations of leavers ended, {done['leaving_emails']} emails about leavers."
             )
         )
         self.stdout.write(
