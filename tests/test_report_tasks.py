@@ -75,6 +75,7 @@ def test_the_days_jobs_run_in_process_and_twice_store_nothing_new(small_team, in
         "reviews": 1,
         "returned": 0,  # no one has left
         "leaving_emails": 0,
+        "past_retention": 0,
     }
     first = stored()
     assert first["analyses"] == 3

@@ -564,7 +564,7 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
     assert jobs.startswith("Jobs for 2026-07-01: 128 snapshots, ")
     assert jobs.endswith(
         " 0 escalations, 0 analyses due, 1 quarterly reviews, 0 allocations of leavers "
-        "ended, 0 emails about leavers."
+        "ended, 0 emails about leavers, 0 records past their retention deleted or closed."
     )
     assert reminded == "0 emails reminding of protected time ending."
     assert audit == "0 audit rows past the 6-year retention deleted."

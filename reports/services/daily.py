@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from caseload import leavers, resubmission
+from caseload import leavers, resubmission, retention
 from caseload.dates import Quarter
 from caseload.models import Service
 from reports.models import DailyRun
@@ -38,7 +38,8 @@ def daily_jobs(
     """The day's jobs in order: leavers' cases back to their queues (and
     their managers told a week ahead), snapshots (filling any day missing from the
     month before), the recompute of back-dated changes, escalations, the
-    analyses due and any quarterly review due; each run is recorded as a
+    analyses due, any quarterly review due, and what is past its retention
+    (docs/data-protection.md); each run is recorded as a
     `DailyRun`. The Celery task passes functions that fan the analyses and
     reviews out to workers; commands run them here."""
     DailyRun.objects.update_or_create(
@@ -57,6 +58,7 @@ def daily_jobs(
     for service in services:
         review(service, quarter)
     resubmission.forget_old()
+    kept = retention.apply_retention()
     DailyRun.objects.filter(day=day).update(finished_at=timezone.now())
     return {
         "snapshots": written,
@@ -66,6 +68,7 @@ def daily_jobs(
         "reviews": len(services),
         "returned": returned,
         "leaving_emails": told,
+        "past_retention": sum(kept.values()),
     }
 
 

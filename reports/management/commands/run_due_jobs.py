@@ -36,7 +36,8 @@ class Command(BaseCommand):
                 f"Jobs for {day}: {done['snapshots']} snapshots, {done['recomputed']} "
                 f"recomputed, {done['escalations']} escalations, {done['analyses']} "
                 f"analyses due, {done['reviews']} quarterly reviews, {done['returned']} "
-                f"allocations of leavers ended, {done['leaving_emails']} emails about leavers."
+                f"allocations of leavers ended, {done['leaving_emails']} emails about leavers, "
+                f"{done['past_retention']} records past their retention deleted or closed."
             )
         )
         self.stdout.write(
