@@ -24,16 +24,20 @@ NOTICE = datetime.timedelta(days=7)
 
 def last_memberships() -> QuerySet[TeamMembership]:
     """Memberships that are their person's last: they end, and no other of
-    the person's memberships runs past that end."""
+    the person's memberships runs past that end. Only for those whose work
+    is in a team (social workers, ASYEs, students): someone who now works
+    outside one (a manager, DMT, an administrator) has not left."""
     later = TeamMembership.objects.filter(person=OuterRef("person")).filter(
         Q(end_date__isnull=True) | Q(end_date__gt=OuterRef("end_date"))
     )
-    return TeamMembership.objects.filter(end_date__isnull=False).exclude(Exists(later))
+    return TeamMembership.objects.filter(
+        end_date__isnull=False, person__role__in=Person.INVOLVED_ROLES
+    ).exclude(Exists(later))
 
 
 def has_left(person: Person | None, day: datetime.date) -> bool:
     """Whether `person` has left by `day`: their last membership ended on or
-    before it. People in no team at all (DMT, administrators) never have."""
+    before it (`last_memberships`)."""
     if person is None:
         return False
     return last_memberships().filter(person=person, end_date__lte=day).exists()

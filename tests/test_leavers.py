@@ -101,3 +101,22 @@ def test_the_jobs_queries_do_not_grow_with_the_leavers(
         membership_plan_end(person=person, team=team, end_date=ahead(3))
     with django_assert_max_num_queries(8):
         assert leavers.tell_managers() == people
+
+
+def test_someone_who_now_works_outside_a_team_is_not_a_leaver(
+    client, held_case, social_worker, team_manager, team
+):
+    """Asha, promoted to DMT, ends her team membership; a manager who was a
+    member of their team stays its manager. Both still sign in, and Asha's
+    cases are moved by a manager, not by the leavers' job."""
+    left_today(social_worker)
+    social_worker.role = "senior_manager"
+    social_worker.save(update_fields=["role"])
+    TeamMembership.objects.create(
+        person=team_manager, team=team, start_date=ahead(-100), end_date=TODAY()
+    )
+    assert not leavers.has_left(social_worker, TODAY())
+    assert not leavers.has_left(team_manager, TODAY())
+    assert signs_in(client, "worker")
+    assert signs_in(client, "manager")
+    assert leavers.return_cases() == 0
