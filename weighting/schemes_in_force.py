@@ -48,37 +48,54 @@ def latest_rating(day: datetime.date, case_ref: str = "case") -> Rating:
     )
 
 
-def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
-    """Benchmark, middle, maximum and minimum totals of each scheme version, in one query."""
-    criteria = (
-        Criterion.objects.filter(scheme_id__in=list(scheme_ids))
-        .values("scheme_id", "scheme__benchmark", "scheme__unit", "scheme__non_case_hours", "pk")
-        .annotate(low=Min("levels__value"), high=Max("levels__value"))
-    )
-    benchmark: dict[int, Decimal] = {}
-    hours: dict[int, tuple[str, Decimal]] = {}
+# A row per criterion of a scheme version: its id, benchmark, unit, weekly
+# allowance for non-case time, and the criterion's lowest and highest level
+# (None for a criterion with no levels).
+CriterionRange = tuple[int, Decimal, str, Decimal, Decimal | None, Decimal | None]
+
+
+def terms_of(criteria: Iterable[CriterionRange]) -> dict[int, SchemeTerms]:
+    """Each version's terms from its criteria's ranges: the one place the
+    middle, maximum and minimum totals are added up."""
+    found: dict[int, tuple[Decimal, str, Decimal]] = {}
     middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
     maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
     minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for row in criteria:
-        scheme_id = row["scheme_id"]
-        benchmark[scheme_id] = Decimal(row["scheme__benchmark"])
-        hours[scheme_id] = (row["scheme__unit"], Decimal(row["scheme__non_case_hours"]))
-        if row["low"] is not None:
-            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
-            maximum[scheme_id] += Decimal(row["high"])
-            minimum[scheme_id] += Decimal(row["low"])
+    for scheme_id, benchmark, unit, non_case_hours, low, high in criteria:
+        found[scheme_id] = (Decimal(benchmark), unit, Decimal(non_case_hours))
+        if low is not None and high is not None:
+            middle[scheme_id] += (Decimal(low) + Decimal(high)) / 2
+            maximum[scheme_id] += Decimal(high)
+            minimum[scheme_id] += Decimal(low)
     return {
         scheme_id: SchemeTerms(
             scheme_id,
-            benchmark[scheme_id],
+            benchmark,
             middle[scheme_id],
             maximum[scheme_id],
             minimum[scheme_id],
-            *hours[scheme_id],
+            unit,
+            non_case_hours,
         )
-        for scheme_id in benchmark
+        for scheme_id, (benchmark, unit, non_case_hours) in found.items()
     }
+
+
+def scheme_terms(scheme_ids: Iterable[int]) -> dict[int, SchemeTerms]:
+    """Benchmark, middle, maximum and minimum totals of each scheme version, in one query."""
+    return terms_of(
+        Criterion.objects.filter(scheme_id__in=list(scheme_ids))
+        .values("scheme_id", "scheme__benchmark", "scheme__unit", "scheme__non_case_hours", "pk")
+        .annotate(low=Min("levels__value"), high=Max("levels__value"))
+        .values_list(
+            "scheme_id",
+            "scheme__benchmark",
+            "scheme__unit",
+            "scheme__non_case_hours",
+            "low",
+            "high",
+        )
+    )
 
 
 def load_scheme_rows(
@@ -103,11 +120,7 @@ def load_schemes(
     if team_ids is not None:
         schemes = schemes.filter(Q(team_id__in=list(team_ids)) | Q(team__isnull=True))
     rows: dict[int, dict] = {}
-    benchmark: dict[int, Decimal] = {}
-    hours: dict[int, tuple[str, Decimal]] = {}
-    middle: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    maximum: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    minimum: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    criteria: list[CriterionRange] = []
     for row in (
         schemes.values(
             "pk",
@@ -127,25 +140,18 @@ def load_schemes(
         rows.setdefault(
             scheme_id, {name: row[name] for name in ("pk", "service_id", "team_id", "agreed_on")}
         )
-        if row["criteria__pk"] is None:
-            continue
-        benchmark[scheme_id] = Decimal(row["benchmark"])
-        hours[scheme_id] = (row["unit"], Decimal(row["non_case_hours"]))
-        if row["low"] is not None:
-            middle[scheme_id] += (Decimal(row["low"]) + Decimal(row["high"])) / 2
-            maximum[scheme_id] += Decimal(row["high"])
-            minimum[scheme_id] += Decimal(row["low"])
-    terms = {
-        scheme_id: SchemeTerms(
-            scheme_id,
-            benchmark[scheme_id],
-            middle[scheme_id],
-            maximum[scheme_id],
-            minimum[scheme_id],
-            *hours[scheme_id],
-        )
-        for scheme_id in benchmark
-    }
+        if row["criteria__pk"] is not None:
+            criteria.append(
+                (
+                    scheme_id,
+                    row["benchmark"],
+                    row["unit"],
+                    row["non_case_hours"],
+                    row["low"],
+                    row["high"],
+                )
+            )
+    terms = terms_of(criteria)
     return list(rows.values()), terms
 
 

@@ -31,7 +31,7 @@ from weighting.numbers import (
     latest_rating_join,
     people_clause,
 )
-from weighting.schemes_in_force import SchemeTerms
+from weighting.schemes_in_force import SchemeTerms, terms_of
 
 
 @dataclass(frozen=True)
@@ -215,16 +215,11 @@ def draft_weights(
 def draft_terms(scheme: Scheme, criteria: list[DraftCriterion]) -> SchemeTerms:
     """The terms of the draft, from its criteria as read (as `scheme_terms`
     computes an agreed version's)."""
-    with_levels = [c for c in criteria if c.levels]
-    return SchemeTerms(
-        scheme.pk,
-        scheme.benchmark,
-        middle_total=sum((c.middle for c in with_levels), ZERO),
-        maximum_total=sum((c.levels[-1] for c in with_levels), ZERO),
-        minimum_total=sum((c.levels[0] for c in with_levels), ZERO),
-        unit=scheme.unit,
-        non_case_hours=scheme.non_case_hours,
-    )
+    ranges = [(c.levels[0], c.levels[-1]) if c.levels else (None, None) for c in criteria]
+    return terms_of(
+        (scheme.pk, scheme.benchmark, scheme.unit, scheme.non_case_hours, low, high)
+        for low, high in ranges or [(None, None)]
+    )[scheme.pk]
 
 
 def what_if(
