@@ -265,6 +265,18 @@ def _people(person_ids: list[int], first: datetime.date, last: datetime.date) ->
     return list(people.values())
 
 
+def rated_weight(
+    terms: SchemeTerms | None, unit: str, total: Decimal, cases: int = 1
+) -> tuple[Decimal, bool]:
+    """What rated cases of a team weigh, and whether they count as rated:
+    their ratings' total; but rated in another unit than the team's scheme
+    now measures (points where it measures hours, or the other way round),
+    the scheme's middle for each, unrated until they are rated again."""
+    if terms is None or terms.unit == unit:
+        return total, True
+    return terms.middle_total * cases, False
+
+
 def _finish(
     person: _Person,
     day: datetime.date,
@@ -279,14 +291,11 @@ def _finish(
     load = ZERO
     unrated = 0
     for (service_id, case_team_id, unit), (count, rated) in held.rated_by_team.items():
-        terms = schemes.for_team(service_id, case_team_id)
-        if terms is None or terms.unit == unit:
-            load += rated
-        else:
-            # Rated in points where the team now measures hours (or the other
-            # way round): unrated until it is rated again, as the middle.
-            load += terms.middle_total * count
-            unrated += count
+        weight, counts_as_rated = rated_weight(
+            schemes.for_team(service_id, case_team_id), unit, rated, count
+        )
+        load += weight
+        unrated += 0 if counts_as_rated else count
     for (service_id, case_team_id), count in held.unrated_by_team.items():
         terms = schemes.for_team(service_id, case_team_id)
         load += (terms.middle_total if terms else ZERO) * count

@@ -11,7 +11,7 @@ from decimal import Decimal
 from caseload.models import Case, Person
 from weighting.bands import ZERO
 from weighting.models import Rating
-from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes
+from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, rated_weight
 from weighting.schemes_in_force import SchemesInForce
 
 
@@ -30,11 +30,10 @@ def case_weight(
         .first()
     )
     schemes = schemes or SchemesInForce([case.service_id], day)
-    if latest is not None:
-        terms = schemes.for_team(case.service_id, case.team_id)
-        if terms is None or terms.unit == latest[1]:
-            return Decimal(latest[0]), True
-    return unrated_weight(case, schemes), False
+    if latest is None:
+        return unrated_weight(case, schemes), False
+    terms = schemes.for_team(case.service_id, case.team_id)
+    return rated_weight(terms, latest[1], Decimal(latest[0]))
 
 
 def unrated_weight(case: Case, schemes: SchemesInForce) -> Decimal:

@@ -30,6 +30,7 @@ from weighting.numbers import (
     caseload_series_with_schemes,
     latest_rating_join,
     people_clause,
+    rated_weight,
 )
 from weighting.schemes_in_force import SchemeTerms, terms_of
 
@@ -205,7 +206,7 @@ def draft_weights(
                 missing.append(criterion.name)
                 level = criterion.middle
             weight += level
-        counted = rating.total if rating.unit == terms.unit else terms.middle_total
+        counted, _ = rated_weight(terms, rating.unit, rating.total)
         change[rating.person_id] += weight - counted
         if missing:
             unmapped.append(Unmapped(rating.person_id, rating.reference, tuple(missing)))
