@@ -6,7 +6,6 @@ a week before, with a link to reallocate."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
@@ -15,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from caseload.dates import long_date
-from caseload.models import Allocation, LeavingNotice, Person, Team, TeamMembership
-from caseload.notifications import notify_many
+from caseload.models import Allocation, LeavingNotice, Person, TeamMembership
+from caseload.notifications import managers_by_team, notify_many
 from caseload.services import allocation_end
 
 NOTICE = datetime.timedelta(days=7)
@@ -94,11 +93,7 @@ def tell_managers(day: datetime.date | None = None) -> int:
                 )
             )
         )
-        managers = defaultdict(list)
-        for link in Team.managers.through.objects.filter(
-            team_id__in={m.team_id for m in leaving}
-        ).select_related("person__user"):
-            managers[link.team_id].append(link.person)
+        managers = managers_by_team(m.team_id for m in leaving)
         LeavingNotice.objects.bulk_create(
             LeavingNotice(person=m.person, leaving_on=m.end_date, emails=len(managers[m.team_id]))
             for m in leaving

@@ -7,6 +7,8 @@ what is waiting."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from caseload.broker import nudge
-from caseload.models import Notification, Person
+from caseload.models import Notification, Person, Team
 from caseload.notify import REFERENCE_HEADER
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,17 @@ def notify_many(messages: list[tuple[Person, str, str]]) -> int:
             for recipient, subject, body in messages
         ]
     )
+
+
+def managers_by_team(team_ids: Iterable[int]) -> dict[int, list[Person]]:
+    """The managers of these teams, with their log-ins, by team: one query,
+    for jobs that email a team's managers."""
+    managers: dict[int, list[Person]] = defaultdict(list)
+    for link in Team.managers.through.objects.filter(team_id__in=set(team_ids)).select_related(
+        "person__user"
+    ):
+        managers[link.team_id].append(link.person)
+    return managers
 
 
 class Email(NamedTuple):

@@ -96,10 +96,13 @@ def full_capacity(terms: SchemeTerms, fte: Decimal, service: Service | None) -> 
     """A person's capacity before any experience factor or reduction: the
     benchmark × FTE, or for an hours scheme their contracted hours a month
     less the scheme's allowance for non-case time."""
+    one = Decimal(1)
     if not terms.in_hours:
-        return terms.benchmark * fte
+        return capacity_points(benchmark=terms.benchmark, fte=fte, experience_factor=one)
     weekly = fte * (service.full_time_hours if service else FULL_TIME_HOURS)
-    return max(ZERO, month_hours(weekly - terms.non_case_hours))
+    return capacity_hours(
+        weekly_hours=weekly, non_case_hours=terms.non_case_hours, experience_factor=one
+    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ that time which should go on is recorded again before capacity changes."""
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
@@ -15,8 +14,8 @@ from django.utils import timezone
 
 from caseload.dates import long_date
 from caseload.formatting import plain_number
-from caseload.models import Person, Team, TeamMembership
-from caseload.notifications import notify_many
+from caseload.models import Person, TeamMembership
+from caseload.notifications import managers_by_team, notify_many
 from weighting.models import Reduction, ReductionReminder
 from weighting.reasons import as_time
 
@@ -52,11 +51,7 @@ def _managers_on(person_ids: list[int], day: datetime.date) -> dict[int, list[Pe
         .filter(person_id__in=person_ids)
         .values_list("person_id", "team_id")
     )
-    managers: dict[int, list[Person]] = defaultdict(list)
-    for link in Team.managers.through.objects.filter(
-        team_id__in=set(team_of.values())
-    ).select_related("person__user"):
-        managers[link.team_id].append(link.person)
+    managers = managers_by_team(team_of.values())
     return {person_id: managers[team_id] for person_id, team_id in team_of.items()}
 
 
