@@ -255,6 +255,13 @@ class ChosenDayForm(forms.Form):
 MIDDLE = "middle"
 
 
+def map_field(criterion: DraftCriterion, source: int, level: int) -> str:
+    """The name of the field mapping the `level`-th value of the `source`-th
+    old criterion to a level of the draft's `criterion`: a changed source
+    names new fields, so an old choice never carries over to another."""
+    return f"map-{criterion.pk}-{source}-{level}"
+
+
 def _percent_field(label: str, band: str) -> forms.DecimalField:
     """A band threshold, in % of capacity to one decimal place."""
     return number_field(
@@ -314,7 +321,7 @@ class WhatIfForm(forms.Form):
             source = data.get(name, "")
             rows = []
             for n, value in enumerate(self.in_use.get(source, [])):
-                field_name = f"map-{criterion.pk}-{sources.index(source)}-{n}"
+                field_name = map_field(criterion, sources.index(source), n)
                 levels = ", ".join(plain_number(v) for v in criterion.levels)
                 self.fields[field_name] = forms.ChoiceField(
                     label=f"{source} {plain_number(value)} becomes",
@@ -357,7 +364,7 @@ class WhatIfForm(forms.Form):
                 completed[source_key] = criterion.name if criterion.name in in_use else ""
             source = completed[source_key]
             for n, value in enumerate(in_use.get(source, [])):
-                key = f"map-{criterion.pk}-{sources.index(source)}-{n}"
+                key = map_field(criterion, sources.index(source), n)
                 if key not in completed:
                     completed[key] = plain_number(value) if value in criterion.levels else MIDDLE
         return completed
