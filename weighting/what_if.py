@@ -87,17 +87,6 @@ class Mapping:
         return self.levels.get(criterion.pk, {}).get(old[name])
 
 
-def default_mapping(criteria: list[DraftCriterion], in_use: dict[str, list[Decimal]]) -> Mapping:
-    """Each draft criterion from the old criterion of the same name, each
-    old level to the draft level of the same value where the draft has it."""
-    source = {c.pk: c.name if c.name in in_use else None for c in criteria}
-    levels = {
-        c.pk: {value: value for value in in_use.get(c.name, []) if value in c.levels}
-        for c in criteria
-    }
-    return Mapping(source, levels)
-
-
 @dataclass(frozen=True)
 class HeldRating:
     """A case of a covered team held today, with its latest rating's levels."""
@@ -223,37 +212,37 @@ def draft_terms(scheme: Scheme, criteria: list[DraftCriterion]) -> SchemeTerms:
     )[scheme.pk]
 
 
+@dataclass(frozen=True)
+class DraftScheme:
+    """A draft scheme as a what-if applies it: its criteria, the mapping of
+    today's ratings to them, and the covered cases' ratings (`held_ratings`)."""
+
+    scheme: Scheme
+    criteria: list[DraftCriterion]
+    mapping: Mapping
+    held: list[HeldRating]
+
+
 def what_if(
     person_ids: list[int],
     day: datetime.date,
     *,
     teams: list[tuple[int, int]],
-    scheme: Scheme | None = None,
-    criteria: list[DraftCriterion] | None = None,
-    mapping: Mapping | None = None,
-    held: list[HeldRating] | None = None,
+    draft: DraftScheme | None = None,
     bands: Bands | None = None,
 ) -> WhatIf:
     """These people's numbers on `day`, agreed and under the draft: the
-    draft `scheme` (its `criteria`, when already read) in force for `teams`
-    ((service id, team id) pairs), its ratings mapped by `mapping` (`held`:
-    the covered cases' ratings, when already read), and draft band
-    thresholds `bands`. With no scheme, the agreed schemes stand and only
-    the thresholds change."""
+    `draft` scheme in force for `teams` ((service id, team id) pairs), and
+    draft band thresholds `bands`. With no draft scheme, the agreed schemes
+    stand and only the thresholds change."""
     unmapped: list[Unmapped] = []
-    if scheme is None:
+    if draft is None:
         agreed = caseload_series_with_schemes(person_ids, [day])[0][day]
         draft_numbers = agreed
     else:
-        if criteria is None:
-            criteria = draft_criteria(scheme)
-        if held is None:
-            held = held_ratings(person_ids, day, [team_id for _, team_id in teams])
-        terms = draft_terms(scheme, criteria)
+        terms = draft_terms(draft.scheme, draft.criteria)
         agreed, draft_numbers = agreed_and_draft(person_ids, day, Draft(terms, frozenset(teams)))
-        change, unmapped = draft_weights(
-            held, criteria, mapping or default_mapping(criteria, {}), terms
-        )
+        change, unmapped = draft_weights(draft.held, draft.criteria, draft.mapping, terms)
         draft_numbers = {
             pk: replace(n, weighted_load=n.weighted_load + change.get(pk, ZERO))
             for pk, n in draft_numbers.items()

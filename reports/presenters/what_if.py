@@ -19,6 +19,7 @@ from weighting.schemes_in_force import SchemesInForce
 from weighting.totals import TeamTotals, service_totals, team_totals
 from weighting.what_if import (
     DraftCriterion,
+    DraftScheme,
     Unmapped,
     WhatIf,
     draft_criteria,
@@ -107,10 +108,7 @@ def what_if_page(
         person_ids,
         today,
         teams=[(service.pk, t.pk) for t in teams],
-        scheme=scheme,
-        criteria=criteria,
-        mapping=mapping,
-        held=held,
+        draft=DraftScheme(scheme, criteria, mapping, held) if scheme else None,
         bands=page.draft_bands,
     )
     names = dict(members)
