@@ -1,7 +1,8 @@
-"""Signing in with a user name and password."""
+"""Signing in with a user name and password, and reading the signed-in user back."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.utils import timezone
@@ -25,6 +26,14 @@ class PersonBackend(ModelBackend):
         except get_user_model().DoesNotExist:
             return None
         return user if self.user_can_authenticate(user) else None
+
+    def authenticate(self, request, username=None, password=None, **kwargs):  # type: ignore[no-untyped-def]
+        """A user name and password; with LOCAL_SIGN_IN off, the break-glass
+        superuser's alone (everyone else signs in with the identity provider)."""
+        user = super().authenticate(request, username, password, **kwargs)
+        if user is not None and not settings.LOCAL_SIGN_IN and not user.is_superuser:
+            return None
+        return user
 
     def user_can_authenticate(self, user):  # type: ignore[no-untyped-def]
         """Active, and not a leaver: from the day their last team membership

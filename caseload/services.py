@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from caseload import accounts, audit
@@ -381,13 +382,27 @@ def people_invite(*, people: Iterable[Person], by: Person | None) -> int:
         if not user.is_active or not user.email or user.has_usable_password():
             continue
         added_by = f"{by} has added you" if by else "You have been added"
+        greeting = (
+            f"Hello {person},\n\n{added_by} to Caseload, the weighted caseload tool of "
+            f"{settings.COUNCIL_NAME}."
+        )
+        if not settings.LOCAL_SIGN_IN:
+            # No password to set: they sign in with the identity provider.
+            messages.append(
+                (
+                    person,
+                    "You can sign in to Caseload",
+                    f"{greeting}\n\nSign in with {settings.OIDC_PROVIDER_NAME}, the account "
+                    f"you sign in to your computer with, at:\n{settings.SITE_URL}"
+                    f"{reverse('login')}\n",
+                )
+            )
+            continue
         messages.append(
             (
                 person,
                 "Set your password for Caseload",
-                f"Hello {person},\n\n"
-                f"{added_by} to Caseload, the weighted caseload tool of "
-                f"{settings.COUNCIL_NAME}. Your user name is {user.get_username()}.\n\n"
+                f"{greeting} Your user name is {user.get_username()}.\n\n"
                 f"To set your password, open this link within {days} "
                 f"day{'s' if days != 1 else ''}:\n{accounts.invitation_url(user)}\n\n"
                 "The link works once. If it has expired, ask the Caseload administrator "
@@ -408,7 +423,9 @@ def password_link_send(*, email: str) -> int:
     outbox. The link is the invitation's: it works once, for
     PASSWORD_RESET_TIMEOUT. At most one such email a person in 15 minutes,
     so that nobody can fill a colleague's inbox. Returns how many were sent,
-    which the page never says."""
+    which the page never says. None while LOCAL_SIGN_IN is off."""
+    if not settings.LOCAL_SIGN_IN:
+        return 0
     since = timezone.now() - PASSWORD_LINK_INTERVAL
     recently_sent = Notification.objects.filter(
         subject=PASSWORD_LINK_SUBJECT, created_at__gte=since

@@ -1,5 +1,6 @@
-"""Signing in: whose address a request comes from, the lockout page, and the
-limit on failed sign-ins from one address.
+"""Signing in: whose address a request comes from, the lockout page, the
+limit on failed sign-ins from one address, and the record of the identity
+provider's refusals.
 
 django-axes locks a user name out from one address after a few failures
 (settings.AXES_FAILURE_LIMIT). Both it and the limit here read the address
@@ -129,6 +130,8 @@ def address_slowed_until(address: str | None) -> datetime.datetime | None:
             ip_address=address,
             attempt_time__gt=now - settings.SIGN_IN_ADDRESS_WAIT - settings.SIGN_IN_ADDRESS_WINDOW,
         )
+        # The identity provider's refusals guessed no password.
+        .exclude(path_info=_provider_answer_path())
         .order_by("-attempt_time")
         .values_list("attempt_time", flat=True)[:limit]
     )
@@ -136,6 +139,36 @@ def address_slowed_until(address: str | None) -> datetime.datetime | None:
         return None
     until = latest[0] + settings.SIGN_IN_ADDRESS_WAIT
     return until if now < until else None
+
+
+# Sign-ins with the identity provider (caseload.oidc) -------------------------------
+
+
+@cache
+def _provider_answer_path() -> str:
+    return reverse("oidc_authentication_callback")
+
+
+def is_provider_answer(request: HttpRequest, credentials: dict | None = None) -> bool:
+    """django-axes leaves the identity provider's answer alone
+    (AXES_WHITELIST_CALLABLE): it carries no password to guess, so its
+    refusals lock nobody out; `provider_refusal_record` logs them."""
+    return request.path == _provider_answer_path()
+
+
+def provider_refusal_record(request: HttpRequest, named: str) -> None:
+    """A refused sign-in with the identity provider, in the log of failed
+    sign-ins that administrators read (axes's), naming whom the provider
+    named (`named`: their email address or subject)."""
+    AccessFailureLog.objects.create(
+        username=named,
+        ip_address=client_address(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "<unknown>")[:255],
+        http_accept=request.META.get("HTTP_ACCEPT", "<unknown>")[:1025],
+        path_info=request.path,
+        attempt_time=timezone.now(),
+        locked_out=False,
+    )
 
 
 @cache

@@ -1,20 +1,27 @@
 """The caseload app's pages: sign-in, home, the lists of teams and services, audit."""
 
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 
-from caseload import account_views, audit_views, views
+from caseload import account_views, audit_views, oidc_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("accessibility/", views.accessibility, name="accessibility"),
+    path("sign-in/", account_views.SignInView.as_view(), name="login"),
+    path("sign-out/", oidc_views.SignOutView.as_view(), name="logout"),
+    # Signing in with the identity provider (404 while none is configured).
     path(
-        "sign-in/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
+        "sign-in/provider/",
+        login_not_required(oidc_views.ProviderStartView.as_view()),
+        name="oidc_authentication_init",
     ),
-    path("sign-out/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "sign-in/provider/answer/",
+        login_not_required(oidc_views.ProviderCallbackView.as_view()),
+        name="oidc_authentication_callback",
+    ),
     path(
         "invitation/<uidb64>/<token>/",
         account_views.InvitationView.as_view(),

@@ -72,6 +72,9 @@ MIDDLEWARE = [
     "config.middleware.audit_superusers",
     "django.contrib.messages.middleware.MessageMiddleware",
     "config.middleware.session_lifetime",
+    # A session signed in with the identity provider is checked with it again
+    # every OIDC_RECHECK_MINUTES (a password session never is).
+    "caseload.oidc.ProviderSessionRefresh",
     "config.middleware.no_store",
     "config.middleware.log_denials",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -87,6 +90,8 @@ MIDDLEWARE = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "caseload.backends.PersonBackend",
+    # The identity provider's answer (OIDC_* below); does nothing while it is off.
+    "caseload.oidc.ProviderBackend",
 ]
 # Five failed sign-ins for the same user name from the same address lock that
 # pair out for 30 minutes (ASVS 6.3.1); others at the same address are not.
@@ -103,6 +108,9 @@ AXES_VERBOSE = False
 # Name them by how many there are (TRUSTED_PROXY_COUNT) or by their addresses
 # (TRUSTED_PROXIES); X-Forwarded-For is read only as far as they vouch for it.
 AXES_CLIENT_IP_CALLABLE = "caseload.signin.client_address"
+# The identity provider's answer carries no password to guess: its refusals
+# are recorded by caseload.oidc, and never lock anyone out.
+AXES_WHITELIST_CALLABLE = "caseload.signin.is_provider_answer"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 for _proxy in TRUSTED_PROXIES:
@@ -328,6 +336,109 @@ else:
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "caseload@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Signing in with the council's identity provider (OpenID Connect, through
+# mozilla-django-oidc; caseload/oidc.py), off unless a client id is set.
+# Microsoft Entra ID needs only its tenant id: the endpoints follow from it
+# and its issuer is pinned. Any other provider names its issuer and endpoints,
+# as its discovery document (/.well-known/openid-configuration) lists them.
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_ENTRA_TENANT_ID = env_str("OIDC_ENTRA_TENANT_ID")
+# Entra ID says nothing of whether an email address was verified: its
+# addresses are trusted for a first link only when the council says so.
+OIDC_ENTRA_TRUST_EMAIL = env_bool("OIDC_ENTRA_TRUST_EMAIL", False)
+_ENTRA_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+if OIDC_ENTRA_TENANT_ID and not _ENTRA_UUID.match(OIDC_ENTRA_TENANT_ID.lower()):
+    raise ImproperlyConfigured(
+        "OIDC_ENTRA_TENANT_ID must be the tenant's id as Entra shows it (a GUID such as "
+        f"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0), not {OIDC_ENTRA_TENANT_ID!r}."
+    )
+_entra = f"https://login.microsoftonline.com/{OIDC_ENTRA_TENANT_ID.lower()}"
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", f"{_entra}/v2.0" if OIDC_ENTRA_TENANT_ID else "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    f"{_entra}/oauth2/v2.0/authorize" if OIDC_ENTRA_TENANT_ID else "",
+)
+OIDC_OP_TOKEN_ENDPOINT = env_str(
+    "OIDC_OP_TOKEN_ENDPOINT", f"{_entra}/oauth2/v2.0/token" if OIDC_ENTRA_TENANT_ID else ""
+)
+OIDC_OP_JWKS_ENDPOINT = env_str(
+    "OIDC_OP_JWKS_ENDPOINT", f"{_entra}/discovery/v2.0/keys" if OIDC_ENTRA_TENANT_ID else ""
+)
+# Optional: claims the ID token lacks are read from here (never for Entra,
+# whose ID token carries all that is needed).
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+# The provider's end_session_endpoint: signing out of Caseload signs out there too.
+OIDC_OP_LOGOUT_ENDPOINT = env_str(
+    "OIDC_OP_LOGOUT_ENDPOINT", f"{_entra}/oauth2/v2.0/logout" if OIDC_ENTRA_TENANT_ID else ""
+)
+OIDC_PROVIDER_NAME = env_str(
+    "OIDC_PROVIDER_NAME", "Microsoft" if OIDC_ENTRA_TENANT_ID else "your council account"
+)
+if OIDC_ENABLED:
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured(
+            "OIDC_RP_CLIENT_SECRET must be set with OIDC_RP_CLIENT_ID: the secret the "
+            "identity provider gave Caseload's registration."
+        )
+    _missing = [
+        name
+        for name in (
+            "OIDC_OP_ISSUER",
+            "OIDC_OP_AUTHORIZATION_ENDPOINT",
+            "OIDC_OP_TOKEN_ENDPOINT",
+            "OIDC_OP_JWKS_ENDPOINT",
+        )
+        if not globals()[name]
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"{', '.join(_missing)} must be set with OIDC_RP_CLIENT_ID (from the provider's "
+            "discovery document), or OIDC_ENTRA_TENANT_ID for Microsoft Entra ID."
+        )
+    for _name in (
+        "OIDC_OP_ISSUER",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_LOGOUT_ENDPOINT",
+    ):
+        _url = globals()[_name]
+        if _url and urlsplit(_url).scheme != "https" and not DEBUG:
+            raise ImproperlyConfigured(f"{_name} must be an https:// URL, not {_url!r}.")
+elif OIDC_ENTRA_TENANT_ID or OIDC_RP_CLIENT_SECRET:
+    raise ImproperlyConfigured(
+        "OIDC_RP_CLIENT_ID must be set to sign in with an identity provider: the client "
+        "(application) id of Caseload's registration there."
+    )
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+if OIDC_RP_SIGN_ALGO not in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"):
+    raise ImproperlyConfigured(
+        f"OIDC_RP_SIGN_ALGO must be RS256 (or another RS or ES algorithm), not {OIDC_RP_SIGN_ALGO!r}."
+    )
+OIDC_RP_SCOPES = "openid email profile"
+OIDC_USE_PKCE = True
+OIDC_CREATE_USER = False
+OIDC_STORE_ID_TOKEN = True  # for the provider's sign-out (id_token_hint)
+OIDC_TIMEOUT = 10
+OIDC_CALLBACK_CLASS = "caseload.oidc_views.ProviderCallbackView"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+# A session signed in with the provider is checked with it again after this
+# long (it asks silently, prompt=none): someone the provider no longer signs
+# in (disabled, deleted) is signed out at their next page.
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = env_int("OIDC_RECHECK_MINUTES", 15, minimum=1) * 60
+# Passwords: with LOCAL_SIGN_IN=false only the break-glass superuser signs in
+# with one (at /admin/login/); everyone else signs in with the provider, and
+# password links and invitations to set one are refused.
+LOCAL_SIGN_IN = env_bool("LOCAL_SIGN_IN", True)
+if not LOCAL_SIGN_IN and not OIDC_ENABLED:
+    raise ImproperlyConfigured(
+        "LOCAL_SIGN_IN=false needs an identity provider (OIDC_RP_CLIENT_ID and its "
+        "settings): otherwise nobody but the break-glass superuser could sign in."
+    )
+
 # Security. Cookies and redirects to HTTPS default to on unless DEBUG is on.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
@@ -358,6 +469,13 @@ AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 6, minimum=1)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000, minimum=1)
 IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 50, minimum=1)
 
+_provider_origins = sorted(
+    {
+        f"{parts.scheme}://{parts.netloc}"
+        for parts in map(urlsplit, (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT))
+        if OIDC_ENABLED and parts.netloc
+    }
+)
 # No inline script or style anywhere: GOV.UK Frontend's "supported" class is set
 # by our own script file, so every component keeps working under this policy.
 CONTENT_SECURITY_POLICY = {
@@ -368,7 +486,9 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
-        "form-action": [SELF],
+        # A form's answer may lead to the identity provider: signing out ends
+        # the session there, and a page's GET form may meet the recheck.
+        "form-action": [SELF, *_provider_origins],
         "object-src": [NONE],
         "base-uri": [NONE],
         "frame-ancestors": [NONE],

@@ -12,7 +12,7 @@ from caseload.models.cases import (
 )
 from caseload.models.choices import AllocationKind, CaseType, Priority, Role, ServiceKind
 from caseload.models.organisation import LeavingNotice, Service, Team, TeamMembership, Vacancy
-from caseload.models.people import FteChange, Person
+from caseload.models.people import FteChange, Person, SignInIdentity
 from caseload.models.records import (
     AccessRecord,
     FormSubmission,
@@ -42,6 +42,7 @@ __all__ = [
     "Priority",
     "Role",
     "Service",
+    "SignInIdentity",
     "ServiceKind",
     "SuperuserRequest",
     "Team",

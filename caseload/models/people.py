@@ -176,3 +176,32 @@ class FteChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person}: {self.fte} FTE from {self.start_date}"
+
+
+class SignInIdentity(models.Model):
+    """Who a log-in is at the council's identity provider: the issuer and the
+    subject the provider names them by (for Microsoft Entra ID, the user's
+    object id, `oid`, in the tenant the issuer names; for any other provider,
+    `sub`). Written at a person's first sign-in with the provider, matched by
+    their verified email address; every later sign-in matches on this alone,
+    so that a changed or reused email address never moves an account."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_in_identities"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "sign-in identity"
+        verbose_name_plural = "sign-in identities"
+        constraints = [
+            # One log-in per identity, and one identity per log-in at each
+            # provider: a second person can never be reached by the same subject.
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity"),
+            models.UniqueConstraint(fields=["user", "issuer"], name="one_identity_per_issuer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"
