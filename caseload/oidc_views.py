@@ -76,10 +76,10 @@ class ProviderCallbackView(OIDCAuthenticationCallbackView):
 
     def login_failure(self) -> HttpResponse:
         request = self.request
-        if request.user.is_authenticated:  # a recheck that the provider refused
-            auth.logout(request)
         refused = oidc.refusal_of(request)
         if refused is not None:
+            if request.user.is_authenticated:  # a recheck that named someone refused
+                auth.logout(request)
             refusal, named = refused
             signin.provider_refusal_record(request, named)
             heading, reason = REFUSALS[refusal]

@@ -69,6 +69,17 @@ class Provider:
         assert to_provider.status_code == 302
         return self.come_back(client, to_provider["Location"], sub)
 
+    def silent_answer(self, client: Client, authorize_url: str):  # type: ignore[no-untyped-def]
+        """The browser sent to the provider without a form to answer
+        (prompt=none), and Caseload's page for what it says. This provider
+        keeps no session of its own, so it answers as one that no longer
+        signs the person in would: login_required."""
+        assert authorize_url.startswith(self.url), authorize_url
+        response = requests.get(authorize_url, allow_redirects=False, timeout=5)
+        assert response.status_code == 302, response.text
+        back = urlsplit(response.headers["Location"])
+        return client.get(f"{back.path}?{back.query}")
+
     def come_back(self, client: Client, authorize_url: str, sub: str | None):  # type: ignore[no-untyped-def]
         assert authorize_url.startswith(self.url), authorize_url
         back = urlsplit(self.answer(authorize_url, sub))

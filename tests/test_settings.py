@@ -35,6 +35,14 @@ def run_with(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+ENTRA_TENANT = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+ENTRA = {
+    "OIDC_RP_CLIENT_ID": "caseload-client",
+    "OIDC_RP_CLIENT_SECRET": "a-secret",
+    "OIDC_ENTRA_TENANT_ID": ENTRA_TENANT,
+}
+
+
 def test_production_settings_pass_the_deploy_check():
     result = run_with(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
@@ -68,6 +76,19 @@ def test_production_settings_pass_the_deploy_check():
             },
             "NOTIFY_TEMPLATE_ID must be set with NOTIFY_API_KEY",
         ),
+        # Signing in with an identity provider: all of it, or none.
+        ({"OIDC_RP_CLIENT_ID": "caseload"}, "OIDC_RP_CLIENT_SECRET must be set"),
+        (
+            {"OIDC_RP_CLIENT_ID": "caseload", "OIDC_RP_CLIENT_SECRET": "s"},
+            "OIDC_OP_ISSUER, OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_TOKEN_ENDPOINT, "
+            "OIDC_OP_JWKS_ENDPOINT must be set",
+        ),
+        ({"OIDC_ENTRA_TENANT_ID": ENTRA_TENANT}, "OIDC_RP_CLIENT_ID must be set"),
+        ({**ENTRA, "OIDC_ENTRA_TENANT_ID": "northshire"}, "OIDC_ENTRA_TENANT_ID must be"),
+        ({**ENTRA, "OIDC_OP_LOGOUT_ENDPOINT": "http://idp.example/x"}, "must be an https://"),
+        ({**ENTRA, "OIDC_RP_SIGN_ALGO": "HS256"}, "OIDC_RP_SIGN_ALGO must be RS256"),
+        ({**ENTRA, "OIDC_RECHECK_MINUTES": "0"}, "OIDC_RECHECK_MINUTES must be at least 1"),
+        ({"LOCAL_SIGN_IN": "false"}, "LOCAL_SIGN_IN=false needs an identity provider"),
     ],
 )
 def test_bad_settings_stop_the_application_with_a_clear_message(change, message):
@@ -129,3 +150,31 @@ def test_ci_runs_on_postgresql_and_redis():
         pytest.skip("only checked under CI")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     assert settings.REDIS_URL.startswith("redis://")
+
+
+def test_sign_in_with_a_provider_is_off_unless_configured():
+    assert settings_as_read_with(PRODUCTION, "settings.OIDC_ENABLED") == "False"
+
+
+def test_an_entra_tenant_fills_the_endpoints_and_pins_its_issuer():
+    env = {**PRODUCTION, **ENTRA, "LOCAL_SIGN_IN": "false"}
+    expression = (
+        "(settings.OIDC_ENABLED, settings.LOCAL_SIGN_IN, settings.OIDC_OP_ISSUER, "
+        "settings.OIDC_OP_AUTHORIZATION_ENDPOINT, settings.OIDC_OP_LOGOUT_ENDPOINT, "
+        "settings.OIDC_PROVIDER_NAME, "
+        "settings.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action'])"
+    )
+    base = f"https://login.microsoftonline.com/{ENTRA_TENANT}"
+    assert settings_as_read_with(env, expression) == str(
+        (
+            True,
+            False,
+            f"{base}/v2.0",
+            f"{base}/oauth2/v2.0/authorize",
+            f"{base}/oauth2/v2.0/logout",
+            "Microsoft",
+            ["'self'", "https://login.microsoftonline.com"],
+        )
+    )
+    result = run_with(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
