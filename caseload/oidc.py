@@ -37,7 +37,8 @@ from caseload.models import SignInIdentity
 log = logging.getLogger("caseload.security")
 
 BACKEND = "caseload.oidc.ProviderBackend"
-ID_TOKEN = "oidc_id_token"  # mozilla-django-oidc keeps the ID token here (OIDC_STORE_ID_TOKEN)
+# The session key mozilla-django-oidc keeps the ID token under (OIDC_STORE_ID_TOKEN).
+ID_TOKEN = "oidc_id_token"  # noqa: S105 - a key's name, not a secret
 
 
 class Refusal(enum.Enum):
@@ -114,7 +115,12 @@ class ProviderBackend(PersonBackend, OIDCAuthenticationBackend):
         try:
             # The exchange is mozilla-django-oidc's (PersonBackend's is for passwords).
             return OIDCAuthenticationBackend.authenticate(self, request, **credentials)
-        except (requests.RequestException, SuspiciousOperation, jwt.PyJWTError, ValueError) as error:
+        except (
+            requests.RequestException,
+            SuspiciousOperation,
+            jwt.PyJWTError,
+            ValueError,
+        ) as error:
             # The provider did not answer, or its token did not verify.
             log.warning("sign-in with the provider failed: %s", error)
             raise _refuse(request, Refusal.FAILED) from None

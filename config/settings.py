@@ -416,7 +416,8 @@ elif OIDC_ENTRA_TENANT_ID or OIDC_RP_CLIENT_SECRET:
 OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
 if OIDC_RP_SIGN_ALGO not in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"):
     raise ImproperlyConfigured(
-        f"OIDC_RP_SIGN_ALGO must be RS256 (or another RS or ES algorithm), not {OIDC_RP_SIGN_ALGO!r}."
+        "OIDC_RP_SIGN_ALGO must be RS256 (or another RS or ES algorithm), "
+        f"not {OIDC_RP_SIGN_ALGO!r}."
     )
 OIDC_RP_SCOPES = "openid email profile"
 OIDC_USE_PKCE = True

@@ -63,8 +63,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "password_reset_sent": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
     # Signing in with the identity provider: not found while none is
     # configured, as here (tests/test_oidc.py covers them with one).
-    "oidc_authentication_init": ("404 404 404 404 404 404 404 404", "405 405 405 405 405 405 405 405"),
-    "oidc_authentication_callback": ("404 404 404 404 404 404 404 404", "405 405 405 405 405 405 405 405"),
+    "oidc_authentication_init": (
+        "404 404 404 404 404 404 404 404",
+        "405 405 405 405 405 405 405 405",
+    ),
+    "oidc_authentication_callback": (
+        "404 404 404 404 404 404 404 404",
+        "405 405 405 405 405 405 405 405",
+    ),
     "no_role": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "team_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "service_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
