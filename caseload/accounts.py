@@ -26,7 +26,7 @@ ADMINISTRATORS = "Administrators"
 # permissions, no supervision records or views of workload (they have no
 # admin pages at all). Migration caseload 0017 gave the group these, and
 # weighting 0009 the services' reasons for protected time; a later change to
-# them needs a migration too.
+# them needs a migration too (caseload 0028 added the sign-in identities).
 ADMINISTRATOR_PERMISSIONS = {
     "auth": ["view_user", "change_user"],
     "axes": ["view_accessattempt", "view_accesslog", "view_accessfailurelog"],
@@ -48,6 +48,8 @@ ADMINISTRATOR_PERMISSIONS = {
         "view_allocation",
         "add_allocation",
         "view_superuserrequest",
+        "view_signinidentity",
+        "add_signinidentity",
     ],
     "reports": [
         "view_caseloadsnapshot",

@@ -1,4 +1,5 @@
-"""Log-ins, groups, sign-in logs and the superuser audit in the admin.
+"""Log-ins, groups, sign-in logs, identity-provider links and the superuser
+audit in the admin.
 
 An administrator changes a log-in's name, email and whether it is active,
 and never sees or sets a password: people set their own from an invitation.
@@ -19,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from caseload.admin_history import HistoryAdmin
-from caseload.models import SuperuserRequest
+from caseload.models import SignInIdentity, SuperuserRequest
 
 
 class ReadOnly:
@@ -110,3 +111,22 @@ class SuperuserRequestAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["method"]
     search_fields = ["username", "path"]
     date_hierarchy = "at"
+
+
+@admin.register(SignInIdentity)
+class SignInIdentityAdmin(admin.ModelAdmin):
+    """Who each log-in is at the identity provider. A person's first sign-in
+    links them by the email address the provider vouches for; an
+    administrator links someone whose address it does not (Entra ID, unless
+    OIDC_ENTRA_TRUST_EMAIL) by their subject: Entra's object id of the user,
+    with the issuer https://login.microsoftonline.com/<tenant id>/v2.0. A
+    link is never changed; only the break-glass superuser removes one."""
+
+    list_display = ["user", "issuer", "subject", "linked_at"]
+    search_fields = ["user__username", "user__email", "subject"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    fields = ["user", "issuer", "subject"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from caseload.leavers import last_memberships
-from caseload.models import Notification
+from caseload.models import Notification, SignInIdentity
 
 # Sent emails, and sign-in attempts and lock-outs, are kept this long.
 SENT_EMAILS = datetime.timedelta(days=90)
@@ -36,6 +36,7 @@ def apply_retention(now: datetime.datetime | None = None) -> dict[str, int]:
             for model in (AccessAttempt, AccessFailureLog, AccessLog)
         ),
         "closed_log_ins": close_leavers_log_ins(today),
+        "sign_in_identities": forget_leavers_identities(today),
     }
 
 
@@ -48,3 +49,11 @@ def close_leavers_log_ins(today: datetime.date) -> int:
         .objects.filter(person__in=left.values("person"), is_active=True)
         .update(is_active=False, password=make_password(None))
     )
+
+
+def forget_leavers_identities(today: datetime.date) -> int:
+    """Delete the identity-provider subjects of the same leavers: a closed
+    log-in needs no link (one made again would need the first sign-in's
+    checks)."""
+    left = last_memberships().filter(end_date__lte=today - LEAVERS_LOG_INS)
+    return SignInIdentity.objects.filter(user__person__in=left.values("person")).delete()[0]

@@ -355,27 +355,34 @@ if OIDC_ENTRA_TENANT_ID and not _ENTRA_UUID.match(OIDC_ENTRA_TENANT_ID.lower()):
         f"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0), not {OIDC_ENTRA_TENANT_ID!r}."
     )
 _entra = f"https://login.microsoftonline.com/{OIDC_ENTRA_TENANT_ID.lower()}"
-OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER", f"{_entra}/v2.0" if OIDC_ENTRA_TENANT_ID else "")
-OIDC_OP_AUTHORIZATION_ENDPOINT = env_str(
-    "OIDC_OP_AUTHORIZATION_ENDPOINT",
-    f"{_entra}/oauth2/v2.0/authorize" if OIDC_ENTRA_TENANT_ID else "",
-)
-OIDC_OP_TOKEN_ENDPOINT = env_str(
-    "OIDC_OP_TOKEN_ENDPOINT", f"{_entra}/oauth2/v2.0/token" if OIDC_ENTRA_TENANT_ID else ""
-)
-OIDC_OP_JWKS_ENDPOINT = env_str(
-    "OIDC_OP_JWKS_ENDPOINT", f"{_entra}/discovery/v2.0/keys" if OIDC_ENTRA_TENANT_ID else ""
-)
+# What an Entra tenant fills in; a value set in the environment wins (another
+# Microsoft cloud, say).
+_ENTRA_DEFAULTS = {
+    "OIDC_OP_ISSUER": f"{_entra}/v2.0",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": f"{_entra}/oauth2/v2.0/authorize",
+    "OIDC_OP_TOKEN_ENDPOINT": f"{_entra}/oauth2/v2.0/token",
+    "OIDC_OP_JWKS_ENDPOINT": f"{_entra}/discovery/v2.0/keys",
+    "OIDC_OP_LOGOUT_ENDPOINT": f"{_entra}/oauth2/v2.0/logout",
+    "OIDC_PROVIDER_NAME": "Microsoft",
+}
+
+
+def _provider_setting(name: str, default: str = "") -> str:
+    if OIDC_ENTRA_TENANT_ID:
+        default = _ENTRA_DEFAULTS.get(name, default)
+    return env_str(name) or default
+
+
+OIDC_OP_ISSUER = _provider_setting("OIDC_OP_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = _provider_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = _provider_setting("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = _provider_setting("OIDC_OP_JWKS_ENDPOINT")
 # Optional: claims the ID token lacks are read from here (never for Entra,
 # whose ID token carries all that is needed).
-OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = _provider_setting("OIDC_OP_USER_ENDPOINT")
 # The provider's end_session_endpoint: signing out of Caseload signs out there too.
-OIDC_OP_LOGOUT_ENDPOINT = env_str(
-    "OIDC_OP_LOGOUT_ENDPOINT", f"{_entra}/oauth2/v2.0/logout" if OIDC_ENTRA_TENANT_ID else ""
-)
-OIDC_PROVIDER_NAME = env_str(
-    "OIDC_PROVIDER_NAME", "Microsoft" if OIDC_ENTRA_TENANT_ID else "your council account"
-)
+OIDC_OP_LOGOUT_ENDPOINT = _provider_setting("OIDC_OP_LOGOUT_ENDPOINT")
+OIDC_PROVIDER_NAME = _provider_setting("OIDC_PROVIDER_NAME", "your council account")
 if OIDC_ENABLED:
     if not OIDC_RP_CLIENT_SECRET:
         raise ImproperlyConfigured(
@@ -413,7 +420,7 @@ elif OIDC_ENTRA_TENANT_ID or OIDC_RP_CLIENT_SECRET:
         "OIDC_RP_CLIENT_ID must be set to sign in with an identity provider: the client "
         "(application) id of Caseload's registration there."
     )
-OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_RP_SIGN_ALGO") or "RS256"
 if OIDC_RP_SIGN_ALGO not in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"):
     raise ImproperlyConfigured(
         "OIDC_RP_SIGN_ALGO must be RS256 (or another RS or ES algorithm), "

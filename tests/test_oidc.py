@@ -442,3 +442,31 @@ def test_a_password_session_is_never_sent_to_the_provider(client, provider, soci
     client.post(reverse("login"), {"username": "worker", "password": PASSWORD})
     with time_machine.travel(timezone.now() + datetime.timedelta(minutes=20)):
         assert client.get(reverse("my_caseload")).status_code == 200
+
+
+def test_an_administrator_links_a_person_in_the_admin_and_removes_no_link(
+    client, administrator, social_worker
+):
+    client.force_login(administrator.user)
+    issuer = f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    added = client.post(
+        reverse("admin:caseload_signinidentity_add"),
+        {"user": social_worker.user.pk, "issuer": issuer, "subject": "oid-asha"},
+    )
+    assert added.status_code == 302
+    identity = SignInIdentity.objects.get()
+    assert (identity.user, identity.issuer, identity.subject) == (
+        social_worker.user,
+        issuer,
+        "oid-asha",
+    )
+    # The same subject for someone else is refused with the form's message.
+    again = client.post(
+        reverse("admin:caseload_signinidentity_add"),
+        {"user": administrator.user.pk, "issuer": issuer, "subject": "oid-asha"},
+    )
+    assert again.status_code == 200
+    assert SignInIdentity.objects.count() == 1
+    delete = reverse("admin:caseload_signinidentity_delete", args=[identity.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert SignInIdentity.objects.count() == 1

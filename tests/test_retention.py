@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from caseload.models import Notification, TeamMembership
+from caseload.models import Notification, SignInIdentity, TeamMembership
 from caseload.retention import apply_retention
 
 NOW = timezone.now
@@ -68,7 +68,11 @@ def test_a_leavers_log_in_is_closed_30_days_after_they_left(social_worker, colle
     TeamMembership.objects.filter(person=colleague).update(
         end_date=today - datetime.timedelta(days=29)
     )
-    assert apply_retention()["closed_log_ins"] == 1
+    for person in (social_worker, colleague):
+        SignInIdentity.objects.create(user=person.user, issuer="https://idp", subject=str(person))
+    done = apply_retention()
+    assert (done["closed_log_ins"], done["sign_in_identities"]) == (1, 1)
+    assert SignInIdentity.objects.get().user == colleague.user
     social_worker.user.refresh_from_db()
     colleague.user.refresh_from_db()
     assert not social_worker.user.is_active

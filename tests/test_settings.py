@@ -157,7 +157,8 @@ def test_sign_in_with_a_provider_is_off_unless_configured():
 
 
 def test_an_entra_tenant_fills_the_endpoints_and_pins_its_issuer():
-    env = {**PRODUCTION, **ENTRA, "LOCAL_SIGN_IN": "false"}
+    # Empty values (as a copied .env.example leaves them) keep the tenant's.
+    env = {**PRODUCTION, **ENTRA, "LOCAL_SIGN_IN": "false", "OIDC_OP_ISSUER": ""}
     expression = (
         "(settings.OIDC_ENABLED, settings.LOCAL_SIGN_IN, settings.OIDC_OP_ISSUER, "
         "settings.OIDC_OP_AUTHORIZATION_ENDPOINT, settings.OIDC_OP_LOGOUT_ENDPOINT, "
