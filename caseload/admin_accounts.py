@@ -114,7 +114,7 @@ class SuperuserRequestAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(SignInIdentity)
-class SignInIdentityAdmin(admin.ModelAdmin):
+class SignInIdentityAdmin(HistoryAdmin):
     """Who each log-in is at the identity provider. A person's first sign-in
     links them by the email address the provider vouches for; an
     administrator links someone whose address it does not (Entra ID, unless

@@ -52,8 +52,11 @@ def close_leavers_log_ins(today: datetime.date) -> int:
 
 
 def forget_leavers_identities(today: datetime.date) -> int:
-    """Delete the identity-provider subjects of the same leavers: a closed
-    log-in needs no link (one made again would need the first sign-in's
-    checks)."""
+    """Delete the identity-provider subjects of the same leavers, and their
+    history: a closed log-in needs no link (one made again would need the
+    first sign-in's checks)."""
     left = last_memberships().filter(end_date__lte=today - LEAVERS_LOG_INS)
-    return SignInIdentity.objects.filter(user__person__in=left.values("person")).delete()[0]
+    users = get_user_model().objects.filter(person__in=left.values("person")).values("pk")
+    deleted = SignInIdentity.objects.filter(user__in=users).delete()[0]
+    SignInIdentity.history.filter(user__in=users).delete()  # their past links too
+    return deleted

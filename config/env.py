@@ -1,6 +1,7 @@
 """Reading settings from the environment, failing loudly on values we cannot use."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -51,3 +52,8 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def origins(*urls: str) -> list[str]:
+    """The origins (scheme://host[:port]) of the URLs given, each once."""
+    return sorted({f"{p.scheme}://{p.netloc}" for p in map(urlsplit, urls) if p.netloc})

@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_required, env_str
+from config.env import env_bool, env_int, env_list, env_required, env_str, origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -477,12 +477,8 @@ AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 6, minimum=1)
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000, minimum=1)
 IMPORT_MAX_MEGABYTES = env_int("IMPORT_MAX_MEGABYTES", 50, minimum=1)
 
-_provider_origins = sorted(
-    {
-        f"{parts.scheme}://{parts.netloc}"
-        for parts in map(urlsplit, (OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT))
-        if OIDC_ENABLED and parts.netloc
-    }
+_provider_origins = (
+    origins(OIDC_OP_AUTHORIZATION_ENDPOINT, OIDC_OP_LOGOUT_ENDPOINT) if OIDC_ENABLED else []
 )
 # No inline script or style anywhere: GOV.UK Frontend's "supported" class is set
 # by our own script file, so every component keeps working under this policy.

@@ -197,3 +197,15 @@ def empty_the_database() -> None:
 def emptied_afterwards():
     yield
     ContentType.objects.clear_cache()  # flush made new content types, now rolled back
+
+
+@pytest.fixture
+def provider(db, settings):
+    """An OpenID Connect provider on loopback, that Caseload signs in with
+    (tests/oidc_provider.py)."""
+    from tests.oidc_provider import running_provider
+
+    with running_provider() as provider:
+        for name, value in provider.settings(settings.CONTENT_SECURITY_POLICY).items():
+            setattr(settings, name, value)
+        yield provider

@@ -14,6 +14,7 @@ import requests
 from django.test import Client
 from django.urls import reverse
 
+from config.env import origins
 from tests.conftest import skip_or_fail
 
 CLIENT_ID = "caseload-test"
@@ -28,9 +29,16 @@ class Provider:
     def issuer(self) -> str:
         return self.url
 
-    def settings(self) -> dict[str, object]:
-        """The settings that point Caseload at this provider."""
+    def settings(self, csp: dict) -> dict[str, object]:
+        """The settings that point Caseload at this provider (`csp`: the
+        content security policy to add the provider to, as settings.py does)."""
+        directives = csp["DIRECTIVES"]
+        form_action = [*directives["form-action"], *origins(self.url)]
         return {
+            "CONTENT_SECURITY_POLICY": {
+                **csp,
+                "DIRECTIVES": {**directives, "form-action": form_action},
+            },
             "OIDC_ENABLED": True,
             "OIDC_RP_CLIENT_ID": CLIENT_ID,
             "OIDC_RP_CLIENT_SECRET": "a-secret-the-provider-accepts",

@@ -23,20 +23,12 @@ from django.utils import timezone
 
 from caseload import services
 from caseload.models import Notification, Person, SignInIdentity, TeamMembership
-from tests.oidc_provider import PROVIDER_NAME, running_provider
+from tests.oidc_provider import PROVIDER_NAME
 
 NOT_SET_UP = "Your account is not set up in Caseload"
 ASK = "Ask your team manager or an administrator."
 TENANT = str(uuid.UUID(int=0x0F1E2D3C4B5A69788796A5B4C3D2E1F0))
 PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def provider(db, settings):
-    with running_provider() as provider:
-        for name, value in provider.settings().items():
-            setattr(settings, name, value)
-        yield provider
 
 
 @pytest.fixture

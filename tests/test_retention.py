@@ -73,6 +73,7 @@ def test_a_leavers_log_in_is_closed_30_days_after_they_left(social_worker, colle
     done = apply_retention()
     assert (done["closed_log_ins"], done["sign_in_identities"]) == (1, 1)
     assert SignInIdentity.objects.get().user == colleague.user
+    assert {row.user_id for row in SignInIdentity.history.all()} == {colleague.user.pk}
     social_worker.user.refresh_from_db()
     colleague.user.refresh_from_db()
     assert not social_worker.user.is_active

@@ -4,6 +4,7 @@ person whose email address the provider does not vouch for), never delete
 one (caseload.accounts)."""
 
 import django.db.models.deletion
+import simple_history.models
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
@@ -62,6 +63,28 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'sign-in identities',
                 'constraints': [models.UniqueConstraint(fields=('issuer', 'subject'), name='one_user_per_identity'), models.UniqueConstraint(fields=('user', 'issuer'), name='one_identity_per_issuer')],
             },
+        ),
+        migrations.CreateModel(
+            name='HistoricalSignInIdentity',
+            fields=[
+                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
+                ('issuer', models.CharField(max_length=255)),
+                ('subject', models.CharField(max_length=255)),
+                ('linked_at', models.DateTimeField(blank=True, editable=False)),
+                ('history_id', models.AutoField(primary_key=True, serialize=False)),
+                ('history_date', models.DateTimeField(db_index=True)),
+                ('history_change_reason', models.CharField(max_length=100, null=True)),
+                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
+                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('user', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'verbose_name': 'historical sign-in identity',
+                'verbose_name_plural': 'historical sign-in identities',
+                'ordering': ('-history_date', '-history_id'),
+                'get_latest_by': ('history_date', 'history_id'),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.RunPython(grant, take_back),
     ]

@@ -192,6 +192,8 @@ class SignInIdentity(models.Model):
     issuer = models.CharField(max_length=255)
     subject = models.CharField(max_length=255)
     linked_at = models.DateTimeField(auto_now_add=True)
+    # Who linked or removed it (an administrator, or the first sign-in itself).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = "sign-in identity"
