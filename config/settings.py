@@ -432,7 +432,6 @@ OIDC_CREATE_USER = False
 OIDC_STORE_ID_TOKEN = True  # for the provider's sign-out (id_token_hint)
 OIDC_TIMEOUT = 10
 OIDC_CALLBACK_CLASS = "caseload.oidc_views.ProviderCallbackView"
-LOGIN_REDIRECT_URL_FAILURE = "login"
 # A session signed in with the provider is checked with it again after this
 # long (it asks silently, prompt=none): someone the provider no longer signs
 # in (disabled, deleted) is signed out at their next page.

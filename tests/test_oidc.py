@@ -462,3 +462,29 @@ def test_an_administrator_links_a_person_in_the_admin_and_removes_no_link(
     delete = reverse("admin:caseload_signinidentity_delete", args=[identity.pk])
     assert client.post(delete, {"post": "yes"}).status_code == 403
     assert SignInIdentity.objects.count() == 1
+
+
+def test_a_sign_in_takes_the_same_queries_however_many_people_are_linked(
+    provider, social_worker, team
+):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import PersonFactory
+
+    def callback_queries() -> int:
+        client = Client()
+        start = client.get(reverse("oidc_authentication_init"))
+        with CaptureQueriesContext(connection) as queries:
+            assert provider.come_back(client, start["Location"], "asha").status_code == 302
+        client.post(reverse("logout"))
+        return len(queries)
+
+    provider.person("asha", email="worker@example.org", email_verified=True)
+    callback_queries()  # the first sign-in links her
+    few = callback_queries()
+    for n in range(40):
+        person = PersonFactory(user__username=f"linked{n}")
+        SignInIdentity.objects.create(user=person.user, issuer=provider.issuer, subject=f"s{n}")
+    assert callback_queries() == few
