@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('caseload', '0027_leaving_notices'),
+        ('caseload', '0028_sign_in_identities'),
     ]
 
     operations = [
