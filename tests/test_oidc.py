@@ -145,6 +145,19 @@ def test_someone_caseload_does_not_know_is_told_and_nothing_is_written(
     assert failure.path_info == reverse("oidc_authentication_callback")
 
 
+def test_a_provider_that_stops_answering_mid_sign_in_is_told_and_nothing_written(
+    client, provider, settings, social_worker
+):
+    provider.person("asha", email="worker@example.org", email_verified=True)
+    authorize = client.get(reverse("oidc_authentication_init"))["Location"]
+    settings.OIDC_OP_TOKEN_ENDPOINT = "http://127.0.0.1:9/oauth2/token"  # nothing listens
+    response = provider.come_back(client, authorize, "asha")
+    assert response.status_code == 403
+    assert "Signing in did not finish" in response.content.decode()
+    assert SignInIdentity.objects.count() == 0
+    assert signed_in_as(client) is None
+
+
 def test_the_break_glass_superuser_is_never_reached_through_the_provider(
     client, provider, superuser
 ):
