@@ -13,6 +13,7 @@ from django.db import DEFAULT_DB_ALIAS
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern
 from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.http import require_GET
 
 from api.views import api
 
@@ -37,6 +38,8 @@ patterns, _, _ = api.urls
 app_name = "api"  # the namespace the schema's paths are read from (NinjaAPI.urls_namespace)
 for pattern in patterns:
     if isinstance(pattern, URLPattern):
+        if pattern.name == "openapi-json":
+            pattern.callback = require_GET(pattern.callback)
         pattern.callback = _token_only(pattern.callback)
 
 urlpatterns = [*patterns]
