@@ -10,34 +10,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
-from api.models import ApiClient, ApiToken
+from api.models import ApiClient
 from api.tokens import ROTATION_OVERLAP, NewToken, token_issue, token_rotate, tokens_revoke
-
-
-class TokenInline(admin.TabularInline):
-    """The client's tokens, by their prefix: never their secret."""
-
-    model = ApiToken
-    fields = ["prefix", "created_at", "expires_at", "revoked_at", "working"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    @admin.display(boolean=True)
-    def working(self, token: ApiToken) -> bool:
-        return token.revoked_at is None and token.expires_at > timezone.now()
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    fields = ["name", "services"]
     filter_horizontal = ["services"]
     list_display = ["name", "service_names", "working_tokens"]
-    inlines = [TokenInline]
     actions = ["rotate_token", "revoke_tokens"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ApiClient]:
@@ -52,6 +35,27 @@ class ApiClientAdmin(admin.ModelAdmin):
         now = timezone.now()
         working = [t for t in client.tokens.all() if t.revoked_at is None and t.expires_at > now]
         return ", ".join(t.prefix for t in working) or "none"
+
+    def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return ["name", "services"] if obj is None else ["name", "services", "tokens_shown"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [] if obj is None else ["tokens_shown"]
+
+    @admin.display(description="tokens")
+    def tokens_shown(self, client: ApiClient) -> str:
+        """Each token by its prefix, never its secret: made, expires, revoked."""
+        rows = [
+            (
+                token.prefix,
+                f"made {timezone.localtime(token.created_at):%d %b %Y %H:%M}",
+                f"revoked {timezone.localtime(token.revoked_at):%d %b %Y %H:%M}"
+                if token.revoked_at
+                else f"expires {timezone.localtime(token.expires_at):%d %b %Y %H:%M}",
+            )
+            for token in client.tokens.order_by("-created_at")
+        ]
+        return format_html_join(mark_safe("<br>"), "{}: {}, {}", rows) or "none"
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # its events name it: revoke its tokens instead

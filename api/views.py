@@ -106,9 +106,7 @@ def _reference(reference: str) -> str:
     url_name="case_events",
     summary="Send a case event",
 )
-def case_event(
-    request: HttpRequest, service_id: int, reference: str, event: EventIn
-) -> Status:
+def case_event(request: HttpRequest, service_id: int, reference: str, event: EventIn) -> Status:
     """Apply one event to the case `reference` of the service. 200: applied,
     or a repeat of an event applied; 409: older than the latest applied, kept
     and not applied, with the case as it is; 422: refused by a rule, nothing

@@ -260,7 +260,8 @@ def test_an_unknown_worker_or_case_is_refused(send, case):
             "body.event.type",
         ),
         (
-            b'{"event_id": "e", "occurred_at": "2026-01-01T10:00:00Z", "type": "case", "notes": "x"}',
+            b'{"event_id": "e", "occurred_at": "2026-01-01T10:00:00Z", "type": "case", '
+            b'"notes": "x"}',
             "body.event.notes",
         ),
     ],
