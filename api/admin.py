@@ -15,10 +15,11 @@ from django.utils.safestring import mark_safe
 
 from api.models import ApiClient
 from api.tokens import ROTATION_OVERLAP, NewToken, token_issue, token_rotate, tokens_revoke
+from caseload.admin_history import HistoryAdmin
 
 
 @admin.register(ApiClient)
-class ApiClientAdmin(admin.ModelAdmin):
+class ApiClientAdmin(HistoryAdmin):
     filter_horizontal = ["services"]
     list_display = ["name", "service_names", "working_tokens"]
     actions = ["rotate_token", "revoke_tokens"]

@@ -8,6 +8,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from caseload.models import Service
 
@@ -21,6 +22,8 @@ class ApiClient(models.Model):
         Service, related_name="+", help_text="The services whose cases this system may act on."
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Its name and services are changed in the admin: each change is kept.
+    history = HistoricalRecords(m2m_fields=[services])
 
     class Meta:
         ordering = ["name"]
@@ -49,6 +52,8 @@ class ApiToken(models.Model):
     )
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Rotations and revocations change the row: each change is kept, with who made it.
+    history = HistoricalRecords()
 
     objects = ApiTokenQuerySet.as_manager()
 

@@ -76,7 +76,13 @@ def token_rotate(
 
 def tokens_revoke(*, client: ApiClient) -> int:
     """Stop every token of `client` now; returns how many were working."""
-    return client.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        tokens = list(client.tokens.select_for_update().filter(revoked_at__isnull=True))
+        for token in tokens:
+            token.revoked_at = now
+            token.save(update_fields=["revoked_at"])
+    return len(tokens)
 
 
 class TokenRefused(Exception):
