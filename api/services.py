@@ -38,6 +38,9 @@ from caseload.services import (
 from weighting.projection import project_allocation
 
 PRIORITIES = {label.lower(): value for value, label in Case.Priority.choices}
+# Clocks differ a little between systems; an event further ahead than this
+# is refused, or it would hold back every real event until its time came.
+CLOCK_TOLERANCE = datetime.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,10 @@ def event_receive(*, client: ApiClient, service: Service, reference: str, data: 
             return Answer(first.status_code, first.response)
         case = _lock_case(event)
         latest = last_applied_at(service.pk, reference)
-        if latest is not None and data.occurred_at < latest:
+        if data.occurred_at > timezone.now() + CLOCK_TOLERANCE:
+            outcome, status, rule = ApiEvent.Outcome.REFUSED, 422, "rule"
+            message = "The event occurred in the future: check the sending system's clock."
+        elif latest is not None and data.occurred_at < latest:
             outcome, status, rule = ApiEvent.Outcome.STALE, 409, "stale"
             message = (
                 f"An event that occurred later ({latest.isoformat()}) has been applied to "

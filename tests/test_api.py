@@ -126,6 +126,14 @@ def test_an_older_event_is_kept_not_applied_and_answered_with_the_case(send, cas
     assert send(case.reference, older).body == reply.body
 
 
+def test_an_event_from_the_future_is_refused_and_holds_nothing_back(send, case):
+    ahead = {"event_id": "f", "occurred_at": at(-1), "type": "case", "label": "Ahead"}
+    reply = send(case.reference, ahead)
+    assert (reply.status, reply.body["outcome"]) == (422, "refused")
+    assert reply.body["message"].startswith("The event occurred in the future")
+    assert send(case.reference, {**ahead, "event_id": "g", "occurred_at": at()}).status == 200
+
+
 def test_a_new_case_needs_its_label_type_and_team(send):
     reply = send("CP-7003", {"event_id": "e", "occurred_at": at(), "type": "case"})
     assert reply.status == 422
