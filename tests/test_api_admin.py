@@ -98,3 +98,23 @@ def test_old_events_and_request_counts_go_with_the_daily_retention(service):
     assert (done["api_events"], done["api_request_counts"]) == (1, 1)
     assert list(ApiEvent.objects.values_list("event_id", flat=True)) == ["recent"]
     assert ApiRequestCount.objects.get().count == 1
+
+
+def test_the_command_creates_rotates_and_revokes_tokens(service):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("api_tokens", "create", "Mosaic", "--service", str(service.pk), stdout=out)
+    first = out.getvalue().strip()
+    assert token_authenticate(f"Bearer {first}").client.name == "Mosaic"
+    out = StringIO()
+    call_command("api_tokens", "rotate", "Mosaic", "--overlap-hours", "0", stdout=out)
+    second = out.getvalue().strip()
+    assert token_authenticate(f"Bearer {second}").client.name == "Mosaic"
+    with pytest.raises(TokenRefused, match="expired"):
+        token_authenticate(f"Bearer {first}")
+    call_command("api_tokens", "revoke", "Mosaic", stdout=StringIO())
+    with pytest.raises(TokenRefused, match="revoked"):
+        token_authenticate(f"Bearer {second}")
