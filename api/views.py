@@ -87,6 +87,11 @@ def _not_found(request: HttpRequest, error: NotFound) -> HttpResponse:
     return _error(request, 404, str(error))
 
 
+# What any request may be answered besides: a body or parameter that is not
+# valid, a token that does not authenticate, the rate limit.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 429: ErrorOut}
+
+
 def _service(token: ApiToken, service_id: int) -> Service:
     service = access.service_for_client(token.client, service_id)
     if service is None:
@@ -102,7 +107,7 @@ def _reference(reference: str) -> str:
 
 @api.post(
     "/services/{service_id}/cases/{reference}/events",
-    response={200: EventOut, 404: EventOut | ErrorOut, 409: EventOut, 422: EventOut},
+    response={200: EventOut, 404: EventOut | ErrorOut, 409: EventOut, 422: EventOut, **ERRORS},
     url_name="case_events",
     summary="Send a case event",
 )
@@ -121,7 +126,7 @@ def case_event(request: HttpRequest, service_id: int, reference: str, event: Eve
 
 @api.get(
     "/services/{service_id}/cases/{reference}",
-    response={200: CaseOut, 404: ErrorOut},
+    response={200: CaseOut, 404: ErrorOut, **ERRORS},
     url_name="case",
     summary="A case as it is now",
 )
@@ -138,7 +143,7 @@ def case(request: HttpRequest, service_id: int, reference: str) -> dict:
 
 @api.get(
     "/services/{service_id}/workers/{username}/numbers",
-    response={200: NumbersOut, 404: ErrorOut},
+    response={200: NumbersOut, 404: ErrorOut, **ERRORS},
     url_name="worker_numbers",
     summary="A worker's caseload numbers",
 )
