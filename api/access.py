@@ -21,7 +21,9 @@ def case_for_client(
 ) -> Case | None:
     """The case `reference` of `service` that the client may see, or None
     (also for one it may not see). `for_update`: locked until the
-    transaction ends."""
+    transaction ends. A `case` event for a reference found nowhere creates
+    the case, so a case hidden here must also be refused by that path
+    without saying that it exists."""
     cases = Case.objects.filter(service=service, reference=reference)
     if for_update:
         cases = cases.select_for_update(of=("self",))
