@@ -21,13 +21,23 @@ def case_for_client(
 ) -> Case | None:
     """The case `reference` of `service` that the client may see, or None
     (also for one it may not see). `for_update`: locked until the
-    transaction ends. A `case` event for a reference found nowhere creates
-    the case, so a case hidden here must also be refused by that path
-    without saying that it exists."""
+    transaction ends. A restricted case is found only by a client that
+    `sees_restricted`; for any other, `hidden_from_client` tells an event
+    not to create it again."""
     cases = Case.objects.filter(service=service, reference=reference)
+    if not client.sees_restricted:
+        cases = cases.filter(restricted=False)
     if for_update:
         cases = cases.select_for_update(of=("self",))
     return cases.select_related("team", "service").first()
+
+
+def hidden_from_client(client: ApiClient, service: Service, reference: str) -> bool:
+    """Whether `reference` is a restricted case of `service` that the client
+    may not see: its events are refused as for a case not found."""
+    if client.sees_restricted:
+        return False
+    return Case.objects.filter(service=service, reference=reference, restricted=True).exists()
 
 
 def team_in_service(service: Service, name: str) -> Team | None:

@@ -38,7 +38,8 @@ class ApiClientAdmin(HistoryAdmin):
         return ", ".join(t.prefix for t in working) or "none"
 
     def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        return ["name", "services"] if obj is None else ["name", "services", "tokens_shown"]
+        fields = ["name", "services", "sees_restricted"]
+        return fields if obj is None else [*fields, "tokens_shown"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         return [] if obj is None else ["tokens_shown"]

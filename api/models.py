@@ -21,6 +21,12 @@ class ApiClient(models.Model):
     services = models.ManyToManyField(
         Service, related_name="+", help_text="The services whose cases this system may act on."
     )
+    sees_restricted = models.BooleanField(
+        "sees restricted cases",
+        default=False,
+        help_text="Whether this system may read and change restricted cases. Without it, a "
+        "restricted case answers as not found.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Its name and services are changed in the admin: each change is kept.
     history = HistoricalRecords(m2m_fields=[services])

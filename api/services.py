@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from allocation.services import allocation_create, check_allocation, lock_worker
-from api.access import case_for_client, team_in_service, worker_in_service
+from api.access import case_for_client, hidden_from_client, team_in_service, worker_in_service
 from api.models import ApiClient, ApiEvent
 from api.presenters import case_state, last_applied_at
 from api.schemas import EventIn
@@ -104,7 +104,10 @@ def event_receive(*, client: ApiClient, service: Service, reference: str, data: 
             return Answer(first.status_code, first.response)
         case = _lock_case(event)
         latest = last_applied_at(service.pk, reference)
-        if data.occurred_at > timezone.now() + CLOCK_TOLERANCE:
+        if case is None and hidden_from_client(client, service, reference):
+            outcome, status, rule = ApiEvent.Outcome.REFUSED, 404, "not_found"
+            message = f"Case {reference} is not one this system may see or change."
+        elif data.occurred_at > timezone.now() + CLOCK_TOLERANCE:
             outcome, status, rule = ApiEvent.Outcome.REFUSED, 422, "rule"
             message = "The event occurred in the future: check the sending system's clock."
         elif latest is not None and data.occurred_at < latest:

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from api.models import ApiEvent, ApiRequestCount
+from caseload import services as caseload_services
 from caseload.models import AccessRecord, Allocation, Case, CaseTeamMove, Person
 from tests.api_client import call, events_path, system_with_token
 from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
@@ -401,3 +402,34 @@ def test_the_openapi_schema_is_served(live_server):
     assert "/api/v1/services/{service_id}/cases/{reference}/events" in reply.body["paths"]
     assert reply.body["components"]["securitySchemes"]["SystemToken"]["scheme"] == "bearer"
     assert call(live_server.url, "GET", "/api/v1/docs").status == 404
+
+
+def test_a_restricted_case_is_not_found_by_a_system_that_may_not_see_it(
+    live_server, send, mosaic, service, held_case, team_manager, social_worker
+):
+    caseload_services.case_restrict(case=held_case, restricted=True, by=team_manager)
+    client, token = mosaic
+    path = f"/api/v1/services/{service.pk}/cases/{held_case.reference}"
+    assert call(live_server.url, "GET", path, token=token).status == 404  # as for no case
+    label_before = held_case.label
+    for event in (
+        new_case("r-1", label="Renamed"),  # would otherwise create it again
+        allocate("colleague", "r-2"),
+        {**allocate("worker", "r-3"), "type": "allocation_end"},
+    ):
+        reply = send(held_case.reference, event)
+        assert (reply.status, reply.body["rule"], reply.body["case"]) == (404, "not_found", None)
+        assert reply.body["message"] == (
+            f"Case {held_case.reference} is not one this system may see or change."
+        )
+    held_case.refresh_from_db()
+    assert held_case.label == label_before
+    assert [a.person for a in Allocation.objects.filter(case=held_case)] == [social_worker]
+    # A system allowed to see restricted cases reads and changes it.
+    client.sees_restricted = True
+    client.save()
+    assert call(live_server.url, "GET", path, token=token).status == 200
+    reply = send(held_case.reference, new_case("r-4", label="Renamed"))
+    assert reply.status == 200, reply.body
+    held_case.refresh_from_db()
+    assert held_case.label == "Renamed"
