@@ -38,7 +38,7 @@ class ApiClientAdmin(HistoryAdmin):
         return ", ".join(t.prefix for t in working) or "none"
 
     def get_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
-        fields = ["name", "services", "sees_restricted"]
+        fields = ["name", "services", "sees_restricted", "disables_people"]
         return fields if obj is None else [*fields, "tokens_shown"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:

@@ -27,6 +27,13 @@ class ApiClient(models.Model):
         help_text="Whether this system may read and change restricted cases. Without it, a "
         "restricted case answers as not found.",
     )
+    disables_people = models.BooleanField(
+        "disables people",
+        default=False,
+        help_text="Whether this system (the council's identity provider, or its HR system) "
+        "may tell Caseload that someone's account is disabled: they stop signing in and "
+        "their open cases return to their team's queue.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     # Its name and services are changed in the admin: each change is kept.
     history = HistoricalRecords(m2m_fields=[services])

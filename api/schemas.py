@@ -118,6 +118,14 @@ class NumbersOut(Schema):
     unit: Literal["points", "hours"]
 
 
+class DisabledOut(Schema):
+    worker: str
+    disabled: bool = Field(description="Always true: the person no longer signs in.")
+    allocations_ended: int = Field(
+        description="Allocations ended today, their cases back in the team's queue (0 on a repeat)."
+    )
+
+
 class ErrorOut(Schema):
     message: str
     errors: list[dict] | None = None

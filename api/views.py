@@ -13,9 +13,9 @@ from ninja.security import HttpBearer
 
 from api import access, limits, presenters, services
 from api.models import ApiToken
-from api.schemas import CaseOut, ErrorOut, EventIn, EventOut, NumbersOut
+from api.schemas import CaseOut, DisabledOut, ErrorOut, EventIn, EventOut, NumbersOut
 from api.tokens import TokenRefused, token_authenticate
-from caseload import audit
+from caseload import audit, leavers
 from caseload.models import Service
 
 
@@ -158,3 +158,28 @@ def worker_numbers(
     if person is None:
         raise NotFound(f"Nobody with the user name {username!r} works in {service}.")
     return presenters.worker_numbers(person, day or timezone.localdate())
+
+
+@api.post(
+    "/services/{service_id}/people/{username}/disabled",
+    response={200: DisabledOut, 403: ErrorOut, 404: ErrorOut, **ERRORS},
+    url_name="person_disabled",
+    summary="Say that a person's account is disabled",
+)
+def person_disabled(request: HttpRequest, service_id: int, username: str) -> Status:
+    """For the council's identity provider (or HR system), when it disables
+    someone who works in the service: from now they no longer sign in, they
+    leave their teams today and their open cases return to the team's queue
+    (docs/adr/0030). Every record stays. A repeat changes nothing."""
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    service = _service(token, service_id)
+    if not token.client.disables_people:
+        return Status(403, {"message": "This system may not disable people's accounts."})
+    person = access.worker_in_service(service, username)
+    if person is None:
+        raise NotFound(f"Nobody with the user name {username!r} works in {service}.")
+    with audit.system_acting(services.system_name(token.client)):
+        ended = leavers.disable(person)
+    return Status(
+        200, {"worker": person.user.username, "disabled": True, "allocations_ended": ended}
+    )

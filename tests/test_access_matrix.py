@@ -152,6 +152,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api:case_events": ("405 405 405 405 405 405 405 405", "401 401 401 401 401 401 401 401"),
     "api:case": ("401 401 401 401 401 401 401 401", "405 405 405 405 405 405 405 405"),
     "api:worker_numbers": ("401 401 401 401 401 401 401 401", "405 405 405 405 405 405 405 405"),
+    "api:person_disabled": ("405 405 405 405 405 405 405 405", "401 401 401 401 401 401 401 401"),
     "api:openapi-json": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
     "api:api-root": ("404 404 404 404 404 404 404 404", "404 404 404 404 404 404 404 404"),
 }  # fmt: skip
@@ -277,6 +278,7 @@ def world(
         "api:case_events": {"service_id": service.pk, "reference": held_case.reference},
         "api:case": {"service_id": service.pk, "reference": held_case.reference},
         "api:worker_numbers": {"service_id": service.pk, "username": "worker"},
+        "api:person_disabled": {"service_id": service.pk, "username": "worker"},
     }
     for name in ("case_detail", "case_allocate", "case_transfer", "case_move_team", "case_close",
                  "case_plan_closing",

@@ -8,11 +8,12 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from api.models import ApiEvent, ApiRequestCount
 from caseload import services as caseload_services
-from caseload.models import AccessRecord, Allocation, Case, CaseTeamMove, Person
+from caseload.models import AccessRecord, Allocation, Case, CaseTeamMove, Person, TeamMembership
 from tests.api_client import call, events_path, system_with_token
 from tests.factories import CaseFactory, ServiceFactory, TeamFactory, member
 from weighting.numbers import caseload_numbers
@@ -433,3 +434,52 @@ def test_a_restricted_case_is_not_found_by_a_system_that_may_not_see_it(
     assert reply.status == 200, reply.body
     held_case.refresh_from_db()
     assert held_case.label == "Renamed"
+
+
+def disable(live_server, service, username: str, token: str):  # type: ignore[no-untyped-def]
+    path = f"/api/v1/services/{service.pk}/people/{username}/disabled"
+    return call(live_server.url, "POST", path, token=token)
+
+
+def test_the_identity_provider_disables_a_worker_whose_cases_return_to_the_queue(
+    client, live_server, service, team, held_case, social_worker
+):
+    identity, token = system_with_token("Entra ID", service)
+    identity.disables_people = True
+    identity.save()
+    reply = disable(live_server, service, "worker", token)
+    assert (reply.status, reply.body) == (
+        200,
+        {"worker": "worker", "disabled": True, "allocations_ended": 1},
+    )
+    today = timezone.localdate()
+    allocation = Allocation.objects.get(case=held_case)
+    assert allocation.end_date == today  # the case waits in the team's queue from today
+    assert Case.objects.unallocated().filter(pk=held_case.pk).exists()
+    assert TeamMembership.objects.get(person=social_worker).end_date == today
+    user = get_user_model().objects.get(pk=social_worker.user_id)
+    assert not user.is_active
+    client.force_login(user)
+    assert client.get("/").status_code == 302 and "/sign-in/" in client.get("/")["Location"]
+    # A repeat changes nothing.
+    reply = disable(live_server, service, "worker", token)
+    assert (reply.status, reply.body["allocations_ended"]) == (200, 0)
+    assert Allocation.objects.filter(case=held_case).count() == 1
+
+
+def test_only_a_system_allowed_to_disables_people_and_only_its_service_s(
+    live_server, mosaic, service, held_case, social_worker
+):
+    _, token = mosaic  # a case-management system: not allowed
+    reply = disable(live_server, service, "worker", token)
+    assert reply.status == 403
+    identity, token = system_with_token("Entra ID", ServiceFactory(name="Adult Social Care"))
+    identity.disables_people = True
+    identity.save()
+    assert disable(live_server, service, "worker", token).status == 404  # not its service
+    other = identity.services.get()
+    assert disable(live_server, other, "worker", token).status == 404  # not in that service
+    assert disable(live_server, service, "worker", "cla_not_a_token").status == 401
+    social_worker.user.refresh_from_db()
+    assert social_worker.user.is_active
+    assert Allocation.objects.get(case=held_case).end_date is None
