@@ -17,7 +17,7 @@ from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Service, Te
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
 from weighting.forecast import ASSUMES, SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
-from weighting.models import Criterion
+from weighting.models import Criterion, pause_annotations
 from weighting.numbers import CaseloadNumbers, full_capacity
 from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
 from weighting.schemes_in_force import SchemeTerms, latest_rating
@@ -120,7 +120,10 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         (case, (today - case.waiting_since).days)
         for case in _queue(team)
         .with_waiting_since()
-        .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
+        .annotate(
+            weight=Subquery(latest_rating(today, "pk").values("total")[:1]),
+            **pause_annotations(today),
+        )
         .order_by("priority", "waiting_since", "reference")
     ]
     totals = team_totals(numbers.values()).get(team.pk, TeamTotals())

@@ -73,6 +73,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ).order_by("-start_date", "-pk")
     ratings = rating_history(case)
     can_manage = access.manages_team(request.user, case.team)
+    pauses = list(
+        case.pauses.select_related("reason", "paused_by", "ended_by").order_by("-start_date")
+    )
+    pause = next((p for p in pauses if p.is_open), None)
     return render(
         request,
         "allocation/case_detail.html",
@@ -85,6 +89,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ratings": ratings,
             "rating": ratings[0] if ratings else None,
             "can_manage": can_manage,
+            "pauses": pauses,
+            # The pause not yet ended, and whether it still counts at its factor.
+            "pause": pause,
+            "pause_counting": pause is not None and pause.counts_reduced_on(timezone.localdate()),
             "priority_form": (
                 PriorityForm(initial={"priority": case.priority}) if can_manage else None
             ),

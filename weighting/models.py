@@ -8,13 +8,15 @@ records, like allocations.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from caseload.dates import long_date
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team
 from weighting.defaults import DEFAULT_REMINDER_DAYS
@@ -719,6 +721,20 @@ class PauseReason(models.Model):
         return f"Counts at ×{plain_number(self.factor)} for at most {weeks}"
 
 
+class CasePauseQuerySet(models.QuerySet["CasePause"]):
+    def open(self) -> CasePauseQuerySet:
+        """Pauses not ended (one per case at most), whether or not they
+        still count at their factor."""
+        return self.filter(end_date__isnull=True)
+
+    def counting_on(self, day: datetime.date) -> CasePauseQuerySet:
+        """Pauses whose case counts at their factor on `day`: the rule of
+        `weighting.numbers.PAUSE_IN_FORCE`."""
+        return self.filter(start_date__lte=day, full_from__gt=day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day)
+        )
+
+
 class CasePause(models.Model):
     """A case paused for a reason from its service's list: from `start_date`
     its weight counts at `factor` until it ends (`end_date`, the first day
@@ -742,6 +758,8 @@ class CasePause(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+
+    objects = CasePauseQuerySet.as_manager()
 
     class Meta:
         ordering = ["case", "start_date"]
@@ -781,12 +799,37 @@ class CasePause(models.Model):
     def is_open(self) -> bool:
         return self.end_date is None
 
-    def counts_reduced_on(self, day) -> bool:  # type: ignore[no-untyped-def]
+    def counts_reduced_on(self, day: datetime.date) -> bool:
         """Whether the case counts at the factor on `day`."""
-        return (
-            self.start_date <= day < self.full_from
-            and (self.end_date is None or day < self.end_date)
+        return self.start_date <= day < self.full_from and (
+            self.end_date is None or day < self.end_date
         )
+
+    @property
+    def tag(self) -> str:
+        return pause_tag(self.reason.name, self.factor, self.full_from)
+
+
+def pause_tag(reason: str, factor: Decimal, full_from: datetime.date) -> str:
+    """What a page shows of a case paused that day: "Paused: Awaiting
+    closure (×0.5 until 1 February 2027)"."""
+    return f"Paused: {reason} (×{plain_number(factor)} until {long_date(full_from)})"
+
+
+def pause_annotations(day: datetime.date, case_field: str = "pk") -> dict[str, Subquery]:
+    """Annotations of a case's pause counting on `day` (its reason's name,
+    factor and the day it counts in full again; None when not paused), read
+    in the query of the cases: rows of `case_field` (an OuterRef)."""
+    pauses = (
+        CasePause.objects.counting_on(day)
+        .filter(case=OuterRef(case_field))
+        .order_by("-start_date", "-pk")
+    )
+    return {
+        "pause_reason": Subquery(pauses.values("reason__name")[:1]),
+        "pause_factor": Subquery(pauses.values("factor")[:1]),
+        "pause_full_from": Subquery(pauses.values("full_from")[:1]),
+    }
 
 
 class PauseReminder(models.Model):

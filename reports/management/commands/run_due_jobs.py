@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 f"recomputed, {done['escalations']} escalations, {done['analyses']} "
                 f"analyses due, {done['reviews']} quarterly reviews, {done['returned']} "
                 f"allocations of leavers ended, {done['leaving_emails']} emails about leavers, "
+                f"{done['pause_emails']} emails about paused cases counting in full, "
                 f"{done['past_retention']} records past their retention deleted or closed."
             )
         )
