@@ -261,7 +261,9 @@ def case_unpause(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.case_unpause(
-                pause=pause, end_date=form.cleaned_data["end_date"], by=access.person_of(request.user)
+                pause=pause,
+                end_date=form.cleaned_data["end_date"],
+                by=access.person_of(request.user),
             )
         except RuleBroken as error:
             form.add_error(None, error)

@@ -45,7 +45,9 @@ class TeamSheets(ImportState):
             self.reasons[service.name] = {reason.name.lower(): reason for reason in reasons}
             self.saves.extend(lambda r=reason: r.save() for reason in reasons)
             # And with the default reasons for pausing a case.
-            self.saves.extend(lambda r=reason: r.save() for reason in default_pause_reasons(service))
+            self.saves.extend(
+                lambda r=reason: r.save() for reason in default_pause_reasons(service)
+            )
             self.outcome.count("services", CREATED)
             self._check_bands(row, service)
             return
