@@ -19,7 +19,13 @@ from weighting.bands import Bands
 from weighting.forecast import ASSUMES, SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
 from weighting.models import Criterion, pause_annotations
 from weighting.numbers import CaseloadNumbers, full_capacity
-from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
+from weighting.projection import (
+    allocation_numbers,
+    pause_factor,
+    project_allocation,
+    projections,
+    unrated_weight,
+)
 from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.services import scheme_in_force
 from weighting.totals import TeamTotals, team_totals
@@ -249,6 +255,8 @@ def allocate_form(
         projected = Decimal(case.rated_total)
     else:
         projected = unrated_weight(case, schemes) if weight is None else weight
+    # A paused case weighs its pause's factor of that (weighting.numbers).
+    projected *= pause_factor(case, today)
     form = AllocateForm(
         data or None,
         candidates=candidates_by_headroom(workers, projections(case, numbers, projected)),

@@ -40,6 +40,7 @@ from caseload.services import RuleBroken
 from reports.models import CapacityIssue
 from weighting.bands import Bands
 from weighting.history import rating_history
+from weighting.models import pause_annotations
 from weighting.numbers import caseload_numbers
 from weighting.schemes_in_force import latest_rating
 
@@ -118,6 +119,7 @@ def _case_to_allocate(request: HttpRequest, pk: int, day: datetime.date) -> Case
         has_worker=Exists(primary.open()),
         held_from_day=Exists(primary.filter(Q(end_date__isnull=True) | Q(end_date__gt=day))),
         rated_total=Subquery(latest_rating(day, "pk").values("total")[:1]),
+        pause_factor=pause_annotations(day)["pause_factor"],
     )
     if request.method == "POST":
         cases = cases.select_for_update(of=("self",))

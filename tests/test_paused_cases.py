@@ -26,7 +26,7 @@ from reports.models import CaseloadSnapshot
 from reports.services.daily import daily_jobs
 from reports.services.snapshots import write_snapshots
 from tests.conftest import days_ago
-from tests.factories import CaseFactory, ServiceFactory, member
+from tests.factories import CaseFactory, ServiceFactory
 from tests.test_forecast import forecast
 from tests.test_hours import hours_scheme
 from tests.test_supervision import rate
@@ -36,6 +36,7 @@ from weighting import services as weighting
 from weighting.forecast import forecast_days
 from weighting.models import CasePause, PauseReason, PauseReminder
 from weighting.numbers import caseload_numbers
+from weighting.projection import case_weight, project_allocation
 from weighting.totals import team_totals
 
 D = Decimal
@@ -474,3 +475,11 @@ def test_pages_and_numbers_take_the_same_queries_with_3_or_30_paused_cases(
     client.force_login(team_manager.user)
     with django_assert_max_num_queries(14):
         assert client.get(reverse("team_detail", args=[team.pk])).status_code == 200
+
+
+def test_allocating_a_paused_case_counts_it_at_its_factor(team, asha, colleague):
+    """CP-1 (9) paused at 0.5 moves to Daniel: he is shown, and takes, 4.5."""
+    pause(cp(1), "Awaiting closure", days_ago(10))
+    assert case_weight(cp(1), TODAY()) == (D("4.5"), True)
+    projection = project_allocation(cp(1), [colleague], TODAY())[colleague.pk]
+    assert (projection.before.weighted_load, projection.after.weighted_load) == (0, D("4.5"))
