@@ -22,6 +22,8 @@ from django.utils import timezone
 from caseload import notifications
 from caseload.models import Allocation, Case
 from caseload.services import RuleBroken
+from exchange import exporter, importer
+from exchange.reader import read
 from reports.models import CaseloadSnapshot
 from reports.services.daily import daily_jobs
 from reports.services.snapshots import write_snapshots
@@ -483,3 +485,76 @@ def test_allocating_a_paused_case_counts_it_at_its_factor(team, asha, colleague)
     assert case_weight(cp(1), TODAY()) == (D("4.5"), True)
     projection = project_allocation(cp(1), [colleague], TODAY())[colleague.pk]
     assert (projection.before.weighted_load, projection.after.weighted_load) == (0, D("4.5"))
+
+
+# The full export and the import ------------------------------------------------------
+
+
+def _import(content: bytes, name: str = "caseload.xlsx"):
+    return importer.run(read(name, content, max_rows=10_000), dry_run=False)
+
+
+def test_the_export_carries_each_pause_and_imports_back_as_it_was(asha, service):
+    """The factor and the day it counts in full are exported as fixed when
+    the case was paused, and imported so even after the reason changed."""
+    paused = pause(cp(1), "Awaiting closure", days_ago(10))
+    sheets = exporter.collect()
+    headings, rows = sheets["case_pauses"]
+    assert headings == [
+        "service", "reference", "reason", "factor", "start_date", "counts_in_full_from",
+        "end_date",
+    ]  # fmt: skip
+    assert rows == [
+        [service.name, "CP-1", "Awaiting closure", D("0.5"), days_ago(10), paused.full_from, None]
+    ]
+    content = exporter.as_xlsx(sheets)
+    again = _import(content)
+    assert again.errors == []
+    assert again.counts["case_pauses"]["unchanged"] == 1
+    PauseReason.objects.filter(name="Awaiting closure").update(factor=D("0.25"), maximum_weeks=2)
+    CasePause.objects.all().delete()
+    restored = _import(content)
+    assert (restored.errors, restored.counts["case_pauses"]["created"]) == ([], 1)
+    back = CasePause.objects.get()
+    assert (back.factor, back.start_date, back.full_from) == (
+        D("0.5"), days_ago(10), paused.full_from,
+    )  # fmt: skip
+    assert numbers(asha).weighted_load == D("14.5")
+
+
+def test_an_imported_end_ends_the_pause(asha, service):
+    paused = pause(cp(1), "Awaiting closure", days_ago(10))
+    sheets = exporter.collect()
+    sheets["case_pauses"][1][0][-1] = days_ago(3)
+    outcome = _import(exporter.as_xlsx(sheets))
+    assert (outcome.errors, outcome.counts["case_pauses"]["updated"]) == ([], 1)
+    paused.refresh_from_db()
+    assert paused.end_date == days_ago(3)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (["Respite", "", -5, "", ""], "'Respite' is not a reason for pausing a case"),
+        (["On hold", "1", -5, "", ""], "the factor must be more than 0 and less than 1"),
+        (["On hold", "", -5, -6, ""], "the case must count in full again after the pause"),
+        (["On hold", "", -5, "", -6], "the end date is before the start date"),
+        (["On hold", "", 3, "", ""], "the start date is in the future"),
+        (["On hold", "", -2, "", ""], "case CP-1 is paused at the same time"),
+    ],
+)
+def test_a_bad_pause_row_is_refused_and_nothing_is_imported(asha, service, row, message):
+    pause(cp(1), "Awaiting closure", days_ago(10))
+    sheets = exporter.collect()
+
+    def day(n):
+        return "" if n == "" else TODAY() + datetime.timedelta(days=n)
+
+    name, factor, start, full_from, end = row
+    sheets["case_pauses"][1].append(
+        [service.name, "CP-1", name, factor, day(start), day(full_from), day(end)]
+    )
+    outcome = _import(exporter.as_xlsx(sheets))
+    assert any(message.lower() in text.lower() for _, _, text in outcome.errors), outcome.errors
+    assert not outcome.applied
+    assert CasePause.objects.count() == 1

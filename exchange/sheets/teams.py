@@ -44,10 +44,11 @@ class TeamSheets(ImportState):
             reasons = default_reduction_reasons(service)
             self.reasons[service.name] = {reason.name.lower(): reason for reason in reasons}
             self.saves.extend(lambda r=reason: r.save() for reason in reasons)
-            # And with the default reasons for pausing a case.
-            self.saves.extend(
-                lambda r=reason: r.save() for reason in default_pause_reasons(service)
-            )
+            # And with the default reasons for pausing a case, which the
+            # case_pauses sheet may name.
+            pause_reasons = default_pause_reasons(service)
+            self.pause_reasons[service.name] = {r.name.lower(): r for r in pause_reasons}
+            self.saves.extend(lambda r=reason: r.save() for reason in pause_reasons)
             self.outcome.count("services", CREATED)
             self._check_bands(row, service)
             return
