@@ -1,5 +1,6 @@
 """Forms of the allocation journey: allocate, transfer, move, close, involve,
-set a case's priority and review an over-maximum allocation."""
+set a case's priority and who can see it, and review an over-maximum
+allocation."""
 
 from __future__ import annotations
 
@@ -546,6 +547,47 @@ class PriorityForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"required": "Choose the priority"},
     )
+
+
+class RestrictionForm(forms.Form):
+    restricted = forms.TypedChoiceField(
+        label="Who can see this case?",
+        coerce=lambda value: value == "yes",
+        choices=[
+            Choice(
+                "no",
+                "Everyone who works with it",
+                hint="Its team's managers, the workers allocated to it and their supervisors, "
+                "and administrators.",
+            ),
+            Choice(
+                "yes",
+                "Only the people who must",
+                hint="Its team's managers, the workers allocated to it and their supervisors, "
+                "and the people you name. Everyone else, administrators and DMT included, "
+                "sees only that a restricted case is there.",
+            ),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose who can see this case"},
+    )
+
+
+class NamePersonForm(forms.Form):
+    person = forms.ChoiceField(
+        label="Name someone else who can see it",
+        error_messages={
+            "required": "Choose who to name",
+            "invalid_choice": "Choose someone from the list",
+        },
+    )
+
+    def __init__(self, *args, people: list[Person], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.people = {str(p.pk): p for p in people}
+        self.fields["person"].choices = [("", "Choose someone")] + [
+            (str(p.pk), f"{p.full_name} – {p.get_role_display()}") for p in people
+        ]
 
 
 class OverMaximumReviewForm(forms.Form):

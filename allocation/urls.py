@@ -16,6 +16,7 @@ urlpatterns = [
     path("people/<int:pk>/plan/", views.person_plan, name="person_plan"),
     path("cases/<int:pk>/involve/", views.case_involve, name="case_involve"),
     path("cases/<int:pk>/priority/", views.case_priority, name="case_priority"),
+    path("cases/<int:pk>/restriction/", views.case_restriction, name="case_restriction"),
     path("allocations/<int:pk>/done/", views.allocation_done, name="allocation_done"),
     path("allocations/<int:pk>/end/", views.allocation_end_involved, name="allocation_end"),
     path("over-maximum/", views.over_maximum_list, name="over_maximum_list"),

@@ -23,18 +23,20 @@ from allocation.forms import (
     InvolveForm,
     LeavingForm,
     MoveTeamForm,
+    NamePersonForm,
     NonCaseTimeForm,
     OverMaximumReviewForm,
     PlanClosingForm,
     PriorityForm,
     ProtectedTimeForm,
+    RestrictionForm,
     TransferForm,
     VacancyForm,
 )
 from caseload import access, audit
 from caseload import services as caseload_services
 from caseload.dates import long_date
-from caseload.models import Allocation, Case, Person
+from caseload.models import Allocation, Case, NamedOnCase, Person
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from reports.models import CapacityIssue
@@ -57,6 +59,15 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # DMT sees the team's numbers, never its case labels.
         return redirect("team_dashboard", pk=team.pk)
     context = presenters.team_page(team, timezone.localdate(), team.managed_by_user)
+    if access.is_administrator(request.user):
+        # The team's managers see all its cases; an administrator not the
+        # restricted ones they are not named on.
+        hidden = access.hidden_case_ids(request.user, [case.pk for case, _ in context["queue"]])
+        for case, _ in context["queue"]:
+            case.hidden = case.pk in hidden
+    context["first_to_allocate"] = next(
+        (case for case, _ in context["queue"] if not getattr(case, "hidden", False)), None
+    )
     viewer = access.person_of(request.user)
     context["viewer_id"] = viewer.pk if viewer else None
     audit.record_listing(
@@ -94,6 +105,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The pause not yet ended, and whether it still counts at its factor.
             "pause": pause,
             "pause_counting": pause is not None and pause.counts_reduced_on(timezone.localdate()),
+            "named": (
+                [
+                    entry.person.full_name
+                    for entry in case.named.select_related("person").order_by("person__full_name")
+                ]
+                if case.restricted
+                else []
+            ),
             "priority_form": (
                 PriorityForm(initial={"priority": case.priority}) if can_manage else None
             ),
@@ -168,7 +187,8 @@ def case_allocate(request: HttpRequest, pk: int) -> HttpResponse:
 def allocation_done(request: HttpRequest, pk: int) -> HttpResponse:
     allocation = access.get_allocation_for_manager(request.user, pk)
     next_case = (
-        Case.objects.unallocated()
+        access.cases_managed_by(request.user)
+        .unallocated()
         .for_team(allocation.case.team_id)
         .with_waiting_since()
         .order_by("priority", "waiting_since", "reference")
@@ -479,6 +499,79 @@ def case_priority(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, "Choose urgent, high or normal.")
     return redirect("case_detail", pk=case.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@once_per_form
+def case_restriction(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restrict a case to the people who must see it, and name who else may."""
+    case = _case_to_manage(request, pk)
+    by = access.person_of(request.user)
+    named = list(
+        NamedOnCase.objects.filter(case=case).select_related("person").order_by("person__full_name")
+    )
+    people = list(
+        Person.objects.filter(
+            Q(service=case.service_id) | Q(role=Person.Role.ADMINISTRATOR), user__is_active=True
+        )
+        .exclude(pk__in=[entry.person_id for entry in named])
+        .exclude(pk__in=case.team.managers.values("pk"))
+        .order_by("full_name")
+    )
+    action = request.POST.get("action")
+    restriction_form = RestrictionForm(
+        request.POST if action == "restrict" else None,
+        initial={"restricted": "yes" if case.restricted else "no"},
+        auto_id="restriction-%s",
+    )
+    name_form = NamePersonForm(
+        request.POST if action == "name" else None, people=people, auto_id="name-%s"
+    )
+    if request.method == "POST":
+        try:
+            if action == "restrict" and restriction_form.is_valid():
+                restricted = restriction_form.cleaned_data["restricted"]
+                caseload_services.case_restrict(case=case, restricted=restricted, by=by)
+                messages.success(
+                    request,
+                    f"Case {case.reference} is restricted to the people who must see it."
+                    if restricted
+                    else f"Case {case.reference} is no longer restricted.",
+                )
+                return redirect("case_restriction", pk=case.pk)
+            if action == "name" and name_form.is_valid():
+                person = name_form.people[name_form.cleaned_data["person"]]
+                caseload_services.case_name_person(case=case, person=person, by=by)
+                messages.success(request, f"{person.full_name} can now see case {case.reference}.")
+                return redirect("case_restriction", pk=case.pk)
+            if action == "unname":
+                entry = next(
+                    (e for e in named if str(e.person_id) == request.POST.get("person")), None
+                )
+                if entry is None:
+                    messages.error(request, "That person is not named on this case.")
+                else:
+                    caseload_services.case_unname_person(case=case, person=entry.person, by=by)
+                    messages.success(
+                        request,
+                        f"{entry.person.full_name} is no longer named on case {case.reference}.",
+                    )
+                return redirect("case_restriction", pk=case.pk)
+            if action not in ("restrict", "name"):
+                messages.error(request, "Choose what to change.")
+                return redirect("case_restriction", pk=case.pk)
+        except RuleBroken as error:
+            (restriction_form if action == "restrict" else name_form).add_error(None, error)
+    return render(
+        request,
+        "allocation/case_restriction.html",
+        {
+            "case": case,
+            "named": named,
+            "restriction_form": restriction_form,
+            "name_form": name_form,
+        },
+    )
 
 
 @require_GET

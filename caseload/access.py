@@ -9,10 +9,15 @@ through the scoped querysets here, so a record outside the user's scope is a
   people), senior managers (the service's people), administrators;
 - a case page: workers who hold or are involved in it, supervisors of those
   workers, managers of its team, administrators; never DMT (no case labels).
+- a restricted case: its team's managers, the workers allocated to it and
+  their supervisors, and the people named on it; no one else, administrators
+  included, sees its reference or label: lists show that a restricted case is
+  there (`hidden_case_ids`), and its pages are a 404.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,6 +31,7 @@ from caseload.models import (
     Case,
     CaseQuerySet,
     ImportRun,
+    NamedOnCase,
     OverMaximum,
     Person,
     Service,
@@ -34,6 +40,9 @@ from caseload.models import (
 )
 
 User = AbstractBaseUser | AnonymousUser
+
+# What a list shows in place of the reference of a restricted case hidden from its reader.
+RESTRICTED = "Restricted case"
 
 
 def person_of(user: User) -> Person | None:
@@ -132,24 +141,75 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     )
 
 
+def named_on(person: Person | None) -> Q:
+    """The restricted cases `person` is named on."""
+    if person is None:
+        return Q(pk__in=[])
+    return Q(restricted=True, pk__in=NamedOnCase.objects.filter(person=person).values("case_id"))
+
+
+def not_restricted_unless_named(user: User) -> Q:
+    """An administrator's cases: all but the restricted ones they are not
+    named on (they manage every team, but not what a team keeps restricted)."""
+    return Q(restricted=False) | named_on(person_of(user))
+
+
 def cases_visible_to(user: User) -> QuerySet[Case]:
     """Cases whose page (label, ratings, history) the user may open.
 
     Workers see the cases they hold or are involved in now; supervisors also
-    their supervisees' cases; managers their teams' cases. DMT sees no case
-    labels at all.
+    their supervisees' cases; managers their teams' cases; anyone the
+    restricted cases they are named on. DMT sees no other case labels.
     """
     if is_administrator(user):
-        return Case.objects.all()
+        return Case.objects.filter(not_restricted_unless_named(user))
     person = person_of(user)
-    if person is None or person.role == Person.Role.SENIOR_MANAGER:
+    if person is None:
         return Case.objects.none()
+    if person.role == Person.Role.SENIOR_MANAGER:
+        return Case.objects.filter(named_on(person))
     open_allocations = Allocation.objects.open()
     held = open_allocations.filter(person=person).values("case_id")
     supervisees = open_allocations.filter(person__supervisor=person).values("case_id")
     return Case.objects.filter(
-        Q(team__in=managed_team_ids(person)) | Q(pk__in=held) | Q(pk__in=supervisees)
+        Q(team__in=managed_team_ids(person))
+        | Q(pk__in=held)
+        | Q(pk__in=supervisees)
+        | named_on(person)
     )
+
+
+def not_hidden_from(user: User, case: str = "") -> Q:
+    """Rows (of cases, or of records whose case is at the path `case`, e.g.
+    "case__") the user may see in the admin: every case not restricted, and
+    the restricted ones they may see."""
+    return Q(**{f"{case}restricted": False}) | Q(
+        **{f"{case}pk__in": cases_visible_to(user).filter(restricted=True).values("pk")}
+    )
+
+
+def hidden_case_ids(user: User, cases: Iterable[int] | QuerySet) -> set[int]:
+    """Which of `cases` (ids, or a queryset of cases) are restricted and not
+    for this user's eyes: a list shows them as "Restricted case", without
+    reference, label or link. One query, whatever the number of cases."""
+    ids = cases.values("pk") if isinstance(cases, QuerySet) else list(cases)
+    return set(
+        Case.objects.filter(pk__in=ids, restricted=True)
+        .exclude(pk__in=cases_visible_to(user).values("pk"))
+        .values_list("pk", flat=True)
+    )
+
+
+def hidden_references(user: User) -> set[str]:
+    """The references, upper-cased, of the restricted cases this user may not
+    see: records that hold only a reference (the audit) show these as a
+    restricted case. A reference found in two services is hidden in both."""
+    return {
+        reference.upper()
+        for reference in Case.objects.filter(restricted=True)
+        .exclude(pk__in=cases_visible_to(user).values("pk"))
+        .values_list("reference", flat=True)
+    }
 
 
 def get_case_for_user(user: User, pk: int) -> Case:
@@ -223,8 +283,12 @@ def get_team_for_scheme_page(user: User, pk: int) -> Team:
 
 
 def cases_managed_by(user: User) -> CaseQuerySet:
-    """The cases the user may change: those of the teams they manage."""
-    return Case.objects.filter(team__in=teams_managed_by(user))
+    """The cases the user may change: those of the teams they manage (an
+    administrator: every team's, less the restricted ones not named on)."""
+    cases = Case.objects.filter(team__in=teams_managed_by(user))
+    if is_administrator(user):
+        return cases.filter(not_restricted_unless_named(user))
+    return cases
 
 
 def get_case_for_manager(user: User, pk: int) -> Case:
@@ -233,8 +297,8 @@ def get_case_for_manager(user: User, pk: int) -> Case:
 
 
 def over_maximum_visible_to(user: User) -> QuerySet[OverMaximum]:
-    """Over-maximum allocations of cases in the teams the user manages."""
-    return OverMaximum.objects.filter(allocation__case__team__in=teams_managed_by(user))
+    """Over-maximum allocations of cases the user may change."""
+    return OverMaximum.objects.filter(allocation__case__in=cases_managed_by(user))
 
 
 def get_over_maximum_for_manager(user: User, pk: int) -> OverMaximum:
@@ -245,9 +309,7 @@ def get_over_maximum_for_manager(user: User, pk: int) -> OverMaximum:
 
 def get_allocation_for_manager(user: User, pk: int) -> Allocation:
     return get_object_or_404(
-        Allocation.objects.filter(case__team__in=teams_managed_by(user)).select_related(
-            "case", "person"
-        ),
+        Allocation.objects.filter(case__in=cases_managed_by(user)).select_related("case", "person"),
         pk=pk,
     )
 

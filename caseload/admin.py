@@ -64,6 +64,13 @@ class AuditedAdmin:
     audit_listing: str
     audit_case_field = "case_id"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Less the rows of restricted cases the user is not named on: not
+        listed, found, shown or changed (a 404-like "does not exist")."""
+        queryset = super().get_queryset(request)  # type: ignore[misc]
+        case = "" if queryset.model is Case else "case__"
+        return queryset.filter(access.not_hidden_from(request.user, case))
+
     def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
         response = super().changelist_view(request, extra_context)  # type: ignore[misc]
         audit_changelist(

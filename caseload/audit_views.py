@@ -19,7 +19,12 @@ from caseload.models import AccessRecord, Case
 from caseload.tables import Column, Table, download
 
 
-def _search(request: HttpRequest) -> tuple[QuerySet[AccessRecord], dict[str, str]]:
+def _search(
+    request: HttpRequest,
+) -> tuple[QuerySet[AccessRecord], dict[str, str], set[str]]:
+    """The rows found, the search terms, and the references of restricted
+    cases the administrator is not named on: shown as "Restricted case", and
+    not found by a search for them."""
     if not access.is_administrator(request.user):
         raise PermissionDenied("The audit is for administrators.")
     terms = {
@@ -35,19 +40,28 @@ def _search(request: HttpRequest) -> tuple[QuerySet[AccessRecord], dict[str, str
             | Q(subject__full_name__icontains=person)
             | Q(subject__user__username__iexact=person)
         )
+    hidden = access.hidden_references(request.user)
     if terms["case"]:
         # Rows about the case, and listings that showed it (they hold ids).
+        if terms["case"].upper() in hidden:
+            records = records.none()
         cases = Case.objects.filter(reference__iexact=terms["case"]).values_list("pk", flat=True)
         records = records.filter(
             Q(case_reference__iexact=terms["case"]) | Q(case_ids__holds_any_of=list(cases))
         )
-    return records.order_by("-at", "-pk"), terms
+    return records.order_by("-at", "-pk"), terms, hidden
+
+
+def _reference(record: AccessRecord, hidden: set[str]) -> str:
+    return access.RESTRICTED if record.case_reference.upper() in hidden else record.case_reference
 
 
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
-    records, terms = _search(request)
+    records, terms, hidden = _search(request)
     page = Paginator(records, 50).get_page(request.GET.get("page"))
+    for record in page:
+        record.shown_reference = _reference(record, hidden)
     query = "&".join(f"{k}={v}" for k, v in terms.items() if v)
     return render(
         request,
@@ -63,7 +77,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def audit_download(request: HttpRequest) -> HttpResponse:
-    records, _ = _search(request)
+    records, _, hidden = _search(request)
     table = Table(
         "audit",
         "Access audit",
@@ -85,7 +99,7 @@ def audit_download(request: HttpRequest) -> HttpResponse:
                 r.get_action_display(),
                 r.get_listing_display() if r.listing else r.get_record_type_display(),
                 r.record_id,
-                r.case_reference,
+                _reference(r, hidden),
                 r.subject.full_name if r.subject else "",
                 r.cases_listed,
                 " ".join(str(pk) for pk in r.case_ids),

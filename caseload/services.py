@@ -30,6 +30,7 @@ from caseload.models import (
     Case,
     CaseTeamMove,
     FteChange,
+    NamedOnCase,
     Notification,
     Person,
     Service,
@@ -176,6 +177,45 @@ def case_set_priority(*, case: Case, priority: int, by: Person | None = None) ->
         case.refresh_from_db()
         audit.record(by, audit.Action.CHANGE, case)
     return case
+
+
+def case_restrict(*, case: Case, restricted: bool, by: Person | None) -> Case:
+    """Restrict the case to its team's managers, the workers allocated to it,
+    their supervisors and the people named on it, or lift the restriction
+    (the names stay, for the next time)."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if case.restricted != restricted:
+            case.restricted = restricted
+            case.save(update_fields=["restricted", "updated_at"])
+            audit.record(by, audit.Action.CHANGE, case)
+    return case
+
+
+def case_name_person(*, case: Case, person: Person, by: Person | None) -> NamedOnCase:
+    """Name someone of the case's service (or an administrator) on the
+    restricted case: they then see it as the workers allocated to it do.
+    Naming them twice is once."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if not case.restricted:
+            raise RuleBroken("Restrict the case before naming who else can see it.")
+        if person.service_id != case.service_id and person.role != Person.Role.ADMINISTRATOR:
+            raise RuleBroken(f"{person.full_name} does not work in {case.service}.")
+        named, created = NamedOnCase.objects.get_or_create(
+            case=case, person=person, defaults={"named_by": by}
+        )
+        if created:
+            audit.record(by, audit.Action.CHANGE, case)
+    return named
+
+
+def case_unname_person(*, case: Case, person: Person, by: Person | None) -> None:
+    """Take someone's name off the case: from now they see it as anyone would."""
+    with transaction.atomic():
+        case = lock_case(case)
+        if NamedOnCase.objects.filter(case=case, person=person).delete()[0]:
+            audit.record(by, audit.Action.CHANGE, case)
 
 
 def case_plan_closing(*, case: Case, on: datetime.date | None, by: Person | None) -> Case:

@@ -54,14 +54,23 @@ def _number(value: Decimal | None) -> Decimal | None:
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
-def cases_exported(teams: Iterable[int] | None = None) -> CaseQuerySet:
-    """The cases an export of these teams (or the whole council) holds."""
-    return Case.objects.all() if teams is None else Case.objects.filter(team_id__in=list(teams))
+LEFT_OUT = "left_out"  # the sheet saying how many restricted cases are not in the file
 
 
-def collect(teams: Iterable[int] | None = None) -> Sheets:
+def cases_exported(
+    teams: Iterable[int] | None = None, left_out: Iterable[int] = ()
+) -> CaseQuerySet:
+    """The cases an export of these teams (or the whole council) holds, less
+    those `left_out` (restricted cases the person exporting is not named on)."""
+    cases = Case.objects.all() if teams is None else Case.objects.filter(team_id__in=list(teams))
+    left_out = list(left_out)
+    return cases.exclude(pk__in=left_out) if left_out else cases
+
+
+def collect(teams: Iterable[int] | None = None, left_out: Iterable[int] = ()) -> Sheets:
     """Every record the numbers depend on, for the given teams (a manager's
-    export) or the whole council."""
+    export) or the whole council, less the cases `left_out` and their
+    records; a last sheet says how many were left out."""
     team_qs = Team.objects.select_related("service").order_by("service__name", "name")
     if teams is not None:
         team_qs = team_qs.filter(pk__in=list(teams))
@@ -135,7 +144,10 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
     memberships = TeamMembership.objects.select_related("person__user", "team__service").order_by(
         "person__user__username", "start_date"
     )
-    cases = cases_exported(None if teams is None else team_ids).select_related("service", "team")
+    left_out = list(left_out)
+    cases = cases_exported(None if teams is None else team_ids, left_out).select_related(
+        "service", "team"
+    )
     cases = cases.order_by("service__name", "reference")
     if teams is not None:
         memberships = memberships.filter(team_id__in=team_ids)
@@ -216,7 +228,7 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
         fmt.CASES,
         [
             [c.service.name, c.reference, c.label, c.case_type, c.people_count, c.team.name,
-             c.priority, c.opened_on, c.closed_on]
+             c.priority, c.opened_on, c.closed_on, "yes" if c.restricted else "no"]
             for c in cases
         ],
     )  # fmt: skip
@@ -274,7 +286,18 @@ def collect(teams: Iterable[int] | None = None) -> Sheets:
             .order_by("case__service__name", "case__reference", "start_date")
         ],
     )  # fmt: skip
+    if left_out:
+        sheets[LEFT_OUT] = (["note"], [[left_out_note(len(left_out))]])
     return sheets
+
+
+def left_out_note(count: int) -> str:
+    many = count != 1
+    return (
+        f"{count} restricted case{'s' if many else ''} you are not named on "
+        f"{'are' if many else 'is'} left out of this export, with "
+        f"{'their' if many else 'its'} allocations, ratings and moves."
+    )
 
 
 def _cell(value: Any) -> Any:
@@ -285,12 +308,20 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _in_order(sheets: Sheets) -> list[tuple[str, tuple[list[str], list[list[Any]]]]]:
+    """Every sheet of the format in its order (empty if `sheets` has none of
+    it), then any note (`LEFT_OUT`)."""
+    ordered = [
+        (spec.name, sheets.get(spec.name, (list(spec.column_names), []))) for spec in fmt.SHEETS
+    ]
+    return ordered + [(name, sheet) for name, sheet in sheets.items() if name not in fmt.BY_NAME]
+
+
 def as_xlsx(sheets: Sheets) -> bytes:
     book = Workbook(write_only=True)
     bold = Font(bold=True)
-    for spec in fmt.SHEETS:
-        headings, rows = sheets.get(spec.name, (list(spec.column_names), []))
-        worksheet = book.create_sheet(spec.name)
+    for name, (headings, rows) in _in_order(sheets):
+        worksheet = book.create_sheet(name)
         heading_cells = []
         for heading in headings:
             cell = WriteOnlyCell(worksheet, value=escape_formula(heading))
@@ -324,13 +355,12 @@ def as_zip(sheets: Sheets) -> bytes:
     """The same sheets as CSV files (UTF-8 with a byte-order mark), zipped."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for spec in fmt.SHEETS:
-            headings, rows = sheets.get(spec.name, (list(spec.column_names), []))
+        for name, (headings, rows) in _in_order(sheets):
             text = io.StringIO()
             writer = csv.writer(text)
             writer.writerow([escape_formula(h) for h in headings])
             writer.writerows([_csv_value(v) for v in row] for row in rows)
-            archive.writestr(f"{spec.name}.csv", "\ufeff" + text.getvalue())
+            archive.writestr(f"{name}.csv", "\ufeff" + text.getvalue())
     return out.getvalue()
 
 

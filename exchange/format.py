@@ -166,6 +166,7 @@ CASES = SheetSpec(
         Col("priority", "choice", False, tuple((str(v), str(lab)) for v, lab in Priority.choices)),
         Col("opened_on", "date", True),
         Col("closed_on", "date"),
+        Col("restricted", "choice", False, (("yes", "Yes"), ("no", "No"))),
     ),
     key=("service", "reference"),
 )

@@ -28,6 +28,15 @@ def _scope(request: HttpRequest) -> list[int] | None:
     return scope  # type: ignore[return-value]
 
 
+def _left_out(request: HttpRequest, scope: list[int] | None) -> set[int]:
+    """The restricted cases an export for this user leaves out: a team's
+    managers see all its cases; an administrator not those they are not
+    named on."""
+    return access.hidden_case_ids(
+        request.user, exporter.cases_exported(scope).filter(restricted=True)
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @once_per_form
 def import_start(request: HttpRequest) -> HttpResponse:
@@ -47,7 +56,16 @@ def import_start(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "exchange/import_start.html",
-        {"form": form, "recent": recent, "whole_council": scope is None},
+        {
+            "form": form,
+            "recent": recent,
+            "whole_council": scope is None,
+            "left_out_note": (
+                exporter.left_out_note(len(left_out))
+                if (left_out := _left_out(request, scope))
+                else ""
+            ),
+        },
     )
 
 
@@ -131,8 +149,11 @@ def import_format(request: HttpRequest) -> HttpResponse:
 def export_download(request: HttpRequest) -> HttpResponse:
     """Everything the numbers depend on, for the user's scope, in the format."""
     scope = _scope(request)
-    sheets = exporter.collect(teams=scope)
-    audit.record_listing(request.user, audit.Listing.EXPORT, exporter.cases_exported(scope))
+    left_out = _left_out(request, scope)
+    sheets = exporter.collect(teams=scope, left_out=left_out)
+    audit.record_listing(
+        request.user, audit.Listing.EXPORT, exporter.cases_exported(scope, left_out)
+    )
     stamp = timezone.localdate().isoformat()
     if request.GET.get("format") == "zip":
         response = HttpResponse(exporter.as_zip(sheets), content_type="application/zip")

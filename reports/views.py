@@ -415,7 +415,17 @@ def _what_if(request: HttpRequest, pk: int, *, of_scheme: bool) -> tuple[Any, Wh
         raise Http404("No team of yours is covered by this draft.")
     labels = not access.is_senior_manager(request.user)
     return scheme, what_if_page(
-        scheme.service, teams, today, request.GET, scheme=scheme, case_labels=labels
+        scheme.service,
+        teams,
+        today,
+        request.GET,
+        scheme=scheme,
+        case_labels=labels,
+        # A team's managers see all its cases; an administrator not the
+        # restricted ones they are not named on.
+        hidden=access.hidden_references(request.user)
+        if access.is_administrator(request.user)
+        else frozenset(),
     )
 
 

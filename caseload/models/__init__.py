@@ -7,6 +7,7 @@ from caseload.models.cases import (
     Case,
     CaseQuerySet,
     CaseTeamMove,
+    NamedOnCase,
     OverMaximum,
     OverMaximumReview,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "IdListField",
     "ImportRun",
     "LeavingNotice",
+    "NamedOnCase",
     "Notification",
     "OverMaximum",
     "OverMaximumReview",

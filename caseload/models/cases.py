@@ -73,6 +73,10 @@ class Case(models.Model):
     # A plan, not a closing: live figures ignore it.
     planned_close_on = models.DateField("planned closing date", null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    # A restricted case's reference and label are seen only by its team's
+    # managers, the workers allocated to it and their supervisors, and the
+    # people named on it (caseload.access); everyone else sees that it exists.
+    restricted = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Reference, label, type, priority and status are changed in place: each change is kept.
@@ -309,6 +313,29 @@ class OverMaximumReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} on {self.reviewed_on}"
+
+
+class NamedOnCase(models.Model):
+    """Someone named on a restricted case: they see it as the people allocated
+    to it do. Named by one of its team's managers; removed by deleting the row
+    (the audit keeps who did what)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="named")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    named_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "pk"]
+        verbose_name = "person named on a restricted case"
+        constraints = [
+            models.UniqueConstraint(fields=["case", "person"], name="named_on_case_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} named on {self.case}"
 
 
 class CaseTeamMove(models.Model):

@@ -27,8 +27,7 @@ class AllocationSheets(ImportState):
             self._error("allocations", row, f"there is no case {v['reference']!r}")
         if case is None or person is None:
             return
-        if not self._in_scope(self.team_now.get(id(case)) or case.team):
-            self._error("allocations", row, f"case {case.reference} is in another team")
+        if not self._may_change("allocations", row, case):
             return
         start, end = v["start_date"], v["end_date"]
         if start > self.today:

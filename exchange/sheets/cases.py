@@ -38,12 +38,18 @@ class CaseSheets(ImportState):
             "people_count": v["people"],
             "priority": int(v["priority"] or Case.Priority.NORMAL),
             "opened_on": v["opened_on"],
+            "restricted": v["restricted"] == "yes",
         }
         case = self.cases.get(key)
         if case is not None:
-            # A blank label or priority leaves the one recorded (extracts
-            # from case-management systems seldom carry managers' priorities).
-            for name, given in (("label", v["label"]), ("priority", v["priority"])):
+            # A blank label, priority or restriction leaves the one recorded
+            # (extracts from case-management systems seldom carry managers'
+            # priorities).
+            for name, given in (
+                ("label", v["label"]),
+                ("priority", v["priority"]),
+                ("restricted", v["restricted"]),
+            ):
                 if fmt.blank(given):
                     fields[name] = getattr(case, name)
         if case is None and not v["label"]:
@@ -57,8 +63,7 @@ class CaseSheets(ImportState):
             self.cases[key] = case
             self.outcome.count("cases", CREATED)
             return
-        if not self._in_scope(case.team):
-            self._error("cases", row, f"case {case.reference} is in another team")
+        if not self._may_change("cases", row, case):
             return
         self.team_now[id(case)] = team
         if case.opened_on != v["opened_on"]:
@@ -114,6 +119,11 @@ class CaseSheets(ImportState):
         if case is None:
             self._error("case_moves", row, f"there is no case {v['reference']!r}")
             return
+        if case.pk in self.hidden:
+            self._error(
+                "case_moves", row, f"case {case.reference} is restricted: it is not changed here"
+            )
+            return
         stored = [m for m in self.moves[case.pk] if m.moved_on == v["moved_on"]] if case.pk else []
         if stored:
             same = (stored[0].from_team.name, stored[0].to_team.name) == (
@@ -168,6 +178,7 @@ class CaseSheets(ImportState):
             and case.status == Case.Status.OPEN
             and (service, reference) not in self.file_cases
             and case.team_id in covered
+            and case.pk not in self.hidden
         )
         if missing:
             shown = ", ".join(missing[:20]) + (" and more" if len(missing) > 20 else "")

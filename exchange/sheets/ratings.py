@@ -29,8 +29,7 @@ class RatingSheets(ImportState):
         if case is None:
             self._error("ratings", row, f"there is no case {v['reference']!r}")
             return
-        if not self._in_scope(self.team_now.get(id(case)) or case.team):
-            self._error("ratings", row, f"case {case.reference} is in another team")
+        if not self._may_change("ratings", row, case):
             return
         if v["rated_on"] > self.today:
             self._error("ratings", row, "a rating cannot be dated in the future")

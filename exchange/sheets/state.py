@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from caseload import access
 from caseload.dates import long_date
 from caseload.models import (
     Allocation,
@@ -201,6 +202,13 @@ class ImportState:
         self.cases = {
             (c.service.name, c.reference): c for c in Case.objects.select_related("service")
         }
+        # Restricted cases the importer is not named on: their rows are
+        # refused, and the outcome never names them.
+        self.hidden = (
+            access.hidden_case_ids(self.by.user, Case.objects.filter(restricted=True))
+            if self.by is not None
+            else set()
+        )
         self.moves: dict[int, list[CaseTeamMove]] = defaultdict(list)
         for move in CaseTeamMove.objects.order_by("moved_on", "pk"):
             self.moves[move.case_id].append(move)
@@ -239,6 +247,17 @@ class ImportState:
 
     def _in_scope(self, team: Team | None) -> bool:
         return self.scope is None or (team is not None and team.pk in self.scope)
+
+    def _may_change(self, sheet: str, row: Row, case: Case) -> bool:
+        """Whether the importer may change this case: one of their teams' (all,
+        for an administrator), and not restricted from them."""
+        if case.pk in self.hidden:
+            self._error(sheet, row, f"case {case.reference} is restricted: it is not changed here")
+            return False
+        if not self._in_scope(self.team_now.get(id(case)) or case.team):
+            self._error(sheet, row, f"case {case.reference} is in another team")
+            return False
+        return True
 
     def _duplicate(self, spec: fmt.SheetSpec, row: Row, values: dict) -> bool:
         key = tuple(

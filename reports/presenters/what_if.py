@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from collections.abc import Collection
 from collections.abc import Mapping as Data
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from caseload.access import RESTRICTED
 from caseload.models import Service, Team, TeamMembership
 from caseload.tables import Column, Table, Tag
 from reports.forms import WhatIfForm
@@ -79,6 +81,7 @@ def what_if_page(
     *,
     scheme: Scheme | None = None,
     case_labels: bool = True,
+    hidden: Collection[str] = frozenset(),
 ) -> WhatIfPage:
     """The page for `teams` (those the viewer may see among those covered):
     the form, always bound (what `data` leaves out is taken as agreed), and,
@@ -120,6 +123,10 @@ def what_if_page(
         replace(u, criteria=kept)
         for u in result.unmapped
         if (kept := tuple(name for name in u.criteria if name not in skipped))
+    ]
+    # References of restricted cases the viewer may not see (upper-cased).
+    unmapped = [
+        replace(u, reference=RESTRICTED) if u.reference.upper() in hidden else u for u in unmapped
     ]
     page.rated_cases = len(held)
     page.unmapped = unmapped if case_labels else []

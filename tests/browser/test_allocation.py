@@ -208,3 +208,29 @@ def test_the_plans_page_records_an_own_allowance_and_shows_its_errors(
     expect(
         page.get_by_text("allowance for non-case time is 3 hours a week from 1 January 2027")
     ).to_be_visible()
+
+
+def test_a_manager_restricts_a_case_and_names_who_else_sees_it(
+    sign_in, live_server, held_case, team_manager, dmt_member, assert_accessible
+):
+    page = sign_in("manager")
+    page.goto(f"{live_server.url}/cases/{held_case.pk}/")
+    page.get_by_role("link", name="Change who can see this case").click()
+    page.get_by_role("button", name="Save").click()  # nothing changed: the page again
+    page.get_by_label("Only the people who must").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        f"Case {held_case.reference} is restricted"
+    )
+    page.get_by_role("button", name="Name them").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Choose who to name")
+    assert_accessible(page)
+    page.get_by_label("Name someone else who can see it").select_option(
+        label="Dana Morris – Senior manager (DMT)"
+    )
+    page.get_by_role("button", name="Name them").click()
+    expect(page.get_by_role("button", name="Remove Dana Morris")).to_be_visible()
+    assert_accessible(page)
+    page.goto(f"{live_server.url}/cases/{held_case.pk}/")
+    expect(page.locator(".govuk-warning-text")).to_contain_text("and Dana Morris can see")
+    assert_accessible(page)
