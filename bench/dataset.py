@@ -316,6 +316,7 @@ class _Generator:
                 service=service, agreed_on=self.first_day - datetime.timedelta(days=30)
             )
             weighting.reduction_reasons_create_default(service=service)
+            weighting.pause_reasons_create_default(service=service)
             services.append((service, scheme))
         self.other_time = dict(
             ReductionReason.objects.filter(

@@ -69,6 +69,9 @@ ADMINISTRATOR_PERMISSIONS = {
         "view_reductionreason",
         "add_reductionreason",
         "change_reductionreason",
+        "view_pausereason",
+        "add_pausereason",
+        "change_pausereason",
     ],
 }
 

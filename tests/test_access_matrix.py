@@ -82,6 +82,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "case_priority": ("302 405 405 405 405 405 405 405", "302 404 404 404 302 404 404 302"),
     "case_restriction": ("302 404 404 404 200 404 404 200", "302 404 404 404 302 404 404 302"),
     "case_rate": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    # Pausing a case and ending its pause: the team's managers (the case here
+    # is not paused, so ending its pause sends them back to the case).
+    "case_pause": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    "case_unpause": ("302 404 404 404 302 404 404 302", "302 404 404 404 302 404 404 302"),
     "case_propose": ("302 200 404 404 404 404 404 404", "302 200 404 404 404 404 404 404"),
     "allocation_done": ("302 404 404 404 200 404 404 200", "302 405 405 405 405 405 405 405"),
     "allocation_end": ("302 405 405 405 405 405 405 405", "302 404 404 404 302 404 404 302"),
@@ -283,7 +287,7 @@ def world(
     for name in ("case_detail", "case_allocate", "case_transfer", "case_move_team", "case_close",
                  "case_plan_closing",
                  "case_involve", "case_priority", "case_restriction", "case_rate",
-                 "case_propose"):  # fmt: skip
+                 "case_propose", "case_pause", "case_unpause"):  # fmt: skip
         kwargs[name] = {"pk": held_case.pk}
     for name in ("record_detail", "record_sign", "record_addendum", "record_print", "record_pdf"):
         kwargs[name] = {"pk": record.pk}

@@ -139,9 +139,12 @@ from weighting.forms import (
     SchemeForm,
 )
 from weighting.models import (
+    CasePause,
     Criterion,
     ExperienceFactor,
     Level,
+    PauseReason,
+    PauseReminder,
     Rating,
     RatingLevel,
     Reduction,
@@ -681,6 +684,9 @@ DOMAIN_MODELS: tuple[type[models.Model], ...] = (
     ReductionReason,
     Reduction,
     ReductionReminder,
+    PauseReason,
+    CasePause,
+    PauseReminder,
     WorkloadView,
     RatingProposal,
     ProposalLevel,
