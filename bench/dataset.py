@@ -223,6 +223,7 @@ class _Generator:
                 "opened_on",
                 "closed_on",
                 "status",
+                "restricted",
                 "created_at",
                 "updated_at",
             ],
@@ -468,6 +469,7 @@ class _Generator:
                 opened,
                 closed,
                 "closed" if closed else "open",
+                False,
                 self.now,
                 self.now,
             )

@@ -2330,7 +2330,7 @@ def test_r3_a_workbook_number_cell_holding_nan_is_refused_not_a_500(world):
 
 
 def _import_case(**changes: str) -> importer.Outcome:
-    cells = [SERVICE, "NEW-1", "x", "cin", "1", CP, "", "2026-01-05", ""]
+    cells = [SERVICE, "NEW-1", "x", "cin", "1", CP, "", "2026-01-05", "", ""]
     row = dict(zip(CASE_COLUMNS, cells, strict=True))
     book = reader.read("cases.csv", csv_of(CASE_COLUMNS, [{**row, **changes}]), max_rows=10)
     return importer.run(book, dry_run=False)
