@@ -17,9 +17,15 @@ from caseload.models import Case, CaseQuerySet, OverMaximum, Person, Service, Te
 from supervision.models import SupervisionRecord, WorkloadConcern
 from weighting.bands import Bands
 from weighting.forecast import ASSUMES, SHOWN_WEEKS, membership_in, team_forecast, with_team_dates
-from weighting.models import Criterion
+from weighting.models import Criterion, pause_annotations
 from weighting.numbers import CaseloadNumbers, full_capacity
-from weighting.projection import allocation_numbers, project_allocation, projections, unrated_weight
+from weighting.projection import (
+    allocation_numbers,
+    pause_factor,
+    project_allocation,
+    projections,
+    unrated_weight,
+)
 from weighting.schemes_in_force import SchemeTerms, latest_rating
 from weighting.services import scheme_in_force
 from weighting.totals import TeamTotals, team_totals
@@ -120,7 +126,10 @@ def team_page(team: Team, today: datetime.date, manages: bool) -> dict:
         (case, (today - case.waiting_since).days)
         for case in _queue(team)
         .with_waiting_since()
-        .annotate(weight=Subquery(latest_rating(today, "pk").values("total")[:1]))
+        .annotate(
+            weight=Subquery(latest_rating(today, "pk").values("total")[:1]),
+            **pause_annotations(today),
+        )
         .order_by("priority", "waiting_since", "reference")
     ]
     totals = team_totals(numbers.values()).get(team.pk, TeamTotals())
@@ -246,6 +255,8 @@ def allocate_form(
         projected = Decimal(case.rated_total)
     else:
         projected = unrated_weight(case, schemes) if weight is None else weight
+    # A paused case weighs its pause's factor of that (weighting.numbers).
+    projected *= pause_factor(case, today)
     form = AllocateForm(
         data or None,
         candidates=candidates_by_headroom(workers, projections(case, numbers, projected)),

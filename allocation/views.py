@@ -42,6 +42,7 @@ from caseload.services import RuleBroken
 from reports.models import CapacityIssue
 from weighting.bands import Bands
 from weighting.history import rating_history
+from weighting.models import pause_annotations
 from weighting.numbers import caseload_numbers
 from weighting.schemes_in_force import latest_rating
 
@@ -84,6 +85,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ).order_by("-start_date", "-pk")
     ratings = rating_history(case)
     can_manage = access.manages_team(request.user, case.team)
+    pauses = list(
+        case.pauses.select_related("reason", "paused_by", "ended_by").order_by("-start_date")
+    )
+    pause = next((p for p in pauses if p.is_open), None)
     return render(
         request,
         "allocation/case_detail.html",
@@ -96,6 +101,10 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "ratings": ratings,
             "rating": ratings[0] if ratings else None,
             "can_manage": can_manage,
+            "pauses": pauses,
+            # The pause not yet ended, and whether it still counts at its factor.
+            "pause": pause,
+            "pause_counting": pause is not None and pause.counts_reduced_on(timezone.localdate()),
             "named": (
                 [
                     entry.person.full_name
@@ -129,6 +138,7 @@ def _case_to_allocate(request: HttpRequest, pk: int, day: datetime.date) -> Case
         has_worker=Exists(primary.open()),
         held_from_day=Exists(primary.filter(Q(end_date__isnull=True) | Q(end_date__gt=day))),
         rated_total=Subquery(latest_rating(day, "pk").values("total")[:1]),
+        pause_factor=pause_annotations(day)["pause_factor"],
     )
     if request.method == "POST":
         cases = cases.select_for_update(of=("self",))

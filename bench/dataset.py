@@ -223,6 +223,7 @@ class _Generator:
                 "opened_on",
                 "closed_on",
                 "status",
+                "restricted",
                 "created_at",
                 "updated_at",
             ],
@@ -316,6 +317,7 @@ class _Generator:
                 service=service, agreed_on=self.first_day - datetime.timedelta(days=30)
             )
             weighting.reduction_reasons_create_default(service=service)
+            weighting.pause_reasons_create_default(service=service)
             services.append((service, scheme))
         self.other_time = dict(
             ReductionReason.objects.filter(
@@ -467,6 +469,7 @@ class _Generator:
                 opened,
                 closed,
                 "closed" if closed else "open",
+                False,
                 self.now,
                 self.now,
             )

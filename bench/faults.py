@@ -16,7 +16,8 @@ as the demo users through the sign-in form:
 - 100 simultaneous allocations of one case;
 - Redis stopped while writes that notify are made, then started again;
 - three previews of a 120,000-row file, and the memory each process keeps;
-- Redis hung (SIGSTOP) while writes are made, then resumed (SIGCONT).
+- Redis hung (SIGSTOP) while writes are made, then resumed (SIGCONT);
+- the same case events sent many times at once to the case-events API.
 
 It prints a table (fault, requests, lost, duplicated, 5xx, slowest, seconds
 to recover) and exits 1 if a saved write was lost, duplicated or answered
@@ -27,7 +28,8 @@ and at the hard time limit. Logs: bench/results/faults/.
 
 The faults are in bench/faults_worker.py (killed worker, memory),
 bench/faults_database.py (simultaneous allocations, dropped connections) and
-bench/faults_redis.py (broker outage, hung Redis); what they share in
+bench/faults_redis.py (broker outage, hung Redis), bench/faults_api.py
+(repeated case events); what they share in
 bench/faults_run.py; the stack in bench/faults_stack.py.
 """
 
@@ -50,6 +52,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from faults_api import repeated_events
 from faults_database import dropped_connections, race_forms, simultaneous_allocations
 from faults_redis import broker_outage, hung_redis
 from faults_run import FLT_CASES, STOPPING, Row, Run, Watcher, last_notification, sign_in
@@ -100,6 +103,7 @@ FAULTS = {
     "broker_outage": broker_outage,
     "memory": memory,
     "hung_redis": hung_redis,
+    "repeated_events": repeated_events,
 }
 
 
@@ -111,6 +115,7 @@ SHOWN = [
     "killed_backfill",
     "simultaneous_allocations",
     "dropped_connections",
+    "repeated_events",
     "memory",
 ]
 

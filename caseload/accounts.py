@@ -28,6 +28,8 @@ ADMINISTRATORS = "Administrators"
 # weighting 0009 the services' reasons for protected time; a later change to
 # them needs a migration too (caseload 0028 added the sign-in identities).
 ADMINISTRATOR_PERMISSIONS = {
+    # The systems that send case events, and their tokens (api 0002).
+    "api": ["view_apiclient", "add_apiclient", "change_apiclient"],
     "auth": ["view_user", "change_user"],
     "axes": ["view_accessattempt", "view_accesslog", "view_accessfailurelog"],
     "caseload": [
@@ -69,6 +71,9 @@ ADMINISTRATOR_PERMISSIONS = {
         "view_reductionreason",
         "add_reductionreason",
         "change_reductionreason",
+        "view_pausereason",
+        "add_pausereason",
+        "change_pausereason",
     ],
 }
 

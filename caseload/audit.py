@@ -7,7 +7,9 @@ period."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
@@ -62,8 +64,30 @@ def _describe(obj: Any) -> tuple[str, int, str, Person | int | None]:
     return record_type, obj.pk, reference, subject
 
 
+# Another system writing through the case-events API (the `api` app): its
+# rows name it, as a page's rows name the person.
+_system: ContextVar[str] = ContextVar("acting_system", default="")
+
+
+@contextmanager
+def system_acting(name: str) -> Iterator[None]:
+    """Rows written with no person acting name the system `name` meanwhile."""
+    token = _system.set(name)
+    try:
+        yield
+    finally:
+        _system.reset(token)
+
+
+def acting_system() -> str:
+    """The name of the system acting now, or ""."""
+    return _system.get()
+
+
 def _by(actor: Actor) -> dict[str, Any]:
     user = _user(actor)
+    if user is None and _system.get():
+        return {"user": None, "username": _system.get()[:150]}
     return {"user": user, "username": user.get_username() if user else ""}
 
 

@@ -70,6 +70,25 @@ def return_cases(day: datetime.date | None = None) -> int:
     return ended
 
 
+def disable(person: Person, day: datetime.date | None = None) -> int:
+    """The identity provider has disabled `person`: they stop signing in now
+    and leave their teams today (planned memberships end before they start),
+    so their open cases return to the team's queue today. Every record stays.
+    Returns how many allocations ended; a second call changes nothing."""
+    day = day or timezone.localdate()
+    with transaction.atomic():
+        person = Person.objects.select_for_update().select_related("user").get(pk=person.pk)
+        going_on = person.memberships.filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        for membership in going_on:
+            # One save each, so that the change history keeps every one.
+            membership.end_date = max(day, membership.start_date)
+            membership.save(update_fields=["end_date"])
+        if person.user.is_active:
+            person.user.is_active = False
+            person.user.save(update_fields=["is_active"])
+        return return_cases(day)
+
+
 def tell_managers(day: datetime.date | None = None) -> int:
     """Email the managers of each leaver's team, up to a week before the day
     they leave, once (a row per person and day, written with the emails):

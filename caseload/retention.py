@@ -5,6 +5,7 @@ its time is deleted, or a leaver's log-in closed. Each step is one statement
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
@@ -23,12 +24,22 @@ SIGN_IN_RECORDS = datetime.timedelta(days=90)
 LEAVERS_LOG_INS = datetime.timedelta(days=30)
 
 
+# The steps of apps above this one, which register them as they start
+# (`register`): each deletes what is past its time at `now` and says how many.
+STEPS: dict[str, Callable[[datetime.datetime], int]] = {}
+
+
+def register(name: str, step: Callable[[datetime.datetime], int]) -> None:
+    STEPS[name] = step
+
+
 def apply_retention(now: datetime.datetime | None = None) -> dict[str, int]:
     """Delete or close what is past its time; returns how many of each."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     sign_ins = now - SIGN_IN_RECORDS
     return {
+        **{name: step(now) for name, step in STEPS.items()},
         "sent_emails": Notification.objects.filter(sent_at__lt=now - SENT_EMAILS).delete()[0],
         "sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
         "sign_in_records": sum(

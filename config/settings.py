@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "reports",
     "allocation",
     "exchange",
+    "api",
     "demo",
 ]
 
@@ -471,6 +472,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # The access audit keeps each row this many years; a daily job deletes older ones.
 AUDIT_RETENTION_YEARS = env_int("AUDIT_RETENTION_YEARS", 6, minimum=1)
+
+# The case-events API: requests a minute each token may make (docs/api.md).
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 600, minimum=1)
 
 # Imports: the most rows one file may hold, and the largest upload in MB.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000, minimum=1)

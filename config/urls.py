@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("allocation.urls")),
     path("", include("exchange.urls")),
+    # The case-events API: a token per system, no session (docs/api.md).
+    path("api/v1/", include("api.urls")),
     # The admin's search-as-you-type, audited when it answers with cases.
     path(
         "admin/autocomplete/",

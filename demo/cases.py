@@ -361,3 +361,25 @@ def review_over_maximum(council: Council) -> None:
                 new_review_by=council.days_ago(-25),
                 by=manager,
             )
+
+
+def pause_a_case(council: Council) -> None:
+    """One of Asha's cases has been awaiting closure for ten days: it counts
+    at half its weight (docs/adr/0033), tagged on her caseload and the
+    team page."""
+    worker = council.people["worker"]
+    case = (
+        Case.objects.open()
+        .filter(allocations__person=worker, allocations__kind="primary")
+        .filter(allocations__end_date__isnull=True)
+        .order_by("reference")
+        .first()
+    )
+    if case is None:
+        return
+    weighting.case_pause(
+        case=case,
+        reason=case.service.pause_reasons.get(name="Awaiting closure"),
+        start_date=council.days_ago(10),
+        by=case.team.managers.order_by("pk").first(),
+    )

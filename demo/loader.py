@@ -34,6 +34,7 @@ def build(council: Council) -> None:
         cases.build_cases(council, plan)
     cases.build_mrs_harrison(council)
     cases.review_over_maximum(council)
+    cases.pause_a_case(council)
     history.build_snapshots_and_analyses(council)
     history.build_supervision(council)
     history.build_escalations_and_reviews(council)

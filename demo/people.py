@@ -42,6 +42,7 @@ def build_people_and_teams(council: Council) -> None:
     for service in council.services.values():
         weighting.scheme_create_default(service=service, agreed_on=council.days_ago(800))
         weighting.reduction_reasons_create_default(service=service)
+        weighting.pause_reasons_create_default(service=service)
     council.scheme_changes.append(council.days_ago(800))
     for plan in TEAMS:
         build_team(council, plan)

@@ -125,4 +125,6 @@ EXAMPLES: dict[str, list[list]] = {
             "",
         ],
     ],
+    # Ratings are the last sheet with open columns; a case on hold.
+    "case_pauses": [[CSC, "EX-2001", "On hold", "", "2026-10-01", "", ""]],
 }

@@ -33,6 +33,7 @@ from exchange.examples import CRITERIA as EXAMPLE_CRITERIA
 from exchange.examples import EXAMPLES
 from exchange.format import ANTICIPATED_SUFFIX, LIST_SEPARATOR
 from weighting.models import (
+    CasePause,
     Criterion,
     ExperienceFactor,
     Level,
@@ -274,6 +275,16 @@ def collect(teams: Iterable[int] | None = None, left_out: Iterable[int] = ()) ->
             for r in ratings
         ],
         extra=[*names, *(f"{n}{ANTICIPATED_SUFFIX}" for n in names)],
+    )  # fmt: skip
+    sheet(
+        fmt.CASE_PAUSES,
+        [
+            [p.case.service.name, p.case.reference, p.reason.name, _number(p.factor),
+             p.start_date, p.full_from, p.end_date]
+            for p in CasePause.objects.filter(case_id__in=case_ids)
+            .select_related("case__service", "reason")
+            .order_by("case__service__name", "case__reference", "start_date")
+        ],
     )  # fmt: skip
     if left_out:
         sheets[LEFT_OUT] = (["note"], [[left_out_note(len(left_out))]])

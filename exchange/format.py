@@ -12,7 +12,7 @@ from typing import Any
 
 from caseload.fields import is_blank
 from caseload.models import AllocationKind, CaseType, Priority, Role, ServiceKind
-from weighting.models import RatingStatus, ReductionReason, SchemeUnit
+from weighting.models import PauseReason, RatingStatus, ReductionReason, SchemeUnit
 
 LIST_SEPARATOR = ";"
 
@@ -213,6 +213,25 @@ RATINGS = SheetSpec(
 ANTICIPATED_SUFFIX = " anticipated"  # "Risk anticipated": the level expected by a date
 ANTICIPATED_KEY = "_anticipated"  # the same, as a column key
 
+CASE_PAUSES = SheetSpec(
+    "case_pauses",
+    (
+        Col("service", required=True),
+        Col("reference", required=True),
+        Col(
+            "reason",
+            required=True,
+            max_length=PauseReason._meta.get_field("name").max_length,
+            allowed="a reason's name on the list of the case's service, in any capitals",
+        ),
+        Col("factor", "decimal", digits=3),
+        Col("start_date", "date", True),
+        Col("counts_in_full_from", "date"),
+        Col("end_date", "date"),
+    ),
+    key=("service", "reference", "start_date"),
+)
+
 SHEETS: tuple[SheetSpec, ...] = (
     SERVICES,
     TEAMS,
@@ -226,6 +245,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     CASE_MOVES,
     ALLOCATIONS,
     RATINGS,
+    CASE_PAUSES,
 )
 BY_NAME = {sheet.name: sheet for sheet in SHEETS}
 

@@ -27,13 +27,22 @@ from exchange.outcome import Outcome
 from exchange.reader import Workbook
 from exchange.sheets.allocations import AllocationSheets
 from exchange.sheets.cases import CaseSheets
+from exchange.sheets.pauses import PauseSheets
 from exchange.sheets.people import PeopleSheets
 from exchange.sheets.ratings import RatingSheets
 from exchange.sheets.schemes import SchemeSheets
 from exchange.sheets.teams import TeamSheets
 
 
-class Import(TeamSheets, SchemeSheets, PeopleSheets, CaseSheets, AllocationSheets, RatingSheets):
+class Import(
+    TeamSheets,
+    SchemeSheets,
+    PeopleSheets,
+    CaseSheets,
+    AllocationSheets,
+    RatingSheets,
+    PauseSheets,
+):
     """One import of a workbook. `teams` limits it to those teams (a manager's
     import); None means the whole council (an administrator's). Each sheet's
     rows are checked, and their writes queued, by its class (exchange/sheets/),
@@ -56,6 +65,7 @@ class Import(TeamSheets, SchemeSheets, PeopleSheets, CaseSheets, AllocationSheet
             (fmt.CASE_MOVES, self._move),
             (fmt.ALLOCATIONS, self._allocation),
             (fmt.RATINGS, self._rating),
+            (fmt.CASE_PAUSES, self._pause),
         ):
             if spec is fmt.TEAMS:
                 self._finish_services()

@@ -18,7 +18,7 @@ from caseload.models import Allocation, Case, Person
 from supervision import services
 from supervision.forms import AddendumForm, WorkerSignForm, next_supervision_label
 from supervision.models import RatingProposal, SupervisionRecord, WorkloadConcern, WorkloadView
-from weighting.models import Criterion, Rating
+from weighting.models import Criterion, Rating, pause_annotations, pause_tag
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes
 from weighting.schemes_in_force import latest_rating
 
@@ -54,6 +54,9 @@ class CaseRow:
     # rating has no level for it (unrated, or rated on another version).
     levels: list[Decimal | None]
     anticipated_due: bool
+    # "Paused: Awaiting closure (×0.5 until 1 February 2027)" on a case
+    # paused today (weighting.CasePause), else "".
+    paused: str = ""
 
     @property
     def html(self) -> SafeString:
@@ -71,7 +74,7 @@ class CaseRow:
             format_html('<td class="govuk-table__cell">{}</td>', self.case_type),
             _numeric_cell(self.people_count),
             *(_numeric_cell(level) for level in self.levels),
-            _numeric_cell(self.rating.total if self.rating else None),
+            _weight_cell(self.rating.total if self.rating else None, self.paused),
             format_html('<td class="govuk-table__cell">{}</td>', self._status()),
             format_html('<td class="govuk-table__cell">{}</td>', self._anticipated()),
             format_html('<td class="govuk-table__cell">{}</td>', self._action()),
@@ -114,6 +117,18 @@ PROPOSED_TAG = SafeString(
     '<br><strong class="govuk-tag govuk-tag--blue">You proposed a change</strong>'
 )
 DUE_TAG = SafeString(' <strong class="govuk-tag govuk-tag--yellow">Due</strong>')
+
+
+def _weight_cell(value: Decimal | None, paused: str) -> SafeString:
+    """A case's weight, with its pause's tag when it is paused."""
+    if not paused:
+        return _numeric_cell(value)
+    return format_html(
+        '<td class="govuk-table__cell govuk-table__cell--numeric app-numeric">{}<br>'
+        '<strong class="govuk-tag govuk-tag--yellow">{}</strong></td>',
+        "–" if value is None else plain_number(value),
+        paused,
+    )
 
 
 def _numeric_cell(value: Decimal | int | None) -> SafeString:
@@ -208,6 +223,7 @@ def _cases(person: Person, today: datetime.date) -> list[dict]:
         .annotate(
             proposed=Exists(open_proposal),
             rating_id=Subquery(latest_rating(today, "case_id").values("pk")[:1]),
+            **pause_annotations(today, "case_id"),
         )
         .values(
             "case_id",
@@ -218,6 +234,9 @@ def _cases(person: Person, today: datetime.date) -> list[dict]:
             "kind",
             "proposed",
             "rating_id",
+            "pause_reason",
+            "pause_factor",
+            "pause_full_from",
         )
         .order_by("kind", "case__reference")
     )
@@ -265,6 +284,11 @@ def _row(
         rating=rating,
         levels=[rating.levels.get(name) for name in criteria] if rating else [None] * len(criteria),
         anticipated_due=bool(rating and rating.anticipated_by and rating.anticipated_by <= today),
+        paused=(
+            pause_tag(case["pause_reason"], case["pause_factor"], case["pause_full_from"])
+            if case["pause_reason"]
+            else ""
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from caseload.models import Case, Person, Service, Team, TeamMembership
 from weighting.models import ReductionReason
-from weighting.services import reduction_reasons_create_default
+from weighting.services import pause_reasons_create_default, reduction_reasons_create_default
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -36,6 +36,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
         """Every service starts with the default reasons for protected time."""
         if create:
             reduction_reasons_create_default(service=service)
+            pause_reasons_create_default(service=service)
 
 
 def reason_named(owner: Person | Service, name: str) -> ReductionReason:

@@ -92,6 +92,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "case_priority": ("302 405 405 405 405 405 405 405", "302 404 404 404 302 404 404 302"),
     "case_restriction": ("302 404 404 404 200 404 404 200", "302 404 404 404 302 404 404 302"),
     "case_rate": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    # Pausing a case and ending its pause: the team's managers (the case here
+    # is not paused, so ending its pause sends them back to the case).
+    "case_pause": ("302 404 404 404 200 404 404 200", "302 404 404 404 200 404 404 200"),
+    "case_unpause": ("302 404 404 404 302 404 404 302", "302 404 404 404 302 404 404 302"),
     "case_propose": ("302 200 404 404 404 404 404 404", "302 200 404 404 404 404 404 404"),
     "allocation_done": ("302 404 404 404 200 404 404 200", "302 405 405 405 405 405 405 405"),
     "allocation_end": ("302 405 405 405 405 405 405 405", "302 404 404 404 302 404 404 302"),
@@ -156,6 +160,15 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "escalation_list": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "escalation_download": ("302 200 200 200 200 200 200 200", "302 405 405 405 405 405 405 405"),
     "escalation_detail": ("302 200 404 404 200 404 200 200", "302 200 404 404 200 404 200 200"),
+    # The case-events API: a system's token only. A session, signed in or
+    # not, is no token (401, never data); the schema is public, as it holds
+    # no data; the API's root is nothing.
+    "api:case_events": ("405 405 405 405 405 405 405 405", "401 401 401 401 401 401 401 401"),
+    "api:case": ("401 401 401 401 401 401 401 401", "405 405 405 405 405 405 405 405"),
+    "api:worker_numbers": ("401 401 401 401 401 401 401 401", "405 405 405 405 405 405 405 405"),
+    "api:person_disabled": ("405 405 405 405 405 405 405 405", "401 401 401 401 401 401 401 401"),
+    "api:openapi-json": ("200 200 200 200 200 200 200 200", "405 405 405 405 405 405 405 405"),
+    "api:api-root": ("404 404 404 404 404 404 404 404", "404 404 404 404 404 404 404 404"),
 }  # fmt: skip
 
 # The audit's own pages show the references the audit holds, to administrators
@@ -173,14 +186,15 @@ GET_MAY_WRITE = {"caseload_accessrecord", "django_session", "axes_accessattempt"
 def url_names() -> list[tuple[str, str]]:
     """Every named URL of the application (the Django admin has its own tests)."""
 
-    def walk(patterns, prefix=""):  # type: ignore[no-untyped-def]
+    def walk(patterns, prefix="", namespace=""):  # type: ignore[no-untyped-def]
         for pattern in patterns:
             if str(pattern.pattern).startswith("admin/"):
                 continue
             if isinstance(pattern, URLResolver):
-                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern), inner)
             elif isinstance(pattern, URLPattern):
-                yield pattern.name, prefix + str(pattern.pattern)
+                yield namespace + pattern.name, prefix + str(pattern.pattern)
 
     return list(walk(get_resolver().url_patterns))
 
@@ -275,11 +289,15 @@ def world(
         "decision_download": {"slug": "decisions", "file_format": "csv"},
         "escalation_download": {"file_format": "csv"},
         "escalation_detail": {"pk": escalation.pk},
+        "api:case_events": {"service_id": service.pk, "reference": held_case.reference},
+        "api:case": {"service_id": service.pk, "reference": held_case.reference},
+        "api:worker_numbers": {"service_id": service.pk, "username": "worker"},
+        "api:person_disabled": {"service_id": service.pk, "username": "worker"},
     }
     for name in ("case_detail", "case_allocate", "case_transfer", "case_move_team", "case_close",
                  "case_plan_closing",
                  "case_involve", "case_priority", "case_restriction", "case_rate",
-                 "case_propose"):  # fmt: skip
+                 "case_propose", "case_pause", "case_unpause"):  # fmt: skip
         kwargs[name] = {"pk": held_case.pk}
     for name in ("record_detail", "record_sign", "record_addendum", "record_print", "record_pdf"):
         kwargs[name] = {"pk": record.pk}

@@ -18,7 +18,7 @@ from reports.services.daily import daily_jobs
 from reports.services.reviews import quarterly_review
 from tests.conftest import empty_the_database
 from weighting.bands import Band
-from weighting.models import ExperienceFactor, Rating, Reduction, Scheme
+from weighting.models import CasePause, ExperienceFactor, Rating, Reduction, Scheme
 from weighting.numbers import caseload_numbers, caseload_series
 
 
@@ -93,6 +93,9 @@ def test_the_demo_has_the_expected_shape(loaded):
     assert Person.objects.filter(fte__lt=1, role="social_worker").exists()  # part-timers
     assert Case.objects.filter(status="closed").exists()
     assert Case.objects.unallocated().exists()
+    # One of Asha's cases is awaiting closure, at half its weight.
+    paused = CasePause.objects.select_related("reason").get()
+    assert (paused.reason.name, paused.factor, paused.end_date) == ("Awaiting closure", 0.5, None)
     # Some cases changed hands: their history has more than one primary worker.
     moved = Case.objects.annotate(
         primaries=Count("allocations", filter=Q(allocations__kind="primary"))

@@ -139,9 +139,12 @@ from weighting.forms import (
     SchemeForm,
 )
 from weighting.models import (
+    CasePause,
     Criterion,
     ExperienceFactor,
     Level,
+    PauseReason,
+    PauseReminder,
     Rating,
     RatingLevel,
     Reduction,
@@ -681,6 +684,9 @@ DOMAIN_MODELS: tuple[type[models.Model], ...] = (
     ReductionReason,
     Reduction,
     ReductionReminder,
+    PauseReason,
+    CasePause,
+    PauseReminder,
     WorkloadView,
     RatingProposal,
     ProposalLevel,
@@ -2324,7 +2330,7 @@ def test_r3_a_workbook_number_cell_holding_nan_is_refused_not_a_500(world):
 
 
 def _import_case(**changes: str) -> importer.Outcome:
-    cells = [SERVICE, "NEW-1", "x", "cin", "1", CP, "", "2026-01-05", ""]
+    cells = [SERVICE, "NEW-1", "x", "cin", "1", CP, "", "2026-01-05", "", ""]
     row = dict(zip(CASE_COLUMNS, cells, strict=True))
     book = reader.read("cases.csv", csv_of(CASE_COLUMNS, [{**row, **changes}]), max_rows=10)
     return importer.run(book, dry_run=False)

@@ -76,6 +76,7 @@ def test_the_days_jobs_run_in_process_and_twice_store_nothing_new(small_team, in
         "returned": 0,  # no one has left
         "leaving_emails": 0,
         "past_retention": 0,
+        "pause_emails": 0,  # no case is paused
     }
     first = stored()
     assert first["analyses"] == 3

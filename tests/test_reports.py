@@ -557,7 +557,7 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
     call_command("escalations", "--day", "2026-06-17", stdout=out)
     call_command("analyses", "--day", "2026-05-25", stdout=out)
     call_command("run_due_jobs", "--day", "2026-07-01", stdout=out)
-    escalated, analysed, jobs, reminded, audit = out.getvalue().splitlines()
+    escalated, analysed, jobs, reminded, paused, audit = out.getvalue().splitlines()
     assert escalated == "1 new escalation(s) on 2026-06-17."
     assert analysed == "3 caseload analyses to 2026-05-25."
     # Missed days caught up over the month before: 31 May to 1 July, 32 days of 4 people.
@@ -567,6 +567,7 @@ def test_the_jobs_commands_run_for_a_given_day(small_team):
         "ended, 0 emails about leavers, 0 records past their retention deleted or closed."
     )
     assert reminded == "0 emails reminding of protected time ending."
+    assert paused == "0 emails about paused cases counting in full again."
     assert audit == "0 audit rows past the 6-year retention deleted."
 
 

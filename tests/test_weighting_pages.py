@@ -431,6 +431,12 @@ def test_a_service_added_in_the_admin_adopts_the_default_scheme_and_reasons(clie
             "reduction_reasons-1-maximum_hours_per_week": "7.4",
             "reduction_reasons-1-reminder_days": "14",
             "reduction_reasons-1-active": "on",
+            "pause_reasons-TOTAL_FORMS": "1",
+            "pause_reasons-INITIAL_FORMS": "0",
+            "pause_reasons-0-name": "Respite",
+            "pause_reasons-0-factor": "0.75",
+            "pause_reasons-0-maximum_weeks": "4",
+            "pause_reasons-0-active": "on",
         },
     )
     service = Service.objects.get(name="Early Help")
@@ -449,6 +455,12 @@ def test_a_service_added_in_the_admin_adopts_the_default_scheme_and_reasons(clie
         "Trade union duties": (None, None, 14),
         "Phased return to work": (None, 12, 14),
         "Other protected time": (None, None, 14),
+    }
+    assert {r.name: (r.factor, r.maximum_weeks) for r in service.pause_reasons.all()} == {
+        "Respite": (Decimal("0.75"), 4),
+        "Awaiting closure": (Decimal("0.5"), 8),
+        "Child in hospital": (Decimal("0.5"), 12),
+        "On hold": (Decimal("0.25"), 12),
     }
 
 

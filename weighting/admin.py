@@ -19,6 +19,7 @@ from weighting.models import (
     Criterion,
     ExperienceFactor,
     Level,
+    PauseReason,
     Rating,
     RatingLevel,
     Reduction,
@@ -71,11 +72,23 @@ class ReductionReasonInline(admin.TabularInline):
     verbose_name_plural = "reasons for protected time"
 
 
+class PauseReasonInline(admin.TabularInline):
+    """The service's reasons for pausing a case. A reason is never deleted:
+    one no longer offered is made inactive, and still names its pauses."""
+
+    model = PauseReason
+    fields = ["name", "factor", "maximum_weeks", "active"]
+    extra = 0
+    can_delete = False
+    verbose_name = "reason for pausing a case"
+    verbose_name_plural = "reasons for pausing a case"
+
+
 @admin.register(Service)
 class ServiceAdmin(HistoryAdmin):
     list_display = ["name", "kind", "band_green_from", "band_amber_above", "band_red_from"]
     search_fields = ["name"]
-    inlines = [ReductionReasonInline]
+    inlines = [ReductionReasonInline, PauseReasonInline]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
@@ -97,6 +110,7 @@ class ServiceAdmin(HistoryAdmin):
             # After the reasons given on the page, so that one of the same
             # name is theirs, not the default's.
             services.reduction_reasons_create_default(service=form.instance)
+            services.pause_reasons_create_default(service=form.instance)
 
 
 @admin.register(ReductionReason)
@@ -118,6 +132,21 @@ class ReductionReasonAdmin(HistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
         # A reason names its reductions: it stays in its service.
+        return ["service"] if obj else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PauseReason)
+class PauseReasonAdmin(HistoryAdmin):
+    list_display = ["name", "service", "factor", "maximum_weeks", "active"]
+    list_filter = ["service", "active"]
+    list_select_related = ["service"]
+    search_fields = ["name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # A reason names its pauses: it stays in its service.
         return ["service"] if obj else []
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -74,3 +74,14 @@ DEFAULT_REDUCTION_REASONS = [
     ("Other protected time", None, None, None),
 ]
 DEFAULT_REMINDER_DAYS = 14
+
+# The reasons for pausing a case that every service starts with: (name,
+# weight factor, maximum weeks). Peers count such cases for less: a case
+# awaiting closure still has its closing work, a child in hospital or a case
+# on hold needs little visiting but stays the worker's. A service's
+# administrators change them and add their own.
+DEFAULT_PAUSE_REASONS = [
+    ("Awaiting closure", Decimal("0.5"), 8),
+    ("Child in hospital", Decimal("0.5"), 12),
+    ("On hold", Decimal("0.25"), 12),
+]

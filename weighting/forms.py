@@ -10,10 +10,11 @@ from crispy_forms_gds.choices import Choice
 from django import forms
 from django.utils import timezone
 
+from caseload.dates import long_date
 from caseload.fields import date_field, is_blank
 from caseload.formatting import plain_number
 from caseload.models import Case
-from weighting.models import Criterion, Scheme
+from weighting.models import CasePause, Criterion, PauseReason, Scheme
 from weighting.services import CriterionSpec
 
 MAX_LINE_ERRORS = 5  # a form repeats no more of a long paste's problems
@@ -318,3 +319,59 @@ class AgreeSchemeForm(forms.Form):
         if agreed_on > timezone.localdate():
             raise forms.ValidationError("The date agreed must be today or in the past")
         return agreed_on
+
+
+class PauseForm(forms.Form):
+    """Pausing a case for a reason on its service's list."""
+
+    reason = forms.TypedChoiceField(
+        label="Why is the case paused?",
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose the reason the case is paused",
+            "invalid_choice": "Choose one of the reasons listed",
+        },
+    )
+    start_date = date_field(
+        "Date the pause starts", help_text="Today or earlier. For example, 27 3 2026"
+    )
+
+    def __init__(self, *args, reasons: list[PauseReason], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.reasons = {reason.pk: reason for reason in reasons}
+        self.fields["reason"].choices = [
+            Choice(reason.pk, reason.name, hint=reason.summary) for reason in reasons
+        ]
+        self.fields["start_date"].initial = timezone.localdate()
+
+    def clean_start_date(self) -> datetime.date:
+        day = self.cleaned_data["start_date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("Date the pause starts must be today or in the past")
+        return day
+
+
+class UnpauseForm(forms.Form):
+    """Ending a case's pause: from that day it counts in full again."""
+
+    end_date = date_field(
+        "Date it counts in full again",
+        help_text="The first day the pause no longer applies: today or earlier.",
+    )
+
+    def __init__(self, *args, pause: CasePause, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pause = pause
+        self.fields["end_date"].initial = timezone.localdate()
+
+    def clean_end_date(self) -> datetime.date:
+        day = self.cleaned_data["end_date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("Date it counts in full again must be today or in the past")
+        if day < self.pause.start_date:
+            raise forms.ValidationError(
+                "Date it counts in full again must be on or after the day the pause started, "
+                f"{long_date(self.pause.start_date)}"
+            )
+        return day

@@ -8,13 +8,15 @@ records, like allocations.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
+from caseload.dates import long_date
 from caseload.formatting import plain_number
 from caseload.models import Case, Person, Service, Team
 from weighting.defaults import DEFAULT_REMINDER_DAYS
@@ -649,3 +651,194 @@ class ReductionReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reduction} ends on {self.ends_on}"
+
+
+class PauseReasonQuerySet(models.QuerySet["PauseReason"]):
+    def offered(self) -> PauseReasonQuerySet:
+        """Reasons a new pause may give (old pauses keep theirs)."""
+        return self.filter(active=True)
+
+
+class PauseReason(models.Model):
+    """A reason on a service's list for pausing a case (awaiting closure, a
+    child in hospital, on hold): the share of its weight a paused case
+    counts, and the longest it may count so.
+
+    A reason no longer offered is made inactive, never deleted: it still
+    names the pauses recorded with it."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="pause_reasons")
+    name = models.CharField(max_length=60)
+    factor = models.DecimalField(
+        "weight factor",
+        max_digits=3,
+        decimal_places=2,
+        help_text="The share of its weight a paused case counts: more than 0, less than 1.",
+    )
+    maximum_weeks = models.PositiveSmallIntegerField(
+        help_text="The longest a pause counts at the factor: after it the case counts in full."
+    )
+    active = models.BooleanField(
+        default=True,
+        help_text="Offered for new pauses. Untick to stop offering it: old ones keep it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Edited in place in the admin: each change is kept.
+    history = HistoricalRecords()
+
+    objects = PauseReasonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["service", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                "service",
+                name="pause_reason_name_unique_per_service",
+                violation_error_message="The service already has a reason with this name.",
+            ),
+            # A factor of 1 would pause nothing; 0 would hide the work (DESIGN.md).
+            models.CheckConstraint(
+                condition=Q(factor__gt=0) & Q(factor__lt=1),
+                name="pause_reason_factor_in_range",
+                violation_error_message="The weight factor is more than 0 and less than 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum_weeks__gte=1) & Q(maximum_weeks__lte=104),
+                name="pause_reason_maximum_weeks_in_range",
+                violation_error_message="The maximum length is from 1 to 104 weeks (two years).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def summary(self) -> str:
+        """ "Counts at ×0.5 for at most 8 weeks"."""
+        weeks = "1 week" if self.maximum_weeks == 1 else f"{self.maximum_weeks} weeks"
+        return f"Counts at ×{plain_number(self.factor)} for at most {weeks}"
+
+
+class CasePauseQuerySet(models.QuerySet["CasePause"]):
+    def open(self) -> CasePauseQuerySet:
+        """Pauses not ended (one per case at most), whether or not they
+        still count at their factor."""
+        return self.filter(end_date__isnull=True)
+
+    def counting_on(self, day: datetime.date) -> CasePauseQuerySet:
+        """Pauses whose case counts at their factor on `day`: the rule of
+        `weighting.numbers.PAUSE_IN_FORCE`."""
+        return self.filter(start_date__lte=day, full_from__gt=day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day)
+        )
+
+
+class CasePause(models.Model):
+    """A case paused for a reason from its service's list: from `start_date`
+    its weight counts at `factor` until it ends (`end_date`, the first day
+    it no longer applies) or reaches `full_from`, the day it counts in full
+    again. The factor and that day are fixed when the case is paused, so a
+    later change to the reason never rewrites the numbers of past days."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="pauses")
+    reason = models.ForeignKey(PauseReason, on_delete=models.PROTECT, related_name="pauses")
+    factor = models.DecimalField(max_digits=3, decimal_places=2)
+    start_date = models.DateField()
+    full_from = models.DateField(help_text="The day the case counts in full again.")
+    end_date = models.DateField(
+        null=True, blank=True, help_text="The first day the pause no longer applies."
+    )
+    paused_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    ended_by = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    objects = CasePauseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["case", "start_date"]
+        indexes = [
+            # The pause in force per case and day (weighting.numbers.HELD_SQL).
+            models.Index(fields=["case", "start_date"], name="case_pause_per_case"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(factor__gt=0) & Q(factor__lt=1),
+                name="case_pause_factor_in_range",
+                violation_error_message="The weight factor is more than 0 and less than 1.",
+            ),
+            models.CheckConstraint(
+                condition=Q(full_from__gt=F("start_date")),
+                name="case_pause_full_from_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="case_pause_end_not_before_start",
+                violation_error_message="The pause cannot end before it starts.",
+            ),
+            # At most one pause in force per case (the open one here; on
+            # PostgreSQL an exclusion constraint covers past periods too).
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(end_date__isnull=True),
+                name="one_open_pause_per_case",
+                violation_error_message="The case is already paused.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} paused: {self.reason.name}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.end_date is None
+
+    def counts_reduced_on(self, day: datetime.date) -> bool:
+        """Whether the case counts at the factor on `day`."""
+        return self.start_date <= day < self.full_from and (
+            self.end_date is None or day < self.end_date
+        )
+
+    @property
+    def tag(self) -> str:
+        return pause_tag(self.reason.name, self.factor, self.full_from)
+
+
+def pause_tag(reason: str, factor: Decimal, full_from: datetime.date) -> str:
+    """What a page shows of a case paused that day: "Paused: Awaiting
+    closure (×0.5 until 1 February 2027)"."""
+    return f"Paused: {reason} (×{plain_number(factor)} until {long_date(full_from)})"
+
+
+def pause_annotations(day: datetime.date, case_field: str = "pk") -> dict[str, Subquery]:
+    """Annotations of a case's pause counting on `day` (its reason's name,
+    factor and the day it counts in full again; None when not paused), read
+    in the query of the cases: rows of `case_field` (an OuterRef)."""
+    pauses = (
+        CasePause.objects.counting_on(day)
+        .filter(case=OuterRef(case_field))
+        .order_by("-start_date", "-pk")
+    )
+    return {
+        "pause_reason": Subquery(pauses.values("reason__name")[:1]),
+        "pause_factor": Subquery(pauses.values("factor")[:1]),
+        "pause_full_from": Subquery(pauses.values("full_from")[:1]),
+    }
+
+
+class PauseReminder(models.Model):
+    """That the team managers were told a pause reached its longest length:
+    written by the job with its emails, so each pause is told of once."""
+
+    pause = models.OneToOneField(CasePause, on_delete=models.CASCADE, related_name="reminder")
+    emails = models.PositiveSmallIntegerField(help_text="How many managers were emailed.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.pause} reached its longest length"

@@ -28,6 +28,7 @@ from caseload.formatting import one_decimal, plain_number
 from caseload.models import Allocation, Case, FteChange, Person, Service
 from weighting.bands import HUNDRED, ZERO, Band, Bands, is_over_maximum
 from weighting.models import (
+    CasePause,
     ExperienceFactor,
     NonCaseAllowance,
     Rating,
@@ -39,6 +40,8 @@ from weighting.schemes_in_force import SchemesInForce, SchemeTerms, load_schemes
 
 FULL_TIME_HOURS = Reduction.FULL_TIME_HOURS
 FTE_PLACES = Decimal("0.01")
+# A weight times a pause's factor: two places each.
+WEIGHT_PLACES = Decimal("0.0001")
 # A rating not reviewed for this long is stale (12 weeks: one analysis period).
 STALE_RATING_DAYS = 84
 
@@ -122,6 +125,9 @@ class CaseloadNumbers:
     # whose anticipated rating was due before the day.
     stale_count: int = 0
     overdue_count: int = 0
+    # Held cases paused that day, counting at their pause's factor
+    # (weighting.CasePause); they count in the case and people counts in full.
+    paused_count: int = 0
     # What the team totals need of the person: their contracted FTE and
     # whether they hold cases (social workers and ASYEs).
     fte: Decimal = ZERO
@@ -199,11 +205,17 @@ class _Held:
     cases: int = 0
     people: int = 0
     # Rated cases and their load by the case's service and team and the unit
-    # of the scheme they were rated with: [cases, load].
+    # of the scheme they were rated with: [cases, load, counted], where
+    # `counted` is the cases each times its pause's factor (1 when not
+    # paused), and the load is already multiplied so.
     rated_by_team: dict[tuple[int, int, str], list] = field(
+        default_factory=lambda: defaultdict(lambda: [0, ZERO, ZERO])
+    )
+    # Unrated cases by the case's service and team: [cases, counted].
+    unrated_by_team: dict[tuple[int, int], list] = field(
         default_factory=lambda: defaultdict(lambda: [0, ZERO])
     )
-    unrated_by_team: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    paused: int = 0
     provisional: int = 0
     stale: int = 0
     overdue: int = 0
@@ -269,15 +281,16 @@ def _people(person_ids: list[int], first: datetime.date, last: datetime.date) ->
 
 
 def rated_weight(
-    terms: SchemeTerms | None, unit: str, total: Decimal, cases: int = 1
+    terms: SchemeTerms | None, unit: str, total: Decimal, counted: Decimal | int = 1
 ) -> tuple[Decimal, bool]:
     """What rated cases of a team weigh, and whether they count as rated:
     their ratings' total; but rated in another unit than the team's scheme
     now measures (points where it measures hours, or the other way round),
-    the scheme's middle for each, unrated until they are rated again."""
+    the scheme's middle for each, unrated until they are rated again.
+    `counted`: the cases, each times its pause's factor (1 unless paused)."""
     if terms is None or terms.unit == unit:
         return total, True
-    return terms.middle_total * cases, False
+    return terms.middle_total * counted, False
 
 
 def _finish(
@@ -293,15 +306,16 @@ def _finish(
     are put together."""
     load = ZERO
     unrated = 0
-    for (service_id, case_team_id, unit), (count, rated) in held.rated_by_team.items():
+    for (service_id, case_team_id, unit), (count, rated, counted) in held.rated_by_team.items():
         weight, counts_as_rated = rated_weight(
-            schemes.for_team(service_id, case_team_id), unit, rated, count
+            schemes.for_team(service_id, case_team_id), unit, rated, counted
         )
         load += weight
         unrated += 0 if counts_as_rated else count
-    for (service_id, case_team_id), count in held.unrated_by_team.items():
+    # An unrated case counts the scheme's middle levels (times its pause's factor).
+    for (service_id, case_team_id), (count, counted) in held.unrated_by_team.items():
         terms = schemes.for_team(service_id, case_team_id)
-        load += (terms.middle_total if terms else ZERO) * count
+        load += (terms.middle_total if terms else ZERO) * counted
         unrated += count
     terms = schemes.for_team(person.service_id, team_id) if person.service_id else None
     fte = _fte_on(rows["fte"], day, person.fte)
@@ -346,6 +360,7 @@ def _finish(
         team_id=team_id,
         stale_count=held.stale,
         overdue_count=held.overdue,
+        paused_count=held.paused,
         fte=fte,
         case_holding=person.role in Person.CASE_HOLDING_ROLES,
         unit=terms.unit if terms else SchemeUnit.POINTS,
@@ -450,14 +465,19 @@ def _fte_on(rows: list[dict], day: datetime.date, recorded: Decimal) -> Decimal:
 # What each person holds on each of a list of days: one query, summed by the
 # database per person, day and the case's team. The latest rating on or before
 # the day is found per allocation by the (case, rated_on) index: a LATERAL
-# join on PostgreSQL, a correlated subquery for its key on SQLite.
+# join on PostgreSQL, a correlated subquery for its key on SQLite. A case
+# paused that day (`pause_join`) counts its weight times the pause's factor,
+# and an unrated one its scheme's middle times it: `counted` sums the
+# factors (1 for a case not paused) for that.
 HELD_SQL = """
 WITH days (n, day, stale_before) AS (VALUES {days})
 SELECT a.person_id, days.n, c.service_id, c.team_id, rating_scheme.unit,
        COUNT(*) AS cases,
        SUM(c.people_count) AS people,
-       SUM({load}) AS rated_load,
+       SUM(({load}) * COALESCE(p.factor, 1)) AS rated_load,
        SUM(CASE WHEN r.id IS NULL THEN 1 ELSE 0 END) AS unrated,
+       SUM(COALESCE(p.factor, 1)) AS counted,
+       SUM(CASE WHEN p.id IS NULL THEN 0 ELSE 1 END) AS paused,
        SUM(CASE WHEN r.status = %s THEN 1 ELSE 0 END) AS provisional,
        SUM(CASE WHEN r.rated_on < days.stale_before THEN 1 ELSE 0 END) AS stale,
        SUM(CASE WHEN r.anticipated_by < days.day THEN 1 ELSE 0 END) AS overdue
@@ -467,6 +487,7 @@ JOIN {allocation} a
 JOIN {case} c ON c.id = a.case_id{planned}
 {latest}
 LEFT JOIN {scheme} rating_scheme ON rating_scheme.id = r.scheme_id
+{pause}
 WHERE {people}
 GROUP BY a.person_id, days.n, c.service_id, c.team_id, rating_scheme.unit
 """
@@ -490,6 +511,36 @@ def latest_rating_join(join: str, columns: str, on: str) -> str:
         return f"{join} LATERAL ({lateral}) r ON true"
     key = LATEST_RATING.format(columns="id", rating=rating, on=on)
     return f"{join} {rating} r ON r.id = ({key})"
+
+
+# The pause in force of case `c` on `{on}`, if any (weighting.CasePause):
+# started, not ended, and not yet at the day it counts in full again. One
+# row at most, found by the (case, start_date) index: the latest to start.
+PAUSE_IN_FORCE = """
+LEFT JOIN {pause} p ON p.id = (
+    SELECT pause.id FROM {pause} pause
+    WHERE pause.case_id = c.id AND pause.start_date <= {on} AND pause.full_from > {on}
+      AND (pause.end_date IS NULL OR pause.end_date > {on})
+    ORDER BY pause.start_date DESC, pause.id DESC
+    LIMIT 1
+)"""
+
+
+def pause_join(on: str = "days.day") -> str:
+    """SQL joining `p`, the pause in force of case `c` on `on` (a column or
+    a placeholder): its `factor` multiplies the case's weight."""
+    return PAUSE_IN_FORCE.format(pause=CasePause._meta.db_table, on=on)
+
+
+def exact(value: object) -> Decimal:
+    """A sum of weights as the database gives it, exactly: SQLite sums a
+    product of decimals as a float (its error is far below the hundredths
+    of hundredths a factor times a weight can have)."""
+    if value is None:
+        return ZERO
+    if isinstance(value, float):
+        return Decimal(repr(value)).quantize(WEIGHT_PLACES)
+    return Decimal(value)
 
 
 def people_clause(person_ids: list[int]) -> tuple[str, list]:
@@ -555,6 +606,7 @@ def _held(
         case=Case._meta.db_table,
         latest=latest,
         scheme=Scheme._meta.db_table,
+        pause=pause_join(),
         people=people,
     )
     stale = datetime.timedelta(days=STALE_RATING_DAYS)
@@ -575,6 +627,8 @@ def _held(
             people_count,
             rated,
             unrated,
+            counted,
+            paused,
             provisional,
             stale_count,
             overdue_count,
@@ -582,12 +636,16 @@ def _held(
             totals = held[n][person_id]
             totals.cases += cases
             totals.people += people_count
-            if unit is None:
-                totals.unrated_by_team[(service_id, team_id)] += unrated
+            totals.paused += paused
+            if unit is None:  # no rating, so no rating's scheme
+                unrated_here = totals.unrated_by_team[(service_id, team_id)]
+                unrated_here[0] += unrated
+                unrated_here[1] += exact(counted)
             else:
                 rated_here = totals.rated_by_team[(service_id, team_id, unit)]
                 rated_here[0] += cases
-                rated_here[1] += Decimal(rated or 0)
+                rated_here[1] += exact(rated)
+                rated_here[2] += exact(counted)
             totals.provisional += provisional
             totals.stale += stale_count
             totals.overdue += overdue_count

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from caseload.models import Case, Person
 from weighting.bands import ZERO
-from weighting.models import Rating
+from weighting.models import CasePause, Rating
 from weighting.numbers import CaseloadNumbers, caseload_series_with_schemes, rated_weight
 from weighting.schemes_in_force import SchemesInForce
 
@@ -22,7 +22,8 @@ def case_weight(
     before `day`, else the middle of its team's scheme (from `schemes`, the
     versions in force that day, when read already). A rating in another unit
     than the team's scheme (points where it now measures hours) counts as
-    unrated, as in `weighting.numbers`."""
+    unrated, as in `weighting.numbers`. A case paused that day weighs that
+    times its pause's factor."""
     latest = (
         Rating.objects.filter(case=case, rated_on__lte=day)
         .order_by("-rated_on", "-pk")
@@ -30,10 +31,25 @@ def case_weight(
         .first()
     )
     schemes = schemes or SchemesInForce([case.service_id], day)
+    factor = pause_factor(case, day)
     if latest is None:
-        return unrated_weight(case, schemes), False
+        return unrated_weight(case, schemes) * factor, False
     terms = schemes.for_team(case.service_id, case.team_id)
-    return rated_weight(terms, latest[1], Decimal(latest[0]))
+    weight, rated = rated_weight(terms, latest[1], Decimal(latest[0]))
+    return weight * factor, rated
+
+
+def pause_factor(case: Case, day: datetime.date) -> Decimal:
+    """What a case's weight is multiplied by on `day`: its pause's factor
+    while it counts at it, else 1. Read with the case when it was annotated
+    with `pause_factor` (`weighting.models.pause_annotations`)."""
+    if hasattr(case, "pause_factor"):
+        factor = case.pause_factor
+    else:
+        factor = (
+            CasePause.objects.counting_on(day).filter(case=case).values_list("factor", flat=True)
+        ).first()
+    return Decimal(1) if factor is None else Decimal(factor)
 
 
 def unrated_weight(case: Case, schemes: SchemesInForce) -> Decimal:

@@ -1,6 +1,8 @@
 """Reminders that protected time is ending: the team managers of the person's
 team are emailed once, as many days before the end as the reason says, so
-that time which should go on is recorded again before capacity changes."""
+that time which should go on is recorded again before capacity changes.
+And that a paused case counts in full again: its team's managers are told
+once, when the pause reaches its reason's longest length."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from django.utils import timezone
 
 from caseload.dates import long_date
 from caseload.formatting import plain_number
-from caseload.models import Person, TeamMembership
+from caseload.models import Case, Person, TeamMembership
 from caseload.notifications import managers_by_team, notify_many
-from weighting.models import Reduction, ReductionReminder
+from weighting.models import CasePause, PauseReminder, Reduction, ReductionReminder
 from weighting.reasons import as_time
 
 # The most days ahead a reason may remind (ReductionReason.reminder_days).
@@ -101,5 +103,60 @@ def remind_reductions_ending(day: datetime.date | None = None) -> int:
                 (manager, *_message(reduction))
                 for reduction in sending
                 for manager in managers[reduction.person_id]
+            ]
+        )
+
+
+def pauses_at_maximum(day: datetime.date) -> list[CasePause]:
+    """Pauses of open cases, not ended, that reached their longest length by
+    `day` and whose managers have not been told; in a transaction, locked
+    (and those another run has locked are left to it)."""
+    return list(
+        CasePause.objects.open()
+        .filter(full_from__lte=day, case__status=Case.Status.OPEN)
+        .exclude(Exists(PauseReminder.objects.filter(pause=OuterRef("pk"))))
+        .select_related("case", "reason")
+        .select_for_update(skip_locked=True, of=("self",))
+        .order_by("full_from", "pk")
+    )
+
+
+def _pause_message(pause: CasePause) -> tuple[str, str]:
+    case, full = pause.case, long_date(pause.full_from)
+    subject = f"Case {case.reference} counts in full again from {full}"
+    link = f"{settings.SITE_URL}{reverse('case_detail', args=[case.pk])}"
+    body = (
+        f"Case {case.reference} was paused on {long_date(pause.start_date)} "
+        f"({pause.reason.name}, counting at ×{plain_number(pause.factor)} of its weight). "
+        f"The pause reached its longest length, so from {full} the case counts in full in its "
+        "worker's caseload.\n\n"
+        f"End the pause or close the case when the time comes: {link}\n"
+    )
+    return subject, body
+
+
+def remind_pauses_at_maximum(day: datetime.date | None = None) -> int:
+    """Email the managers of each paused case's team once its pause reaches
+    its longest length (by `day`, today by default); returns how many emails
+    were queued.
+
+    Each is a row (one per pause: a unique key) written in the same
+    transaction as its emails: a rerun, or a task delivered twice, finds it
+    and sends nothing. A case whose team has no manager waits for one. The
+    same statements for one pause or a hundred."""
+    day = day or timezone.localdate()
+    with transaction.atomic():
+        due = pauses_at_maximum(day)
+        managers = managers_by_team({pause.case.team_id for pause in due})
+        sending = [pause for pause in due if managers.get(pause.case.team_id)]
+        PauseReminder.objects.bulk_create(
+            PauseReminder(pause=pause, emails=len(managers[pause.case.team_id]))
+            for pause in sending
+        )
+        return notify_many(
+            [
+                (manager, *_pause_message(pause))
+                for pause in sending
+                for manager in managers[pause.case.team_id]
             ]
         )

@@ -22,14 +22,17 @@ from weighting.bands import ZERO
 from weighting.defaults import (
     DEFAULT_BENCHMARK,
     DEFAULT_CRITERIA,
+    DEFAULT_PAUSE_REASONS,
     DEFAULT_REDUCTION_REASONS,
     DEFAULT_SCHEME_NAME,
 )
 from weighting.models import (
+    CasePause,
     Criterion,
     ExperienceFactor,
     Level,
     NonCaseAllowance,
+    PauseReason,
     Rating,
     RatingLevel,
     Reduction,
@@ -549,3 +552,108 @@ def reduction_create(
             end_date=terms.end_date,
             recorded_by=by,
         )
+
+
+def default_pause_reasons(service: Service) -> list[PauseReason]:
+    """The reasons for pausing a case every service starts with
+    (weighting.defaults), not yet saved."""
+    return [
+        PauseReason(service=service, name=name, factor=factor, maximum_weeks=weeks)
+        for name, factor, weeks in DEFAULT_PAUSE_REASONS
+    ]
+
+
+def pause_reasons_create_default(*, service: Service) -> list[PauseReason]:
+    """Give a service the default reasons for pausing a case; a name it has
+    already is left as it is."""
+    taken = {name.lower() for name in service.pause_reasons.values_list("name", flat=True)}
+    return PauseReason.objects.bulk_create(
+        reason for reason in default_pause_reasons(service) if reason.name.lower() not in taken
+    )
+
+
+def _holders_from(case: Case, day: datetime.date) -> list[int]:
+    """The primary workers of `case` on or after `day`: whose numbers change."""
+    return list(
+        case.allocations.primary()
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        .values_list("person_id", flat=True)
+    )
+
+
+def case_pause(
+    *, case: Case, reason: PauseReason, start_date: datetime.date, by: Person | None
+) -> CasePause:
+    """Pause an open case from `start_date` for a reason on its service's
+    list: its weight counts at the reason's factor until the pause is ended
+    or reaches the reason's longest length. The factor and the day it counts
+    in full again are fixed now, so a later change to the reason never
+    rewrites past numbers. One pause at a time per case."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().select_related("service").get(pk=case.pk)
+        reason = PauseReason.objects.get(pk=reason.pk)
+        if not case.is_open:
+            raise RuleBroken(f"Case {case.reference} is closed: only an open case is paused.")
+        if reason.service_id != case.service_id:
+            raise RuleBroken(
+                f"{reason.name} is a reason of {reason.service}; case {case.reference} is in "
+                f"{case.service}."
+            )
+        if not reason.active:
+            raise RuleBroken(f"{reason.name} is no longer offered: choose another reason.")
+        if start_date > _today():
+            raise RuleBroken("A pause cannot start in the future.")
+        if start_date < case.opened_on:
+            raise RuleBroken(
+                f"Case {case.reference} was opened on {long_date(case.opened_on)}: "
+                "a pause cannot start before that."
+            )
+        covering = (
+            case.pauses.filter(Q(end_date__isnull=True) | Q(end_date__gt=start_date))
+            .order_by("-start_date")
+            .first()
+        )
+        if covering is not None and covering.end_date is None:
+            raise RuleBroken(
+                f"Case {case.reference} is already paused ({covering.reason.name}, since "
+                f"{long_date(covering.start_date)}): end that pause first."
+            )
+        if covering is not None:
+            raise RuleBroken(
+                f"Case {case.reference} was paused until {long_date(covering.end_date)}: "
+                "a new pause starts on that day or later."
+            )
+        numbers_changed_on(_holders_from(case, start_date), start_date)
+        pause = CasePause.objects.create(
+            case=case,
+            reason=reason,
+            factor=reason.factor,
+            start_date=start_date,
+            full_from=start_date + datetime.timedelta(weeks=reason.maximum_weeks),
+            paused_by=by,
+        )
+        audit.record(by, audit.Action.CHANGE, case)
+        return pause
+
+
+def case_unpause(*, pause: CasePause, end_date: datetime.date, by: Person | None) -> CasePause:
+    """End a pause: from `end_date` the case counts in full again."""
+    with transaction.atomic():
+        pause = CasePause.objects.select_for_update().select_related("case").get(pk=pause.pk)
+        if pause.end_date is not None:
+            raise RuleBroken(
+                f"Case {pause.case.reference} is no longer paused: its pause ended on "
+                f"{long_date(pause.end_date)}."
+            )
+        if end_date < pause.start_date:
+            raise RuleBroken(
+                f"The pause cannot end before it starts: it started on "
+                f"{long_date(pause.start_date)}."
+            )
+        if end_date > _today():
+            raise RuleBroken("A pause cannot be ended on a day in the future.")
+        numbers_changed_on(_holders_from(pause.case, end_date), end_date)
+        pause.end_date, pause.ended_by = end_date, by
+        pause.save(update_fields=["end_date", "ended_by"])
+        audit.record(by, audit.Action.CHANGE, pause.case)
+        return pause

@@ -11,4 +11,6 @@ urlpatterns = [
     path("schemes/<int:pk>/agree/", views.scheme_agree, name="scheme_agree"),
     path("schemes/<int:pk>/discard/", views.scheme_discard, name="scheme_discard"),
     path("cases/<int:pk>/rate/", views.case_rate, name="case_rate"),
+    path("cases/<int:pk>/pause/", views.case_pause, name="case_pause"),
+    path("cases/<int:pk>/unpause/", views.case_unpause, name="case_unpause"),
 ]

@@ -11,14 +11,24 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from caseload import access, audit
+from caseload.dates import long_date
+from caseload.formatting import plain_number
 from caseload.models import Case
 from caseload.resubmission import once_per_form
 from caseload.services import RuleBroken
 from weighting import services
 from weighting.access import get_draft_scheme_for_manager
-from weighting.forms import AgreeSchemeForm, CriterionForm, CriterionFormSet, RatingForm, SchemeForm
+from weighting.forms import (
+    AgreeSchemeForm,
+    CriterionForm,
+    CriterionFormSet,
+    PauseForm,
+    RatingForm,
+    SchemeForm,
+    UnpauseForm,
+)
 from weighting.history import RatingView
-from weighting.models import Criterion, Level, Rating, Scheme
+from weighting.models import CasePause, Criterion, Level, Rating, Scheme
 from weighting.schemes_in_force import scheme_terms
 
 
@@ -189,4 +199,81 @@ def case_rate(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "weighting/case_rate.html",
         {"case": case, "scheme": scheme, "form": form, "criteria": criteria},
+    )
+
+
+def _open_pause(case: Case) -> CasePause | None:
+    return case.pauses.open().select_related("reason").first()
+
+
+@require_http_methods(["GET", "POST"])
+@once_per_form
+def case_pause(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause a case of a team the user manages, for a reason on its
+    service's list."""
+    case = access.get_case_for_manager(request.user, pk)
+    pause = _open_pause(case)
+    if pause is not None:
+        messages.info(request, f"Case {case.reference} is already paused: {pause.reason.name}.")
+        return redirect("case_detail", pk=case.pk)
+    if not case.is_open:
+        messages.info(request, f"Case {case.reference} is closed.")
+        return redirect("case_detail", pk=case.pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
+    reasons = list(case.service.pause_reasons.offered().order_by("name"))
+    form = PauseForm(request.POST or None, reasons=reasons)
+    if request.method == "POST" and form.is_valid():
+        try:
+            pause = services.case_pause(
+                case=case,
+                reason=form.reasons[form.cleaned_data["reason"]],
+                start_date=form.cleaned_data["start_date"],
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Case {case.reference} is paused from {long_date(pause.start_date)}: it counts "
+                f"at ×{plain_number(pause.factor)} of its weight until "
+                f"{long_date(pause.full_from)} unless you end the pause sooner.",
+            )
+            return redirect(reverse("case_detail", args=[case.pk]) + "#rating")
+    return render(
+        request, "weighting/case_pause.html", {"case": case, "form": form, "reasons": reasons}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@once_per_form
+def case_unpause(request: HttpRequest, pk: int) -> HttpResponse:
+    """End the pause of a case of a team the user manages."""
+    case = access.get_case_for_manager(request.user, pk)
+    pause = _open_pause(case)
+    if pause is None:
+        messages.info(request, f"Case {case.reference} is not paused.")
+        return redirect("case_detail", pk=case.pk)
+    if request.method == "GET":
+        audit.record(request.user, audit.Action.VIEW, case)
+    form = UnpauseForm(request.POST or None, pause=pause)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_unpause(
+                pause=pause,
+                end_date=form.cleaned_data["end_date"],
+                by=access.person_of(request.user),
+            )
+        except RuleBroken as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"Case {case.reference} counts in full from "
+                f"{long_date(form.cleaned_data['end_date'])}.",
+            )
+            return redirect(reverse("case_detail", args=[case.pk]) + "#rating")
+    return render(
+        request, "weighting/case_unpause.html", {"case": case, "form": form, "pause": pause}
     )

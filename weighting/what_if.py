@@ -28,7 +28,9 @@ from weighting.numbers import (
     Draft,
     agreed_and_draft,
     caseload_series_with_schemes,
+    exact,
     latest_rating_join,
+    pause_join,
     people_clause,
     rated_weight,
 )
@@ -97,13 +99,17 @@ class HeldRating:
     total: Decimal
     unit: str  # of the scheme it was rated with
     levels: dict[str, Decimal] = field(default_factory=dict)
+    # Its pause's factor on the day (weighting.CasePause); 1 when not paused.
+    factor: Decimal = Decimal(1)
 
 
 HELD_LEVELS_SQL = """
-SELECT a.person_id, c.id, c.reference, r.total, rating_scheme.unit, criterion.name, level.value
+SELECT a.person_id, c.id, c.reference, r.total, rating_scheme.unit, criterion.name, level.value,
+       p.factor
 FROM {allocation} a
 JOIN {case} c ON c.id = a.case_id
 {latest}
+{pause}
 JOIN {scheme} rating_scheme ON rating_scheme.id = r.scheme_id
 JOIN {rating_level} rating_level ON rating_level.rating_id = r.id
 JOIN {criterion} criterion ON criterion.id = rating_level.criterion_id
@@ -127,6 +133,7 @@ def held_ratings(
         allocation=Allocation._meta.db_table,
         case=Case._meta.db_table,
         latest=latest_rating_join("JOIN", "scheme_id", on="%s"),
+        pause=pause_join("%s"),
         scheme=Scheme._meta.db_table,
         rating_level=RatingLevel._meta.db_table,
         criterion=Criterion._meta.db_table,
@@ -134,15 +141,20 @@ def held_ratings(
         teams=", ".join(["%s"] * len(team_ids)),
         people=people,
     )
-    params = [day, Allocation.Kind.PRIMARY, day, day, *team_ids, *people_params]
+    params = [day, day, day, day, Allocation.Kind.PRIMARY, day, day, *team_ids, *people_params]
     held: dict[int, HeldRating] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for person_id, case_id, reference, total, unit, name, value in cursor.fetchall():
+        for person_id, case_id, reference, total, unit, name, value, factor in cursor.fetchall():
             rating = held.get(case_id)
             if rating is None:
                 rating = held[case_id] = HeldRating(
-                    person_id, case_id, reference, Decimal(total), unit
+                    person_id,
+                    case_id,
+                    reference,
+                    Decimal(total),
+                    unit,
+                    factor=Decimal(1) if factor is None else exact(factor),
                 )
             rating.levels[name] = Decimal(value)
     return list(held.values())
@@ -196,7 +208,8 @@ def draft_weights(
                 level = criterion.middle
             weight += level
         counted, _ = rated_weight(terms, rating.unit, rating.total)
-        change[rating.person_id] += weight - counted
+        # A paused case counts both at its pause's factor.
+        change[rating.person_id] += (weight - counted) * rating.factor
         if missing:
             unmapped.append(Unmapped(rating.person_id, rating.reference, tuple(missing)))
     return change, unmapped

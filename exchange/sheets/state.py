@@ -32,9 +32,11 @@ from exchange.format import CellError
 from exchange.outcome import CREATED, UNCHANGED, UPDATED, Outcome
 from exchange.reader import Row, Workbook
 from weighting.models import (
+    CasePause,
     Criterion,
     ExperienceFactor,
     Level,
+    PauseReason,
     Rating,
     RatingLevel,
     Reduction,
@@ -189,6 +191,13 @@ class ImportState:
         self.reductions = {
             (r.person_id, r.reason.name.lower(), r.start_date): r
             for r in Reduction.objects.select_related("reason")
+        }
+        # Each service's reasons for pausing a case, and the pauses stored.
+        self.pause_reasons: dict[str, dict[str, PauseReason]] = defaultdict(dict)
+        for pause_reason in PauseReason.objects.select_related("service"):
+            self.pause_reasons[pause_reason.service.name][pause_reason.name.lower()] = pause_reason
+        self.pauses: dict[tuple[int, datetime.date], CasePause] = {
+            (p.case_id, p.start_date): p for p in CasePause.objects.select_related("reason")
         }
         self.cases = {
             (c.service.name, c.reference): c for c in Case.objects.select_related("service")

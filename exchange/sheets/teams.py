@@ -7,7 +7,7 @@ from exchange import format as fmt
 from exchange.outcome import CREATED, UNCHANGED, UPDATED
 from exchange.reader import Row
 from exchange.sheets.state import ImportState
-from weighting.services import default_reduction_reasons
+from weighting.services import default_pause_reasons, default_reduction_reasons
 
 
 class TeamSheets(ImportState):
@@ -44,6 +44,11 @@ class TeamSheets(ImportState):
             reasons = default_reduction_reasons(service)
             self.reasons[service.name] = {reason.name.lower(): reason for reason in reasons}
             self.saves.extend(lambda r=reason: r.save() for reason in reasons)
+            # And with the default reasons for pausing a case, which the
+            # case_pauses sheet may name.
+            pause_reasons = default_pause_reasons(service)
+            self.pause_reasons[service.name] = {r.name.lower(): r for r in pause_reasons}
+            self.saves.extend(lambda r=reason: r.save() for reason in pause_reasons)
             self.outcome.count("services", CREATED)
             self._check_bands(row, service)
             return

@@ -18,6 +18,7 @@ from reports.services.analyses import analyse, analyses_due
 from reports.services.escalations import escalate
 from reports.services.reviews import quarterly_review, reviews_missing
 from reports.services.snapshots import catch_up_snapshots, recompute_stale
+from weighting.reminders import remind_pauses_at_maximum
 
 
 def _analyse_teams(due: dict[int, list[int]], day: datetime.date) -> None:
@@ -38,6 +39,7 @@ def daily_jobs(
     """The day's jobs in order: leavers' cases back to their queues (and
     their managers told a week ahead), snapshots (filling any day missing from the
     month before), the recompute of back-dated changes, escalations, the
+    managers told of paused cases that count in full again, the
     analyses due, any quarterly review due, and what is past its retention
     (docs/data-protection.md); each run is recorded as a
     `DailyRun`. The Celery task passes functions that fan the analyses and
@@ -52,6 +54,8 @@ def daily_jobs(
     written = catch_up_snapshots(day)
     recomputed = recompute_stale()
     escalated = escalate(day)
+    # Paused cases that count in full again from today: their managers are told.
+    paused = remind_pauses_at_maximum(day)
     due = analyses_due(day)
     analyse_teams(due, day)
     quarter, services = reviews_missing(day)
@@ -69,6 +73,7 @@ def daily_jobs(
         "returned": returned,
         "leaving_emails": told,
         "past_retention": sum(kept.values()),
+        "pause_emails": paused,
     }
 
 

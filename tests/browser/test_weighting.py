@@ -95,3 +95,30 @@ def test_a_manager_tries_a_draft_on_todays_caseload(
     assert_accessible(page)
     page.set_viewport_size({"width": 375, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth <= 375")
+
+
+def test_a_manager_pauses_a_case_and_ends_the_pause(
+    sign_in, live_server, held_case, team_manager, default_scheme, assert_accessible
+):
+    """Pausing with no reason shows the error summary; paused, the case's
+    page shows the tag; ending the pause takes it away. No WCAG violation."""
+    page = sign_in("manager")
+    page.goto(f"{live_server.url}/cases/{held_case.pk}/")
+    page.get_by_role("link", name="Pause this case").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pause this case")
+    assert_accessible(page)
+    page.get_by_role("button", name="Pause the case").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text(
+        "Choose the reason the case is paused"
+    )
+    assert_accessible(page)
+    page.get_by_label("Awaiting closure").check()
+    page.get_by_role("button", name="Pause the case").click()
+    expect(page.locator("strong.govuk-tag", has_text="Paused: Awaiting closure")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="End the pause").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("End the pause")
+    assert_accessible(page)
+    page.get_by_role("button", name="End the pause").click()
+    expect(page.get_by_text("Case CP-1042 counts in full from")).to_be_visible()
+    expect(page.get_by_role("link", name="Pause this case")).to_be_visible()

@@ -15,7 +15,8 @@ class Command(BaseCommand):
     help = (
         "Run the day's jobs in this process: leavers' cases back to their teams' queues, "
         "snapshots (catching up missed days), "
-        "recomputes after back-dated changes, escalations, the 12-week analyses due, "
+        "recomputes after back-dated changes, escalations, paused cases counting in full again, "
+        "the 12-week analyses due, "
         "any quarterly review due, reminders of protected time ending, and the deletion of "
         "audit rows past their retention. "
         "The embedded first run calls it at start-up, as it has no scheduler."
@@ -42,6 +43,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"{reminded} email{'s' if reminded != 1 else ''} reminding of protected time ending."
+        )
+        paused = done["pause_emails"]
+        self.stdout.write(
+            f"{paused} email{'s' if paused != 1 else ''} about paused cases counting in full again."
         )
         self.stdout.write(
             f"{deleted} audit row{'s' if deleted != 1 else ''} past the "
