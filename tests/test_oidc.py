@@ -158,6 +158,20 @@ def test_a_provider_that_stops_answering_mid_sign_in_is_told_and_nothing_written
     assert signed_in_as(client) is None
 
 
+def test_refusals_lock_nobody_out_nor_slow_the_address_s_password_sign_ins(
+    client, provider, settings, social_worker
+):
+    settings.SIGN_IN_ADDRESS_LIMIT = 2
+    settings.AXES_FAILURE_LIMIT = 2
+    for n in range(3):
+        provider.person(f"stranger{n}", email=f"s{n}@example.org", email_verified=True)
+        assert provider.sign_in(client, f"stranger{n}").status_code == 403
+    assert AccessFailureLog.objects.count() == 3
+    signed_in = client.post(reverse("login"), {"username": "worker", "password": PASSWORD})
+    assert signed_in.status_code == 302
+    assert signed_in_as(client) == social_worker.user
+
+
 def test_the_break_glass_superuser_is_never_reached_through_the_provider(
     client, provider, superuser
 ):
