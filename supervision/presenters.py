@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from caseload.charts.lines import Series, line_chart
@@ -151,7 +152,8 @@ def my_caseload(person: Person, today: datetime.date) -> dict:
     ratings = _latest_ratings([case["rating_id"] for case in cases if case["rating_id"]])
     days = [today - datetime.timedelta(weeks=w) for w in range(TREND_WEEKS, -1, -1)]
     series, schemes = caseload_series_with_schemes([person], days)
-    trend = [(day, series[day][person.pk]) for day in days]
+    check_ins = _check_ins(person, days[0] - datetime.timedelta(days=6))
+    trend = [(day, series[day][person.pk], _felt_in_week(check_ins, day)) for day in days]
     numbers = trend[-1][1]
     # The criteria of the scheme in force for their team today, as the
     # numbers use it.
@@ -171,7 +173,9 @@ def my_caseload(person: Person, today: datetime.date) -> dict:
         "criteria": criteria,
         "numbers": numbers,
         "trend": trend,
-        "chart": _trend_chart(trend),
+        "chart": _trend_chart([(day, week) for day, week, _ in trend]),
+        "check_in_scale": WorkloadView.Scale.choices,
+        "hard_three_times": _hard_three_times(check_ins),
         "next_supervision": next_supervision_label(person.next_supervision, today),
         "analysis_due": services.analysis_due(person.last_analysis_on, today),
         "waiting_signature": (
@@ -187,6 +191,34 @@ def my_caseload(person: Person, today: datetime.date) -> dict:
         ),
         "today": today,
     }
+
+
+# The two worst levels of the scale: three check-ins in a row at these offer a concern.
+HARD_LEVELS = (WorkloadView.Scale.HARD, WorkloadView.Scale.NOT_MANAGEABLE)
+
+
+def _check_ins(person: Person, since: datetime.date) -> list[WorkloadView]:
+    """The person's views of their workload recorded since `since`, newest first."""
+    return list(
+        WorkloadView.objects.filter(person=person, recorded_at__date__gte=since).order_by(
+            "-recorded_at", "-pk"
+        )
+    )
+
+
+def _felt_in_week(check_ins: list[WorkloadView], day: datetime.date) -> WorkloadView | None:
+    """The latest check-in of the week ending on `day`, if any."""
+    start = day - datetime.timedelta(days=6)
+    return next(
+        (view for view in check_ins if start <= timezone.localdate(view.recorded_at) <= day),
+        None,
+    )
+
+
+def _hard_three_times(check_ins: list[WorkloadView]) -> bool:
+    """Whether the last three check-ins all said hard or not manageable."""
+    last = check_ins[:3]
+    return len(last) == 3 and all(view.scale in HARD_LEVELS for view in last)
 
 
 def _with_supervision(person: Person) -> Person:

@@ -182,8 +182,9 @@ def test_my_caseload_query_count_does_not_grow(
                 status="interim",
             )
     client.force_login(social_worker.user)
-    # 11 with its audit row, and 3 for the session's save after the sign-in.
-    with django_assert_max_num_queries(14):
+    # 12 with its audit row and the check-ins of the trend's weeks, and 3
+    # for the session's save after the sign-in.
+    with django_assert_max_num_queries(15):
         response = client.get(reverse("my_caseload"))
     assert response.content.decode().count(">M-") == size
 

@@ -25,6 +25,7 @@ from supervision.models import (
     SupervisionCaseItem,
     SupervisionRecord,
     WorkloadConcern,
+    WorkloadView,
 )
 from tests.conftest import days_ago
 from tests.factories import CaseFactory, member
@@ -127,10 +128,42 @@ def test_the_trend_is_computed_from_dated_records(client, team, social_worker, d
     response = signed_in(client, social_worker).get(reverse("my_caseload"))
     trend = response.context["trend"]
     assert len(trend) == 13
-    loads = [numbers.weighted_load for _, numbers in trend]
+    loads = [numbers.weighted_load for _, numbers, _ in trend]
     assert loads[:7] == [0] * 7  # before the allocation
     assert loads[7] == 6  # held, unrated: the middle of each criterion
     assert loads[-1] == 9
+
+
+# Check-ins: the worker's own view over time ---------------------------------------
+
+
+def test_one_tap_on_the_worker_s_page_records_how_their_workload_feels(client, social_worker):
+    page = signed_in(client, social_worker).get(reverse("my_caseload")).content.decode()
+    assert "How manageable is your workload today?" in page
+    assert page.count('name="scale"') == 5  # a button per level: one tap each
+    response = client.post(reverse("workload_view"), {"scale": "4"})
+    assert response["Location"] == reverse("my_caseload")
+    view = WorkloadView.objects.get(person=social_worker)
+    assert (view.scale, view.comment) == (4, "")
+    trend = client.get(reverse("my_caseload")).context["trend"]
+    # This week's row of the trend says how it felt; the weeks before say nothing.
+    assert trend[-1][2].get_scale_display() == "Hard to manage"
+    assert [felt for _, _, felt in trend[:-1]] == [None] * 12
+
+
+def test_three_check_ins_in_a_row_at_the_two_worst_levels_offer_a_concern(client, social_worker):
+    offer = "Your last three check-ins said your workload is hard to manage or not manageable"
+    signed_in(client, social_worker)
+    for days_back, scale in ((9, 4), (5, 5)):
+        view = services.workload_view_record(person=social_worker, scale=scale, comment="")
+        earlier = timezone.now() - datetime.timedelta(days=days_back)
+        WorkloadView.objects.filter(pk=view.pk).update(recorded_at=earlier)
+    assert offer not in client.get(reverse("my_caseload")).content.decode()  # two so far
+    client.post(reverse("workload_view"), {"scale": "4"})
+    page = client.get(reverse("my_caseload")).content.decode()
+    assert offer in page and reverse("concern_raise") in page
+    client.post(reverse("workload_view"), {"scale": "3"})  # just about manageable
+    assert offer not in client.get(reverse("my_caseload")).content.decode()
 
 
 # Preparing for supervision ---------------------------------------------------

@@ -34,7 +34,13 @@ def test_propose_record_agree_and_sign_a_supervision(
     page.get_by_label("Why should the rating change?").fill("Risk assessment completed")
     page.get_by_role("button", name="Propose this rating").click()
     expect(page.get_by_text("You proposed a change")).to_be_visible()
-    page.get_by_role("link", name="Record how your workload feels").click()
+    # One tap on their page records how the workload feels today.
+    page.get_by_role("button", name="Hard to manage").click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text(
+        "Your view of your workload is recorded"
+    )
+    assert_accessible(page)
+    page.get_by_role("link", name="Say more about how your workload feels").click()
     assert_accessible(page)
     page.get_by_label("Just about manageable").check()
     page.get_by_label("Anything you want your supervisor to know").fill("Two reports due")
