@@ -188,16 +188,17 @@ def not_hidden_from(user: User, case: str = "") -> Q:
     )
 
 
+def hidden_from(user: User) -> CaseQuerySet:
+    """The restricted cases this user may not see."""
+    return Case.objects.filter(restricted=True).exclude(pk__in=cases_visible_to(user).values("pk"))
+
+
 def hidden_case_ids(user: User, cases: Iterable[int] | QuerySet) -> set[int]:
     """Which of `cases` (ids, or a queryset of cases) are restricted and not
     for this user's eyes: a list shows them as "Restricted case", without
     reference, label or link. One query, whatever the number of cases."""
     ids = cases.values("pk") if isinstance(cases, QuerySet) else list(cases)
-    return set(
-        Case.objects.filter(pk__in=ids, restricted=True)
-        .exclude(pk__in=cases_visible_to(user).values("pk"))
-        .values_list("pk", flat=True)
-    )
+    return set(hidden_from(user).filter(pk__in=ids).values_list("pk", flat=True))
 
 
 def hidden_references(user: User) -> set[str]:
@@ -205,10 +206,7 @@ def hidden_references(user: User) -> set[str]:
     see: records that hold only a reference (the audit) show these as a
     restricted case. A reference found in two services is hidden in both."""
     return {
-        reference.upper()
-        for reference in Case.objects.filter(restricted=True)
-        .exclude(pk__in=cases_visible_to(user).values("pk"))
-        .values_list("reference", flat=True)
+        reference.upper() for reference in hidden_from(user).values_list("reference", flat=True)
     }
 
 

@@ -205,7 +205,7 @@ class ImportState:
         # Restricted cases the importer is not named on: their rows are
         # refused, and the outcome never names them.
         self.hidden = (
-            access.hidden_case_ids(self.by.user, Case.objects.filter(restricted=True))
+            set(access.hidden_from(self.by.user).values_list("pk", flat=True))
             if self.by is not None
             else set()
         )
